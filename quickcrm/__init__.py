@@ -1,0 +1,60 @@
+"""QuickCRM: a phone-first CRM for small sales teams."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_htmx import HTMX
+from flask_wtf.csrf import CSRFProtect
+
+from quickcrm import db
+from quickcrm.config import Config, ensure_secret_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+csrf = CSRFProtect()
+htmx = HTMX()
+
+
+def create_app(config: type[Config] | dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app: config, database, sign-in, CSRF, blueprints, static files.
+
+    Settings come from ``Config``, then ``QUICKCRM_*`` environment variables, then
+    ``config`` (tests pass theirs here, so the environment cannot redirect them).
+    """
+    app = Flask(
+        __name__,
+        instance_path=instance_path
+        or os.environ.get("QUICKCRM_INSTANCE_PATH")
+        or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("QUICKCRM")
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'quickcrm.sqlite3'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from quickcrm import auth, capture, cli, leads, web
+
+    auth.init_app(app)
+    web.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(capture.bp)
+    app.register_blueprint(leads.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,162 @@
+"""Signing in and out, the first-run page that creates the first admin, passwords."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from quickcrm import htmx
+from quickcrm.db import get_session
+from quickcrm.domain import users
+from quickcrm.models import User
+from quickcrm.web import render
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+# Endpoints anyone may reach: signing in and the first-run page (static files never
+# reach Flask: WhiteNoise answers them).
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+
+    app.before_request(require_sign_in)
+
+
+def _password_method() -> str:
+    return current_app.config.get("PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD)
+
+
+def require_sign_in():
+    """Every page needs a signed-in user, except the public ones; with no user at all,
+    everything leads to the first-run page."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if not users.has_users(get_session()):
+        target = url_for("auth.setup")
+    else:
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if htmx:
+        # Never swap a sign-in page into part of a page: send the whole browser there.
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow ``next`` to a path on this site."""
+    if not target:
+        return url_for("capture.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("capture.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    db = get_session()
+    if request.method == "GET" and not users.has_users(db):
+        return redirect(url_for("auth.setup"))
+    error = None
+    status = 200
+    email = request.form.get("email", "")
+    if request.method == "POST":
+        user = users.authenticate(
+            db, email, request.form.get("password", ""), password_method=_password_method()
+        )
+        if user is not None:
+            remember = request.form.get("remember") == "on"
+            session.clear()
+            session.permanent = remember
+            login_user(user, remember=remember)
+            return redirect(_safe_next(request.args.get("next")))
+        error = "That email and password do not match an active account."
+        status = 401
+    return render("auth/login.html", ["content"], status=status, error=error, email=email)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First run: create the first admin. Gone once any user exists."""
+    db = get_session()
+    if users.has_users(db):
+        return redirect(url_for("auth.login"))
+    errors: dict[str, str] = {}
+    values = {"name": request.form.get("name", ""), "email": request.form.get("email", "")}
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_confirm", ""):
+            errors["password_confirm"] = "The two passwords differ."
+        else:
+            try:
+                user = users.create_user(
+                    db,
+                    values["email"],
+                    password,
+                    role="admin",
+                    name=values["name"],
+                    password_method=_password_method(),
+                )
+            except users.UserError as exc:
+                db.rollback()
+                errors[exc.field or "email"] = str(exc)
+            else:
+                session.clear()
+                login_user(user)
+                flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")
+                return redirect(url_for("capture.index"))
+    status = 422 if errors else 200
+    return render("auth/setup.html", ["content"], status=status, errors=errors, values=values)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("new_password_confirm", ""):
+            errors["new_password_confirm"] = "The two new passwords differ."
+        else:
+            try:
+                users.change_password(
+                    get_session(),
+                    current_user,
+                    request.form.get("current_password", ""),
+                    new,
+                    password_method=_password_method(),
+                )
+            except users.UserError as exc:
+                errors["new_password" if exc.field == "password" else exc.field] = str(exc)
+            else:
+                flash("Your password is changed.")
+                return redirect(url_for("capture.index"))
+    status = 422 if errors else 200
+    return render("auth/password.html", ["content"], status=status, errors=errors)

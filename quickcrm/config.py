@@ -1,0 +1,66 @@
+"""Configuration: defaults here, overridden from ``QUICKCRM_*`` environment variables."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+
+class Config:
+    """Production defaults. Anything can be overridden with ``QUICKCRM_<NAME>``."""
+
+    # Filled in by create_app: a SQLite file in the instance folder.
+    DATABASE_URL: str | None = None
+    SECRET_KEY: str | None = None
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Set QUICKCRM_SESSION_COOKIE_SECURE=true (and REMEMBER_COOKIE_SECURE) behind HTTPS.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Stay signed in" keeps a phone signed in for 30 days.
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+
+    # A capture form stays open on a phone all day at a trade show: the CSRF token
+    # must live as long as the session, not one hour.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+
+    # How long a rep may undo a capture they just saved.
+    UNDO_WINDOW = timedelta(minutes=5)
+    # Static files carry a content hash in their URL, so they can be cached for a year.
+    STATIC_MAX_AGE = 365 * 24 * 3600
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    # Scrypt at full strength makes every sign-in in the suite slow; tests use pbkdf2.
+    PASSWORD_METHOD = "pbkdf2:sha256:1000"
+
+
+def ensure_secret_key(instance_path: str) -> str:
+    """Read the instance folder's secret key, creating it on first run.
+
+    Several gunicorn workers may start at once: the key is written to a temporary
+    file and linked into place, so exactly one key wins and everyone reads it.
+    """
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            os.chmod(tmp, 0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()

@@ -1,0 +1,181 @@
+"""Capturing leads: what a capture accepts, saving it with its next action, undoing it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quickcrm.domain import validation as v
+from quickcrm.models import TEMPERATURES, Activity, Lead, User, utcnow
+
+NAME_MAX = 200
+NOTE_MAX = 5000
+NEXT_ACTION_TEXT = "Follow up"
+
+# The fields a capture form posts, in the order they appear on the phone.
+CAPTURE_FIELDS = (
+    "name",
+    "temperature",
+    "next_action_on",
+    "note",
+    "company_name",
+    "phone",
+    "email",
+    "source",
+)
+
+
+@dataclass
+class LeadForm:
+    """A lead as typed: the raw values, and after ``clean`` the values or the errors."""
+
+    raw: dict[str, str]
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> LeadForm:
+        return cls(raw={name: (data.get(name) or "") for name in CAPTURE_FIELDS})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def clean(self, *, today: date, phone_region: str | None) -> LeadForm:
+        checks = {
+            "name": lambda s: v.text(
+                s, max_length=NAME_MAX, required="Enter a name — a person or a business."
+            ),
+            "temperature": lambda s: v.choice(s, TEMPERATURES, "Choose cold, warm or hot."),
+            "next_action_on": lambda s: v.next_action_date(s, today),
+            "note": lambda s: _note(s),
+            "company_name": lambda s: v.text(s, max_length=200),
+            "phone": lambda s: v.phone(s, phone_region),
+            "email": v.email,
+            "source": lambda s: v.text(s, max_length=120),
+        }
+        for name, check in checks.items():
+            try:
+                self.values[name] = check(self.raw[name])
+            except v.Invalid as exc:
+                self.errors[name] = str(exc)
+        return self
+
+
+def _note(value: str | None) -> str | None:
+    cleaned = (value or "").strip()
+    if len(cleaned) > NOTE_MAX:
+        raise v.Invalid(f"Keep the note under {NOTE_MAX} characters.")
+    return cleaned or None
+
+
+def capture_lead(session: Session, owner: User, form: LeadForm) -> Lead:
+    """Save a cleaned capture as an open lead owned by ``owner``, with its next action."""
+    assert form.ok, "capture_lead needs a cleaned form without errors"
+    values = dict(form.values)
+    due = values.pop("next_action_on")
+    lead = Lead(owner=owner, status="open", **values)
+    session.add(lead)
+    if due is not None:
+        session.add(_next_action(lead, owner, due))
+    session.commit()
+    return lead
+
+
+def _next_action(lead: Lead, author: User, due: date) -> Activity:
+    return Activity(
+        kind="task",
+        text=NEXT_ACTION_TEXT,
+        due_on=due,
+        lead=lead,
+        author=author,
+        assignee_id=lead.owner_id if lead.owner_id is not None else author.id,
+    )
+
+
+def next_action(session: Session, lead: Lead) -> Activity | None:
+    """The lead's next action: its earliest open task with a due date."""
+    return session.scalars(
+        select(Activity)
+        .where(Activity.lead_id == lead.id, Activity.done.is_(False), Activity.due_on.is_not(None))
+        .order_by(Activity.due_on, Activity.id)
+        .limit(1)
+    ).first()
+
+
+def update_lead(session: Session, lead: Lead, editor: User, form: LeadForm) -> Lead:
+    """Apply an edit; moving the next-action date moves the open next action."""
+    assert form.ok, "update_lead needs a cleaned form without errors"
+    values = dict(form.values)
+    due = values.pop("next_action_on")
+    for name, value in values.items():
+        setattr(lead, name, value)
+    current = next_action(session, lead)
+    if current is not None and due is None:
+        session.delete(current)
+    elif current is not None:
+        current.due_on = due
+    elif due is not None:
+        session.add(_next_action(lead, editor, due))
+    session.commit()
+    return lead
+
+
+def next_action_dates(session: Session, leads: list[Lead]) -> dict[int, date]:
+    """The next-action date of each of ``leads`` that has one, in one query."""
+    ids = [lead.id for lead in leads]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Activity.lead_id, Activity.due_on)
+        .where(Activity.lead_id.in_(ids), Activity.done.is_(False), Activity.due_on.is_not(None))
+        .order_by(Activity.due_on.desc())
+    )
+    # Ordered latest first, so the earliest date of each lead is the one that stays.
+    return {lead_id: due for lead_id, due in rows}
+
+
+def recent_captures(session: Session, owner: User, limit: int = 10) -> list[Lead]:
+    """The owner's own latest captures, newest first."""
+    return list(
+        session.scalars(
+            select(Lead)
+            .where(Lead.owner_id == owner.id)
+            .order_by(Lead.created_at.desc(), Lead.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+class UndoRefused(Exception):
+    """The capture cannot be undone; the message says why, for the rep."""
+
+
+def undo_refusal(
+    lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
+) -> str | None:
+    """Why ``user`` may not undo the capture of ``lead`` now, or ``None`` if they may."""
+    now = now or utcnow()
+    if lead.owner_id != user.id:
+        return "Only the rep who captured a lead can undo it."
+    if lead.status != "open":
+        return "This lead has already been worked on; it can no longer be undone."
+    if now - lead.created_at > window:
+        minutes = int(window.total_seconds() // 60)
+        return f"Undo is only possible for {minutes} minutes after saving."
+    return None
+
+
+def undo_capture(
+    session: Session, lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
+) -> None:
+    """Delete a capture its capturer has just made, within ``window`` of saving it."""
+    refusal = undo_refusal(lead, user, window=window, now=now)
+    if refusal:
+        raise UndoRefused(refusal)
+    session.delete(lead)
+    session.commit()

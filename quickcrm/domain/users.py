@@ -1,0 +1,107 @@
+"""Users: creating them, checking a sign-in, changing a password."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from quickcrm.domain import validation as v
+from quickcrm.models import ROLES, User
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 200
+DEFAULT_PASSWORD_METHOD = "scrypt"
+# Checked when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < PASSWORD_MIN:
+        raise UserError(f"Use at least {PASSWORD_MIN} characters.", "password")
+    if len(password) > PASSWORD_MAX:
+        raise UserError(f"Use at most {PASSWORD_MAX} characters.", "password")
+
+
+def has_users(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(User)) > 0
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    role: str = "rep",
+    name: str | None = None,
+    password_method: str = DEFAULT_PASSWORD_METHOD,
+) -> User:
+    """Create and commit a user; raises ``UserError`` with a message for the person."""
+    if role not in ROLES:
+        raise UserError(f"Role must be one of {', '.join(ROLES)}.", "role")
+    try:
+        address = v.email(email)
+    except v.Invalid as exc:
+        raise UserError(str(exc), "email") from None
+    if address is None:
+        raise UserError("Enter an email address.", "email")
+    address = normalise_email(address)
+    try:
+        display_name = v.text(name, max_length=120) or address.split("@")[0]
+    except v.Invalid as exc:
+        raise UserError(str(exc), "name") from None
+    check_password_strength(password)
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise UserError("A user with this email already exists.", "email")
+    user = User(
+        email=address,
+        name=display_name,
+        role=role,
+        password_hash=generate_password_hash(password, method=password_method),
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, password_method: str = DEFAULT_PASSWORD_METHOD
+) -> User | None:
+    """The active user with this email and password, or ``None`` — the same either way."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        dummy = _DUMMY_HASHES.setdefault(
+            password_method, generate_password_hash("not a password", method=password_method)
+        )
+        check_password_hash(dummy, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    return user
+
+
+def change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    password_method: str = DEFAULT_PASSWORD_METHOD,
+) -> None:
+    if not check_password_hash(user.password_hash, current or ""):
+        raise UserError("That is not your current password.", "current_password")
+    check_password_strength(new)
+    user.password_hash = generate_password_hash(new, method=password_method)
+    session.commit()

@@ -1,0 +1,271 @@
+"""The whole data model of PRODUCT.md §2: users, leads, companies, contacts,
+opportunities, stages and activities."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("rep", "coordinator", "admin")
+TEMPERATURES = ("cold", "warm", "hot")
+LEAD_STATUSES = ("open", "converted", "disqualified")
+COMPANY_TYPES = ("prospect", "customer", "partner", "supplier", "reseller", "other")
+COMPANY_RATINGS = ("A", "B", "C")
+OUTCOMES = ("open", "won", "lost")
+ACTIVITY_KINDS = ("note", "call", "email", "meeting", "task")
+REPEAT_UNITS = ("day", "week", "month")
+
+# Constraint names that are the same on SQLite and PostgreSQL, so migrations can name them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment in time, stored with its time zone and always read back as UTC-aware
+    (SQLite would hand back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+
+def _one_of(column: str, values: tuple[str, ...], nullable: bool = False) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    test = f"{column} IN ({allowed})"
+    if nullable:
+        test = f"{column} IS NULL OR {test}"
+    return CheckConstraint(test, name=column)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class User(UserMixin, Timestamped, Base):
+    __tablename__ = "user"
+    __table_args__ = (_one_of("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="rep")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Secret of the user's iCal feed of follow-ups; regenerated to revoke.
+    ical_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    @property
+    def is_active(self) -> bool:  # flask-login: deactivated users cannot sign in
+        return self.active
+
+    def can(self, role: str) -> bool:
+        """True when this user's role is ``role`` or above it (rep < coordinator < admin)."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class Lead(Timestamped, Base):
+    """An unqualified prospect: a scrap of information. Only the name is required."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        _one_of("temperature", TEMPERATURES, nullable=True),
+        _one_of("status", LEAD_STATUSES),
+        Index("ix_lead_owner_created", "owner_id", "created_at"),
+        Index("ix_lead_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Made by the client (the phone) or the server: the idempotency key of a capture.
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    temperature: Mapped[str | None] = mapped_column(String(10))
+    source: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    disqualified_reason: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # When the rep captured it on the phone (may be earlier than created_at when synced later).
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunity.id"), index=True)
+
+    owner: Mapped[User] = relationship()
+    activities: Mapped[list[Activity]] = relationship(
+        back_populates="lead", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Company(Timestamped, Base):
+    """An organisation or individual customer we have a relationship with."""
+
+    __tablename__ = "company"
+    __table_args__ = (
+        _one_of("type", COMPANY_TYPES),
+        _one_of("rating", COMPANY_RATINGS, nullable=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased, punctuation and legal suffixes removed: what duplicate matching compares.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    type: Mapped[str] = mapped_column(String(20), default="prospect")
+    rating: Mapped[str | None] = mapped_column(String(1))
+    industry: Mapped[str | None] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(String(255))
+    email_domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # Set when merged into another company: the survivor.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+
+    owner: Mapped[User | None] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(back_populates="company")
+    opportunities: Mapped[list[Opportunity]] = relationship(back_populates="company")
+
+
+class Contact(Timestamped, Base):
+    """A real person, usually at a company."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+
+    company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+class Stage(Base):
+    """A step of the pipeline; ordered by ``position``, admin-editable."""
+
+    __tablename__ = "stage"
+    __table_args__ = (
+        CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
+        _one_of("outcome", OUTCOMES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    position: Mapped[int]
+    probability: Mapped[int]
+    # What reaching this stage means for the opportunity: still open, won or lost.
+    outcome: Mapped[str] = mapped_column(String(10), default="open")
+
+
+class Opportunity(Timestamped, Base):
+    """One specific potential sale for a company."""
+
+    __tablename__ = "opportunity"
+    __table_args__ = (
+        CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
+        _one_of("outcome", OUTCOMES),
+        Index("ix_opportunity_outcome_close", "outcome", "close_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id"), index=True)
+    probability: Mapped[int]
+    # True once someone set the probability by hand: it no longer follows the stage.
+    probability_manual: Mapped[bool] = mapped_column(default=False)
+    close_on: Mapped[date | None] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(10), default="open")
+    lost_reason: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    company: Mapped[Company] = relationship(back_populates="opportunities")
+    contact: Mapped[Contact | None] = relationship()
+    stage: Mapped[Stage] = relationship()
+    owner: Mapped[User | None] = relationship()
+
+
+class Activity(Timestamped, Base):
+    """Something done or to be done, on a lead, company, contact or opportunity."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        _one_of("kind", ACTIVITY_KINDS),
+        _one_of("repeat_unit", REPEAT_UNITS, nullable=True),
+        CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_every"),
+        Index("ix_activity_assignee_open_due", "assignee_id", "done", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[date | None] = mapped_column(Date)
+    done: Mapped[bool] = mapped_column(default=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    repeat_every: Mapped[int | None]
+    repeat_unit: Mapped[str | None] = mapped_column(String(10))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # Whose agenda it is on (a follow-up belongs to the lead's owner).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunity.id"), index=True)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    lead: Mapped[Lead | None] = relationship(back_populates="activities")

@@ -1,0 +1,144 @@
+"""What every view shares: page-or-fragment rendering, role checks, headers, errors,
+cache-busted static URLs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import date
+from functools import cache, wraps
+from pathlib import Path
+
+from flask import Flask, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import Markup
+from jinja2_fragments.flask import render_blocks
+from whitenoise import WhiteNoise
+
+from quickcrm import htmx
+
+
+def render(template: str, blocks: list[str], status: int = 200, **context):
+    """The whole page, or — for an htmx request that is not a history restore — the
+    named blocks of the same template."""
+    if htmx and not htmx.history_restore_request:
+        return render_blocks(template, blocks, **context), status
+    return render_template(template, **context), status
+
+
+def role_required(role: str) -> Callable:
+    """Allow the view to users whose role is ``role`` or above; others get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated or not current_user.can(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def today() -> date:
+    """The server's today; views pass it to domain rules that need one."""
+    return date.today()
+
+
+def friendly_date(when: date) -> str:
+    """ "today", "tomorrow", a weekday within the week, else "Mon 30 Nov"."""
+    days = (when - today()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days == -1:
+        return "yesterday"
+    if 1 < days < 7:
+        return when.strftime("%A")
+    return when.strftime("%a %d %b %Y" if when.year != today().year else "%a %d %b")
+
+
+@cache
+def _file_hash(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def static_url(filename: str) -> str:
+    """The URL of a static file with its content hash, so it can be cached for a year."""
+    path = Path(current_app.static_folder) / filename
+    version = _file_hash(str(path), path.stat().st_mtime)
+    return url_for("static", filename=filename, v=version)
+
+
+def csrf_field() -> Markup:
+    """The hidden CSRF input every form carries (a function, so htmx fragments have it)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+
+
+def _static_headers(headers, path: str, url: str) -> None:
+    # The manifest and the service worker have fixed URLs: browsers must revalidate them.
+    if url.endswith((".webmanifest", "/sw.js")):
+        headers["Cache-Control"] = "no-cache"
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = WhiteNoise(
+        app.wsgi_app,
+        root=app.static_folder,
+        prefix="static/",
+        max_age=app.config["STATIC_MAX_AGE"],
+        add_headers_function=_static_headers,
+        mimetypes={".webmanifest": "application/manifest+json"},
+    )
+    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.filters["friendly_date"] = friendly_date
+
+    @app.after_request
+    def vary_on_htmx(response):
+        # Pages answer a fragment to htmx and the whole page otherwise: caches must know.
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = (
+            "This form has expired or was not sent by QuickCRM. Reload the page and try again."
+        )
+        return _error_page(400, "The form could not be accepted", message)
+
+    for code, title, message in (
+        (403, "Not allowed", "Your role does not allow this. Ask a coordinator or an admin."),
+        (404, "Not found", "There is nothing here. It may have been removed."),
+        (405, "Not allowed", "That action is not possible here."),
+        (500, "Something went wrong", "The error was logged. Please try again."),
+    ):
+        app.register_error_handler(code, _error_handler(code, title, message))
+
+
+def _error_handler(code: int, title: str, message: str) -> Callable:
+    def handler(_error):
+        return _error_page(code, title, message)
+
+    return handler
+
+
+def _error_page(code: int, title: str, message: str):
+    return render(
+        "errors/error.html", ["content"], status=code, code=code, title=title, message=message
+    )
+
+
+def wants_page() -> bool:
+    """True for a normal browser request (not htmx): it gets redirects and whole pages."""
+    return not htmx or htmx.history_restore_request
+
+
+def form_data() -> dict[str, str]:
+    return {key: request.form.get(key, "") for key in request.form}

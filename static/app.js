@@ -1,0 +1,137 @@
+// QuickCRM's small enhancements on top of plain forms and htmx. Everything works without
+// this file; with it, the capture form is quicker with one thumb.
+(function () {
+  "use strict";
+
+  function localISODate(daysAhead) {
+    const d = new Date();
+    d.setDate(d.getDate() + daysAhead);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  }
+
+  // Next-action chips: Tomorrow / Next week fill the date input with the phone's local date.
+  function syncChips(form) {
+    const input = form.querySelector("input[name=next_action_on]");
+    if (!input) return;
+    form.querySelectorAll("[data-days-ahead]").forEach((chip) => {
+      const pressed = input.value !== "" && input.value === localISODate(Number(chip.dataset.daysAhead));
+      chip.setAttribute("aria-pressed", pressed ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest("[data-days-ahead]");
+    if (chip) {
+      const form = chip.form;
+      const input = form.querySelector("input[name=next_action_on]");
+      const value = localISODate(Number(chip.dataset.daysAhead));
+      input.value = chip.getAttribute("aria-pressed") === "true" ? "" : value;
+      syncChips(form);
+      return;
+    }
+    const more = event.target.closest("[aria-controls=more-fields]");
+    if (more) {
+      const panel = document.getElementById("more-fields");
+      const open = more.getAttribute("aria-expanded") !== "true";
+      more.setAttribute("aria-expanded", open ? "true" : "false");
+      panel.toggleAttribute("data-collapsed", !open);
+      if (open) panel.querySelector("input")?.focus();
+    }
+  });
+
+  // A second tap on the chosen temperature clears it (radios cannot do that alone).
+  document.addEventListener("pointerdown", (event) => {
+    const radio = event.target.closest(".toggle input[type=radio]");
+    if (radio) radio.dataset.wasChecked = radio.checked ? "true" : "false";
+  });
+  document.addEventListener("click", (event) => {
+    const radio = event.target.closest(".toggle input[type=radio]");
+    if (radio && radio.dataset.wasChecked === "true") radio.checked = false;
+    if (radio) delete radio.dataset.wasChecked;
+  });
+
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("input[name=next_action_on]")) syncChips(event.target.form);
+  });
+
+  // Times are stored in UTC; show them in the phone's own time zone.
+  function localiseTimes(root) {
+    root.querySelectorAll("time[data-local-time]").forEach((el) => {
+      const when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      el.textContent = when.toLocaleString([], {
+        day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+      });
+    });
+  }
+
+  // Dictation where the browser offers speech recognition; the button stays hidden elsewhere.
+  const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+  function setUpDictation(root) {
+    if (!Recognition) return;
+    root.querySelectorAll("[data-dictate]").forEach((button) => { button.hidden = false; });
+  }
+  let listening = null;
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-dictate]");
+    if (!button || !Recognition) return;
+    if (listening) { listening.stop(); return; }
+    const field = document.getElementById(button.dataset.dictate);
+    const recognition = new Recognition();
+    recognition.lang = document.documentElement.lang || "en";
+    recognition.interimResults = false;
+    recognition.onresult = (e) => {
+      const said = Array.from(e.results).map((r) => r[0].transcript).join(" ").trim();
+      field.value = field.value ? `${field.value.trimEnd()} ${said}` : said;
+    };
+    recognition.onend = () => { listening = null; button.setAttribute("aria-pressed", "false"); };
+    recognition.onerror = recognition.onend;
+    listening = recognition;
+    button.setAttribute("aria-pressed", "true");
+    recognition.start();
+  });
+
+  function enhance(root) {
+    root.querySelectorAll("[data-capture-form]").forEach((form) => {
+      syncChips(form);
+      const date = form.querySelector("input[name=next_action_on]");
+      if (date && !date.min) date.min = localISODate(0);
+    });
+    setUpDictation(root);
+    localiseTimes(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => enhance(document));
+  document.addEventListener("htmx:load", (event) => enhance(event.detail.elt));
+
+  // After a save the form is new: put the cursor back in Name for the next card.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const form = event.detail.elt.closest?.("[data-capture-form]") || event.detail.elt.querySelector?.("[data-capture-form]");
+    const invalid = form?.querySelector("[aria-invalid=true]");
+    (invalid || form?.querySelector("input[name=name]"))?.focus();
+  });
+
+  // Requests that fail say so, instead of a button that silently does nothing.
+  function showError(text) {
+    const box = document.getElementById("request-error");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(showError.timer);
+    showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
+  }
+  document.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    showError(status === 403 ? "Your role does not allow this."
+      : status === 400 ? "This page has expired. Reload it and try again."
+      : `Something went wrong on the server (${status}). Nothing was changed; please try again.`);
+  });
+  document.addEventListener("htmx:sendError", () => {
+    showError("No connection: nothing was sent. Try again when you have signal.");
+  });
+  document.addEventListener("htmx:beforeRequest", () => {
+    const box = document.getElementById("request-error");
+    if (box) box.hidden = true;
+  });
+})();

@@ -1,0 +1,129 @@
+"""Fixtures shared by every layer: a real migrated database (SQLite file, or PostgreSQL
+when QUICKCRM_TEST_DATABASE_URL points at one), the app, a client, signed-in users."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from quickcrm import create_app, migrate
+from quickcrm.config import TestConfig
+from quickcrm.db import make_engine
+from quickcrm.domain import users
+from quickcrm.domain.stages import ensure_default_stages
+from quickcrm.models import Base
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A database migrated to the latest revision, once per test run."""
+    url = os.environ.get("QUICKCRM_TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'quickcrm-test.sqlite3'}"
+    )
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(config_for(database_url), instance_path=str(tmp_path))
+    yield app
+    empty_database(app.extensions["quickcrm.engine"])
+    app.extensions["quickcrm.engine"].dispose()
+
+
+def config_for(database_url: str) -> dict:
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    return {**config, "DATABASE_URL": database_url}
+
+
+def empty_database(engine) -> None:
+    """Remove every row, then put the default stages back, so each test starts alike."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+    with Session(engine) as session:
+        ensure_default_stages(session)
+
+
+@pytest.fixture
+def db(app):
+    """A session of the test's own on the test database, for arranging and checking data
+    (no app context is kept pushed: each request gets its own, as in production)."""
+    with app.extensions["quickcrm.sessionmaker"]() as session:
+        yield session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(db, app):
+    def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
+        return users.create_user(
+            db, email, PASSWORD, role=role, name=name, password_method=app.config["PASSWORD_METHOD"]
+        )
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token a page hands out, read as a browser would read it."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str = "rep@example.com", password: str = PASSWORD, remember=False):
+        data = {"email": email, "password": password, "csrf_token": csrf_token(self.client)}
+        if remember:
+            data["remember"] = "on"
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/")})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def rep(make_user, auth):
+    """A signed-in rep."""
+    user = make_user("rep@example.com", "rep", "Rita Rep")
+    auth.login("rep@example.com")
+    return user

@@ -1,0 +1,63 @@
+"""Security that every route shares: CSRF on every state change, server-side roles,
+headers."""
+
+from __future__ import annotations
+
+import pytest
+from flask_login import login_required
+
+from quickcrm.web import role_required
+from tests.conftest import csrf_token
+
+
+def state_changing_rules(app):
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        if methods and rule.endpoint != "static":
+            yield rule, methods
+
+
+def test_every_state_changing_route_rejects_a_request_without_csrf(app, client, rep):
+    rules = list(state_changing_rules(app))
+    assert len(rules) >= 5
+    for rule, methods in rules:
+        url = rule.rule.replace("<int:lead_id>", "1")
+        for method in methods:
+            response = client.open(url, method=method, headers={"HX-Request": "true"})
+            assert response.status_code == 400, (method, url)
+
+
+def test_a_token_from_another_session_is_rejected(app, client, rep, db):
+    stranger = app.test_client()
+    stolen = csrf_token(stranger)
+    response = client.post("/", data={"name": "X", "csrf_token": stolen})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(("role", "status"), [("rep", 403), ("coordinator", 200), ("admin", 200)])
+def test_role_required_is_checked_on_the_server(app, make_user, role, status):
+    @app.get("/_coordinators_only")
+    @login_required
+    @role_required("coordinator")
+    def coordinators_only():
+        return "ok"
+
+    make_user("someone@example.com", role)
+    client = app.test_client()
+    from tests.conftest import Auth
+
+    Auth(client).login("someone@example.com")
+    assert client.get("/_coordinators_only").status_code == status
+
+
+def test_pages_send_protective_headers(client, rep):
+    response = client.get("/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_errors_are_pages_not_stack_traces(client, rep):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "There is nothing here" in response.get_data(as_text=True)

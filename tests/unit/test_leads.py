@@ -1,0 +1,83 @@
+"""Capturing leads as plain functions over a session."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from quickcrm.domain import leads
+from quickcrm.models import Activity, Lead, utcnow
+
+TODAY = date(2026, 11, 23)
+
+
+def clean(**raw):
+    return leads.LeadForm.from_mapping(raw).clean(today=TODAY, phone_region="GB")
+
+
+def test_only_the_name_is_required():
+    form = clean(name="Maria")
+    assert form.ok
+    assert form.values["name"] == "Maria"
+    assert all(form.values[f] is None for f in leads.CAPTURE_FIELDS if f != "name")
+
+
+def test_every_bad_field_is_reported_at_once():
+    form = clean(name="", email="x", phone="1", temperature="tepid", next_action_on="soon")
+    assert set(form.errors) == {"name", "email", "phone", "temperature", "next_action_on"}
+
+
+def test_capture_makes_an_open_lead_with_its_next_action(db, make_user):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(name="Maria", temperature="hot",
+                                             next_action_on="2026-11-24"))
+    assert (lead.status, lead.owner_id, lead.temperature) == ("open", rep.id, "hot")
+    assert lead.uuid is not None
+    action = leads.next_action(db, lead)
+    assert (action.kind, action.due_on, action.done, action.assignee_id) == (
+        "task", date(2026, 11, 24), False, rep.id)
+
+
+def test_capture_without_a_date_has_no_next_action(db, make_user):
+    lead = leads.capture_lead(db, make_user(), clean(name="Maria"))
+    assert leads.next_action(db, lead) is None
+
+
+def test_update_moves_adds_and_clears_the_next_action(db, make_user):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(name="Maria"))
+    leads.update_lead(db, lead, rep, clean(name="Maria", next_action_on="2026-12-01"))
+    assert leads.next_action(db, lead).due_on == date(2026, 12, 1)
+    leads.update_lead(db, lead, rep, clean(name="Maria", next_action_on="2026-12-05"))
+    assert leads.next_action(db, lead).due_on == date(2026, 12, 5)
+    assert db.scalar(select(Activity.id).where(Activity.lead_id == lead.id)) is not None
+    leads.update_lead(db, lead, rep, clean(name="Maria"))
+    assert leads.next_action(db, lead) is None
+
+
+def test_next_action_dates_gives_each_leads_earliest_open_date(db, make_user):
+    rep = make_user()
+    a = leads.capture_lead(db, rep, clean(name="A", next_action_on="2026-12-10"))
+    b = leads.capture_lead(db, rep, clean(name="B"))
+    db.add(Activity(kind="task", text="x", due_on=date(2026, 12, 2), lead=a, author=rep))
+    db.add(Activity(kind="task", text="y", due_on=date(2026, 11, 25), lead=a, author=rep,
+                    done=True))
+    db.commit()
+    assert leads.next_action_dates(db, [a, b]) == {a.id: date(2026, 12, 2)}
+
+
+def test_undo_rules(db, make_user):
+    rep, other = make_user(), make_user("other@example.com")
+    lead = leads.capture_lead(db, rep, clean(name="Maria"))
+    window = timedelta(minutes=5)
+    assert leads.undo_refusal(lead, rep, window=window) is None
+    assert "Only the rep" in leads.undo_refusal(lead, other, window=window)
+    later = utcnow() + timedelta(minutes=6)
+    assert "5 minutes" in leads.undo_refusal(lead, rep, window=window, now=later)
+    lead.status = "converted"
+    assert "already been worked on" in leads.undo_refusal(lead, rep, window=window)
+    with pytest.raises(leads.UndoRefused):
+        leads.undo_capture(db, lead, rep, window=window)
+    lead.status = "open"
+    leads.undo_capture(db, lead, rep, window=window)
+    assert db.scalars(select(Lead)).all() == []
