@@ -18,7 +18,9 @@ csrf = CSRFProtect()
 htmx = HTMX()
 
 
-def create_app(config: type[Config] | dict | None = None, instance_path: str | None = None) -> Flask:
+def create_app(
+    config: type[Config] | dict | None = None, instance_path: str | None = None
+) -> Flask:
     """Build the app: config, database, sign-in, CSRF, blueprints, static files.
 
     Settings come from ``Config``, then ``QUICKCRM_*`` environment variables, then

@@ -97,8 +97,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    # Clear first: logout_user() leaves a note in the session to delete the remember cookie.
     session.clear()
+    logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 

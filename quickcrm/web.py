@@ -12,8 +12,8 @@ from pathlib import Path
 from flask import Flask, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from markupsafe import Markup
 from jinja2_fragments.flask import render_blocks
+from markupsafe import Markup
 from whitenoise import WhiteNoise
 
 from quickcrm import htmx

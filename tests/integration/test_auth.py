@@ -194,3 +194,11 @@ def test_static_files_need_no_sign_in_and_are_cached_long(client, make_user):
         assert manifest.status_code == 200
         assert manifest.headers["Cache-Control"] == "no-cache"
         assert manifest.get_json()["start_url"] == "/"
+
+
+def test_sign_out_also_forgets_stay_signed_in(client, auth, make_user):
+    make_user()
+    auth.login(remember=True)
+    auth.logout()
+    assert client.get_cookie("remember_token") is None
+    assert client.get("/").status_code == 302

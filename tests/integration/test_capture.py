@@ -23,9 +23,18 @@ def post_capture(client, htmx=True, **fields):
 
 def test_capture_page_has_every_field_a_rep_needs(client, rep):
     page = client.get("/").get_data(as_text=True)
-    for label in ('for="name">Name', 'for="note">Note', 'for="company_name">Company',
-                  'for="phone">Phone', 'for="email">Email', 'for="source">Source',
-                  ">Tomorrow<", ">Next week<", ">More<", ">Next action date<"):
+    for label in (
+        'for="name">Name',
+        'for="note">Note',
+        'for="company_name">Company',
+        'for="phone">Phone',
+        'for="email">Email',
+        'for="source">Source',
+        ">Tomorrow<",
+        ">Next week<",
+        ">More<",
+        ">Next action date<",
+    ):
         assert label in page
     assert 'name="name"' in page and "autofocus" in page
     assert page.count('type="radio" name="temperature"') == 3
@@ -35,8 +44,12 @@ def test_capture_page_has_every_field_a_rep_needs(client, rep):
 def test_htmx_save_answers_the_form_status_and_recent_list(client, rep, db):
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     response = post_capture(
-        client, name="Maria Novak", temperature="hot", next_action_on=tomorrow,
-        note="Wants 20 seats", source="Trade show Lyon",
+        client,
+        name="Maria Novak",
+        temperature="hot",
+        next_action_on=tomorrow,
+        note="Wants 20 seats",
+        source="Trade show Lyon",
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -50,10 +63,19 @@ def test_htmx_save_answers_the_form_status_and_recent_list(client, rep, db):
 
     lead = db.scalars(select(Lead)).one()
     assert (lead.name, lead.temperature, lead.note, lead.owner_id, lead.status) == (
-        "Maria Novak", "hot", "Wants 20 seats", rep.id, "open")
+        "Maria Novak",
+        "hot",
+        "Wants 20 seats",
+        rep.id,
+        "open",
+    )
     action = db.scalars(select(Activity)).one()
     assert (action.kind, action.due_on.isoformat(), action.lead_id, action.assignee_id) == (
-        "task", tomorrow, lead.id, rep.id)
+        "task",
+        tomorrow,
+        lead.id,
+        rep.id,
+    )
 
 
 def test_a_plain_post_works_without_javascript(client, rep, db):
@@ -106,7 +128,7 @@ def test_recent_captures_are_the_reps_own_newest_first(client, rep, make_user, d
     auth.logout()
     auth.login("rep@example.com")
     page = client.get("/").get_data(as_text=True)
-    recent = page[page.index('id="recent"'):]
+    recent = page[page.index('id="recent"') :]
     assert recent.index("Second") < recent.index("First")
     assert "Not Rita" not in recent
 

@@ -9,8 +9,16 @@ from quickcrm.models import Activity, Lead, User
 
 def test_create_user_with_a_password(runner, db):
     result = runner.invoke(
-        args=["create-user", "Coord@Example.com", "--role", "coordinator", "--name", "Cora",
-              "--password", "long enough"]
+        args=[
+            "create-user",
+            "Coord@Example.com",
+            "--role",
+            "coordinator",
+            "--name",
+            "Cora",
+            "--password",
+            "long enough",
+        ]
     )
     assert result.exit_code == 0, result.output
     user = db.scalars(select(User)).one()
@@ -18,8 +26,9 @@ def test_create_user_with_a_password(runner, db):
 
 
 def test_create_user_prompts_for_the_password(runner, db):
-    result = runner.invoke(args=["create-user", "rep@example.com"],
-                           input="long enough\nlong enough\n")
+    result = runner.invoke(
+        args=["create-user", "rep@example.com"], input="long enough\nlong enough\n"
+    )
     assert result.exit_code == 0, result.output
     assert db.scalars(select(User.role)).one() == "rep"
 

@@ -21,14 +21,22 @@ def test_a_rep_sees_and_edits_their_own_lead(client, rep, db):
     later = (date.today() + timedelta(days=7)).isoformat()
     response = client.post(
         f"/leads/{lead.id}",
-        data={"name": "Maria Novak-Smith", "temperature": "warm", "next_action_on": later,
-              "phone": "+44 20 7946 0958", "csrf_token": csrf_token(client, "/")},
+        data={
+            "name": "Maria Novak-Smith",
+            "temperature": "warm",
+            "next_action_on": later,
+            "phone": "+44 20 7946 0958",
+            "csrf_token": csrf_token(client, "/"),
+        },
     )
     assert response.status_code == 303
     db.expire_all()
     lead = db.get(Lead, lead.id)
-    assert (lead.name, lead.temperature, lead.phone) == ("Maria Novak-Smith", "warm",
-                                                        "+44 20 7946 0958")
+    assert (lead.name, lead.temperature, lead.phone) == (
+        "Maria Novak-Smith",
+        "warm",
+        "+44 20 7946 0958",
+    )
     assert leads.next_action(db, lead).due_on.isoformat() == later
 
 

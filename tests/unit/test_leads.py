@@ -29,13 +29,18 @@ def test_every_bad_field_is_reported_at_once():
 
 def test_capture_makes_an_open_lead_with_its_next_action(db, make_user):
     rep = make_user()
-    lead = leads.capture_lead(db, rep, clean(name="Maria", temperature="hot",
-                                             next_action_on="2026-11-24"))
+    lead = leads.capture_lead(
+        db, rep, clean(name="Maria", temperature="hot", next_action_on="2026-11-24")
+    )
     assert (lead.status, lead.owner_id, lead.temperature) == ("open", rep.id, "hot")
     assert lead.uuid is not None
     action = leads.next_action(db, lead)
     assert (action.kind, action.due_on, action.done, action.assignee_id) == (
-        "task", date(2026, 11, 24), False, rep.id)
+        "task",
+        date(2026, 11, 24),
+        False,
+        rep.id,
+    )
 
 
 def test_capture_without_a_date_has_no_next_action(db, make_user):
@@ -60,8 +65,9 @@ def test_next_action_dates_gives_each_leads_earliest_open_date(db, make_user):
     a = leads.capture_lead(db, rep, clean(name="A", next_action_on="2026-12-10"))
     b = leads.capture_lead(db, rep, clean(name="B"))
     db.add(Activity(kind="task", text="x", due_on=date(2026, 12, 2), lead=a, author=rep))
-    db.add(Activity(kind="task", text="y", due_on=date(2026, 11, 25), lead=a, author=rep,
-                    done=True))
+    db.add(
+        Activity(kind="task", text="y", due_on=date(2026, 11, 25), lead=a, author=rep, done=True)
+    )
     db.commit()
     assert leads.next_action_dates(db, [a, b]) == {a.id: date(2026, 12, 2)}
 

@@ -1,0 +1,315 @@
+"""How fast is a capture, and how heavy is the capture screen?
+
+Run from the repository root::
+
+    python bench/capture.py [--n 500]
+
+Two figures, both taken in-process through Flask's test client (no sockets, no TLS, no
+network), on a fresh SQLite file in a temporary folder:
+
+1. **Server time of the capture POST.** The real app (``create_app`` with the test
+   settings, migrated with ``quickcrm.migrate.upgrade``), a signed-in rep, and N htmx
+   capture posts to ``/``, each a distinct lead with a temperature, a next action for
+   tomorrow, a note and a source. Each ``client.post`` is timed with
+   ``time.perf_counter``: routing, session and CSRF checks, validation, the INSERTs and
+   commit, and rendering the fragment the phone swaps in. What a rep feels on a phone is
+   this plus the network round trip, which usually dominates; this script says how much
+   of the total is ours.
+
+2. **A baseline** to read that number against: a bare Flask app whose one POST route does
+   one ``sqlite3`` INSERT into a one-table SQLite file (WAL, ``synchronous=NORMAL``, as
+   the app uses) and commits. The ratio of the medians says how much the app adds on top
+   of "Flask plus a durable write".
+
+Then the bytes of a cold load of ``/``: the HTML plus every same-origin stylesheet, icon,
+manifest and script the page links to, raw and gzipped.
+
+This prints figures; it is not a test and asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from flask import Flask, request  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from quickcrm import create_app, migrate  # noqa: E402
+from quickcrm.config import TestConfig  # noqa: E402
+from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.domain import users  # noqa: E402
+
+WARMUP = 20
+EMAIL = "rep@example.com"
+PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway rep in a temporary database
+ASSET_RELS = {"stylesheet", "icon", "apple-touch-icon", "manifest"}
+
+
+# --- timing -----------------------------------------------------------------------------
+
+
+def time_requests(send: Callable[[int], object], n: int, warmup: int = WARMUP) -> list[float]:
+    """Call ``send(i)`` ``warmup`` times untimed, then ``n`` times; milliseconds per call."""
+    for i in range(warmup):
+        send(i)
+    timings = []
+    for i in range(warmup, warmup + n):
+        start = time.perf_counter()
+        send(i)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def summary(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    # Nearest-rank 95th percentile: the time 95% of requests beat or equal.
+    p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+    return {
+        "median": statistics.median(ordered),
+        "p95": p95,
+        "mean": statistics.fmean(ordered),
+    }
+
+
+def check(response, what: str) -> None:
+    if response.status_code != 200:
+        body = response.get_data(as_text=True)[:500]
+        raise SystemExit(f"{what}: expected 200, got {response.status_code}\n{body}")
+
+
+# --- the real app -------------------------------------------------------------------------
+
+
+def build_app(workdir: Path) -> Flask:
+    """The real app on a freshly migrated SQLite file, with one rep in it."""
+    url = f"sqlite:///{workdir / 'quickcrm.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    app = create_app({**config, "DATABASE_URL": url}, instance_path=str(workdir / "instance"))
+    with app.extensions["quickcrm.sessionmaker"]() as session:
+        users.create_user(
+            session,
+            EMAIL,
+            PASSWORD,
+            role="rep",
+            name="Bench Rep",
+            password_method=app.config["PASSWORD_METHOD"],
+        )
+    return app
+
+
+class _CsrfInput(HTMLParser):
+    """Finds ``<input name="csrf_token" value="...">``."""
+
+    def __init__(self):
+        super().__init__()
+        self.token: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "input" and found.get("name") == "csrf_token" and self.token is None:
+            self.token = found.get("value")
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    response = client.get(path)
+    check(response, f"GET {path}")
+    parser = _CsrfInput()
+    parser.feed(response.get_data(as_text=True))
+    if not parser.token:
+        raise SystemExit(f"no csrf_token input on {path}")
+    return parser.token
+
+
+def sign_in(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token}
+    )
+    if response.status_code not in (302, 303):
+        raise SystemExit(f"sign-in failed: {response.status_code}")
+    return client
+
+
+def capture_sender(client: FlaskClient) -> Callable[[int], object]:
+    """A function posting the i-th capture the way htmx does, failing on anything but 200."""
+    headers = {"HX-Request": "true", "X-CSRFToken": csrf_token(client, "/")}
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+
+    def send(i: int):
+        response = client.post(
+            "/",
+            data={
+                "name": f"Maria Novak {i}",
+                "temperature": "hot",
+                "next_action_on": tomorrow,
+                "note": f"Wants {i % 50 + 1} seats; call after the demo. Met at booth B12.",
+                "source": "Trade show Lyon",
+            },
+            headers=headers,
+        )
+        check(response, f"capture POST #{i}")
+        return response
+
+    return send
+
+
+# --- the baseline -------------------------------------------------------------------------
+
+
+def build_baseline(workdir: Path) -> tuple[Flask, sqlite3.Connection]:
+    """A bare Flask app: one POST route, one INSERT, one commit.
+
+    One connection is kept open for the whole run, as the app's connection pool does.
+    """
+    connection = sqlite3.connect(workdir / "baseline.sqlite3", check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("CREATE TABLE lead (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    connection.commit()
+
+    app = Flask("baseline")
+
+    @app.post("/")
+    def save():
+        connection.execute("INSERT INTO lead (name) VALUES (?)", (request.form["name"],))
+        connection.commit()
+        return "saved"
+
+    return app, connection
+
+
+def baseline_sender(client: FlaskClient) -> Callable[[int], object]:
+    def send(i: int):
+        response = client.post("/", data={"name": f"Maria Novak {i}"})
+        check(response, f"baseline POST #{i}")
+        return response
+
+    return send
+
+
+# --- page weight --------------------------------------------------------------------------
+
+
+class _Assets(HTMLParser):
+    """Collects the URLs of linked stylesheets, icons and manifest, and script sources."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "link" and found.get("href"):
+            rels = set((found.get("rel") or "").lower().split())
+            if rels & ASSET_RELS:
+                self.urls.append(found["href"])
+        elif tag == "script" and found.get("src"):
+            self.urls.append(found["src"])
+
+
+def same_origin(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
+
+
+def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, int]]:
+    """(resource, raw bytes, gzip -6 bytes) for the page and each same-origin asset."""
+    response = client.get(path)
+    check(response, f"GET {path}")
+    html = response.get_data()
+    rows = [(f"{path} (HTML)", len(html), len(gzip.compress(html, compresslevel=6)))]
+    parser = _Assets()
+    parser.feed(html.decode("utf-8"))
+    for url in dict.fromkeys(parser.urls):  # in page order, each once
+        if not same_origin(url):
+            continue
+        with client.get(url) as asset:
+            check(asset, f"GET {url}")
+            body = asset.get_data()
+        rows.append((urlsplit(url).path, len(body), len(gzip.compress(body, compresslevel=6))))
+    return rows
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def print_timings(label: str, stats: dict[str, float]) -> None:
+    print(
+        f"  {label:<34} median {stats['median']:6.2f} ms   p95 {stats['p95']:6.2f} ms"
+        f"   mean {stats['mean']:6.2f} ms"
+    )
+
+
+def print_weight(rows: list[tuple[str, int, int]]) -> None:
+    width = max(len(name) for name, _, _ in rows) + 2
+    print(f"  {'resource':<{width}}{'raw B':>9}{'gzip -6 B':>11}")
+    for name, raw, packed in rows:
+        print(f"  {name:<{width}}{raw:>9,}{packed:>11,}")
+    total_raw = sum(raw for _, raw, _ in rows)
+    total_packed = sum(packed for _, _, packed in rows)
+    print(f"  {'total':<{width}}{total_raw:>9,}{total_packed:>11,}")
+    print(
+        "  note: WhiteNoise serves these uncompressed unless precompressed (.gz/.br) files"
+        " exist\n        next to them; a reverse proxy or CDN in front usually gzips them."
+        "\n        Icons in the manifest are fetched on install, not on this load."
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=500, help="timed requests per app")
+    args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error("--n must be at least 1")
+
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-"))
+    connection = None
+    app = None
+    try:
+        app = build_app(workdir)
+        client = sign_in(app)
+        capture = summary(time_requests(capture_sender(client), args.n))
+
+        baseline_app, connection = build_baseline(workdir)
+        baseline = summary(time_requests(baseline_sender(baseline_app.test_client()), args.n))
+
+        print(f"Server time per request, in-process test client, {args.n} requests each")
+        print(f"(after {WARMUP} warm-up requests; excludes network, TLS and the browser):")
+        print_timings("capture POST / (htmx, signed in)", capture)
+        print_timings("bare Flask + one SQLite INSERT", baseline)
+        ratio = capture["median"] / baseline["median"]
+        print(f"  capture POST is {ratio:.1f}x a bare Flask + one SQLite INSERT (median)")
+        print()
+        print("Cold load of / (signed in): HTML plus linked same-origin assets")
+        print_weight(page_weight(client))
+    finally:
+        if connection is not None:
+            connection.close()
+        if app is not None:
+            app.extensions["quickcrm.engine"].dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

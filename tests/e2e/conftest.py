@@ -1,0 +1,111 @@
+"""Playwright against a live server on 127.0.0.1, in Debian's chromium at a phone viewport."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from quickcrm import create_app
+from quickcrm.domain import users
+from tests.conftest import PASSWORD, config_for, empty_database
+
+CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+
+
+def chromium_path() -> str | None:
+    candidates = [os.environ.get("QUICKCRM_CHROMIUM"), *CHROMIUM_CANDIDATES]
+    return next((p for p in candidates if p and shutil.which(p)), None)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = chromium_path()
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("QUICKCRM_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return {
+        **browser_type_launch_args,
+        "executable_path": path,
+        # This machine has no network but loopback: keep chromium from calling home.
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "viewport": PHONE,
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "en-GB",
+    }
+
+
+@pytest.fixture(scope="session")
+def live_app(database_url, tmp_path_factory):
+    app = create_app(
+        config_for(database_url), instance_path=str(tmp_path_factory.mktemp("instance"))
+    )
+    yield app
+    app.extensions["quickcrm.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def live_db(live_app, base_url):
+    """A session on the live server's database; the database is emptied after each test."""
+    with live_app.extensions["quickcrm.sessionmaker"]() as session:
+        yield session
+    empty_database(live_app.extensions["quickcrm.engine"])
+
+
+@pytest.fixture
+def make_live_user(live_db, live_app):
+    def make(email="rep@example.com", role="rep", name="Rita Rep"):
+        return users.create_user(
+            live_db,
+            email,
+            PASSWORD,
+            role=role,
+            name=name,
+            password_method=live_app.config["PASSWORD_METHOD"],
+        )
+
+    return make
+
+
+def sign_in(page, email="rep@example.com", password=PASSWORD):
+    page.goto("/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
