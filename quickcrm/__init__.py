@@ -55,8 +55,11 @@ def create_app(
 
     auth.init_app(app)
     web.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(capture.bp)
-    app.register_blueprint(leads.bp)
+    for area in (
+        auth,
+        capture,
+        leads,
+    ):
+        app.register_blueprint(area.bp)
     cli.init_app(app)
     return app

@@ -18,6 +18,31 @@ from whitenoise import WhiteNoise
 
 from quickcrm import htmx
 
+# The main navigation, in PRODUCT.md §7's order: (label, endpoint, role needed). An entry
+# shows once its area exists and the signed-in user's role allows it.
+NAVIGATION = (
+    ("Capture", "capture.index", "rep"),
+    ("Agenda", "agenda.index", "rep"),
+    ("Leads", "leads.index", "rep"),
+    ("Companies", "companies.index", "rep"),
+    ("Contacts", "contacts.index", "rep"),
+    ("Opportunities", "opportunities.index", "rep"),
+    ("Forecast", "forecast.index", "coordinator"),
+    ("Admin", "admin.index", "admin"),
+)
+
+
+def navigation() -> list[tuple[str, str, bool]]:
+    """(label, url, current) of each navigation entry the signed-in user may open."""
+    if not current_user.is_authenticated:
+        return []
+    area = (request.endpoint or "").split(".")[0]
+    return [
+        (label, url_for(endpoint), endpoint.split(".")[0] == area)
+        for label, endpoint, role in NAVIGATION
+        if endpoint in current_app.view_functions and current_user.can(role)
+    ]
+
 
 def render(template: str, blocks: list[str], status: int = 200, **context):
     """The whole page, or — for an htmx request that is not a history restore — the
@@ -95,6 +120,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.filters["friendly_date"] = friendly_date
 
     @app.after_request

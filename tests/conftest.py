@@ -127,3 +127,28 @@ def rep(make_user, auth):
     user = make_user("rep@example.com", "rep", "Rita Rep")
     auth.login("rep@example.com")
     return user
+
+
+@pytest.fixture
+def sign_in_as(make_user, auth):
+    """Sign in a fresh user of ``role`` (email ``<role>@example.com``) and return them."""
+
+    def sign_in(role: str = "rep", email: str | None = None, name: str | None = None):
+        email = email or f"{role}@example.com"
+        user = make_user(email, role, name or f"{role.capitalize()} User")
+        auth.login(email)
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def coordinator(sign_in_as):
+    """A signed-in coordinator."""
+    return sign_in_as("coordinator", name="Cora Coordinator")
+
+
+@pytest.fixture
+def admin(sign_in_as):
+    """A signed-in admin."""
+    return sign_in_as("admin", name="Ada Admin")
