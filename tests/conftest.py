@@ -152,3 +152,30 @@ def coordinator(sign_in_as):
 def admin(sign_in_as):
     """A signed-in admin."""
     return sign_in_as("admin", name="Ada Admin")
+
+
+
+# --- scripts/test sets QUICKCRM_REQUIRE_BROWSER: browser tests may not be skipped there ---
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not os.environ.get("QUICKCRM_REQUIRE_BROWSER"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+
+    def browser_reports(outcome: str) -> list:
+        return [r for r in reporter.stats.get(outcome, []) if "tests/e2e/" in r.nodeid]
+
+    skipped = browser_reports("skipped")
+    ran = browser_reports("passed") + browser_reports("failed")
+    # A run with no arguments is the whole suite: its browser tests must have run.
+    whole_suite = not session.config.invocation_params.args
+    if skipped or (whole_suite and not ran):
+        reporter.write_line(
+            f"Browser tests were skipped ({len(skipped)}) or did not run ({len(ran)} ran): "
+            "this run does not count.",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

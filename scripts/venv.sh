@@ -1,0 +1,17 @@
+# Sourced by scripts/run and scripts/test: make .venv, install the given requirements file
+# when it changed since the last install, and put .venv/bin first on PATH.
+requirements=$1
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating .venv with $python"
+  "$python" -m venv .venv
+fi
+stamp=".venv/.installed-$(basename "$requirements")"
+digest=$(cat "$requirements" requirements.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+  echo "Installing $requirements into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r "$requirements"
+  echo "$digest" > "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"
