@@ -154,7 +154,6 @@ def admin(sign_in_as):
     return sign_in_as("admin", name="Ada Admin")
 
 
-
 # --- scripts/test sets QUICKCRM_REQUIRE_BROWSER: browser tests may not be skipped there ---
 
 
