@@ -51,7 +51,7 @@ def create_app(
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from quickcrm import auth, capture, cli, convert, leads, web
+    from quickcrm import auth, capture, cli, companies, contacts, convert, leads, web
 
     auth.init_app(app)
     web.init_app(app)
@@ -60,6 +60,8 @@ def create_app(
         capture,
         leads,
         convert,
+        companies,
+        contacts,
     ):
         app.register_blueprint(area.bp)
     cli.init_app(app)

@@ -76,4 +76,4 @@ def convert(lead_id: int):
     if result.opportunity is not None:
         message += f", with the opportunity “{result.opportunity.title}”"
     flash(message + ".")
-    return redirect(url_for("leads.detail", lead_id=lead.id), 303)
+    return redirect(url_for("companies.detail", company_id=result.company.id), 303)
