@@ -165,3 +165,11 @@ def reopen(lead_id: int):
         return redirect(_back(lead), 303)
     flash(f"Reopened — {lead.name}.")
     return redirect(_back(lead), 303)
+
+
+@bp.post("/<int:lead_id>/snooze")
+def snooze(lead_id: int):
+    lead = _lead_for(lead_id)
+    action = leads.snooze(get_session(), lead, current_user, today=today())
+    flash(f"Snoozed — {lead.name}, next action {action.due_on.isoformat()}.")
+    return redirect(_back(lead), 303)

@@ -236,6 +236,21 @@ def reopen(session: Session, lead: Lead) -> Lead:
     return lead
 
 
+SNOOZE = timedelta(days=7)
+
+
+def snooze(session: Session, lead: Lead, editor: User, *, today: date) -> Activity:
+    """Push the lead's next action a week on (from today if it is overdue or missing)."""
+    action = next_action(session, lead)
+    if action is None:
+        action = _next_action(lead, editor, today + SNOOZE)
+        session.add(action)
+    else:
+        action.due_on = max(action.due_on, today) + SNOOZE
+    session.commit()
+    return action
+
+
 def add_note(session: Session, lead: Lead, author: User, text: str | None) -> Activity:
     cleaned = _note(text)
     if not cleaned:

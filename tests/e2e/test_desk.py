@@ -71,6 +71,11 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
     expect(page.get_by_role("heading", name="Ben Expo")).to_be_visible()
     page.get_by_role("link", name="Previous").click()
     expect(page.get_by_role("heading", name="Ann Expo")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("2 of 3")).to_be_visible()
+    page.get_by_role("button", name="Snooze a week").click()
+    expect(page.get_by_role("status").first).to_contain_text("Snoozed — Ben Expo")
+    expect(page.get_by_text("2 of 3")).to_be_visible()
 
 
 def test_a_disqualified_lead_can_be_reopened(page, make_live_user, live_db):

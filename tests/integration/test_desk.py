@@ -130,3 +130,14 @@ def test_double_conversion_race_creates_everything_once(app, db, make_user):
     assert db.query(Company).count() == 1
     assert db.query(Contact).count() == 1
     assert db.query(Opportunity).count() == 1
+
+
+def test_snooze_from_review_mode_returns_to_the_same_step(client, db, rep):
+    lead = _lead(db, rep, name="Ann")
+    token = csrf_token(client, "/leads/review")
+    back = "/leads/review?at=1"
+    response = client.post(f"/leads/{lead.id}/snooze", data={"csrf_token": token, "next": back})
+    assert response.status_code == 303 and response.headers["Location"] == back
+    evil = {"csrf_token": token, "next": "//evil.example/"}
+    response = client.post(f"/leads/{lead.id}/snooze", data=evil)
+    assert response.headers["Location"] == f"/leads/{lead.id}"

@@ -142,3 +142,11 @@ def test_keyset_pages_cover_every_lead_once(db, make_user):
             if after is None:
                 break
         assert len(seen) == len(set(seen)) == leads.PAGE_SIZE * 2 + 7
+
+
+def test_snooze_moves_the_next_action_a_week_from_today_or_its_date(db, make_user):
+    owner = make_user()
+    lead = _lead(db, owner)
+    assert leads.snooze(db, lead, owner, today=TODAY).due_on == date(2026, 11, 30)
+    assert leads.snooze(db, lead, owner, today=TODAY).due_on == date(2026, 12, 7)
+    assert db.query(Activity).filter_by(lead_id=lead.id).count() == 1
