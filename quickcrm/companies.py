@@ -9,7 +9,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.domain import validation as v
 from quickcrm.models import COMPANY_TYPES, Company
-from quickcrm.web import render, role_required, wants_page
+from quickcrm.web import render, role_required, today, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -69,18 +69,19 @@ def update(company_id: int):
     return render(TEMPLATE, ["company_form"], saved=True, **_context(company))
 
 
-@bp.post("/<int:company_id>/notes")
-def add_note(company_id: int):
+@bp.post("/<int:company_id>/activities")
+def log_activity(company_id: int):
+    """Log a note, call, email, meeting or (repeating) task on the company."""
     company = _company(company_id)
     try:
-        activities.log_activity(
-            get_session(), company, current_user, kind="note", text=request.form.get("text")
-        )
-    except v.Invalid as exc:
-        context = _context(company, note_error=str(exc), note_text=request.form.get("text"))
+        values = activities.parse(request.form, today())
+        activities.log_activity(get_session(), company, current_user, **values)
+    except (activities.ActivityErrors, v.Invalid) as exc:
+        errors = getattr(exc, "errors", None) or {"text": str(exc)}
+        context = _context(company, activity_errors=errors, activity_raw=request.form)
         return render(TEMPLATE, ["timeline"], status=422, **context)
     if wants_page():
-        flash("Note added.")
+        flash("Logged.")
         return redirect(url_for("companies.detail", company_id=company.id), 303)
     return render(TEMPLATE, ["timeline"], **_context(company))
 

@@ -11,7 +11,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.domain import validation as v
 from quickcrm.models import Contact
-from quickcrm.web import render, role_required, wants_page
+from quickcrm.web import render, role_required, today, wants_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -78,17 +78,18 @@ def update(contact_id: int):
     return render(TEMPLATE, ["contact_form"], saved=True, **_context(contact))
 
 
-@bp.post("/<int:contact_id>/notes")
-def add_note(contact_id: int):
+@bp.post("/<int:contact_id>/activities")
+def log_activity(contact_id: int):
+    """Log a note, call, email, meeting or (repeating) task on the contact."""
     contact = _contact(contact_id)
     try:
-        activities.log_activity(
-            get_session(), contact, current_user, kind="note", text=request.form.get("text")
-        )
-    except v.Invalid as exc:
-        context = _context(contact, note_error=str(exc), note_text=request.form.get("text"))
+        values = activities.parse(request.form, today())
+        activities.log_activity(get_session(), contact, current_user, **values)
+    except (activities.ActivityErrors, v.Invalid) as exc:
+        errors = getattr(exc, "errors", None) or {"text": str(exc)}
+        context = _context(contact, activity_errors=errors, activity_raw=request.form)
         return render(TEMPLATE, ["timeline"], status=422, **context)
     if wants_page():
-        flash("Note added.")
+        flash("Logged.")
         return redirect(url_for("contacts.detail", contact_id=contact.id), 303)
     return render(TEMPLATE, ["timeline"], **_context(contact))

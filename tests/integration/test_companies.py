@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from quickcrm.models import Company, Contact
+from datetime import date, timedelta
+
+from quickcrm.models import Activity, Company, Contact
 from tests.conftest import csrf_token
 
 
@@ -53,10 +55,12 @@ def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
     token = csrf_token(client, f"/companies/{acme.id}")
     response = client.post(f"/companies/{acme.id}", data={"csrf_token": token, "name": ""})
     assert response.status_code == 422
-    response = client.post(f"/contacts/{jo.id}/notes", data={"csrf_token": token, "text": ""})
+    response = client.post(f"/contacts/{jo.id}/activities", data={"csrf_token": token, "text": ""})
     assert response.status_code == 422 and "Write what happened" in response.get_data(as_text=True)
     data = {"csrf_token": token, "text": "Called, wants a demo"}
-    response = client.post(f"/contacts/{jo.id}/notes", data=data, headers={"HX-Request": "true"})
+    response = client.post(
+        f"/contacts/{jo.id}/activities", data=data, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200 and "wants a demo" in response.get_data(as_text=True)
     assert "Last contacted: <time" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
 
@@ -64,3 +68,19 @@ def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
 def test_empty_lists_say_so(client, db, rep):
     assert "No companies found" in client.get("/companies/").get_data(as_text=True)
     assert "No contacts found" in client.get("/contacts/?q=zz").get_data(as_text=True)
+
+
+def test_log_a_repeating_task_on_a_company(client, db, rep):
+    acme, _, _ = _acme(db)
+    token = csrf_token(client, f"/companies/{acme.id}")
+    bad = {"csrf_token": token, "kind": "note", "text": "x", "repeat_every": "2",
+           "repeat_unit": "week"}  # fmt: skip
+    response = client.post(f"/companies/{acme.id}/activities", data=bad)
+    assert response.status_code == 422
+    assert "Only a task with a due date can repeat" in response.get_data(as_text=True)
+    due = (date.today() + timedelta(days=3)).isoformat()
+    good = {**bad, "kind": "task", "text": "Check stock", "due_on": due}
+    assert client.post(f"/companies/{acme.id}/activities", data=good).status_code == 303
+    task = db.query(Activity).one()
+    assert (task.kind, task.repeat_every, task.repeat_unit) == ("task", 2, "week")
+    assert task.company_id == acme.id and task.assignee_id == rep.id
