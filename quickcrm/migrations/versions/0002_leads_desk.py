@@ -1,4 +1,5 @@
-"""Leads desk: indexes for keyset paging of the leads list by capture time.
+"""Leads desk: indexes for keyset paging of the leads list by capture time,
+and for the source filter and its list of sources.
 
 Revision ID: 0002_leads_desk
 Revises: 0001_initial_schema
@@ -17,8 +18,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index("ix_lead_status_captured", "lead", ["status", "captured_at", "id"])
     op.create_index("ix_lead_owner_captured", "lead", ["owner_id", "captured_at", "id"])
+    op.create_index("ix_lead_source", "lead", ["source"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_lead_source", table_name="lead")
     op.drop_index("ix_lead_owner_captured", table_name="lead")
     op.drop_index("ix_lead_status_captured", table_name="lead")
