@@ -51,7 +51,7 @@ def create_app(
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from quickcrm import auth, capture, cli, leads, web
+    from quickcrm import auth, capture, cli, companies, contacts, convert, leads, web
 
     auth.init_app(app)
     web.init_app(app)
@@ -59,6 +59,9 @@ def create_app(
         auth,
         capture,
         leads,
+        convert,
+        companies,
+        contacts,
     ):
         app.register_blueprint(area.bp)
     cli.init_app(app)

@@ -112,6 +112,9 @@ class Lead(Timestamped, Base):
         _one_of("status", LEAD_STATUSES),
         Index("ix_lead_owner_created", "owner_id", "created_at"),
         Index("ix_lead_status_created", "status", "created_at"),
+        Index("ix_lead_status_captured", "status", "captured_at", "id"),
+        Index("ix_lead_owner_captured", "owner_id", "captured_at", "id"),
+        Index("ix_lead_source", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
-from quickcrm.models import TEMPERATURES, Activity, Lead, User, utcnow
+from quickcrm.models import (
+    LEAD_STATUSES,
+    TEMPERATURES,
+    Activity,
+    Company,
+    Contact,
+    Lead,
+    Opportunity,
+    User,
+    utcnow,
+)
 
 NAME_MAX = 200
 NOTE_MAX = 5000
@@ -179,3 +189,273 @@ def undo_capture(
         raise UndoRefused(refusal)
     session.delete(lead)
     session.commit()
+
+
+# --- The coordinator's desk -------------------------------------------------------------
+
+DISQUALIFY_REASONS = ("no budget", "no fit", "duplicate", "no response", "other")
+
+
+class NotOpen(Exception):
+    """The lead is not in the state the action needs; the message says why."""
+
+
+def disqualify(session: Session, lead: Lead, reason: str | None) -> Lead:
+    """Close an open lead with one of ``DISQUALIFY_REASONS``."""
+    if reason not in DISQUALIFY_REASONS:
+        raise v.Invalid("Choose a reason.")
+    claimed = session.execute(
+        update(Lead)
+        .where(Lead.id == lead.id, Lead.status == "open")
+        .values(status="disqualified", disqualified_reason=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.rollback()
+        session.refresh(lead)
+        raise NotOpen(f"{lead.name} is {lead.status}, not open.")
+    session.commit()
+    session.refresh(lead)
+    return lead
+
+
+def reopen(session: Session, lead: Lead) -> Lead:
+    """Make a disqualified lead open again (a converted lead stays converted)."""
+    claimed = session.execute(
+        update(Lead)
+        .where(Lead.id == lead.id, Lead.status == "disqualified")
+        .values(status="open", disqualified_reason=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.rollback()
+        session.refresh(lead)
+        raise NotOpen(f"{lead.name} is {lead.status}; only a disqualified lead can be reopened.")
+    session.commit()
+    session.refresh(lead)
+    return lead
+
+
+SNOOZE = timedelta(days=7)
+
+
+def snooze(session: Session, lead: Lead, editor: User, *, today: date) -> Activity:
+    """Push the lead's next action a week on (from today if it is overdue or missing)."""
+    action = next_action(session, lead)
+    if action is None:
+        action = _next_action(lead, editor, today + SNOOZE)
+        session.add(action)
+    else:
+        action.due_on = max(action.due_on, today) + SNOOZE
+    session.commit()
+    return action
+
+
+def add_note(session: Session, lead: Lead, author: User, text: str | None) -> Activity:
+    cleaned = _note(text)
+    if not cleaned:
+        raise v.Invalid("Write the note first.")
+    note = Activity(kind="note", text=cleaned, lead=lead, author=author)
+    session.add(note)
+    session.commit()
+    return note
+
+
+def timeline(session: Session, lead: Lead) -> list[Activity]:
+    """The lead's activities, newest first."""
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(Activity.lead_id == lead.id)
+            .order_by(Activity.created_at.desc(), Activity.id.desc())
+        )
+    )
+
+
+# Sorts of the list: (column, descending) with the id as the tie-breaker.
+SORTS = {"captured": (Lead.captured_at, True), "name": (Lead.name, False)}
+DUE_FILTERS = ("overdue", "today", "week", "none")
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+
+
+@dataclass
+class LeadQuery:
+    """What the leads list shows: the filters of the URL, cleaned."""
+
+    q: str = ""
+    status: str = ""
+    temperature: str = ""
+    owner_id: int | None = None
+    source: str = ""
+    captured_from: date | None = None
+    captured_to: date | None = None
+    due: str = ""
+    sort: str = "captured"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> LeadQuery:
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(data.get(name, "").strip())
+            except ValueError:
+                return None
+
+        owner = data.get("owner", "").strip()
+        status = data.get("status", "open").strip()
+        return cls(
+            q=data.get("q", "").strip()[:200],
+            status=status if status in LEAD_STATUSES else "",
+            temperature=data.get("temperature", "")
+            if data.get("temperature") in TEMPERATURES
+            else "",
+            owner_id=int(owner) if owner.isdigit() else None,
+            source=data.get("source", "").strip()[:120],
+            captured_from=day("from"),
+            captured_to=day("to"),
+            due=data.get("due", "") if data.get("due") in DUE_FILTERS else "",
+            sort=data.get("sort", "") if data.get("sort") in SORTS else "captured",
+        )
+
+    def params(self) -> dict[str, str]:
+        """The query as URL parameters (empty ones left out), for links that keep it."""
+        raw = {
+            "q": self.q,
+            "status": self.status or "all",
+            "temperature": self.temperature,
+            "owner": str(self.owner_id or ""),
+            "source": self.source,
+            "from": self.captured_from.isoformat() if self.captured_from else "",
+            "to": self.captured_to.isoformat() if self.captured_to else "",
+            "due": self.due,
+            "sort": "" if self.sort == "captured" else self.sort,
+        }
+        return {key: value for key, value in raw.items() if value}
+
+
+def _filtered(query: LeadQuery, viewer: User, today: date, sqlite: bool = False) -> Select:
+    stmt = select(Lead)
+    if not viewer.can("coordinator"):
+        stmt = stmt.where(Lead.owner_id == viewer.id)
+    elif query.owner_id:
+        stmt = stmt.where(Lead.owner_id == query.owner_id)
+    if query.status:
+        stmt = stmt.where(Lead.status == query.status)
+    if query.temperature:
+        stmt = stmt.where(Lead.temperature == query.temperature)
+    if query.source:
+        stmt = stmt.where(Lead.source == query.source)
+    if query.captured_from:
+        stmt = stmt.where(Lead.captured_at >= _midnight(query.captured_from))
+    if query.captured_to:
+        stmt = stmt.where(Lead.captured_at < _midnight(query.captured_to + timedelta(days=1)))
+    if query.q:
+        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        columns = (Lead.name, Lead.company_name, Lead.email, Lead.phone, Lead.note)
+        if sqlite:
+            # SQLite's LIKE already ignores ASCII case (as its lower() does) and skips the
+            # five lower() calls per row that ILIKE compiles to.
+            stmt = stmt.where(or_(*(c.like(pattern, escape="\\") for c in columns)))
+        else:
+            stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
+    if query.due:
+        open_task = select(Activity.id).where(
+            Activity.lead_id == Lead.id,
+            Activity.done.is_(False),
+            Activity.due_on.is_not(None),
+        )
+        if query.due == "none":
+            stmt = stmt.where(~open_task.exists())
+        else:
+            low, high = {
+                "overdue": (None, today),
+                "today": (today, today + timedelta(days=1)),
+                "week": (today, today + timedelta(days=7)),
+            }[query.due]
+            if low is not None:
+                open_task = open_task.where(Activity.due_on >= low)
+            stmt = stmt.where(open_task.where(Activity.due_on < high).exists())
+    return stmt
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass
+class LeadPage:
+    leads: list[Lead]
+    next_after: str | None
+    total: int
+    more: bool = False  # True when there are more than ``total`` (the count was capped)
+
+
+def list_leads(
+    session: Session, query: LeadQuery, viewer: User, *, today: date, after: str | None = None
+) -> LeadPage:
+    """One page of the filtered, sorted leads, continuing after the cursor ``after`` (keyset
+    paging: the sort value and id of the last lead shown, never an OFFSET)."""
+    column, descending = SORTS[query.sort]
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stmt = _filtered(query, viewer, today, sqlite)
+    cursor = _decode_cursor(after, query.sort)
+    if cursor is not None:
+        value, last_id = cursor
+        if descending:
+            stmt = stmt.where(tuple_(column, Lead.id) < tuple_(value, last_id))
+        else:
+            stmt = stmt.where(tuple_(column, Lead.id) > tuple_(value, last_id))
+    order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
+    rows = list(session.scalars(stmt.order_by(*order).limit(PAGE_SIZE + 1)))
+    next_after = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        key = last.captured_at.isoformat() if query.sort == "captured" else last.name
+        next_after = f"{last.id}:{key}"
+    total = session.scalar(
+        select(func.count()).select_from(_filtered(query, viewer, today).subquery())
+    )
+    return LeadPage(rows, next_after, total or 0)
+
+
+def _decode_cursor(after: str | None, sort: str):
+    if not after or ":" not in after:
+        return None
+    last_id, _, key = after.partition(":")
+    if not last_id.isdigit():
+        return None
+    if sort == "captured":
+        try:
+            return datetime.fromisoformat(key), int(last_id)
+        except ValueError:
+            return None
+    return key, int(last_id)
+
+
+def lead_ids(session: Session, query: LeadQuery, viewer: User, *, today: date) -> list[int]:
+    """The ids of every lead of the filtered list, in its order: review mode's steps."""
+    column, descending = SORTS[query.sort]
+    order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stmt = _filtered(query, viewer, today, sqlite).with_only_columns(Lead.id).order_by(*order)
+    return list(session.scalars(stmt.limit(5000)))
+
+
+def sources(session: Session) -> list[str]:
+    return list(
+        session.scalars(select(Lead.source).where(Lead.source.is_not(None)).distinct().limit(200))
+    )
+
+
+def conversion_of(session: Session, lead: Lead) -> dict | None:
+    """What a converted lead became: its company, contact and opportunity."""
+    if lead.status != "converted" or lead.company_id is None:
+        return None
+    return {
+        "company": session.get(Company, lead.company_id),
+        "contact": session.get(Contact, lead.contact_id) if lead.contact_id else None,
+        "opportunity": session.get(Opportunity, lead.opportunity_id)
+        if lead.opportunity_id
+        else None,
+    }

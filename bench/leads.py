@@ -1,0 +1,191 @@
+"""How fast is the leads desk with 100,000 leads?
+
+Run from the repository root::
+
+    python bench/leads.py [--leads 100000] [--runs 20] [--database-url URL]
+
+Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database
+given with ``--database-url`` — its tables are emptied first), migrated with the app's
+migrations, with N leads from 10 reps (random temperatures, sources, capture times over
+a year, a third with an open next action), signs a coordinator in through Flask's test
+client, and times — server side, in process, no network — each of:
+
+- the leads list, first page (open leads, newest first);
+- the next page through the keyset cursor (``after=``), deep in the list;
+- a filtered page (hot leads from one source, one owner);
+- a search (a word of the company name);
+- a conversion (POST of the convert page, new company + contact + opportunity).
+
+It prints the median and 95th percentile of each in milliseconds. It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, select, text  # noqa: E402
+
+from quickcrm import create_app, migrate  # noqa: E402
+from quickcrm.config import TestConfig  # noqa: E402
+from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.domain import users  # noqa: E402
+from quickcrm.domain.stages import ensure_default_stages  # noqa: E402
+from quickcrm.models import Activity, Lead, Stage, User  # noqa: E402
+
+PASSWORD = "correct horse battery"  # noqa: S105 - throwaway users in a scratch database
+SOURCES = ("Expo", "Website", "Referral", "Cold call", "Webinar")
+WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell")
+STATUSES = ("open",) * 8 + ("converted", "disqualified")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def build(url: str, n: int):
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    maker = app.extensions["quickcrm.sessionmaker"]
+    rng = random.Random(42)
+    with maker() as session:
+        ensure_default_stages(session)
+        method = app.config["PASSWORD_METHOD"]
+        users.create_user(session, "coord@example.com", PASSWORD, role="coordinator",
+                          name="Cora", password_method=method)  # fmt: skip
+        reps = [
+            users.create_user(session, f"rep{i}@example.com", PASSWORD, role="rep",
+                              name=f"Rep {i}", password_method=method).id
+            for i in range(10)
+        ]  # fmt: skip
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for chunk in range(0, n, 5000):
+            rows = []
+            for i in range(chunk, min(n, chunk + 5000)):
+                company = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i % 997} Ltd"
+                rows.append({
+                    "uuid": uuid.uuid4(), "name": f"Person {i}", "company_name": company,
+                    "email": f"person{i}@example{i % 991}.com", "phone": None,
+                    "note": rng.choice(("met at the stand", "wants a quote", None)),
+                    "temperature": rng.choice(("cold", "warm", "hot", None)),
+                    "source": rng.choice(SOURCES), "status": rng.choice(STATUSES),
+                    "owner_id": rng.choice(reps),
+                    "captured_at": now - timedelta(minutes=rng.randrange(525600)),
+                    "created_at": now, "updated_at": now,
+                })  # fmt: skip
+            conn.execute(insert(Lead), rows)
+        ids = list(conn.scalars(select(Lead.id).where(Lead.status == "open")))
+        tasks = [
+            {"kind": "task", "text": "Follow up",
+             "due_on": (now + timedelta(days=rng.randrange(-10, 30))).date(),
+             "done": False, "author_id": reps[0], "assignee_id": reps[0], "lead_id": lead_id,
+             "created_at": now, "updated_at": now}
+            for lead_id in ids[::3]
+        ]  # fmt: skip
+        for chunk in range(0, len(tasks), 5000):
+            conn.execute(insert(Activity), tasks[chunk : chunk + 5000])
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    print(f"{n:,} leads and {len(tasks):,} open actions written in "
+          f"{time.perf_counter() - started:.1f} s ({engine.dialect.name})")  # fmt: skip
+    return app, engine, ids
+
+
+def timed(send, runs: int) -> list[float]:
+    send(0)  # warm up
+    out = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        response = send(i)
+        out.append((time.perf_counter() - t0) * 1000)
+        if response.status_code >= 400:
+            raise SystemExit(f"request failed: {response.status_code}")
+    return out
+
+
+def report(label: str, timings: list[float]) -> None:
+    q = statistics.quantiles(timings, n=20) if len(timings) > 1 else timings * 19
+    print(f"{label:<42} median {statistics.median(timings):7.1f} ms   p95 {q[18]:7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    app, engine, open_ids = build(url, args.leads)
+    client = app.test_client()
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": "coord@example.com", "password": PASSWORD,
+                                "csrf_token": token})  # fmt: skip
+    token = CSRF.search(client.get("/leads/").get_data(as_text=True)).group(1)
+    with app.extensions["quickcrm.sessionmaker"]() as session:
+        owner = session.scalar(select(User.id).where(User.role == "rep"))
+        stage = session.scalar(select(Stage.id).order_by(Stage.position))
+
+    report("list, first page", timed(lambda i: client.get("/leads/"), args.runs))
+    page = client.get("/leads/").get_data(as_text=True)
+    cursors = []
+    for _ in range(20):
+        match = re.search(r'href="(/leads/\?after=[^"]+)"', page)
+        if not match:
+            break
+        cursors.append(match.group(1).replace("&amp;", "&"))
+        page = client.get(cursors[-1]).get_data(as_text=True)
+    report(f"list, page {len(cursors) + 1} via keyset cursor",
+           timed(lambda i: client.get(cursors[-1]), args.runs))  # fmt: skip
+    filtered = f"/leads/?status=open&temperature=hot&source=Expo&owner={owner}&due=overdue"
+    report("filtered page (hot, Expo, owner, overdue)",
+           timed(lambda i: client.get(filtered), args.runs))  # fmt: skip
+    report("search 'globex'", timed(lambda i: client.get("/leads/?q=globex"), args.runs))
+    report("search, htmx fragment 'person 4242'",
+           timed(lambda i: client.get("/leads/?q=person+4242",
+                                      headers={"HX-Request": "true"}), args.runs))  # fmt: skip
+
+    fresh = iter(open_ids[1::7])
+
+    def convert(_i: int):
+        lead_id = next(fresh)
+        data = {"csrf_token": token, "company": "new", "company_name": f"Bench Co {lead_id}",
+                "contact": "new", "contact_name": f"Bench Person {lead_id}",
+                "create_opportunity": "on", "opportunity_title": "Bench deal", "value": "1000",
+                "stage_id": str(stage), "probability": "10", "close_on": ""}  # fmt: skip
+        return client.post(f"/leads/{lead_id}/convert", data=data)
+
+    report("conversion (POST, one transaction)", timed(convert, args.runs))
+    report(
+        "convert page (GET, with suggestions)",
+        timed(lambda i: client.get(f"/leads/{open_ids[-1 - i]}/convert"), args.runs),
+    )
+    engine.dispose()
+    app.extensions["quickcrm.engine"].dispose()
+    if not args.database_url:
+        print(f"database: {workdir / 'bench.sqlite3'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Contacts: list with search, page with tap-to-call/email and vCard, edit, add a note."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from quickcrm.db import get_session
+from quickcrm.domain import activities, companies
+from quickcrm.domain import validation as v
+from quickcrm.models import Contact
+from quickcrm.web import render, role_required, today, wants_page
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+
+TEMPLATE = "contacts/detail.html"
+
+
+def _contact(contact_id: int) -> Contact:
+    contact = get_session().get(Contact, contact_id)
+    if contact is None:
+        abort(404)
+    return contact
+
+
+@bp.get("/")
+def index():
+    q = request.args.get("q", "")[:200]
+    found = companies.search_contacts(get_session(), q)
+    return render("contacts/index.html", ["results"], q=q, contacts=found)
+
+
+def _context(contact: Contact, **extra) -> dict:
+    session = get_session()
+    form = companies.RecordForm(
+        raw={name: getattr(contact, name) or "" for name in companies.CONTACT_FIELDS}
+    )
+    return {
+        "contact": contact,
+        "form": form,
+        "last_contacted": companies.last_contacted(session, contact),
+        "opportunities": companies.opportunities_of(session, contact_id=contact.id),
+        "timeline": activities.timeline(session, contact),
+        **extra,
+    }
+
+
+@bp.get("/<int:contact_id>")
+def detail(contact_id: int):
+    return render(TEMPLATE, ["content"], **_context(_contact(contact_id)))
+
+
+@bp.get("/<int:contact_id>/vcard")
+def vcard(contact_id: int):
+    contact = _contact(contact_id)
+    filename = re.sub(r"[^A-Za-z0-9]+", "-", contact.name).strip("-") or "contact"
+    return Response(
+        companies.vcard(contact),
+        mimetype="text/vcard",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.vcf"'},
+    )
+
+
+@bp.post("/<int:contact_id>")
+@role_required("coordinator")
+def update(contact_id: int):
+    contact = _contact(contact_id)
+    region = current_app.config.get("PHONE_REGION")
+    form = companies.contact_form(request.form, region)
+    if not form.ok:
+        return render(TEMPLATE, ["contact_form"], status=422, **_context(contact, form=form))
+    companies.update_contact(get_session(), contact, form, region)
+    if wants_page():
+        flash(f"Saved — {contact.name}.")
+        return redirect(url_for("contacts.detail", contact_id=contact.id), 303)
+    return render(TEMPLATE, ["contact_form"], saved=True, **_context(contact))
+
+
+@bp.post("/<int:contact_id>/activities")
+def log_activity(contact_id: int):
+    """Log a note, call, email, meeting or (repeating) task on the contact."""
+    contact = _contact(contact_id)
+    try:
+        values = activities.parse(request.form, today())
+        activities.log_activity(get_session(), contact, current_user, **values)
+    except (activities.ActivityErrors, v.Invalid) as exc:
+        errors = getattr(exc, "errors", None) or {"text": str(exc)}
+        context = _context(contact, activity_errors=errors, activity_raw=request.form)
+        return render(TEMPLATE, ["timeline"], status=422, **context)
+    if wants_page():
+        flash("Logged.")
+        return redirect(url_for("contacts.detail", contact_id=contact.id), 303)
+    return render(TEMPLATE, ["timeline"], **_context(contact))

@@ -1,0 +1,118 @@
+"""Activities on any record (lead, company, contact, opportunity): log one, list a timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quickcrm.domain import validation as v
+from quickcrm.models import (
+    ACTIVITY_KINDS,
+    REPEAT_UNITS,
+    Activity,
+    Company,
+    Contact,
+    Lead,
+    Opportunity,
+    User,
+)
+
+TEXT_MAX = 5000
+
+# Which activity column points at each kind of record.
+LINKS = {
+    Lead: "lead_id",
+    Company: "company_id",
+    Contact: "contact_id",
+    Opportunity: "opportunity_id",
+}
+
+
+def _link(record) -> str:
+    return LINKS[type(record)]
+
+
+class ActivityErrors(ValueError):
+    """What is wrong with a typed activity, field by field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def parse(data: Mapping[str, str], today: date) -> dict:
+    """The log-an-activity form's fields, cleaned; raises ``ActivityErrors``."""
+    errors: dict[str, str] = {}
+    values: dict = {"kind": (data.get("kind") or "note").strip(), "text": data.get("text")}
+    try:
+        values["due_on"] = v.next_action_date(data.get("due_on"), today)
+    except v.Invalid as exc:
+        errors["due_on"] = str(exc)
+    every = (data.get("repeat_every") or "").strip()
+    unit = (data.get("repeat_unit") or "").strip()
+    values["repeat_every"] = values["repeat_unit"] = None
+    if every:
+        if not every.isdigit() or not 1 <= int(every) <= 365:
+            errors["repeat_every"] = "Enter a whole number from 1 to 365."
+        elif unit not in REPEAT_UNITS:
+            errors["repeat_every"] = "Choose days, weeks or months."
+        elif values["kind"] != "task" or values.get("due_on") is None:
+            errors["repeat_every"] = "Only a task with a due date can repeat."
+        else:
+            values["repeat_every"], values["repeat_unit"] = int(every), unit
+    if errors:
+        raise ActivityErrors(errors)
+    return values
+
+
+def log_activity(
+    session: Session,
+    record,
+    author: User,
+    *,
+    kind: str,
+    text: str | None,
+    due_on: date | None = None,
+    repeat_every: int | None = None,
+    repeat_unit: str | None = None,
+) -> Activity:
+    """Add an activity to ``record``'s timeline; raises ``Invalid`` for bad input."""
+    if kind not in ACTIVITY_KINDS:
+        raise v.Invalid("Choose note, call, email, meeting or task.")
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise v.Invalid("Write what happened first.")
+    if len(cleaned) > TEXT_MAX:
+        raise v.Invalid(f"Keep it under {TEXT_MAX} characters.")
+    activity = Activity(
+        kind=kind,
+        text=cleaned,
+        due_on=due_on,
+        repeat_every=repeat_every,
+        repeat_unit=repeat_unit,
+        author_id=author.id,
+    )
+    setattr(activity, _link(record), record.id)
+    if kind == "task":
+        activity.assignee_id = getattr(record, "owner_id", None) or author.id
+    if isinstance(record, Contact) and record.company_id:
+        activity.company_id = record.company_id
+    session.add(activity)
+    session.commit()
+    return activity
+
+
+def timeline(session: Session, record, limit: int = 200) -> list[Activity]:
+    """``record``'s activities, newest first."""
+    column = getattr(Activity, _link(record))
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(column == record.id)
+            .order_by(Activity.created_at.desc(), Activity.id.desc())
+            .limit(limit)
+        )
+    )

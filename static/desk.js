@@ -1,0 +1,26 @@
+// The coordinator's desk: the convert page's stage → probability, review-mode shortcuts.
+(function () {
+  "use strict";
+
+  // Changing the stage sets the probability to the stage's (it stays editable).
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-probability-target]");
+    if (!select) return;
+    const target = document.getElementById(select.dataset.probabilityTarget);
+    const option = select.selectedOptions[0];
+    if (target && option) target.value = option.dataset.probability;
+  });
+
+  // Review mode on a desktop: ← / → for previous / next, c to convert.
+  document.addEventListener("keydown", (event) => {
+    const review = document.querySelector(".review");
+    if (!review || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest("input, select, textarea, [contenteditable]")) return;
+    const keys = { ArrowRight: "a[rel=next]", ArrowLeft: "a[rel=prev]", c: "a[data-convert]" };
+    const link = keys[event.key] && review.querySelector(keys[event.key]);
+    if (link) {
+      event.preventDefault();
+      link.click();
+    }
+  });
+})();

@@ -1,0 +1,94 @@
+"""A coordinator at a desk: convert two leads of one company, review a filtered list,
+disqualify and reopen a lead."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from quickcrm.models import Company, Lead
+from tests.e2e.conftest import sign_in
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The desk is used on a desktop: a wide viewport, a mouse, no touch."""
+    return {**browser_context_args, "viewport": DESKTOP, "device_scale_factor": 1,
+            "is_mobile": False, "has_touch": False}  # fmt: skip
+
+
+def _lead(live_db, owner, **fields) -> Lead:
+    lead = Lead(owner=owner, **fields)
+    live_db.add(lead)
+    live_db.commit()
+    return lead
+
+
+def test_second_conversion_suggests_the_company_made_by_the_first(page, make_live_user, live_db):
+    cora = make_live_user("cora@example.com", "coordinator", "Cora")
+    first = _lead(live_db, cora, name="Jo Bloggs", company_name="Acme Inc", email="jo@acme.com")
+    second = _lead(live_db, cora, name="Sam Smith", company_name="ACME, Inc.")
+    sign_in(page, "cora@example.com")
+
+    page.goto(f"/leads/{first.id}")
+    page.get_by_role("link", name="Convert").click()
+    expect(page.get_by_role("radio", name="New company")).to_be_checked()
+    expect(page.get_by_label("Company name")).to_have_value("Acme Inc")
+    expect(page.get_by_role("checkbox", name="Create opportunity")).to_be_checked()
+    page.get_by_label("Stage").select_option("Proposal")
+    expect(page.get_by_label("Probability")).to_have_value("50")
+    page.get_by_label("Value").fill("12000")
+    page.get_by_role("button", name="Convert").click()
+    expect(page.get_by_role("status").first).to_contain_text("Converted")
+    expect(page.get_by_role("heading", name="Acme Inc")).to_be_visible()
+
+    page.goto(f"/leads/{second.id}/convert")
+    expect(page.get_by_role("radio", name="Acme Inc")).to_be_checked()
+    page.get_by_role("radio", name="New contact").check()
+    page.get_by_role("button", name="Convert").click()
+    expect(page.get_by_role("link", name="Sam Smith")).to_be_visible()
+    assert live_db.query(Company).count() == 1
+
+
+def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db):
+    cora = make_live_user("cora@example.com", "coordinator", "Cora")
+    for name in ("Ann Expo", "Ben Expo", "Cat Expo"):
+        _lead(live_db, cora, name=name, source="Expo", temperature="hot")
+    _lead(live_db, cora, name="Dan Web", source="Web", temperature="hot")
+    sign_in(page, "cora@example.com")
+
+    page.goto("/leads/")
+    page.get_by_label("Source").select_option("Expo")
+    page.get_by_label("Sort by").select_option("name")
+    expect(page.get_by_role("link", name="Dan Web")).to_have_count(0)
+    page.get_by_role("link", name="Review").click()
+    expect(page.get_by_text("1 of 3")).to_be_visible()
+    expect(page.get_by_role("heading", name="Ann Expo")).to_be_visible()
+    page.get_by_role("link", name="Next").click()
+    expect(page.get_by_text("2 of 3")).to_be_visible()
+    expect(page.get_by_role("heading", name="Ben Expo")).to_be_visible()
+    page.get_by_role("link", name="Previous").click()
+    expect(page.get_by_role("heading", name="Ann Expo")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("2 of 3")).to_be_visible()
+    page.get_by_role("button", name="Snooze a week").click()
+    expect(page.get_by_role("status").first).to_contain_text("Snoozed — Ben Expo")
+    expect(page.get_by_text("2 of 3")).to_be_visible()
+
+
+def test_a_disqualified_lead_can_be_reopened(page, make_live_user, live_db):
+    cora = make_live_user("cora@example.com", "coordinator", "Cora")
+    lead = _lead(live_db, cora, name="Jo Bloggs")
+    sign_in(page, "cora@example.com")
+
+    page.goto(f"/leads/{lead.id}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("Reason").select_option("no response")
+    page.get_by_role("button", name="Disqualify").click()
+    expect(page.get_by_text("Disqualified: no response.")).to_be_visible()
+    page.get_by_role("button", name="Reopen").click()
+    expect(page.get_by_role("button", name="Disqualify")).to_be_visible()
+    live_db.refresh(lead)
+    assert lead.status == "open"

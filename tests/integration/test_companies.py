@@ -1,0 +1,86 @@
+"""Companies and contacts over HTTP: pages, search, vCard, edit, merge permissions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from quickcrm.models import Activity, Company, Contact
+from tests.conftest import csrf_token
+
+
+def _acme(db):
+    acme = Company(name="Acme", name_key="acme")
+    dupe = Company(name="ACME Ltd", name_key="acme")
+    jo = Contact(name="Jo Bloggs", company=dupe, phone="+44 20 7946 0000", email="jo@acme.com")
+    db.add_all([acme, dupe, jo])
+    db.commit()
+    return acme, dupe, jo
+
+
+def test_rep_can_look_up_but_not_merge_or_edit(client, db, rep):
+    acme, dupe, jo = _acme(db)
+    assert "Acme" in client.get("/companies/?q=acm").get_data(as_text=True)
+    page = client.get(f"/contacts/{jo.id}").get_data(as_text=True)
+    assert 'href="tel:+442079460000"' in page and 'href="mailto:jo@acme.com"' in page
+    token = csrf_token(client, f"/companies/{acme.id}")
+    data = {"csrf_token": token, "duplicate": str(dupe.id), "name": "X"}
+    assert client.post(f"/companies/{acme.id}/merge", data=data).status_code == 403
+    assert client.post(f"/companies/{acme.id}", data=data).status_code == 403
+    assert client.post(f"/contacts/{jo.id}", data=data).status_code == 403
+    db.refresh(dupe)
+    assert dupe.merged_into_id is None
+
+
+def test_coordinator_merges_a_duplicate(client, db, coordinator):
+    acme, dupe, jo = _acme(db)
+    token = csrf_token(client, f"/companies/{acme.id}")
+    response = client.post(f"/companies/{acme.id}/merge", data={"csrf_token": token})
+    assert response.status_code == 422
+    data = {"csrf_token": token, "duplicate": str(dupe.id)}
+    assert client.post(f"/companies/{acme.id}/merge", data=data).status_code == 303
+    assert "Jo Bloggs" in client.get(f"/companies/{acme.id}").get_data(as_text=True)
+    assert client.get(f"/companies/{dupe.id}").status_code == 301
+
+
+def test_vcard_download(client, db, rep):
+    _, _, jo = _acme(db)
+    response = client.get(f"/contacts/{jo.id}/vcard")
+    assert response.mimetype == "text/vcard"
+    assert "Jo-Bloggs.vcf" in response.headers["Content-Disposition"]
+    assert "FN:Jo Bloggs" in response.get_data(as_text=True)
+
+
+def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
+    acme, _, jo = _acme(db)
+    token = csrf_token(client, f"/companies/{acme.id}")
+    response = client.post(f"/companies/{acme.id}", data={"csrf_token": token, "name": ""})
+    assert response.status_code == 422
+    response = client.post(f"/contacts/{jo.id}/activities", data={"csrf_token": token, "text": ""})
+    assert response.status_code == 422 and "Write what happened" in response.get_data(as_text=True)
+    data = {"csrf_token": token, "text": "Called, wants a demo"}
+    response = client.post(
+        f"/contacts/{jo.id}/activities", data=data, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200 and "wants a demo" in response.get_data(as_text=True)
+    assert "Last contacted: <time" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
+
+
+def test_empty_lists_say_so(client, db, rep):
+    assert "No companies found" in client.get("/companies/").get_data(as_text=True)
+    assert "No contacts found" in client.get("/contacts/?q=zz").get_data(as_text=True)
+
+
+def test_log_a_repeating_task_on_a_company(client, db, rep):
+    acme, _, _ = _acme(db)
+    token = csrf_token(client, f"/companies/{acme.id}")
+    bad = {"csrf_token": token, "kind": "note", "text": "x", "repeat_every": "2",
+           "repeat_unit": "week"}  # fmt: skip
+    response = client.post(f"/companies/{acme.id}/activities", data=bad)
+    assert response.status_code == 422
+    assert "Only a task with a due date can repeat" in response.get_data(as_text=True)
+    due = (date.today() + timedelta(days=3)).isoformat()
+    good = {**bad, "kind": "task", "text": "Check stock", "due_on": due}
+    assert client.post(f"/companies/{acme.id}/activities", data=good).status_code == 303
+    task = db.query(Activity).one()
+    assert (task.kind, task.repeat_every, task.repeat_unit) == ("task", 2, "week")
+    assert task.company_id == acme.id and task.assignee_id == rep.id

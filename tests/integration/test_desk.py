@@ -1,0 +1,143 @@
+"""The leads desk over HTTP: permissions, filters, convert page, the double-conversion race."""
+
+from __future__ import annotations
+
+import threading
+
+from quickcrm.models import Company, Contact, Lead, Opportunity
+from tests.conftest import csrf_token
+
+
+def _lead(db, owner, **fields) -> Lead:
+    lead = Lead(owner=owner, name=fields.pop("name", "Jo Bloggs"), **fields)
+    db.add(lead)
+    db.commit()
+    return lead
+
+
+def test_rep_sees_only_own_leads(client, db, rep, make_user):
+    other = make_user("other@example.com", "rep", "Olga Other")
+    mine = _lead(db, rep, name="Mine Person")
+    theirs = _lead(db, other, name="Theirs Person")
+    page = client.get("/leads/").get_data(as_text=True)
+    assert "Mine Person" in page and "Theirs Person" not in page
+    assert client.get(f"/leads/{theirs.id}").status_code == 403
+    assert client.get(f"/leads/{mine.id}").status_code == 200
+
+
+def test_rep_may_not_convert_disqualify_or_reopen(client, db, rep):
+    lead = _lead(db, rep)
+    token = csrf_token(client, f"/leads/{lead.id}")
+    assert client.get(f"/leads/{lead.id}/convert").status_code == 403
+    assert client.post(f"/leads/{lead.id}/convert", data={"csrf_token": token}).status_code == 403
+    data = {"csrf_token": token, "reason": "no fit"}
+    assert client.post(f"/leads/{lead.id}/disqualify", data=data).status_code == 403
+    assert client.post(f"/leads/{lead.id}/reopen", data=data).status_code == 403
+    db.refresh(lead)
+    assert lead.status == "open"
+
+
+def test_filters_and_search_live_in_the_url(client, db, coordinator):
+    _lead(db, coordinator, name="Hot Harry", temperature="hot", source="Expo")
+    _lead(db, coordinator, name="Cold Carla", temperature="cold", note="met at the expo stand")
+    page = client.get("/leads/?temperature=hot").get_data(as_text=True)
+    assert "Hot Harry" in page and "Cold Carla" not in page
+    page = client.get("/leads/?q=expo+stand").get_data(as_text=True)
+    assert "Cold Carla" in page and "Hot Harry" not in page
+    fragment = client.get("/leads/?q=harry", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Hot Harry" in fragment and "<html" not in fragment
+
+
+def test_review_mode_steps_through_the_filtered_list(client, db, coordinator):
+    for name in ("Ann", "Ben", "Cat"):
+        _lead(db, coordinator, name=name, source="Expo")
+    _lead(db, coordinator, name="Dan", source="Web")
+    page = client.get("/leads/review?source=Expo&sort=name&at=2").get_data(as_text=True)
+    assert "2 of 3" in page and "Ben" in page
+
+
+def test_disqualify_needs_a_reason_then_reopen(client, db, coordinator):
+    lead = _lead(db, coordinator)
+    token = csrf_token(client, f"/leads/{lead.id}")
+    response = client.post(f"/leads/{lead.id}/disqualify", data={"csrf_token": token})
+    assert response.status_code == 422 and "Choose a reason" in response.get_data(as_text=True)
+    data = {"csrf_token": token, "reason": "duplicate"}
+    assert client.post(f"/leads/{lead.id}/disqualify", data=data).status_code == 303
+    assert "Reopen" in client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert client.post(f"/leads/{lead.id}/reopen", data=data).status_code == 303
+    db.refresh(lead)
+    assert lead.status == "open"
+
+
+def _convert_data(client, lead_id: int) -> dict:
+    token = csrf_token(client, f"/leads/{lead_id}/convert")
+    return {
+        "csrf_token": token, "company": "new", "company_name": "Acme", "contact": "new",
+        "contact_name": "Jo Bloggs", "create_opportunity": "on", "opportunity_title": "Acme deal",
+        "value": "500", "stage_id": "1", "probability": "10", "close_on": "",
+    }  # fmt: skip
+
+
+def test_convert_page_suggests_the_company_of_an_earlier_conversion(client, db, coordinator):
+    first = _lead(db, coordinator, name="Jo", company_name="Acme Inc")
+    data = _convert_data(client, first.id)
+    assert client.post(f"/leads/{first.id}/convert", data=data).status_code == 303
+    second = _lead(db, coordinator, name="Sam", company_name="ACME, Inc.")
+    page = client.get(f"/leads/{second.id}/convert").get_data(as_text=True)
+    company = db.query(Company).one()
+    assert f'name="company" value="{company.id}"' in page
+
+
+def test_bad_convert_input_answers_422(client, db, coordinator):
+    lead = _lead(db, coordinator)
+    data = {**_convert_data(client, lead.id), "company_name": "", "value": "lots"}
+    response = client.post(f"/leads/{lead.id}/convert", data=data)
+    assert response.status_code == 422
+    assert "Enter the company" in response.get_data(as_text=True)
+    assert db.query(Company).count() == 0
+
+
+def test_double_conversion_race_creates_everything_once(app, db, make_user):
+    owner = make_user("coordinator@example.com", "coordinator", "Cora")
+    lead = _lead(db, owner, company_name="Acme")
+    clients = [app.test_client() for _ in range(4)]
+    forms = []
+    for client in clients:
+        client.post(
+            "/login",
+            data={"email": owner.email, "password": "correct horse battery",
+                  "csrf_token": csrf_token(client)},
+        )  # fmt: skip
+        forms.append(_convert_data(client, lead.id))
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def convert(client, data):
+        barrier.wait()
+        response = client.post(f"/leads/{lead.id}/convert", data=data)
+        statuses.append((response.status_code, response.get_data(as_text=True)))
+
+    threads = [
+        threading.Thread(target=convert, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(code for code, _ in statuses)
+    assert codes == [303, 409, 409, 409]
+    assert all("already converted" in body for code, body in statuses if code == 409)
+    assert db.query(Company).count() == 1
+    assert db.query(Contact).count() == 1
+    assert db.query(Opportunity).count() == 1
+
+
+def test_snooze_from_review_mode_returns_to_the_same_step(client, db, rep):
+    lead = _lead(db, rep, name="Ann")
+    token = csrf_token(client, "/leads/review")
+    back = "/leads/review?at=1"
+    response = client.post(f"/leads/{lead.id}/snooze", data={"csrf_token": token, "next": back})
+    assert response.status_code == 303 and response.headers["Location"] == back
+    evil = {"csrf_token": token, "next": "//evil.example/"}
+    response = client.post(f"/leads/{lead.id}/snooze", data=evil)
+    assert response.headers["Location"] == f"/leads/{lead.id}"
