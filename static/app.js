@@ -121,13 +121,17 @@
     clearTimeout(showError.timer);
     showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
   }
+  // A capture that does not get through is kept on the phone instead (offline.js says so).
+  const keptOnPhone = (event) => window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]");
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
+    if (keptOnPhone(event) && (status >= 500 || status === 401)) return;
     showError(status === 403 ? "Your role does not allow this."
       : status === 400 ? "This page has expired. Reload it and try again."
       : `Something went wrong on the server (${status}). Nothing was changed; please try again.`);
   });
-  document.addEventListener("htmx:sendError", () => {
+  document.addEventListener("htmx:sendError", (event) => {
+    if (keptOnPhone(event)) return;
     showError("No connection: nothing was sent. Try again when you have signal.");
   });
   document.addEventListener("htmx:beforeRequest", () => {
