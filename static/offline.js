@@ -64,7 +64,8 @@
   }
 
   // --- What the rep sees: "N waiting to sync", Sync now, captures that need a look. ---
-  const state = { signIn: false, syncedThisVisit: false, syncing: false };
+  // Once something waited during this visit, the panel stays to say when all is sent.
+  const state = { signIn: false, waitedThisVisit: false, syncing: false };
 
   async function render() {
     const items = await allCaptures();
@@ -75,8 +76,9 @@
     panel.querySelector("[data-sync-button]").disabled = state.syncing || !waiting.length;
     const list = panel.querySelector("[data-sync-list]");
     list.replaceChildren(...items.map(itemRow));
-    panel.querySelector("[data-sync-all-sent]").hidden = !(state.syncedThisVisit && !items.length);
-    panel.hidden = !(items.length || state.syncedThisVisit);
+    state.waitedThisVisit = state.waitedThisVisit || items.length > 0;
+    panel.querySelector("[data-sync-all-sent]").hidden = items.length > 0;
+    panel.hidden = !state.waitedThisVisit;
     panel.classList.toggle("has-problems", problems.length > 0);
     return items.length;
   }
@@ -192,11 +194,11 @@
   document.addEventListener("htmx:beforeOnLoad", (event) => {
     if (!fromCaptureForm(event)) return;
     const status = event.detail.xhr.status;
-    if (status === 401) {
-      // The session expired: keep the capture, and ask to sign in rather than leave.
+    if (status === 401 || status === 400) {
+      // The session expired (401), or the page's token is older than the session (400):
+      // keep the capture; the sync then gets a fresh token or asks to sign in.
       event.preventDefault();
-      state.signIn = true;
-      keepOnPhone(event.detail.elt, "Sign in to send it.");
+      keepOnPhone(event.detail.elt).then(syncNow);
     } else if (status >= 500) {
       event.preventDefault();
       keepOnPhone(event.detail.elt);
@@ -281,10 +283,17 @@
     return navigator.locks ? navigator.locks.request("quickcrm-sync", work) : work();
   }
 
+  // A send that failed while the phone seemed online is tried again a little later.
+  const RETRY_MS = 20 * 1000;
+  let retry = null;
+
   async function syncNow() {
     if (state.syncing) return;
     state.syncing = true;
-    await render();
+    clearTimeout(retry);
+    panel.setAttribute("aria-busy", "true");
+    panel.querySelector("[data-sync-button]").disabled = true;
+    let later = false;
     try {
       await exclusively(async () => {
         for (const queued of await allCaptures()) {
@@ -294,11 +303,11 @@
           if (result.outcome === "stored") {
             await removeCapture(item.uuid);
             state.signIn = false;
-            state.syncedThisVisit = true;
           } else if (result.outcome === "invalid") {
             await putCapture({ ...item, problem: result.problem });
           } else {
             state.signIn = result.outcome === "sign-in";
+            later = result.outcome === "later";
             break;
           }
         }
@@ -306,6 +315,8 @@
     } finally {
       state.syncing = false;
       await render();
+      panel.removeAttribute("aria-busy");
+      if (later && navigator.onLine) retry = setTimeout(syncNow, RETRY_MS);
     }
   }
 

@@ -1,0 +1,153 @@
+"""Never lose a capture: the app opens with no network, captures wait on the phone, and each
+reaches the server exactly once — whatever the network and the session do meanwhile."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from quickcrm.models import Lead
+from tests.e2e.conftest import sign_in
+
+PAGE_CACHED = """async () => {
+  for (const name of await caches.keys()) {
+    if (await (await caches.open(name)).match("/", {ignoreVary: true})) return true;
+  }
+  return false;
+}"""
+
+
+def open_app_ready_for_offline(page):
+    """Sign in and wait until the service worker controls the page and keeps it."""
+    sign_in(page)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function(PAGE_CACHED)
+
+
+def capture(page, name, **more):
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Save").click()
+
+
+def kept(page):
+    return page.get_by_role("status").filter(has_text="Saved on this phone — will sync")
+
+
+def lead_names(live_db) -> list[str]:
+    live_db.expire_all()
+    return sorted(live_db.scalars(select(Lead.name)))
+
+
+def test_twenty_captures_made_offline_reach_the_server_once_online(page, make_live_user, live_db):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_label("Name")).to_be_visible()
+
+    names = [f"Offline Lead {i:02}" for i in range(20)]
+    for name in names:
+        capture(page, name)
+        expect(kept(page)).to_contain_text(name)
+        expect(page.get_by_label("Name")).to_have_value("")
+    expect(page.get_by_text("20 waiting to sync", exact=True)).to_be_visible()
+    assert lead_names(live_db) == []
+
+    page.context.set_offline(False)
+    expect(page.get_by_text("0 waiting to sync", exact=True)).to_be_visible()
+    assert lead_names(live_db) == names
+
+
+def waiting(page, n: int):
+    return page.get_by_text(f"{n} waiting to sync", exact=True)
+
+
+def queue_offline(page, names):
+    """Capture ``names`` with no network; they wait on the phone."""
+    page.context.set_offline(True)
+    for name in names:
+        capture(page, name)
+        expect(kept(page)).to_contain_text(name)
+    expect(waiting(page, len(names))).to_be_visible()
+
+
+def sync_until_done(page):
+    """What a rep does on a bad network: tap Sync now until nothing waits."""
+    panel = page.get_by_role("region", name="Waiting to sync")
+    for _ in range(60):
+        expect(panel).not_to_have_attribute("aria-busy", "true")
+        if waiting(page, 0).is_visible():
+            return
+        page.get_by_role("button", name="Sync now").click()
+    raise AssertionError("the queue never emptied")
+
+
+def test_a_flaky_network_still_stores_each_capture_exactly_once(page, make_live_user, live_db):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    names = [f"Flaky {i}" for i in range(9)]
+    queue_offline(page, names)
+
+    sent = []
+
+    def flaky(route):
+        sent.append(route.request.post_data_json["uuid"])
+        if len(sent) % 3 == 1:
+            route.abort()  # never reaches the server
+        elif len(sent) % 3 == 2:
+            route.fetch()  # the server stores it, but the reply is lost on the way back
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/captures", flaky)
+    page.context.set_offline(False)
+    sync_until_done(page)
+
+    assert lead_names(live_db) == names
+    # Some captures were sent more than once, yet each is stored once.
+    assert len(sent) > len(set(sent)) == len(names)
+
+
+def test_two_tabs_syncing_at_once_send_each_capture_once(page, make_live_user, live_db):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    names = [f"Two Tabs {i}" for i in range(8)]
+    queue_offline(page, names)
+    other = page.context.new_page()
+    other.goto("/")
+    expect(waiting(other, len(names))).to_be_visible()
+
+    sent = []
+
+    def count(route):
+        sent.append(route.request.post_data_json["uuid"])
+        route.continue_()
+
+    page.context.route("**/captures", count)
+    page.context.set_offline(False)  # both tabs hear "online" and start syncing
+    expect(waiting(page, 0)).to_be_visible()
+    expect(waiting(other, 0)).to_be_visible()
+
+    assert lead_names(live_db) == names
+    assert len(sent) == len(names)
+
+
+def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(page, make_live_user, live_db):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    names = ["Kept One", "Kept Two", "Kept Three"]
+    queue_offline(page, names)
+
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    expect(page.get_by_role("alert").filter(has_text="Your session has expired")).to_be_visible()
+    expect(waiting(page, 3)).to_be_visible()
+    assert lead_names(live_db) == []
+
+    page.get_by_role("link", name="sign in").click()
+    page.get_by_label("Email").fill("rep@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == sorted(names)
