@@ -86,7 +86,14 @@
       field.value = field.value ? `${field.value.trimEnd()} ${said}` : said;
     };
     recognition.onend = () => { listening = null; button.setAttribute("aria-pressed", "false"); };
-    recognition.onerror = recognition.onend;
+    recognition.onerror = (e) => {
+      if (e.error === "not-allowed" || e.error === "service-not-allowed") {
+        showError("The microphone is blocked for this site: allow it in the browser's settings.");
+      } else if (e.error === "network") {
+        showError("Dictation needs a connection here: type the note instead.");
+      }
+      recognition.onend();
+    };
     listening = recognition;
     button.setAttribute("aria-pressed", "true");
     recognition.start();

@@ -3,6 +3,8 @@ reaches the server exactly once — whatever the network and the session do mean
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -151,3 +153,93 @@ def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(page, make_li
     page.get_by_role("button", name="Sign in").click()
     expect(waiting(page, 0)).to_be_visible()
     assert lead_names(live_db) == sorted(names)
+
+
+def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
+    page, make_live_user, live_db
+):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="More").click()
+    for name in ("Bad Phone", "Unwanted"):
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("Phone").fill("12")
+        page.get_by_role("button", name="Save").click()
+        expect(kept(page)).to_contain_text(name)
+    page.context.set_offline(False)
+
+    queue = page.get_by_role("region", name="Waiting to sync")
+    expect(queue.get_by_text("Enter a phone number")).to_have_count(2)
+    expect(waiting(page, 2)).to_be_visible()
+    assert lead_names(live_db) == []
+
+    queue.get_by_role("button", name="Edit Bad Phone").click()
+    expect(page.get_by_label("Name")).to_have_value("Bad Phone")
+    page.get_by_label("Phone").fill("+44 20 7946 0958")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Bad Phone")
+    expect(waiting(page, 1)).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    queue.get_by_role("button", name="Discard Unwanted").click()
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == ["Bad Phone"]
+
+
+def test_a_server_error_keeps_the_capture_on_the_phone(page, make_live_user, live_db):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.route(
+        "**/",
+        lambda route: (
+            route.fulfill(status=503) if route.request.method == "POST" else route.fallback()
+        ),
+    )
+    capture(page, "Busy Server")
+    expect(kept(page)).to_contain_text("Busy Server")
+    expect(waiting(page, 1)).to_be_visible()
+    page.unroute("**/")
+    page.get_by_role("button", name="Sync now").click()
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == ["Busy Server"]
+
+
+def test_where_and_when_are_recorded_once_the_rep_allows_it(
+    browser, base_url, make_live_user, live_db
+):
+    make_live_user()
+    context = browser.new_context(
+        base_url=base_url,
+        viewport={"width": 390, "height": 844},
+        geolocation={"latitude": 48.8566, "longitude": 2.3522},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    sign_in(page)
+    page.get_by_role("button", name="More").click()
+    page.get_by_label("Record where I capture").check()
+    expect(page.get_by_text("Captures record where you are.")).to_be_visible()
+    before = datetime.now(UTC)
+    capture(page, "Located Lead")
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Located Lead")
+    lead = live_db.scalars(select(Lead)).one()
+    assert (lead.latitude, lead.longitude) == (48.8566, 2.3522)
+    assert before - timedelta(minutes=1) <= lead.captured_at <= datetime.now(UTC)
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_text("Captured at 48.85660, 2.35220")).to_be_visible()
+    # Allowed once: the next visit keeps recording without asking.
+    page.goto("/")
+    page.get_by_role("button", name="More").click()
+    expect(page.get_by_label("Record where I capture")).to_be_checked()
+    context.close()
+
+
+def test_without_permission_no_place_is_recorded(page, make_live_user, live_db):
+    make_live_user()
+    sign_in(page)
+    capture(page, "Nowhere")
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Nowhere")
+    lead = live_db.scalars(select(Lead)).one()
+    assert (lead.latitude, lead.longitude) == (None, None)
