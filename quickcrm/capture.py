@@ -174,7 +174,12 @@ def _service_worker_script() -> str:
     # deployment that changes any of them is a new worker with a new cache.
     code = (Path(current_app.static_folder) / "sw.js").read_text()
     version = hashlib.sha256("\n".join([*shell, code]).encode()).hexdigest()[:12]
-    settings = {"version": version, "shell": shell, "page": url_for("capture.index")}
+    settings = {
+        "version": version,
+        "shell": shell,
+        "page": url_for("capture.index"),
+        "signOut": url_for("auth.logout"),
+    }
     return f"const QUICKCRM = {json.dumps(settings)};\n{code}"
 
 

@@ -111,6 +111,7 @@
 
   document.addEventListener("DOMContentLoaded", () => enhance(document));
   document.addEventListener("htmx:load", (event) => enhance(event.detail.elt));
+  document.addEventListener("quickcrm:recent", (event) => enhance(event.detail.elt));
 
   // After a save the form is new: put the cursor back in Name for the next card.
   document.addEventListener("htmx:afterSettle", (event) => {

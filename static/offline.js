@@ -294,6 +294,7 @@
     panel.setAttribute("aria-busy", "true");
     panel.querySelector("[data-sync-button]").disabled = true;
     let later = false;
+    let stored = 0;
     try {
       await exclusively(async () => {
         for (const queued of await allCaptures()) {
@@ -302,6 +303,7 @@
           const result = await send(item);
           if (result.outcome === "stored") {
             await removeCapture(item.uuid);
+            stored += 1;
             state.signIn = false;
           } else if (result.outcome === "invalid") {
             await putCapture({ ...item, problem: result.problem });
@@ -317,6 +319,25 @@
       await render();
       panel.removeAttribute("aria-busy");
       if (later && navigator.onLine) retry = setTimeout(syncNow, RETRY_MS);
+      if (stored) refreshRecent();
+    }
+  }
+
+  // What was just sent now shows under "My recent captures".
+  async function refreshRecent() {
+    const recent = document.getElementById("recent");
+    if (!recent) return;
+    try {
+      const response = await fetch(panel.dataset.page, { credentials: "same-origin", redirect: "manual" });
+      if (!response.ok) return;
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.getElementById("recent");
+      if (!fresh) return;
+      recent.replaceWith(fresh);
+      window.htmx?.process(fresh);
+      document.dispatchEvent(new CustomEvent("quickcrm:recent", { detail: { elt: fresh } }));
+    } catch (error) {
+      // Offline again: the list catches up on the next sync.
     }
   }
 

@@ -8,6 +8,7 @@
 const CACHE = `quickcrm-${QUICKCRM.version}`;
 const SHELL = new Set(QUICKCRM.shell.map((url) => new URL(url, self.location).href));
 const PAGE = new URL(QUICKCRM.page, self.location).href;
+const SIGN_OUT = new URL(QUICKCRM.signOut, self.location).href;
 // On a network that answers nothing, show the phone's copy rather than a blank screen.
 const PAGE_TIMEOUT_MS = 4000;
 
@@ -81,11 +82,17 @@ async function shellFile(request) {
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
+  if (request.method === "POST" && request.url === SIGN_OUT) {
+    // Signing out forgets the phone's copy of the page (it shows the rep's recent leads).
+    // Captures still waiting to sync stay in IndexedDB until their rep signs in again.
+    event.waitUntil(caches.open(CACHE).then((cache) => cache.delete(PAGE)));
+    return;
+  }
   // Posts (captures, sign-in) and htmx fragments always go to the server untouched.
   if (request.method !== "GET" || request.headers.has("HX-Request")) return;
   if (request.mode === "navigate" && new URL(request.url).origin === self.location.origin) {
     event.respondWith(openPage(request));
-  } else if (SHELL.has(request.url)) {
+  } else if (SHELL.has(request.url) && request.url !== PAGE) {
     event.respondWith(shellFile(request));
   }
 });

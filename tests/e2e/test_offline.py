@@ -58,6 +58,8 @@ def test_twenty_captures_made_offline_reach_the_server_once_online(page, make_li
     page.context.set_offline(False)
     expect(page.get_by_text("0 waiting to sync", exact=True)).to_be_visible()
     assert lead_names(live_db) == names
+    expect(page.get_by_text("Everything captured is on the server.")).to_be_visible()
+    expect(page.get_by_role("region", name="My recent captures")).to_contain_text(names[-1])
 
 
 def waiting(page, n: int):
@@ -243,3 +245,22 @@ def test_without_permission_no_place_is_recorded(page, make_live_user, live_db):
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Nowhere")
     lead = live_db.scalars(select(Lead)).one()
     assert (lead.latitude, lead.longitude) == (None, None)
+
+
+def test_signing_out_forgets_the_page_but_not_the_waiting_captures(page, make_live_user, live_db):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    queue_offline(page, ["Not Yet Sent"])
+    page.context.set_offline(False)
+    expect(waiting(page, 0)).to_be_visible()
+    queue_offline(page, ["Still Waiting"])
+    page.context.set_offline(False)
+    page.route("**/captures", lambda route: route.abort())  # keep it waiting
+    page.get_by_label("Account: Rita Rep").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.wait_for_function(f"async () => !(await ({PAGE_CACHED})())")
+    page.unroute("**/captures")
+    sign_in(page)
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == ["Not Yet Sent", "Still Waiting"]
