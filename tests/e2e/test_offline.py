@@ -254,8 +254,13 @@ def test_signing_out_forgets_the_page_but_not_the_waiting_captures(page, make_li
     page.context.set_offline(False)
     expect(waiting(page, 0)).to_be_visible()
     queue_offline(page, ["Still Waiting"])
-    page.context.set_offline(False)
     page.route("**/captures", lambda route: route.abort())  # keep it waiting
+    page.context.set_offline(False)
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("region", name="Waiting to sync")).not_to_have_attribute(
+        "aria-busy", "true"
+    )
+    expect(waiting(page, 1)).to_be_visible()
     page.get_by_label("Account: Rita Rep").click()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
