@@ -52,7 +52,9 @@
     channel?.postMessage("changed");
     return render();
   }
-  if (channel) channel.onmessage = () => render();
+  if (channel) {
+    channel.onmessage = (event) => (event.data === "synced" ? refreshRecent() : render());
+  }
 
   function newUuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -319,7 +321,10 @@
       await render();
       panel.removeAttribute("aria-busy");
       if (later && navigator.onLine) retry = setTimeout(syncNow, RETRY_MS);
-      if (stored) refreshRecent();
+      if (stored) {
+        channel?.postMessage("synced");
+        refreshRecent();
+      }
     }
   }
 

@@ -35,12 +35,16 @@ def kept(page):
     return page.get_by_role("status").filter(has_text="Saved on this phone — will sync")
 
 
+def recent(page):
+    return page.get_by_role("region", name="My recent captures")
+
+
 def lead_names(live_db) -> list[str]:
     live_db.expire_all()
     return sorted(live_db.scalars(select(Lead.name)))
 
 
-def test_twenty_captures_made_offline_reach_the_server_once_online(page, make_live_user, live_db):
+def test_twenty_captures_made_offline_reach_the_server_once_online(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
     page.context.set_offline(True)
@@ -86,7 +90,7 @@ def sync_until_done(page):
     raise AssertionError("the queue never emptied")
 
 
-def test_a_flaky_network_still_stores_each_capture_exactly_once(page, make_live_user, live_db):
+def test_a_flaky_network_still_stores_each_capture_exactly_once(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
     names = [f"Flaky {i}" for i in range(9)]
@@ -107,13 +111,14 @@ def test_a_flaky_network_still_stores_each_capture_exactly_once(page, make_live_
     page.route("**/captures", flaky)
     page.context.set_offline(False)
     sync_until_done(page)
+    expect(recent(page)).to_contain_text(names[-1])
 
     assert lead_names(live_db) == names
     # Some captures were sent more than once, yet each is stored once.
     assert len(sent) > len(set(sent)) == len(names)
 
 
-def test_two_tabs_syncing_at_once_send_each_capture_once(page, make_live_user, live_db):
+def test_two_tabs_syncing_at_once_send_each_capture_once(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
     names = [f"Two Tabs {i}" for i in range(8)]
@@ -132,12 +137,15 @@ def test_two_tabs_syncing_at_once_send_each_capture_once(page, make_live_user, l
     page.context.set_offline(False)  # both tabs hear "online" and start syncing
     expect(waiting(page, 0)).to_be_visible()
     expect(waiting(other, 0)).to_be_visible()
+    # Whichever tab sent them, both list them.
+    expect(recent(page)).to_contain_text(names[-1])
+    expect(recent(other)).to_contain_text(names[-1])
 
     assert lead_names(live_db) == names
     assert len(sent) == len(names)
 
 
-def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(page, make_live_user, live_db):
+def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
     names = ["Kept One", "Kept Two", "Kept Three"]
@@ -158,7 +166,7 @@ def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(page, make_li
 
 
 def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
-    page, make_live_user, live_db
+    make_live_user, live_db, page
 ):
     make_live_user()
     open_app_ready_for_offline(page)
@@ -189,7 +197,7 @@ def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
     assert lead_names(live_db) == ["Bad Phone"]
 
 
-def test_a_server_error_keeps_the_capture_on_the_phone(page, make_live_user, live_db):
+def test_a_server_error_keeps_the_capture_on_the_phone(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
     page.route(
@@ -204,6 +212,7 @@ def test_a_server_error_keeps_the_capture_on_the_phone(page, make_live_user, liv
     page.unroute("**/")
     page.get_by_role("button", name="Sync now").click()
     expect(waiting(page, 0)).to_be_visible()
+    expect(recent(page)).to_contain_text("Busy Server")
     assert lead_names(live_db) == ["Busy Server"]
 
 
@@ -238,7 +247,7 @@ def test_where_and_when_are_recorded_once_the_rep_allows_it(
     context.close()
 
 
-def test_without_permission_no_place_is_recorded(page, make_live_user, live_db):
+def test_without_permission_no_place_is_recorded(make_live_user, live_db, page):
     make_live_user()
     sign_in(page)
     capture(page, "Nowhere")
@@ -247,7 +256,7 @@ def test_without_permission_no_place_is_recorded(page, make_live_user, live_db):
     assert (lead.latitude, lead.longitude) == (None, None)
 
 
-def test_signing_out_forgets_the_page_but_not_the_waiting_captures(page, make_live_user, live_db):
+def test_signing_out_forgets_the_page_but_not_the_waiting_captures(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
     queue_offline(page, ["Not Yet Sent"])
@@ -268,4 +277,5 @@ def test_signing_out_forgets_the_page_but_not_the_waiting_captures(page, make_li
     page.unroute("**/captures")
     sign_in(page)
     expect(waiting(page, 0)).to_be_visible()
+    expect(recent(page)).to_contain_text("Still Waiting")
     assert lead_names(live_db) == ["Not Yet Sent", "Still Waiting"]
