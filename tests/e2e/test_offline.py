@@ -172,9 +172,9 @@ def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
     open_app_ready_for_offline(page)
     page.context.set_offline(True)
     page.get_by_role("button", name="More").click()
-    for name in ("Bad Phone", "Unwanted"):
-        page.get_by_label("Name").fill(name)
-        page.get_by_label("Phone").fill("12")
+    for name in ("Lena Vogel", "Unwanted"):
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_label("Phone", exact=True).fill("12")
         page.get_by_role("button", name="Save").click()
         expect(kept(page)).to_contain_text(name)
     page.context.set_offline(False)
@@ -184,17 +184,17 @@ def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
     expect(waiting(page, 2)).to_be_visible()
     assert lead_names(live_db) == []
 
-    queue.get_by_role("button", name="Edit Bad Phone").click()
-    expect(page.get_by_label("Name")).to_have_value("Bad Phone")
-    page.get_by_label("Phone").fill("+44 20 7946 0958")
+    queue.get_by_role("button", name="Edit Lena Vogel").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Lena Vogel")
+    page.get_by_label("Phone", exact=True).fill("+44 20 7946 0958")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Bad Phone")
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Lena Vogel")
     expect(waiting(page, 1)).to_be_visible()
 
     page.once("dialog", lambda dialog: dialog.accept())
     queue.get_by_role("button", name="Discard Unwanted").click()
     expect(waiting(page, 0)).to_be_visible()
-    assert lead_names(live_db) == ["Bad Phone"]
+    assert lead_names(live_db) == ["Lena Vogel"]
 
 
 def test_a_server_error_keeps_the_capture_on_the_phone(make_live_user, live_db, page):
