@@ -164,6 +164,12 @@
 
   async function keepOnPhone(formEl, why) {
     const item = captureOf(formEl);
+    if (!item.fields.name.trim()) {
+      // Nothing worth keeping yet: the one rule a capture has is checked here too.
+      formEl.elements.name?.focus();
+      say(`<p class="refused">${escape("Enter a name — a person or a business.")}</p>`);
+      return;
+    }
     await putCapture(item);
     clearForm(formEl);
     say(`<p class="kept">Saved on this phone — will sync · <strong>${escape(item.fields.name)}</strong>`
@@ -180,7 +186,7 @@
     const where = freshPosition();
     formEl.elements.latitude.value = where ? where.coords.latitude : "";
     formEl.elements.longitude.value = where ? where.coords.longitude : "";
-    if (navigator.onLine || !formEl.elements.name.value.trim()) return;
+    if (navigator.onLine) return;
     event.preventDefault();
     event.stopImmediatePropagation();
     keepOnPhone(formEl);

@@ -57,6 +57,10 @@ def test_twenty_captures_made_offline_reach_the_server_once_online(make_live_use
         expect(kept(page)).to_contain_text(name)
         expect(page.get_by_label("Name")).to_have_value("")
     expect(page.get_by_text("20 waiting to sync", exact=True)).to_be_visible()
+    # A card with no name is not kept: the one rule of a capture holds offline too.
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Enter a name")).to_be_visible()
+    expect(page.get_by_text("20 waiting to sync", exact=True)).to_be_visible()
     assert lead_names(live_db) == []
 
     page.context.set_offline(False)
