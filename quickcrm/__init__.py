@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from quickcrm import db
 from quickcrm.config import Config, ensure_secret_key
@@ -65,4 +66,9 @@ def create_app(
     ):
         app.register_blueprint(area.bp)
     cli.init_app(app)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     return app

@@ -27,7 +27,8 @@ login_manager = LoginManager()
 
 # Endpoints anyone may reach: signing in and the first-run page (static files never
 # reach Flask: WhiteNoise answers them).
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
+# The service worker script is public: browsers re-check it even when signed out.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "capture.service_worker"}
 
 
 def init_app(app: Flask) -> None:

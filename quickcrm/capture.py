@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from quickcrm.db import get_session
 from quickcrm.domain import leads
-from quickcrm.models import Lead
-from quickcrm.web import render, today, wants_page
+from quickcrm.models import Lead, utcnow
+from quickcrm.web import render, static_url, today, wants_page
 
 bp = Blueprint("capture", __name__)
 
 TEMPLATE = "capture/index.html"
 STICKY_SOURCE = "capture_source"
 LAST_SAVED = "capture_last_saved"
+
+# What the capture page loads: the service worker keeps these so the page opens offline.
+SHELL_STATIC = (
+    "app.css",
+    "vendor/htmx-2.0.11.min.js",
+    "app.js",
+    "offline.js",
+    "icons/icon.svg",
+    "icons/apple-touch-icon.png",
+)
 
 
 def _page(form: leads.LeadForm | None = None, status: int = 200, blocks=None, **context):
@@ -45,12 +72,10 @@ def index():
 
 @bp.post("/")
 def save():
-    form = leads.LeadForm.from_mapping(request.form).clean(
-        today=today(), phone_region=current_app.config.get("PHONE_REGION")
-    )
+    form = _clean(request.form)
     if not form.ok:
         return _page(form, status=422)
-    lead = leads.capture_lead(get_session(), current_user, form)
+    lead = _store(form, request.form)
     session[STICKY_SOURCE] = form.values["source"] or ""
     if wants_page():
         session[LAST_SAVED] = lead.id
@@ -73,3 +98,94 @@ def undo(lead_id: int):
         flash(f"Removed — {name}.")
         return redirect(url_for("capture.index"), 303)
     return _page(blocks=["status", "recent"], removed=name, oob=True)
+
+
+def _clean(data) -> leads.LeadForm:
+    return leads.LeadForm.from_mapping(data).clean(
+        today=today(), phone_region=current_app.config.get("PHONE_REGION")
+    )
+
+
+def _details(data) -> dict:
+    """The phone's side of a capture: when it was made and, if allowed, where."""
+    latitude, longitude = leads.location(data.get("latitude"), data.get("longitude"))
+    return {
+        "captured_at": leads.captured_time(data.get("captured_at"), now=utcnow()),
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+
+
+def _store(form: leads.LeadForm, data) -> Lead:
+    """Store a form capture once per the UUID the page gave it (a double tap, or a resend
+    after a lost reply, shows the same lead)."""
+    key = leads.capture_key(data.get("uuid")) or uuid.uuid4()
+    try:
+        return leads.store_capture(get_session(), current_user, form, key, **_details(data)).lead
+    except leads.CaptureConflict:
+        # Not this rep's key: store under a fresh one, and tell nothing of the other lead.
+        return leads.store_capture(
+            get_session(), current_user, form, uuid.uuid4(), **_details(data)
+        ).lead
+
+
+@bp.post("/captures")
+def sync():
+    """A capture queued on the phone, sent as JSON with its UUID as idempotency key:
+    201 when stored now, 200 when it already was, 422 with the field messages."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="Send the capture as a JSON object."), 400
+    fields = {name: "" if data.get(name) is None else str(data[name]) for name in data}
+    key = leads.capture_key(fields.get("uuid") or request.headers.get("Idempotency-Key"))
+    if key is None:
+        return jsonify(errors={"uuid": "A capture needs the UUID the phone made for it."}), 422
+    form = _clean(fields)
+    if not form.ok:
+        return jsonify(errors=form.errors), 422
+    try:
+        stored = leads.store_capture(get_session(), current_user, form, key, **_details(fields))
+    except leads.CaptureConflict:
+        return jsonify(error="This capture's UUID is already in use."), 409
+    lead = stored.lead
+    body = {
+        "id": lead.id,
+        "uuid": str(lead.uuid),
+        "name": lead.name,
+        "url": url_for("leads.detail", lead_id=lead.id),
+        "created": stored.created,
+    }
+    return jsonify(body), 201 if stored.created else 200
+
+
+@bp.get("/captures/token")
+def token():
+    """A CSRF token for this session: a page opened from the phone's cache may carry an
+    old one."""
+    response = jsonify(csrf_token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _service_worker_script() -> str:
+    shell = [url_for("capture.index"), url_for("static", filename="manifest.webmanifest")]
+    shell += [static_url(name) for name in SHELL_STATIC]
+    # The version is the hash of the shell's URLs, which carry their files' hashes: a
+    # deployment that changes any of them is a new worker with a new cache.
+    code = (Path(current_app.static_folder) / "sw.js").read_text()
+    version = hashlib.sha256("\n".join([*shell, code]).encode()).hexdigest()[:12]
+    settings = {
+        "version": version,
+        "shell": shell,
+        "page": url_for("capture.index"),
+        "signOut": url_for("auth.logout"),
+    }
+    return f"const QUICKCRM = {json.dumps(settings)};\n{code}"
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, at the root so its scope is the whole app."""
+    response = Response(_service_worker_script(), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -17,6 +17,11 @@ class Config:
     DATABASE_URL: str | None = None
     SECRET_KEY: str | None = None
 
+    # How many reverse proxies (terminating TLS) stand in front of the app: their
+    # X-Forwarded-Proto/-Host/-For headers are then trusted, so the app knows it is on HTTPS.
+    # 0 trusts none (the app is reached directly). QUICKCRM_TRUSTED_PROXIES=1 behind one.
+    TRUSTED_PROXIES = 0
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Set QUICKCRM_SESSION_COOKIE_SECURE=true (and REMEMBER_COOKIE_SECURE) behind HTTPS.

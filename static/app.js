@@ -86,7 +86,14 @@
       field.value = field.value ? `${field.value.trimEnd()} ${said}` : said;
     };
     recognition.onend = () => { listening = null; button.setAttribute("aria-pressed", "false"); };
-    recognition.onerror = recognition.onend;
+    recognition.onerror = (e) => {
+      if (e.error === "not-allowed" || e.error === "service-not-allowed") {
+        showError("The microphone is blocked for this site: allow it in the browser's settings.");
+      } else if (e.error === "network") {
+        showError("Dictation needs a connection here: type the note instead.");
+      }
+      recognition.onend();
+    };
     listening = recognition;
     button.setAttribute("aria-pressed", "true");
     recognition.start();
@@ -104,6 +111,7 @@
 
   document.addEventListener("DOMContentLoaded", () => enhance(document));
   document.addEventListener("htmx:load", (event) => enhance(event.detail.elt));
+  document.addEventListener("quickcrm:recent", (event) => enhance(event.detail.elt));
 
   // After a save the form is new: put the cursor back in Name for the next card.
   document.addEventListener("htmx:afterSettle", (event) => {
@@ -121,13 +129,17 @@
     clearTimeout(showError.timer);
     showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
   }
+  // A capture that does not get through is kept on the phone instead (offline.js says so).
+  const keptOnPhone = (event) => window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]");
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
+    if (keptOnPhone(event) && (status >= 500 || status === 401 || status === 400)) return;
     showError(status === 403 ? "Your role does not allow this."
       : status === 400 ? "This page has expired. Reload it and try again."
       : `Something went wrong on the server (${status}). Nothing was changed; please try again.`);
   });
-  document.addEventListener("htmx:sendError", () => {
+  document.addEventListener("htmx:sendError", (event) => {
+    if (keptOnPhone(event)) return;
     showError("No connection: nothing was sent. Try again when you have signal.");
   });
   document.addEventListener("htmx:beforeRequest", () => {

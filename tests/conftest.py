@@ -8,6 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from quickcrm import create_app, migrate
@@ -49,16 +50,27 @@ def config_for(database_url: str) -> dict:
     return {**config, "DATABASE_URL": database_url}
 
 
-def empty_database(engine) -> None:
-    """Remove every row, then put the default stages back, so each test starts alike."""
+def empty_database(engine, attempts: int = 5) -> None:
+    """Remove every row, then put the default stages back, so each test starts alike.
+
+    On PostgreSQL a request the browser sent just before the test ended may still be
+    reading: TRUNCATE can deadlock with it, and PostgreSQL then aborts one of the two.
+    The reader finishes either way, so TRUNCATE is simply tried again.
+    """
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f'DELETE FROM "{name}"'))
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    quoted = ", ".join(f'"{name}"' for name in tables)
+                    conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                else:
+                    for name in tables:
+                        conn.execute(text(f'DELETE FROM "{name}"'))
+            break
+        except OperationalError as error:
+            if "deadlock" not in str(error) or attempt == attempts - 1:
+                raise
     with Session(engine) as session:
         ensure_default_stages(session)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
@@ -83,17 +86,112 @@ def _note(value: str | None) -> str | None:
     return cleaned or None
 
 
-def capture_lead(session: Session, owner: User, form: LeadForm) -> Lead:
-    """Save a cleaned capture as an open lead owned by ``owner``, with its next action."""
-    assert form.ok, "capture_lead needs a cleaned form without errors"
+def capture_lead(session: Session, owner: User, form: LeadForm, **details) -> Lead:
+    """Save a cleaned capture as an open lead owned by ``owner``, with its next action.
+
+    ``details`` are those of ``store_capture``; without a ``key`` the server makes one.
+    """
+    key = details.pop("key", None) or uuid.uuid4()
+    return store_capture(session, owner, form, key, **details).lead
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What became of a capture: its lead, and whether this call created it."""
+
+    lead: Lead
+    created: bool
+
+
+class CaptureConflict(Exception):
+    """The capture's key is already another user's lead (whose details must not leak)."""
+
+
+def store_capture(
+    session: Session,
+    owner: User,
+    form: LeadForm,
+    key: uuid.UUID,
+    *,
+    captured_at: datetime | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Stored:
+    """Save a capture exactly once per ``key`` (the phone-made UUID).
+
+    The lead table's UNIQUE constraint on ``uuid`` decides, not a look-up first: a retry,
+    a second tab or a reply lost after the commit all end with the one lead that was
+    stored first, returned with ``created=False``. The same key from another user raises
+    ``CaptureConflict``.
+    """
+    assert form.ok, "store_capture needs a cleaned form without errors"
     values = dict(form.values)
     due = values.pop("next_action_on")
-    lead = Lead(owner=owner, status="open", **values)
+    lead = Lead(
+        uuid=key,
+        owner=owner,
+        status="open",
+        captured_at=captured_at or utcnow(),
+        latitude=latitude,
+        longitude=longitude,
+        **values,
+    )
     session.add(lead)
     if due is not None:
         session.add(_next_action(lead, owner, due))
-    session.commit()
-    return lead
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
+        if existing is None:
+            raise
+        if existing.owner_id != owner.id:
+            raise CaptureConflict("This capture's key belongs to someone else.") from None
+        return Stored(existing, created=False)
+    return Stored(lead, created=True)
+
+
+def capture_key(value: str | None) -> uuid.UUID | None:
+    """The UUID a phone made for a capture, or ``None`` when it is missing or malformed."""
+    try:
+        return uuid.UUID((value or "").strip())
+    except ValueError:
+        return None
+
+
+# A phone's clock may be a little ahead; a capture older than this is a wrong clock.
+CLOCK_SKEW = timedelta(minutes=10)
+OLDEST_CAPTURE = timedelta(days=90)
+
+
+def captured_time(value: str | None, *, now: datetime) -> datetime:
+    """When the phone says the capture was made, if that is believable; else ``now``.
+
+    A wrong phone clock never refuses a capture: a time in the future (beyond a little
+    skew) or months ago is replaced by the server's time; a time just ahead is ``now``.
+    """
+    try:
+        when = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
+    except ValueError:
+        return now
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if not now - OLDEST_CAPTURE <= when <= now + CLOCK_SKEW:
+        return now
+    return min(when, now)
+
+
+def location(latitude: object, longitude: object) -> tuple[float, float] | tuple[None, None]:
+    """A (latitude, longitude) pair on Earth, or (None, None) if either is unusable."""
+    try:
+        lat, lng = float(latitude), float(longitude)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, None
+    if not (math.isfinite(lat) and math.isfinite(lng)):
+        return None, None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None, None
+    return round(lat, 6), round(lng, 6)
 
 
 def _next_action(lead: Lead, author: User, due: date) -> Activity:

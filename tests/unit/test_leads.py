@@ -1,6 +1,7 @@
 """Capturing leads as plain functions over a session."""
 
-from datetime import date, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -87,3 +88,88 @@ def test_undo_rules(db, make_user):
     lead.status = "open"
     leads.undo_capture(db, lead, rep, window=window)
     assert db.scalars(select(Lead)).all() == []
+
+
+def test_store_capture_is_once_per_key(db, make_user):
+    rep = make_user()
+    key = uuid.uuid4()
+    first = leads.store_capture(db, rep, clean(name="Maria", next_action_on="2026-11-24"), key)
+    again = leads.store_capture(db, rep, clean(name="Maria", next_action_on="2026-11-24"), key)
+    assert (first.created, again.created) == (True, False)
+    assert again.lead.id == first.lead.id
+    assert db.scalars(select(Lead.uuid)).all() == [key]
+    # The second attempt left no stray next action behind.
+    assert len(db.scalars(select(Activity)).all()) == 1
+
+
+def test_store_capture_refuses_another_users_key(db, make_user):
+    rep, other = make_user(), make_user("other@example.com")
+    key = uuid.uuid4()
+    leads.store_capture(db, rep, clean(name="Maria"), key)
+    with pytest.raises(leads.CaptureConflict):
+        leads.store_capture(db, other, clean(name="Mallory"), key)
+    assert db.scalars(select(Lead.name)).all() == ["Maria"]
+
+
+def test_store_capture_keeps_the_phone_time_and_place(db, make_user):
+    when = utcnow() - timedelta(hours=2)
+    stored = leads.store_capture(
+        db,
+        make_user(),
+        clean(name="Maria"),
+        uuid.uuid4(),
+        captured_at=when,
+        latitude=51.5,
+        longitude=-0.12,
+    )
+    db.expire_all()
+    lead = db.get(Lead, stored.lead.id)
+    assert (lead.captured_at, lead.latitude, lead.longitude) == (when, 51.5, -0.12)
+
+
+def test_capture_key_accepts_only_uuids():
+    key = uuid.uuid4()
+    assert leads.capture_key(str(key)) == key
+    assert leads.capture_key(f" {key} ") == key
+    assert leads.capture_key("") is None
+    assert leads.capture_key(None) is None
+    assert leads.capture_key("not-a-uuid") is None
+
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "sent, kept",
+    [
+        ("2026-11-23T09:30:00Z", datetime(2026, 11, 23, 9, 30, tzinfo=UTC)),
+        ("2026-11-23T10:30:00+01:00", datetime(2026, 11, 23, 9, 30, tzinfo=UTC)),
+        ("2026-11-23T09:30:00", datetime(2026, 11, 23, 9, 30, tzinfo=UTC)),
+        # A phone a few minutes fast: never in the future.
+        ("2026-11-23T12:05:00Z", NOW),
+        # A wrong clock, months ago or years ahead, or nothing sensible: the server's time.
+        ("2026-01-01T00:00:00Z", NOW),
+        ("2031-01-01T00:00:00Z", NOW),
+        ("yesterday", NOW),
+        ("", NOW),
+        (None, NOW),
+    ],
+)
+def test_captured_time_believes_the_phone_within_reason(sent, kept):
+    assert leads.captured_time(sent, now=NOW) == kept
+
+
+@pytest.mark.parametrize(
+    "lat, lng, kept",
+    [
+        (51.5074, -0.1278, (51.5074, -0.1278)),
+        ("48.8566", "2.3522", (48.8566, 2.3522)),
+        (91, 0, (None, None)),
+        (0, 181, (None, None)),
+        ("nan", 0, (None, None)),
+        ("", "", (None, None)),
+        (None, 2.0, (None, None)),
+    ],
+)
+def test_location_keeps_only_a_place_on_earth(lat, lng, kept):
+    assert leads.location(lat, lng) == kept
