@@ -51,7 +51,7 @@ def create_app(
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from quickcrm import auth, capture, cli, leads, web
+    from quickcrm import admin, agenda, auth, capture, cli, forecast, leads, opportunities, web
 
     auth.init_app(app)
     web.init_app(app)
@@ -59,7 +59,12 @@ def create_app(
         auth,
         capture,
         leads,
+        agenda,
+        opportunities,
+        forecast,
+        admin,
     ):
         app.register_blueprint(area.bp)
+    agenda.init_app(app)
     cli.init_app(app)
     return app

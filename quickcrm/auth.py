@@ -25,9 +25,10 @@ from quickcrm.web import render
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
-# Endpoints anyone may reach: signing in and the first-run page (static files never
+# Endpoints anyone may reach: signing in, the first-run page, the iCal feed (its secret
+# token is the credential) (static files never
 # reach Flask: WhiteNoise answers them).
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "agenda.feed"}
 
 
 def init_app(app: Flask) -> None:

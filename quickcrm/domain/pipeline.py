@@ -250,8 +250,10 @@ def update_opportunity(
     changed_stage = stage.id != opportunity.stage_id
     opportunity.stage = stage
     probability = values["probability"]
-    if changed_stage and not opportunity.probability_manual and (
-        probability == opportunity.probability
+    if (
+        changed_stage
+        and not opportunity.probability_manual
+        and (probability == opportunity.probability)
     ):
         probability = stage.probability  # the stage moved; an untouched probability follows
     opportunity.probability_manual = probability != stage.probability
@@ -337,9 +339,7 @@ def stage_usage(session: Session) -> dict[int, int]:
     """How many opportunities are in each stage."""
     return dict(
         session.execute(
-            select(Opportunity.stage_id, func.count(Opportunity.id)).group_by(
-                Opportunity.stage_id
-            )
+            select(Opportunity.stage_id, func.count(Opportunity.id)).group_by(Opportunity.stage_id)
         ).all()
     )
 

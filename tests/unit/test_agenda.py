@@ -40,7 +40,12 @@ def test_add_interval_refuses_nonsense():
 def task(db, user, due, text="Follow up", lead=None, **extra):
     lead = lead or Lead(name="Maria Novak", owner_id=user.id, phone="+44 20 7946 0958")
     activity = Activity(
-        kind="task", text=text, due_on=due, lead=lead, author_id=user.id, assignee_id=user.id,
+        kind="task",
+        text=text,
+        due_on=due,
+        lead=lead,
+        author_id=user.id,
+        assignee_id=user.id,
         **extra,
     )
     db.add(activity)
@@ -76,10 +81,16 @@ def test_completing_with_a_next_date_creates_the_follow_up_and_logs_the_outcome(
     assert activity.done and activity.done_at is not None
     note, follow = created
     assert (note.kind, note.text, note.done, note.lead_id) == (
-        "note", "Left a voicemail", True, activity.lead_id,
+        "note",
+        "Left a voicemail",
+        True,
+        activity.lead_id,
     )
     assert (follow.kind, follow.due_on, follow.done, follow.lead_id) == (
-        "task", date(2026, 11, 30), False, activity.lead_id,
+        "task",
+        date(2026, 11, 30),
+        False,
+        activity.lead_id,
     )
     assert [i.activity.id for i in agenda.agenda(db, rep.id, TODAY).this_week] == [follow.id]
 
@@ -87,12 +98,19 @@ def test_completing_with_a_next_date_creates_the_follow_up_and_logs_the_outcome(
 def test_completing_a_repeating_task_creates_the_next_occurrence(db, make_user):
     rep = make_user()
     activity = task(
-        db, rep, date(2026, 11, 30), text="Quarterly service call", repeat_every=3,
+        db,
+        rep,
+        date(2026, 11, 30),
+        text="Quarterly service call",
+        repeat_every=3,
         repeat_unit="month",
     )
     (following,) = agenda.complete(db, activity, rep, today=TODAY)
     assert (following.due_on, following.text, following.repeat_every, following.repeat_unit) == (
-        date(2027, 2, 28), "Quarterly service call", 3, "month",
+        date(2027, 2, 28),
+        "Quarterly service call",
+        3,
+        "month",
     )
     assert not following.done
 

@@ -26,12 +26,19 @@ def data(db, make_user):
     company = Company(name="Acme", name_key="acme")
     db.add(company)
 
-    def opp(key, value, stage, close_on, probability=None, manual=False, outcome="open",
-            closed_at=None):
+    def opp(
+        key, value, stage, close_on, probability=None, manual=False, outcome="open", closed_at=None
+    ):
         o = Opportunity(
-            title=key, company=company, value=Decimal(value), stage=stages[stage],
+            title=key,
+            company=company,
+            value=Decimal(value),
+            stage=stages[stage],
             probability=stages[stage].probability if probability is None else probability,
-            probability_manual=manual, close_on=close_on, outcome=outcome, closed_at=closed_at,
+            probability_manual=manual,
+            close_on=close_on,
+            outcome=outcome,
+            closed_at=closed_at,
             owner_id=rita.id,
         )
         db.add(o)
@@ -52,8 +59,16 @@ def data(db, make_user):
     db.flush()
 
     def lead(name, captured, source, owner, status="open", opportunity=None):
-        db.add(Lead(name=name, captured_at=captured, source=source, owner_id=owner.id,
-                    status=status, opportunity_id=opportunity.id if opportunity else None))
+        db.add(
+            Lead(
+                name=name,
+                captured_at=captured,
+                source=source,
+                owner_id=owner.id,
+                status=status,
+                opportunity_id=opportunity.id if opportunity else None,
+            )
+        )
 
     lead("L1", at(2026, 11, 3), "Website", rita, "converted", o["E"])  # won 4000
     lead("L2", at(2026, 11, 10), "Website", rita, "converted", o["D"])  # lost
@@ -94,7 +109,10 @@ def test_overdue_lists_open_deals_past_their_close_date(db, data):
 def test_funnel_follows_the_leads_captured_in_the_period(db, data):
     result = forecast.funnel(db, date(2026, 11, 1), date(2026, 11, 30))
     assert (result.leads, result.converted, result.won, result.won_value) == (
-        5, 3, 1, Decimal("4000.00"),
+        5,
+        3,
+        1,
+        Decimal("4000.00"),
     )
     assert result.conversion_rate == pytest.approx(0.6)
     assert result.win_rate == pytest.approx(1 / 3)
