@@ -207,3 +207,32 @@ def test_admin_removes_a_used_stage_only_with_a_destination(client, admin, db):
         == 303
     )
     assert pipeline.lost_reasons(db) == ["Timing"]
+
+
+def test_htmx_requests_get_the_blocks(client, coordinator, db):
+    first = follow_up(db, coordinator, date.today())
+    follow_up(db, coordinator, date.today(), "Ines Garcia")
+    o = opportunity(db)
+    token = csrf_token(client, "/agenda")
+    hx = {"HX-Request": "true"}
+    snoozed = client.post(
+        f"/agenda/{first.id}/snooze", data={"csrf_token": token, "by": "week"}, headers=hx
+    )
+    assert snoozed.status_code == 200
+    assert "Ines Garcia" in snoozed.get_data(as_text=True)
+    assert "<html" not in snoozed.get_data(as_text=True)
+    period = client.get("/forecast?start=2026-01-01&end=2026-12-31", headers=hx)
+    assert period.status_code == 200 and "Funnel" in period.get_data(as_text=True)
+    bad = client.post(
+        f"/opportunities/{o.id}",
+        data={
+            "csrf_token": token,
+            "title": "",
+            "value": "1",
+            "stage_id": o.stage_id,
+            "probability": "10",
+        },
+        headers=hx,
+    )
+    assert bad.status_code == 422
+    assert "Enter a title" in bad.get_data(as_text=True)
