@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from quickcrm.domain import agenda, pipeline
+from quickcrm.domain import agenda, demo, pipeline
 from quickcrm.models import Activity, Company, Lead, Opportunity, Stage
 from tests.conftest import csrf_token
 
@@ -236,3 +236,14 @@ def test_htmx_requests_get_the_blocks(client, coordinator, db):
     )
     assert bad.status_code == 422
     assert "Enter a title" in bad.get_data(as_text=True)
+
+
+def test_demo_data_renders_on_every_page(client, db, app, auth):
+    demo.seed(db, password="demo-password", password_method=app.config["PASSWORD_METHOD"])
+    auth.login("coordinator@demo.quickcrm", "demo-password")
+    for path in ("/agenda", "/opportunities", "/opportunities/list", "/forecast"):
+        assert client.get(path).status_code == 200, path
+    sam = db.scalar(select(Lead.owner_id).where(Lead.owner.has(name="Sam Rep")).limit(1))
+    assert "Follow up" in client.get(f"/agenda?user={sam}").get_data(as_text=True)
+    some = db.scalar(select(Opportunity.id).limit(1))
+    assert client.get(f"/opportunities/{some}").status_code == 200
