@@ -52,7 +52,20 @@ def create_app(
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from quickcrm import auth, capture, cli, companies, contacts, convert, leads, web
+    from quickcrm import (
+        admin,
+        agenda,
+        auth,
+        capture,
+        cli,
+        companies,
+        contacts,
+        convert,
+        forecast,
+        leads,
+        opportunities,
+        web,
+    )
 
     auth.init_app(app)
     web.init_app(app)
@@ -63,8 +76,13 @@ def create_app(
         convert,
         companies,
         contacts,
+        agenda,
+        opportunities,
+        forecast,
+        admin,
     ):
         app.register_blueprint(area.bp)
+    agenda.init_app(app)
     cli.init_app(app)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:

@@ -25,10 +25,16 @@ from quickcrm.web import render
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
-# Endpoints anyone may reach: signing in and the first-run page (static files never
-# reach Flask: WhiteNoise answers them).
-# The service worker script is public: browsers re-check it even when signed out.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "capture.service_worker"}
+# Endpoints anyone may reach: signing in, the first-run page, the service worker (browsers
+# re-check it even when signed out) and the iCal feed (the secret token in its URL is the
+# credential). Static files never reach Flask: WhiteNoise answers them.
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "auth.setup",
+    "static",
+    "capture.service_worker",
+    "agenda.feed",
+}
 
 
 def init_app(app: Flask) -> None:

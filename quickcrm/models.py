@@ -272,3 +272,29 @@ class Activity(Timestamped, Base):
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     lead: Mapped[Lead | None] = relationship(back_populates="activities")
+    company: Mapped[Company | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    opportunity: Mapped[Opportunity | None] = relationship()
+
+
+class LostReason(Base):
+    """One entry of the admin-editable list a lost opportunity's reason is chosen from."""
+
+    __tablename__ = "lost_reason"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    position: Mapped[int]
+
+
+class FeedHit(Base):
+    """Requests to a user's iCal feed in the current window: the rate limit's state lives
+    in the database, so every app server shares it."""
+
+    __tablename__ = "feed_hit"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    hits: Mapped[int] = mapped_column(default=0)

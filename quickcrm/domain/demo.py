@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import users
+from quickcrm.domain import pipeline, users
 from quickcrm.domain.stages import ensure_default_stages, ordered_stages
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User
 
@@ -86,6 +86,7 @@ def seed(
     today = today or date.today()
     rng = random.Random(2026)
     ensure_default_stages(session)
+    pipeline.ensure_default_lost_reasons(session)
     people = [
         users.create_user(
             session, email, password, role=role, name=name, password_method=password_method
@@ -155,6 +156,29 @@ def seed(
                     owner=owner,
                 ),
             ]
+        )
+    # More deals across stages and close months, a few won this month and one lost, so the
+    # board and the forecast have something to show.
+    won_stage = next(s for s in stages if s.outcome == "won")
+    lost_stage = next(s for s in stages if s.outcome == "lost")
+    for index, company_name in enumerate(COMPANIES[5:] * 3):
+        owner = reps[index % len(reps)]
+        company = Company(name=f"{company_name} {index + 1}", name_key=f"{company_name} {index}")
+        stage = (open_stages + [won_stage, lost_stage])[index % (len(open_stages) + 2)]
+        closed = stage.outcome != "open"
+        session.add(
+            Opportunity(
+                company=company,
+                title=f"{company_name} — order {index + 1}",
+                value=Decimal(rng.randrange(1000, 60000, 500)),
+                stage=stage,
+                probability=stage.probability,
+                outcome=stage.outcome,
+                lost_reason="Price" if stage.outcome == "lost" else None,
+                closed_at=now - timedelta(days=index % 5) if closed else None,
+                close_on=today + timedelta(days=15 + 25 * index),
+                owner=owner,
+            )
         )
     session.commit()
     return (

@@ -1,0 +1,190 @@
+"""How fast are the forecast's figures at 100,000 leads and 20,000 opportunities?
+
+Run from the repository root::
+
+    python bench/forecast.py [--leads 100000] [--opportunities 20000] [--url URL]
+
+Fills a fresh database (a temporary SQLite file, or the empty PostgreSQL database named by
+``--url`` — its tables are dropped and recreated) with synthetic leads captured over the
+past year by 10 reps from 8 sources, a third of them converted, and opportunities spread
+over the stages with close dates from six months back to a year ahead (some won, some
+lost, some with a hand-set probability). Then times each domain function of
+``quickcrm.domain.forecast`` (median of 5 runs, after one warm-up) over a whole quarter
+and a whole year. This prints figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from quickcrm import migrate  # noqa: E402
+from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.domain import forecast  # noqa: E402
+from quickcrm.models import Company, Lead, Opportunity, Stage, User  # noqa: E402
+
+SOURCES = [
+    "Trade show",
+    "Website",
+    "Referral",
+    "Breakfast club",
+    "Purchased list",
+    "Ads",
+    "Partner",
+    None,
+]
+
+
+def fill(session: Session, n_leads: int, n_opportunities: int, today: date) -> None:
+    rng = random.Random(4)
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    session.execute(
+        insert(User),
+        [
+            {
+                "email": f"rep{i}@bench",
+                "name": f"Rep {i}",
+                "password_hash": "x",
+                "role": "rep",
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(10)
+        ],
+    )
+    reps = list(session.scalars(select(User.id)))
+    session.execute(
+        insert(Company),
+        [
+            {
+                "name": f"Company {i}",
+                "name_key": f"company {i}",
+                "type": "prospect",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(2000)
+        ],
+    )
+    companies = list(session.scalars(select(Company.id)))
+    stages = list(session.scalars(select(Stage)))
+    rows = []
+    for i in range(n_opportunities):
+        stage = rng.choice(stages)
+        manual = rng.random() < 0.1
+        rows.append(
+            {
+                "company_id": rng.choice(companies),
+                "title": f"Deal {i}",
+                "value": Decimal(rng.randrange(500, 100000, 500)),
+                "stage_id": stage.id,
+                "probability": rng.randint(0, 100) if manual else stage.probability,
+                "probability_manual": manual,
+                "outcome": stage.outcome,
+                "close_on": today + timedelta(days=rng.randint(-180, 365)),
+                "owner_id": rng.choice(reps),
+                "closed_at": now - timedelta(days=rng.randint(0, 365))
+                if stage.outcome != "open"
+                else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    session.execute(insert(Opportunity), rows)
+    opportunities = list(session.scalars(select(Opportunity.id)))
+    for start in range(0, n_leads, 10000):
+        batch = []
+        for i in range(start, min(start + 10000, n_leads)):
+            converted = rng.random() < 0.33
+            captured = now - timedelta(minutes=rng.randint(0, 365 * 24 * 60))
+            batch.append(
+                {
+                    "uuid": uuid.uuid4(),
+                    "name": f"Lead {i}",
+                    "source": rng.choice(SOURCES),
+                    "status": "converted" if converted else rng.choice(["open", "disqualified"]),
+                    "owner_id": rng.choice(reps),
+                    "captured_at": captured,
+                    "opportunity_id": rng.choice(opportunities) if converted else None,
+                    "created_at": captured,
+                    "updated_at": captured,
+                }
+            )
+        session.execute(insert(Lead), batch)
+    session.commit()
+
+
+def timed(call, runs: int = 5) -> float:
+    call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--opportunities", type=int, default=20_000)
+    parser.add_argument("--url", help="an EMPTY PostgreSQL database to use (it is wiped)")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp()
+    url = args.url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    today = date.today()
+    with Session(engine) as session:
+        started = time.perf_counter()
+        fill(session, args.leads, args.opportunities, today)
+        print(
+            f"{engine.dialect.name}: {args.leads:,} leads, {args.opportunities:,} "
+            f"opportunities filled in {time.perf_counter() - started:.1f} s"
+        )
+        if engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE"))
+        quarter = (forecast.quarter_start(today), today)
+        year = (today - timedelta(days=365), today)
+        checks = {
+            "by close month (6 months)": lambda: forecast.by_close_month(session, today),
+            "won this month + quarter": lambda: (
+                forecast.won_this_month(session, today),
+                forecast.won_this_quarter(session, today),
+            ),
+            "overdue (50 oldest + count)": lambda: (
+                forecast.overdue(session, today),
+                forecast.overdue_count(session, today),
+            ),
+            "funnel, this quarter": lambda: forecast.funnel(session, *quarter),
+            "funnel, last 365 days": lambda: forecast.funnel(session, *year),
+            "by source, last 365 days": lambda: forecast.by_source(session, *year),
+            "by rep, last 365 days": lambda: forecast.by_rep(session, *year),
+        }
+        for label, call in checks.items():
+            print(f"  {label:<30} {timed(call):8.1f} ms (median of 5)")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Admin: the pipeline's stages and the list of lost reasons (admins only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from quickcrm.db import get_session
+from quickcrm.domain import pipeline
+from quickcrm.domain.stages import ordered_stages
+from quickcrm.models import LostReason, Stage
+from quickcrm.web import render, role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@role_required("admin")
+def only_admins():
+    return None
+
+
+def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
+    db = get_session()
+    return render(
+        "admin/index.html",
+        ["content"],
+        status=status,
+        stages=ordered_stages(db),
+        usage=pipeline.stage_usage(db),
+        reasons=list(db.scalars(select(LostReason).order_by(LostReason.position))),
+        errors=errors or {},
+        failed=failed,
+        form=request.form,
+    )
+
+
+def _done(message: str):
+    flash(message)
+    return redirect(url_for("admin.index"), 303)
+
+
+def _stage(stage_id: int) -> Stage:
+    stage = get_session().get(Stage, stage_id)
+    if stage is None:
+        abort(404)
+    return stage
+
+
+def _refused(exc: pipeline.PipelineError, failed: str):
+    get_session().rollback()
+    return _page(422, {exc.field: str(exc)}, failed)
+
+
+@bp.get("")
+def index():
+    return _page()
+
+
+@bp.post("/stages")
+def add_stage():
+    try:
+        stage = pipeline.add_stage(
+            get_session(), request.form.get("name", ""), request.form.get("probability", "")
+        )
+    except pipeline.PipelineError as exc:
+        return _refused(exc, "new")
+    return _done(f"Added the stage {stage.name}.")
+
+
+@bp.post("/stages/<int:stage_id>")
+def edit_stage(stage_id: int):
+    stage = _stage(stage_id)
+    try:
+        pipeline.edit_stage(
+            get_session(), stage, request.form.get("name", ""), request.form.get("probability", "")
+        )
+    except pipeline.PipelineError as exc:
+        return _refused(exc, f"stage-{stage_id}")
+    return _done(f"Saved the stage {stage.name}.")
+
+
+@bp.post("/stages/<int:stage_id>/move")
+def move_stage(stage_id: int):
+    stage = _stage(stage_id)
+    pipeline.move_stage(get_session(), stage, -1 if request.form.get("direction") == "up" else 1)
+    return _done(f"Moved {stage.name}.")
+
+
+@bp.post("/stages/<int:stage_id>/remove")
+def remove_stage(stage_id: int):
+    stage = _stage(stage_id)
+    name = stage.name
+    try:
+        moved = pipeline.remove_stage(get_session(), stage, request.form.get("move_to", ""))
+    except pipeline.PipelineError as exc:
+        return _refused(exc, f"remove-{stage_id}")
+    suffix = f"; {moved} opportunities moved" if moved else ""
+    return _done(f"Removed the stage {name}{suffix}.")
+
+
+@bp.post("/lost-reasons")
+def add_lost_reason():
+    try:
+        reason = pipeline.add_lost_reason(get_session(), request.form.get("reason", ""))
+    except pipeline.PipelineError as exc:
+        return _refused(exc, "reason")
+    return _done(f"Added the lost reason {reason.name}.")
+
+
+@bp.post("/lost-reasons/<int:reason_id>/remove")
+def remove_lost_reason(reason_id: int):
+    reason = get_session().get(LostReason, reason_id)
+    if reason is None:
+        abort(404)
+    pipeline.remove_lost_reason(get_session(), reason)
+    return _done(f"Removed the lost reason {reason.name}.")

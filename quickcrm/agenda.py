@@ -1,0 +1,175 @@
+"""The agenda (what to do today), Done and Snooze, and the iCal feed of follow-ups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+from icalendar import Calendar, Event
+from sqlalchemy import select
+
+from quickcrm.db import get_session
+from quickcrm.domain import agenda
+from quickcrm.models import Activity, User
+from quickcrm.web import render, today, wants_page
+
+bp = Blueprint("agenda", __name__)
+
+TEMPLATE = "agenda/index.html"
+FEED_LIMIT = 60  # requests per user per window: a calendar polls every few minutes at most
+FEED_WINDOW = timedelta(hours=1)
+
+
+def _whose() -> User:
+    """The signed-in user, or — for a coordinator asking with ?user= — another user."""
+    raw = request.values.get("user", "")
+    if not raw or raw == str(current_user.id):
+        return current_user
+    if not current_user.can("coordinator"):
+        abort(403)
+    user = get_session().get(User, int(raw)) if raw.isdigit() else None
+    if user is None:
+        abort(404)
+    return user
+
+
+def _page(user: User, status: int = 200, errors: dict | None = None, done_id: int | None = None):
+    db = get_session()
+    people = (
+        list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+        if current_user.can("coordinator")
+        else []
+    )
+    return render(
+        TEMPLATE,
+        ["agenda"],
+        status=status,
+        whose=user,
+        people=people,
+        agenda=agenda.agenda(db, user.id, today()),
+        errors=errors or {},
+        done_id=done_id,
+        today=today(),
+    )
+
+
+@bp.get("/agenda")
+def index():
+    return _page(_whose())
+
+
+def _activity(activity_id: int) -> Activity:
+    activity = get_session().get(Activity, activity_id)
+    if activity is None:
+        abort(404)
+    if activity.assignee_id != current_user.id and not current_user.can("coordinator"):
+        abort(403)
+    return activity
+
+
+def _back(activity: Activity):
+    user = get_session().get(User, activity.assignee_id) if activity.assignee_id else current_user
+    if wants_page():
+        args = {} if user.id == current_user.id else {"user": user.id}
+        return redirect(url_for("agenda.index", **args), 303)
+    return _page(user)
+
+
+@bp.post("/agenda/<int:activity_id>/done")
+def done(activity_id: int):
+    activity = _activity(activity_id)
+    try:
+        agenda.complete(
+            get_session(),
+            activity,
+            current_user,
+            today=today(),
+            outcome=request.form.get("outcome", ""),
+            next_on=request.form.get("next_action_on", ""),
+        )
+    except agenda.AgendaError as exc:
+        get_session().rollback()
+        user = get_session().get(User, activity.assignee_id) or current_user
+        return _page(user, 422, {exc.field: str(exc)}, done_id=activity.id)
+    if wants_page():
+        flash("Done.")
+    return _back(activity)
+
+
+@bp.post("/agenda/<int:activity_id>/snooze")
+def snooze(activity_id: int):
+    activity = _activity(activity_id)
+    try:
+        agenda.snooze(get_session(), activity, request.form.get("by", ""), today())
+    except agenda.AgendaError as exc:
+        get_session().rollback()
+        user = get_session().get(User, activity.assignee_id) or current_user
+        return _page(user, 422, {exc.field: str(exc)}, done_id=activity.id)
+    return _back(activity)
+
+
+@bp.get("/agenda/calendar")
+def calendar():
+    return render("agenda/calendar.html", ["content"], user=current_user)
+
+
+@bp.post("/agenda/calendar")
+def regenerate_calendar():
+    agenda.regenerate_feed_token(get_session(), current_user)
+    flash("A new calendar address is ready; the old one no longer works.")
+    return redirect(url_for("agenda.calendar"), 303)
+
+
+@bp.get("/ical/<token>.ics")
+def feed(token: str):
+    db = get_session()
+    user = agenda.user_for_feed(db, token)
+    if user is None:
+        abort(404)
+    limit = current_app.config.get("ICAL_RATE_LIMIT", FEED_LIMIT)
+    if not agenda.allow_feed_request(db, user, limit=limit, window=FEED_WINDOW):
+        return (
+            "Too many requests for this calendar; try again later.",
+            429,
+            {
+                "Retry-After": str(int(FEED_WINDOW.total_seconds())),
+                "Content-Type": "text/plain; charset=utf-8",
+            },
+        )
+    cal = Calendar()
+    cal.add("prodid", "-//QuickCRM//Follow-ups//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"QuickCRM — {user.name}")
+    host = request.host.split(":")[0]
+    for activity in agenda.feed_activities(db, user, today()):
+        entry = agenda.item(activity)
+        event = Event()
+        event.add("uid", f"activity-{activity.id}@{host}")
+        event.add("summary", f"{activity.text or activity.kind.capitalize()} — {entry.who}")
+        event.add("dtstart", activity.due_on)
+        event.add("dtend", activity.due_on + timedelta(days=1))
+        event.add("dtstamp", activity.updated_at)
+        details = [d for d in (entry.phone, entry.email) if d]
+        if details:
+            event.add("description", " · ".join(details))
+        cal.add_component(event)
+    return (
+        cal.to_ical(),
+        200,
+        {
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Cache-Control": "private, max-age=300",
+        },
+    )
+
+
+def due_badge() -> dict:
+    """Template context: how many of the signed-in user's items are due today or overdue."""
+    if not current_user.is_authenticated or "agenda.index" not in current_app.view_functions:
+        return {"agenda_due": 0}
+    return {"agenda_due": agenda.due_count(get_session(), current_user.id, today())}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(due_badge)

@@ -1,0 +1,279 @@
+"""The agenda: a user's open activities by when they are due; completing (with the next
+occurrence of a repeating task), snoozing, and the iCal feed's secret and rate limit."""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from quickcrm.domain import validation as v
+from quickcrm.models import Activity, FeedHit, User, utcnow
+
+# "This week" is the seven days after today.
+WEEK_AHEAD = 7
+SNOOZE_DAYS = {"day": 1, "week": 7}
+OUTCOME_MAX = 5000
+
+
+def add_interval(when: date, every: int, unit: str) -> date:
+    """``when`` moved ``every`` days, weeks or months ahead; a month step that lands past
+    the end of a shorter month stops on its last day (31 Jan + 1 month = 28/29 Feb)."""
+    if every < 1:
+        raise ValueError("every must be at least 1")
+    if unit == "day":
+        return when + timedelta(days=every)
+    if unit == "week":
+        return when + timedelta(weeks=every)
+    if unit == "month":
+        months = when.year * 12 + (when.month - 1) + every
+        year, month = divmod(months, 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        return date(year, month + 1, min(when.day, last))
+    raise ValueError(f"unknown repeat unit {unit!r}")
+
+
+@dataclass
+class AgendaItem:
+    activity: Activity
+    who: str
+    phone: str | None
+    email: str | None
+    link: tuple[str, dict] | None  # (endpoint, values) of the page it is about
+
+
+@dataclass
+class Agenda:
+    overdue: list[AgendaItem]
+    today: list[AgendaItem]
+    this_week: list[AgendaItem]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.this_week)
+
+
+def _subject(activity: Activity) -> tuple[str, str | None, str | None, tuple[str, dict] | None]:
+    """Who the activity is about, with the phone and email to reach them."""
+    if activity.lead is not None:
+        lead = activity.lead
+        who = f"{lead.name} ({lead.company_name})" if lead.company_name else lead.name
+        return who, lead.phone, lead.email, ("leads.detail", {"lead_id": lead.id})
+    if activity.contact is not None:
+        contact = activity.contact
+        return contact.name, contact.phone, contact.email, None
+    if activity.opportunity is not None:
+        opportunity = activity.opportunity
+        contact = opportunity.contact
+        return (
+            opportunity.title,
+            contact.phone if contact else None,
+            contact.email if contact else None,
+            ("opportunities.detail", {"opportunity_id": opportunity.id}),
+        )
+    if activity.company is not None:
+        return activity.company.name, activity.company.phone, None, None
+    return "", None, None, None
+
+
+def item(activity: Activity) -> AgendaItem:
+    who, phone, email, link = _subject(activity)
+    return AgendaItem(activity, who, phone, email, link)
+
+
+def agenda(session: Session, user_id: int, today: date) -> Agenda:
+    """The user's open activities due up to a week ahead: overdue, today, this week."""
+    activities = session.scalars(
+        select(Activity)
+        .where(
+            Activity.assignee_id == user_id,
+            Activity.done.is_(False),
+            Activity.due_on.is_not(None),
+            Activity.due_on <= today + timedelta(days=WEEK_AHEAD),
+        )
+        .order_by(Activity.due_on, Activity.id)
+        .options(
+            selectinload(Activity.lead),
+            selectinload(Activity.contact),
+            selectinload(Activity.company),
+            selectinload(Activity.opportunity),
+        )
+    )
+    result = Agenda([], [], [])
+    for activity in activities:
+        section = (
+            result.overdue
+            if activity.due_on < today
+            else result.today
+            if activity.due_on == today
+            else result.this_week
+        )
+        section.append(item(activity))
+    return result
+
+
+def due_count(session: Session, user_id: int, today: date) -> int:
+    """How many of the user's open activities are due today or overdue (the nav badge)."""
+    return session.scalar(
+        select(func.count(Activity.id)).where(
+            Activity.assignee_id == user_id,
+            Activity.done.is_(False),
+            Activity.due_on <= today,
+        )
+    )
+
+
+class AgendaError(ValueError):
+    """Input that cannot be accepted; ``field`` names the form field it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _follow_up(activity: Activity, author: User, due: date, text: str, kind: str) -> Activity:
+    return Activity(
+        kind=kind,
+        text=text,
+        due_on=due,
+        author_id=author.id,
+        assignee_id=activity.assignee_id or author.id,
+        lead_id=activity.lead_id,
+        company_id=activity.company_id,
+        contact_id=activity.contact_id,
+        opportunity_id=activity.opportunity_id,
+        repeat_every=activity.repeat_every,
+        repeat_unit=activity.repeat_unit,
+    )
+
+
+def complete(
+    session: Session,
+    activity: Activity,
+    user: User,
+    *,
+    today: date,
+    outcome: str = "",
+    next_on: str = "",
+    now: datetime | None = None,
+) -> list[Activity]:
+    """Mark the activity done, log the outcome note, and create what comes next: the next
+    occurrence of a repeating task and/or a follow-up on ``next_on``. Returns the new
+    activities. Nothing is written when the input is refused."""
+    try:
+        note = v.text(outcome, max_length=OUTCOME_MAX)
+    except v.Invalid as exc:
+        raise AgendaError("outcome", str(exc)) from None
+    try:
+        next_date = v.next_action_date(next_on, today)
+    except v.Invalid as exc:
+        raise AgendaError("next_action_on", str(exc)) from None
+    if activity.done:
+        raise AgendaError("done", "This is already done.")
+    activity.done = True
+    activity.done_at = now or utcnow()
+    created: list[Activity] = []
+    if note:
+        logged = _follow_up(activity, user, None, note, "note")
+        logged.repeat_every = logged.repeat_unit = None
+        logged.done, logged.done_at, logged.assignee_id = True, activity.done_at, user.id
+        created.append(logged)
+    if activity.repeat_every and activity.repeat_unit:
+        base = activity.due_on or today
+        created.append(
+            _follow_up(
+                activity,
+                user,
+                add_interval(base, activity.repeat_every, activity.repeat_unit),
+                activity.text,
+                activity.kind,
+            )
+        )
+    if next_date is not None:
+        follow = _follow_up(activity, user, next_date, activity.text or "Follow up", "task")
+        follow.repeat_every = follow.repeat_unit = None
+        created.append(follow)
+    session.add_all(created)
+    session.commit()
+    return created
+
+
+def snooze(session: Session, activity: Activity, by: str, today: date) -> Activity:
+    """Put the activity off by a day or a week, counted from today for an overdue one (so
+    a snoozed item never stays overdue)."""
+    if by not in SNOOZE_DAYS:
+        raise AgendaError("by", "Snooze by a day or a week.")
+    if activity.done:
+        raise AgendaError("done", "This is already done.")
+    start = max(activity.due_on or today, today)
+    activity.due_on = start + timedelta(days=SNOOZE_DAYS[by])
+    session.commit()
+    return activity
+
+
+# --- iCal feed -------------------------------------------------------------------------
+
+FEED_DAYS_BACK = 30
+
+
+def regenerate_feed_token(session: Session, user: User) -> str:
+    """A new secret for the user's feed; the old URL stops working at once."""
+    user.ical_token = secrets.token_urlsafe(32)
+    session.commit()
+    return user.ical_token
+
+
+def user_for_feed(session: Session, token: str) -> User | None:
+    if not token:
+        return None
+    user = session.scalar(select(User).where(User.ical_token == token))
+    return user if user is not None and user.active else None
+
+
+def feed_activities(session: Session, user: User, today: date) -> list[Activity]:
+    """The user's open follow-ups and tasks with a date, from a month back onwards."""
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(
+                Activity.assignee_id == user.id,
+                Activity.done.is_(False),
+                Activity.due_on >= today - timedelta(days=FEED_DAYS_BACK),
+            )
+            .order_by(Activity.due_on, Activity.id)
+            .options(
+                selectinload(Activity.lead),
+                selectinload(Activity.contact),
+                selectinload(Activity.company),
+                selectinload(Activity.opportunity),
+            )
+        )
+    )
+
+
+def allow_feed_request(
+    session: Session, user: User, *, limit: int, window: timedelta, now: datetime | None = None
+) -> bool:
+    """Count one feed request; False once the user has had ``limit`` in the current fixed
+    window. The counter is a row in the database, shared by every app server."""
+    now = now or utcnow()
+    fresh = now - window
+    counted = session.execute(
+        update(FeedHit)
+        .where(FeedHit.user_id == user.id, FeedHit.window_start > fresh)
+        .values(hits=FeedHit.hits + 1)
+        .returning(FeedHit.hits)
+    ).scalar()
+    if counted is None:
+        hit = session.get(FeedHit, user.id)
+        if hit is None:
+            session.add(FeedHit(user_id=user.id, window_start=now, hits=1))
+        else:
+            hit.window_start, hit.hits = now, 1
+        counted = 1
+    session.commit()
+    return counted <= limit

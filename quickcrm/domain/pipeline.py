@@ -1,0 +1,481 @@
+"""The pipeline: the board's columns and their sums, moving an opportunity between stages,
+winning and losing it, editing it; and the admin's stages and lost reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from quickcrm.domain import validation as v
+from quickcrm.models import OUTCOMES, Activity, LostReason, Opportunity, Stage, User, utcnow
+
+DEFAULT_LOST_REASONS = ("Price", "Went with a competitor", "No budget", "No decision", "Other")
+
+
+class PipelineError(ValueError):
+    """Input that cannot be accepted; ``field`` names the form field it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def weighted(value_column, probability_column):
+    """value × probability % as SQL."""
+    return value_column * probability_column / 100
+
+
+# --- the board ---------------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    total: Decimal = Decimal("0")
+    weighted: Decimal = Decimal("0")
+    opportunities: list[Opportunity] = field(default_factory=list)
+
+
+def open_stages(session: Session) -> list[Stage]:
+    return list(
+        session.scalars(select(Stage).where(Stage.outcome == "open").order_by(Stage.position))
+    )
+
+
+def board(session: Session, owner_id: int | None = None) -> list[Column]:
+    """A column per open stage with its open opportunities; count, total and weighted
+    total are summed by the database."""
+    columns = {stage.id: Column(stage) for stage in open_stages(session)}
+    where = [Opportunity.outcome == "open", Opportunity.stage_id.in_(columns)]
+    if owner_id is not None:
+        where.append(Opportunity.owner_id == owner_id)
+    sums = session.execute(
+        select(
+            Opportunity.stage_id,
+            func.count(Opportunity.id),
+            func.coalesce(func.sum(Opportunity.value), 0),
+            func.coalesce(func.sum(weighted(Opportunity.value, Opportunity.probability)), 0),
+        )
+        .where(*where)
+        .group_by(Opportunity.stage_id)
+    )
+    for stage_id, count, total, weight in sums:
+        column = columns[stage_id]
+        column.count, column.total, column.weighted = count, money(total), money(weight)
+    for opportunity in session.scalars(
+        select(Opportunity)
+        .where(*where)
+        .order_by(Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id)
+        .options(selectinload(Opportunity.company), selectinload(Opportunity.owner))
+    ):
+        columns[opportunity.stage_id].opportunities.append(opportunity)
+    return list(columns.values())
+
+
+def money(amount) -> Decimal:
+    """A sum from the database (Decimal, float or int by dialect) rounded to cents."""
+    return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
+
+
+# --- moving, winning, losing --------------------------------------------------------------
+
+
+def _close(opportunity: Opportunity, outcome: str, now: datetime | None) -> None:
+    opportunity.outcome = outcome
+    opportunity.closed_at = (now or utcnow()) if outcome != "open" else None
+    if outcome == "won":
+        opportunity.probability = 100
+    elif outcome == "lost":
+        opportunity.probability = 0
+
+
+def move_to_stage(
+    session: Session, opportunity: Opportunity, stage_id: int, now: datetime | None = None
+) -> Opportunity:
+    """Put the opportunity in another open stage; its probability follows the stage unless
+    someone set it by hand. A won or lost stage goes through ``win`` / ``lose``."""
+    stage = session.get(Stage, stage_id)
+    if stage is None or stage.outcome != "open":
+        raise PipelineError("stage_id", "Choose one of the open stages.")
+    opportunity.stage = stage
+    if not opportunity.probability_manual:
+        opportunity.probability = stage.probability
+    _close(opportunity, "open", now)
+    opportunity.lost_reason = None
+    session.commit()
+    return opportunity
+
+
+def _stage_for(session: Session, outcome: str) -> Stage:
+    stage = session.scalar(
+        select(Stage).where(Stage.outcome == outcome).order_by(Stage.position).limit(1)
+    )
+    if stage is None:
+        raise PipelineError("stage_id", f"There is no {outcome} stage; ask an admin to add one.")
+    return stage
+
+
+def win(session: Session, opportunity: Opportunity, now: datetime | None = None) -> Opportunity:
+    opportunity.stage = _stage_for(session, "won")
+    opportunity.lost_reason = None
+    _close(opportunity, "won", now)
+    session.commit()
+    return opportunity
+
+
+def lose(
+    session: Session, opportunity: Opportunity, reason: str, now: datetime | None = None
+) -> Opportunity:
+    """Lose the opportunity for one of the admin's lost reasons."""
+    reason = (reason or "").strip()
+    if reason not in lost_reasons(session):
+        raise PipelineError("lost_reason", "Choose why it was lost.")
+    opportunity.stage = _stage_for(session, "lost")
+    opportunity.lost_reason = reason
+    _close(opportunity, "lost", now)
+    session.commit()
+    return opportunity
+
+
+# --- editing --------------------------------------------------------------------------------
+
+OPPORTUNITY_FIELDS = ("title", "value", "stage_id", "probability", "close_on", "owner_id")
+
+
+@dataclass
+class OpportunityForm:
+    raw: dict[str, str]
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> OpportunityForm:
+        return cls(raw={name: (data.get(name) or "").strip() for name in OPPORTUNITY_FIELDS})
+
+    @classmethod
+    def of(cls, opportunity: Opportunity) -> OpportunityForm:
+        return cls(
+            raw={
+                "title": opportunity.title,
+                "value": f"{opportunity.value:.2f}",
+                "stage_id": str(opportunity.stage_id),
+                "probability": str(opportunity.probability),
+                "close_on": opportunity.close_on.isoformat() if opportunity.close_on else "",
+                "owner_id": str(opportunity.owner_id or ""),
+            }
+        )
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_value(raw: str) -> Decimal:
+    try:
+        amount = Decimal(raw.replace(",", "").replace(" ", "") or "0")
+    except InvalidOperation:
+        raise v.Invalid("Enter an amount like 12500 or 12500.50.") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        raise v.Invalid("Enter an amount from 0 up to 999,999,999,999.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_probability(raw: str) -> int:
+    try:
+        number = int(raw)
+    except ValueError:
+        raise v.Invalid("Enter a whole percentage from 0 to 100.") from None
+    if not 0 <= number <= 100:
+        raise v.Invalid("Enter a whole percentage from 0 to 100.")
+    return number
+
+
+def clean(session: Session, form: OpportunityForm) -> OpportunityForm:
+    raw = form.raw
+    try:
+        form.values["title"] = v.text(
+            raw["title"], max_length=200, required="Enter a title for the opportunity."
+        )
+    except v.Invalid as exc:
+        form.errors["title"] = str(exc)
+    for name, parse in (("value", parse_value), ("probability", parse_probability)):
+        try:
+            form.values[name] = parse(raw[name])
+        except v.Invalid as exc:
+            form.errors[name] = str(exc)
+    try:
+        form.values["close_on"] = date.fromisoformat(raw["close_on"]) if raw["close_on"] else None
+    except ValueError:
+        form.errors["close_on"] = "Enter a date like 2026-12-15."
+    stage = session.get(Stage, int(raw["stage_id"])) if raw["stage_id"].isdigit() else None
+    if stage is None:
+        form.errors["stage_id"] = "Choose a stage."
+    form.values["stage"] = stage
+    owner = session.get(User, int(raw["owner_id"])) if raw["owner_id"].isdigit() else None
+    if raw["owner_id"] and (owner is None or not owner.active):
+        form.errors["owner_id"] = "Choose an active user."
+    form.values["owner_id"] = owner.id if owner else None
+    return form
+
+
+def update_opportunity(
+    session: Session,
+    opportunity: Opportunity,
+    form: OpportunityForm,
+    lost_reason: str = "",
+    now: datetime | None = None,
+) -> Opportunity:
+    """Apply an edit. A probability different from the stage's default marks it as set by
+    hand; typing the stage's default back makes it follow the stage again."""
+    assert form.ok, "update_opportunity needs a cleaned form without errors"
+    values = form.values
+    stage: Stage = values["stage"]
+    if stage.outcome == "lost":
+        reason = (lost_reason or opportunity.lost_reason or "").strip()
+        if reason not in lost_reasons(session):
+            raise PipelineError("lost_reason", "Choose why it was lost.")
+        opportunity.lost_reason = reason
+    else:
+        opportunity.lost_reason = None
+    opportunity.title = values["title"]
+    opportunity.value = values["value"]
+    opportunity.close_on = values["close_on"]
+    opportunity.owner_id = values["owner_id"]
+    changed_stage = stage.id != opportunity.stage_id
+    opportunity.stage = stage
+    probability = values["probability"]
+    if (
+        changed_stage
+        and not opportunity.probability_manual
+        and (probability == opportunity.probability)
+    ):
+        probability = stage.probability  # the stage moved; an untouched probability follows
+    opportunity.probability_manual = probability != stage.probability
+    opportunity.probability = probability
+    if stage.outcome != opportunity.outcome:
+        _close(opportunity, stage.outcome, now)
+        if stage.outcome != "open":
+            opportunity.probability_manual = False
+    session.commit()
+    return opportunity
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+@dataclass
+class ListFilters:
+    owner_id: int | None = None
+    stage_id: int | None = None
+    close_month: str = ""  # YYYY-MM
+    outcome: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ListFilters:
+        def number(name: str) -> int | None:
+            raw = (args.get(name) or "").strip()
+            return int(raw) if raw.isdigit() else None
+
+        month = (args.get("close_month") or "").strip()
+        try:
+            datetime.strptime(month, "%Y-%m")
+        except ValueError:
+            month = ""
+        outcome = (args.get("outcome") or "").strip()
+        return cls(
+            number("owner_id"),
+            number("stage_id"),
+            month,
+            outcome if outcome in OUTCOMES else "",
+        )
+
+
+LIST_LIMIT = 200
+
+
+def opportunity_list(session: Session, filters: ListFilters) -> list[Opportunity]:
+    query = select(Opportunity).options(
+        selectinload(Opportunity.company),
+        selectinload(Opportunity.owner),
+        selectinload(Opportunity.stage),
+    )
+    if filters.owner_id is not None:
+        query = query.where(Opportunity.owner_id == filters.owner_id)
+    if filters.stage_id is not None:
+        query = query.where(Opportunity.stage_id == filters.stage_id)
+    if filters.outcome:
+        query = query.where(Opportunity.outcome == filters.outcome)
+    if filters.close_month:
+        year, month = map(int, filters.close_month.split("-"))
+        start = date(year, month, 1)
+        end = date(year + (month == 12), month % 12 + 1, 1)
+        query = query.where(Opportunity.close_on >= start, Opportunity.close_on < end)
+    query = query.order_by(
+        Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id
+    ).limit(LIST_LIMIT)
+    return list(session.scalars(query))
+
+
+def activities_of(session: Session, opportunity: Opportunity) -> list[Activity]:
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(Activity.opportunity_id == opportunity.id)
+            .order_by(Activity.created_at.desc(), Activity.id.desc())
+        )
+    )
+
+
+# --- stages (admin) -------------------------------------------------------------------------
+
+
+def stage_usage(session: Session) -> dict[int, int]:
+    """How many opportunities are in each stage."""
+    return dict(
+        session.execute(
+            select(Opportunity.stage_id, func.count(Opportunity.id)).group_by(Opportunity.stage_id)
+        ).all()
+    )
+
+
+def _stage_name(session: Session, raw: str, stage_id: int | None = None) -> str:
+    try:
+        name = v.text(raw, max_length=60, required="Enter the stage's name.")
+    except v.Invalid as exc:
+        raise PipelineError("name", str(exc)) from None
+    clash = session.scalar(
+        select(Stage.id).where(func.lower(Stage.name) == name.lower(), Stage.id != (stage_id or 0))
+    )
+    if clash is not None:
+        raise PipelineError("name", f"There is already a stage called {name}.")
+    return name
+
+
+def _probability(raw: str) -> int:
+    try:
+        return parse_probability((raw or "").strip())
+    except v.Invalid as exc:
+        raise PipelineError("probability", str(exc)) from None
+
+
+def add_stage(session: Session, name: str, probability: str) -> Stage:
+    """A new open stage, placed after the last open stage (won and lost stay at the end)."""
+    clean_name = _stage_name(session, name)
+    percent = _probability(probability)
+    last_open = session.scalar(select(func.max(Stage.position)).where(Stage.outcome == "open"))
+    position = (last_open or 0) + 1
+    session.execute(
+        update(Stage).where(Stage.position >= position).values(position=Stage.position + 1)
+    )
+    stage = Stage(name=clean_name, probability=percent, position=position, outcome="open")
+    session.add(stage)
+    session.commit()
+    return stage
+
+
+def edit_stage(session: Session, stage: Stage, name: str, probability: str) -> Stage:
+    """Rename the stage and set its default probability; opportunities that follow the
+    stage's probability (not set by hand, still open) take the new one."""
+    clean_name = _stage_name(session, name, stage.id)
+    percent = _probability(probability)
+    stage.name = clean_name
+    if percent != stage.probability:
+        stage.probability = percent
+        session.execute(
+            update(Opportunity)
+            .where(
+                Opportunity.stage_id == stage.id,
+                Opportunity.probability_manual.is_(False),
+                Opportunity.outcome == "open",
+            )
+            .values(probability=percent)
+        )
+    session.commit()
+    return stage
+
+
+def move_stage(session: Session, stage: Stage, direction: int) -> None:
+    """Swap the stage with its neighbour (-1 up, +1 down)."""
+    stages = list(session.scalars(select(Stage).order_by(Stage.position)))
+    index = stages.index(stage)
+    other = index + direction
+    if not 0 <= other < len(stages):
+        return
+    neighbour = stages[other]
+    # Positions are not unique, so a plain swap is safe on every database.
+    stage.position, neighbour.position = neighbour.position, stage.position
+    session.commit()
+
+
+def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
+    """Remove the stage. Its opportunities must go to another stage of the same outcome,
+    chosen by the admin; returns how many moved."""
+    used = stage_usage(session).get(stage.id, 0)
+    same_kind = session.scalar(
+        select(func.count(Stage.id)).where(Stage.outcome == stage.outcome, Stage.id != stage.id)
+    )
+    if stage.outcome != "open" and not same_kind:
+        raise PipelineError("move_to", f"The pipeline needs a {stage.outcome} stage.")
+    target = None
+    if used:
+        target = session.get(Stage, int(move_to)) if str(move_to).isdigit() else None
+        if target is None or target.id == stage.id:
+            raise PipelineError(
+                "move_to",
+                f"{used} opportunities are in {stage.name}: choose where they go.",
+            )
+        if target.outcome != stage.outcome:
+            raise PipelineError("move_to", f"Choose another {stage.outcome} stage.")
+        values = {"stage_id": target.id}
+        session.execute(
+            update(Opportunity)
+            .where(Opportunity.stage_id == stage.id, Opportunity.probability_manual.is_(False))
+            .values(probability=target.probability, **values)
+        )
+        session.execute(
+            update(Opportunity).where(Opportunity.stage_id == stage.id).values(**values)
+        )
+    session.delete(stage)
+    session.commit()
+    return used
+
+
+# --- lost reasons ---------------------------------------------------------------------------
+
+
+def lost_reasons(session: Session) -> list[str]:
+    return list(session.scalars(select(LostReason.name).order_by(LostReason.position)))
+
+
+def ensure_default_lost_reasons(session: Session) -> None:
+    if session.scalar(select(LostReason.id).limit(1)) is not None:
+        return
+    for position, name in enumerate(DEFAULT_LOST_REASONS, start=1):
+        session.add(LostReason(name=name, position=position))
+    session.commit()
+
+
+def add_lost_reason(session: Session, name: str) -> LostReason:
+    try:
+        clean_name = v.text(name, max_length=200, required="Enter a reason.")
+    except v.Invalid as exc:
+        raise PipelineError("reason", str(exc)) from None
+    if session.scalar(select(LostReason.id).where(LostReason.name == clean_name)):
+        raise PipelineError("reason", f"{clean_name} is already in the list.")
+    last = session.scalar(select(func.max(LostReason.position))) or 0
+    reason = LostReason(name=clean_name, position=last + 1)
+    session.add(reason)
+    session.commit()
+    return reason
+
+
+def remove_lost_reason(session: Session, reason: LostReason) -> None:
+    """Remove a reason from the list; opportunities lost for it keep their text."""
+    session.delete(reason)
+    session.commit()

@@ -1,0 +1,144 @@
+"""The pipeline board, the list with filters, an opportunity's page; moving, won, lost."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from quickcrm.db import get_session
+from quickcrm.domain import pipeline
+from quickcrm.models import Opportunity, Stage, User
+from quickcrm.web import render, role_required, wants_page
+
+bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
+
+BOARD = "opportunities/board.html"
+DETAIL = "opportunities/detail.html"
+
+
+def _opportunity(opportunity_id: int) -> Opportunity:
+    opportunity = get_session().get(Opportunity, opportunity_id)
+    if opportunity is None:
+        abort(404)
+    return opportunity
+
+
+def _board(status: int = 200, errors: dict | None = None, failed_id: int | None = None):
+    db = get_session()
+    return render(
+        BOARD,
+        ["board"],
+        status=status,
+        columns=pipeline.board(db),
+        stages=pipeline.open_stages(db),
+        reasons=pipeline.lost_reasons(db),
+        errors=errors or {},
+        failed_id=failed_id,
+    )
+
+
+@bp.get("")
+def index():
+    return _board()
+
+
+def _after(opportunity: Opportunity, message: str):
+    """Back to where the change was made: the board (htmx gets the board block)."""
+    if wants_page():
+        flash(message)
+        if request.form.get("next") == "detail":
+            return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
+        return redirect(url_for("opportunities.index"), 303)
+    return _board()
+
+
+@bp.post("/<int:opportunity_id>/stage")
+@role_required("rep")
+def move(opportunity_id: int):
+    opportunity = _opportunity(opportunity_id)
+    raw = request.form.get("stage_id", "")
+    try:
+        pipeline.move_to_stage(get_session(), opportunity, int(raw) if raw.isdigit() else 0)
+    except pipeline.PipelineError as exc:
+        get_session().rollback()
+        return _board(422, {exc.field: str(exc)}, opportunity.id)
+    return _after(opportunity, f"{opportunity.title} moved to {opportunity.stage.name}.")
+
+
+@bp.post("/<int:opportunity_id>/won")
+def won(opportunity_id: int):
+    opportunity = _opportunity(opportunity_id)
+    try:
+        pipeline.win(get_session(), opportunity)
+    except pipeline.PipelineError as exc:
+        get_session().rollback()
+        return _board(422, {exc.field: str(exc)}, opportunity.id)
+    return _after(opportunity, f"Won — {opportunity.title}.")
+
+
+@bp.post("/<int:opportunity_id>/lost")
+def lost(opportunity_id: int):
+    opportunity = _opportunity(opportunity_id)
+    try:
+        pipeline.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
+    except pipeline.PipelineError as exc:
+        get_session().rollback()
+        return _board(422, {exc.field: str(exc)}, opportunity.id)
+    return _after(opportunity, f"Lost — {opportunity.title} ({opportunity.lost_reason}).")
+
+
+@bp.get("/list")
+def listing():
+    db = get_session()
+    filters = pipeline.ListFilters.from_args(request.args)
+    return render(
+        "opportunities/list.html",
+        ["results"],
+        filters=filters,
+        opportunities=pipeline.opportunity_list(db, filters),
+        stages=list(db.scalars(select(Stage).order_by(Stage.position))),
+        owners=list(db.scalars(select(User).order_by(User.name))),
+        limit=pipeline.LIST_LIMIT,
+    )
+
+
+def _detail(opportunity: Opportunity, form: pipeline.OpportunityForm, status: int = 200):
+    db = get_session()
+    return render(
+        DETAIL,
+        ["opportunity_form"],
+        status=status,
+        opportunity=opportunity,
+        form=form,
+        stages=list(db.scalars(select(Stage).order_by(Stage.position))),
+        owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),
+        reasons=pipeline.lost_reasons(db),
+        activities=pipeline.activities_of(db, opportunity),
+    )
+
+
+@bp.get("/<int:opportunity_id>")
+def detail(opportunity_id: int):
+    opportunity = _opportunity(opportunity_id)
+    return _detail(opportunity, pipeline.OpportunityForm.of(opportunity))
+
+
+@bp.post("/<int:opportunity_id>")
+@role_required("coordinator")
+def update(opportunity_id: int):
+    db = get_session()
+    opportunity = _opportunity(opportunity_id)
+    form = pipeline.clean(db, pipeline.OpportunityForm.from_mapping(request.form))
+    if form.ok:
+        try:
+            pipeline.update_opportunity(db, opportunity, form, request.form.get("lost_reason", ""))
+        except pipeline.PipelineError as exc:
+            db.rollback()
+            form.errors[exc.field] = str(exc)
+    if not form.ok:
+        db.rollback()
+        return _detail(opportunity, form, 422)
+    flash(f"Saved — {opportunity.title}.")
+    if wants_page():
+        return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
+    return _detail(opportunity, pipeline.OpportunityForm.of(opportunity))

@@ -1,0 +1,80 @@
+"""A rep's day on a phone: the agenda's Done moves a follow-up; the board moves a stage in
+one tap."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from quickcrm.models import Activity, Company, Lead, Opportunity, Stage
+from tests.e2e.conftest import sign_in
+
+
+def test_a_due_follow_up_is_done_with_a_next_date(page, make_live_user, live_db):
+    rep = make_live_user()
+    live_db.add(
+        Activity(
+            kind="task",
+            text="Follow up",
+            due_on=date.today(),
+            lead=Lead(name="Maria Novak", owner_id=rep.id, phone="+44 20 7946 0958"),
+            author_id=rep.id,
+            assignee_id=rep.id,
+        )
+    )
+    live_db.commit()
+    sign_in(page)
+    page.get_by_role("link", name="Agenda").click()
+    today = page.get_by_role("region", name="Today")
+    item = today.get_by_role("listitem").filter(has_text="Maria Novak")
+    expect(item).to_be_visible()
+    expect(item.get_by_role("link", name="Call Maria Novak")).to_have_attribute(
+        "href", "tel:+442079460958"
+    )
+    item.get_by_role("button", name="Done", exact=True).click()
+    item.get_by_label("Outcome").fill("Left a voicemail")
+    in_three_days = date.today() + timedelta(days=3)
+    item.get_by_label("Next action date").fill(in_three_days.isoformat())
+    item.get_by_role("button", name="Save", exact=True).click()
+
+    week = page.get_by_role("region", name="This week")
+    expect(week.get_by_role("listitem").filter(has_text="Maria Novak")).to_be_visible()
+    expect(page.get_by_role("region", name="Today")).not_to_contain_text("Maria Novak")
+    live_db.expire_all()
+    open_ones = live_db.scalars(select(Activity).where(Activity.done.is_(False))).all()
+    assert [a.due_on for a in open_ones] == [in_three_days]
+
+
+def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_live_user, live_db):
+    make_live_user()
+    new = live_db.scalar(select(Stage).where(Stage.name == "New"))
+    live_db.add(
+        Opportunity(
+            title="Acme — first order",
+            company=Company(name="Acme", name_key="acme"),
+            value=Decimal("10000"),
+            stage=new,
+            probability=new.probability,
+        )
+    )
+    live_db.commit()
+    sign_in(page)
+    page.get_by_role("link", name="Opportunities").click()
+    new_column = page.get_by_role("region", name="New")
+    proposal_column = page.get_by_role("region", name="Proposal")
+    expect(new_column.get_by_test_id("sums-New")).to_contain_text("10,000")
+    expect(proposal_column.get_by_test_id("sums-Proposal")).to_contain_text("Weighted0")
+
+    card = new_column.get_by_role("listitem").filter(has_text="Acme — first order")
+    card.get_by_label("Stage").select_option("Proposal")
+
+    proposal_column = page.get_by_role("region", name="Proposal")
+    expect(proposal_column).to_contain_text("Acme — first order")
+    expect(proposal_column.get_by_test_id("sums-Proposal")).to_contain_text("Count1")
+    expect(proposal_column.get_by_test_id("sums-Proposal")).to_contain_text("Weighted5,000")
+    expect(page.get_by_role("region", name="New").get_by_test_id("sums-New")).to_contain_text(
+        "Count0"
+    )

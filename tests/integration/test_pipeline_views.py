@@ -1,0 +1,249 @@
+"""Agenda, board, forecast, admin and the iCal feed over HTTP: roles, forms, the feed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from quickcrm.domain import agenda, demo, pipeline
+from quickcrm.models import Activity, Company, Lead, Opportunity, Stage
+from tests.conftest import csrf_token
+
+
+def follow_up(db, user, due, name="Maria Novak"):
+    activity = Activity(
+        kind="task",
+        text="Follow up",
+        due_on=due,
+        lead=Lead(name=name, owner_id=user.id, email="maria@example.com"),
+        author_id=user.id,
+        assignee_id=user.id,
+    )
+    db.add(activity)
+    db.commit()
+    return activity
+
+
+def opportunity(db, title="Acme — first order", value="10000", stage="New"):
+    stage = db.scalar(select(Stage).where(Stage.name == stage))
+    o = Opportunity(
+        title=title,
+        company=Company(name="Acme", name_key="acme"),
+        value=Decimal(value),
+        stage=stage,
+        probability=stage.probability,
+    )
+    db.add(o)
+    db.commit()
+    return o
+
+
+@pytest.mark.parametrize("path", ["/forecast", "/admin"])
+def test_a_rep_may_not_open_forecast_or_admin(client, rep, path):
+    assert client.get(path).status_code == 403
+
+
+def test_a_coordinator_sees_the_forecast_but_not_admin(client, coordinator):
+    assert client.get("/forecast").status_code == 200
+    assert client.get("/admin").status_code == 403
+    assert client.get("/forecast?start=2026-13-01").status_code == 422
+
+
+def test_a_rep_sees_the_board_and_moves_a_stage(client, rep, db):
+    o = opportunity(db)
+    page = client.get("/opportunities").get_data(as_text=True)
+    assert "Acme — first order" in page and ">Stage</label>" in page
+    proposal = db.scalar(select(Stage.id).where(Stage.name == "Proposal"))
+    response = client.post(
+        f"/opportunities/{o.id}/stage",
+        data={"stage_id": proposal, "csrf_token": csrf_token(client, "/opportunities")},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert 'id="board"' in response.get_data(as_text=True)
+    db.refresh(o)
+    assert (o.stage_id, o.probability) == (proposal, 50)
+
+
+def test_lost_needs_a_reason(client, rep, db):
+    pipeline.ensure_default_lost_reasons(db)
+    o = opportunity(db)
+    token = csrf_token(client, "/opportunities")
+    response = client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token})
+    assert response.status_code == 422
+    assert "Choose why it was lost." in response.get_data(as_text=True)
+    db.refresh(o)
+    assert o.outcome == "open"
+    client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token, "lost_reason": "Price"})
+    db.refresh(o)
+    assert (o.outcome, o.lost_reason, o.probability) == ("lost", "Price", 0)
+
+
+def test_a_rep_may_not_edit_an_opportunity_but_a_coordinator_may(client, make_user, auth, db):
+    o = opportunity(db)
+    make_user("rep@example.com")
+    auth.login("rep@example.com")
+    token = csrf_token(client, f"/opportunities/{o.id}")
+    data = {"title": "Bigger", "value": "12 500", "stage_id": o.stage_id, "probability": "40"}
+    assert (
+        client.post(f"/opportunities/{o.id}", data={**data, "csrf_token": token}).status_code == 403
+    )
+    auth.logout()
+    make_user("coordinator@example.com", "coordinator")
+    auth.login("coordinator@example.com")
+    token = csrf_token(client, f"/opportunities/{o.id}")
+    bad = client.post(f"/opportunities/{o.id}", data={**data, "value": "lots", "csrf_token": token})
+    assert bad.status_code == 422 and "Enter an amount" in bad.get_data(as_text=True)
+    assert (
+        client.post(f"/opportunities/{o.id}", data={**data, "csrf_token": token}).status_code == 303
+    )
+    db.refresh(o)
+    assert (o.title, o.value, o.probability, o.probability_manual) == (
+        "Bigger",
+        Decimal("12500.00"),
+        40,
+        True,
+    )
+
+
+def test_the_list_filters_by_outcome(client, rep, db):
+    opportunity(db, "Open one")
+    won = opportunity(db, "Won one")
+    pipeline.win(db, won)
+    page = client.get("/opportunities/list?outcome=won").get_data(as_text=True)
+    assert "Won one" in page and "Open one" not in page
+
+
+def test_agenda_done_with_a_next_date_and_the_badge(client, rep, db):
+    activity = follow_up(db, rep, date.today())
+    page = client.get("/agenda").get_data(as_text=True)
+    assert "Maria Novak" in page and "1 due today or overdue" in page
+    later = (date.today() + timedelta(days=3)).isoformat()
+    response = client.post(
+        f"/agenda/{activity.id}/done",
+        data={
+            "outcome": "Spoke to her",
+            "next_action_on": later,
+            "csrf_token": csrf_token(client, "/agenda"),
+        },
+    )
+    assert response.status_code == 303
+    assert agenda.due_count(db, rep.id, date.today()) == 0
+    bad = client.post(
+        f"/agenda/{activity.id}/done",
+        data={"csrf_token": csrf_token(client, "/agenda")},
+    )
+    assert bad.status_code == 422
+
+
+def test_coordinators_see_anyones_agenda_reps_do_not(client, make_user, auth, db):
+    sam = make_user("sam@example.com", name="Sam Rep")
+    follow_up(db, sam, date.today(), "Sams Lead")
+    make_user("rep@example.com")
+    auth.login("rep@example.com")
+    assert client.get(f"/agenda?user={sam.id}").status_code == 403
+    auth.logout()
+    make_user("coordinator@example.com", "coordinator")
+    auth.login("coordinator@example.com")
+    assert "Sams Lead" in client.get(f"/agenda?user={sam.id}").get_data(as_text=True)
+
+
+def test_ical_feed_parses_lists_due_items_and_revokes(client, rep, db, app):
+    follow_up(db, rep, date.today(), "Maria Novak")
+    client.post("/agenda/calendar", data={"csrf_token": csrf_token(client, "/agenda/calendar")})
+    db.refresh(rep)
+    old = rep.ical_token
+    anonymous = app.test_client()
+    response = anonymous.get(f"/ical/{old}.ics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    events = Calendar.from_ical(response.data).walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in events] == ["Follow up — Maria Novak"]
+    assert events[0].decoded("DTSTART") == date.today()
+    client.post("/agenda/calendar", data={"csrf_token": csrf_token(client, "/agenda/calendar")})
+    assert anonymous.get(f"/ical/{old}.ics").status_code == 404
+    db.refresh(rep)
+    assert anonymous.get(f"/ical/{rep.ical_token}.ics").status_code == 200
+
+
+def test_ical_feed_is_rate_limited(client, rep, db, app):
+    app.config["ICAL_RATE_LIMIT"] = 2
+    token = agenda.regenerate_feed_token(db, rep)
+    codes = [client.get(f"/ical/{token}.ics").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_admin_removes_a_used_stage_only_with_a_destination(client, admin, db):
+    o = opportunity(db, stage="Qualified")
+    qualified, proposal = (
+        db.scalar(select(Stage.id).where(Stage.name == n)) for n in ("Qualified", "Proposal")
+    )
+    token = csrf_token(client, "/admin")
+    refused = client.post(f"/admin/stages/{qualified}/remove", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert "choose where they go" in refused.get_data(as_text=True)
+    done = client.post(
+        f"/admin/stages/{qualified}/remove", data={"csrf_token": token, "move_to": proposal}
+    )
+    assert done.status_code == 303
+    db.expire_all()
+    assert db.get(Stage, qualified) is None
+    assert (db.get(Opportunity, o.id).stage_id, db.get(Opportunity, o.id).probability) == (
+        proposal,
+        50,
+    )
+    bad = client.post(
+        "/admin/stages", data={"csrf_token": token, "name": "Demo", "probability": "120"}
+    )
+    assert bad.status_code == 422
+    assert (
+        client.post(
+            "/admin/lost-reasons", data={"csrf_token": token, "reason": "Timing"}
+        ).status_code
+        == 303
+    )
+    assert pipeline.lost_reasons(db) == ["Timing"]
+
+
+def test_htmx_requests_get_the_blocks(client, coordinator, db):
+    first = follow_up(db, coordinator, date.today())
+    follow_up(db, coordinator, date.today(), "Ines Garcia")
+    o = opportunity(db)
+    token = csrf_token(client, "/agenda")
+    hx = {"HX-Request": "true"}
+    snoozed = client.post(
+        f"/agenda/{first.id}/snooze", data={"csrf_token": token, "by": "week"}, headers=hx
+    )
+    assert snoozed.status_code == 200
+    assert "Ines Garcia" in snoozed.get_data(as_text=True)
+    assert "<html" not in snoozed.get_data(as_text=True)
+    period = client.get("/forecast?start=2026-01-01&end=2026-12-31", headers=hx)
+    assert period.status_code == 200 and "Funnel" in period.get_data(as_text=True)
+    bad = client.post(
+        f"/opportunities/{o.id}",
+        data={
+            "csrf_token": token,
+            "title": "",
+            "value": "1",
+            "stage_id": o.stage_id,
+            "probability": "10",
+        },
+        headers=hx,
+    )
+    assert bad.status_code == 422
+    assert "Enter a title" in bad.get_data(as_text=True)
+
+
+def test_demo_data_renders_on_every_page(client, db, app, auth):
+    demo.seed(db, password="demo-password", password_method=app.config["PASSWORD_METHOD"])
+    auth.login("coordinator@demo.quickcrm", "demo-password")
+    for path in ("/agenda", "/opportunities", "/opportunities/list", "/forecast"):
+        assert client.get(path).status_code == 200, path
+    sam = db.scalar(select(Lead.owner_id).where(Lead.owner.has(name="Sam Rep")).limit(1))
+    assert "Follow up" in client.get(f"/agenda?user={sam}").get_data(as_text=True)
+    some = db.scalar(select(Opportunity.id).limit(1))
+    assert client.get(f"/opportunities/{some}").status_code == 200

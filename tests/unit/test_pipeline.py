@@ -1,0 +1,128 @@
+"""Pipeline rules: probability follows the stage unless set by hand; won, lost; stages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from quickcrm.domain import pipeline
+from quickcrm.models import Company, Opportunity, Stage
+
+
+@pytest.fixture
+def stages(db):
+    return {s.name: s for s in db.scalars(select(Stage))}
+
+
+def opp(db, stage, value="1000", probability=None, manual=False):
+    o = Opportunity(
+        title="Deal",
+        company=Company(name="Acme", name_key="acme"),
+        value=Decimal(value),
+        stage=stage,
+        probability=stage.probability if probability is None else probability,
+        probability_manual=manual,
+    )
+    db.add(o)
+    db.commit()
+    return o
+
+
+def test_probability_follows_the_stage_unless_set_by_hand(db, stages):
+    following = opp(db, stages["New"])
+    by_hand = opp(db, stages["New"], probability=60, manual=True)
+    for o in (following, by_hand):
+        pipeline.move_to_stage(db, o, stages["Proposal"].id)
+    assert following.probability == 50
+    assert by_hand.probability == 60
+
+
+def test_moving_to_a_closed_stage_is_refused(db, stages):
+    o = opp(db, stages["New"])
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.move_to_stage(db, o, stages["Won"].id)
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.move_to_stage(db, o, 9999)
+
+
+def test_won_and_lost(db, stages):
+    pipeline.ensure_default_lost_reasons(db)
+    won, lost = opp(db, stages["New"]), opp(db, stages["New"])
+    pipeline.win(db, won)
+    assert (won.outcome, won.stage.name, won.probability) == ("won", "Won", 100)
+    assert won.closed_at is not None
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.lose(db, lost, "Because")
+    pipeline.lose(db, lost, "Price")
+    assert (lost.outcome, lost.stage.name, lost.lost_reason, lost.probability) == (
+        "lost",
+        "Lost",
+        "Price",
+        0,
+    )
+    pipeline.move_to_stage(db, lost, stages["Qualified"].id)  # reopened
+    assert (lost.outcome, lost.lost_reason, lost.closed_at, lost.probability) == (
+        "open",
+        None,
+        None,
+        25,
+    )
+
+
+def test_board_sums_per_open_stage(db, stages):
+    opp(db, stages["New"], "1000")
+    opp(db, stages["New"], "3000", probability=40, manual=True)
+    opp(db, stages["Proposal"], "2000")
+    pipeline.win(db, opp(db, stages["Proposal"], "9999"))
+    columns = {c.stage.name: c for c in pipeline.board(db)}
+    assert list(columns) == ["New", "Qualified", "Proposal", "Negotiation"]
+    assert (columns["New"].count, columns["New"].total, columns["New"].weighted) == (
+        2,
+        Decimal("4000.00"),
+        Decimal("1300.00"),  # 1000 × 10 % + 3000 × 40 %
+    )
+    assert (columns["Proposal"].count, columns["Proposal"].weighted) == (1, Decimal("1000.00"))
+    assert columns["Qualified"].count == 0
+
+
+def test_editing_marks_a_hand_set_probability(db, stages):
+    o = opp(db, stages["New"])
+    form = pipeline.OpportunityForm.of(o)
+    form.raw.update(stage_id=str(stages["Proposal"].id))
+    pipeline.update_opportunity(db, o, pipeline.clean(db, form))
+    assert (o.probability, o.probability_manual) == (50, False)  # followed the stage
+    form = pipeline.OpportunityForm.of(o)
+    form.raw.update(probability="35", value="abc")
+    assert pipeline.clean(db, form).errors == {"value": "Enter an amount like 12500 or 12500.50."}
+    form = pipeline.OpportunityForm.of(o)
+    form.raw.update(probability="35")
+    pipeline.update_opportunity(db, o, pipeline.clean(db, form))
+    assert (o.probability, o.probability_manual) == (35, True)
+
+
+def test_stage_admin(db, stages):
+    following = opp(db, stages["Qualified"])
+    by_hand = opp(db, stages["Qualified"], probability=70, manual=True)
+    pipeline.edit_stage(db, stages["Qualified"], "Discovery", "30")
+    db.expire_all()
+    assert (following.probability, by_hand.probability) == (30, 70)
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.edit_stage(db, stages["Proposal"], "discovery", "50")
+    demo = pipeline.add_stage(db, "Demo", "40")
+    names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
+    assert names == ["New", "Discovery", "Proposal", "Negotiation", "Demo", "Won", "Lost"]
+    pipeline.move_stage(db, demo, -1)
+    names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
+    assert names[3:5] == ["Demo", "Negotiation"]
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.remove_stage(db, stages["Qualified"])  # in use: where do they go?
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
+    assert pipeline.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
+    db.expire_all()
+    assert (following.stage_id, following.probability, by_hand.probability) == (demo.id, 40, 70)
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.remove_stage(db, stages["Won"])  # the only won stage
+    assert pipeline.remove_stage(db, stages["New"]) == 0
