@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import pipeline
+from quickcrm.domain import activities, pipeline
+from quickcrm.domain import validation as v
 from quickcrm.models import Opportunity, Stage, User
-from quickcrm.web import render, role_required, wants_page
+from quickcrm.web import render, role_required, today, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
 
@@ -102,18 +104,25 @@ def listing():
     )
 
 
-def _detail(opportunity: Opportunity, form: pipeline.OpportunityForm, status: int = 200):
+def _detail(
+    opportunity: Opportunity,
+    form: pipeline.OpportunityForm,
+    status: int = 200,
+    blocks: tuple[str, ...] = ("opportunity_form",),
+    **extra,
+):
     db = get_session()
     return render(
         DETAIL,
-        ["opportunity_form"],
+        list(blocks),
         status=status,
         opportunity=opportunity,
         form=form,
         stages=list(db.scalars(select(Stage).order_by(Stage.position))),
         owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),
         reasons=pipeline.lost_reasons(db),
-        activities=pipeline.activities_of(db, opportunity),
+        activities=activities.timeline(db, opportunity),
+        **extra,
     )
 
 
@@ -142,3 +151,27 @@ def update(opportunity_id: int):
     if wants_page():
         return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
     return _detail(opportunity, pipeline.OpportunityForm.of(opportunity))
+
+
+@bp.post("/<int:opportunity_id>/activities")
+def log_activity(opportunity_id: int):
+    """Log a note, call, email, meeting or (repeating) task on the opportunity."""
+    opportunity = _opportunity(opportunity_id)
+    form = pipeline.OpportunityForm.of(opportunity)
+    try:
+        values = activities.parse(request.form, today())
+        activities.log_activity(get_session(), opportunity, current_user, **values)
+    except (activities.ActivityErrors, v.Invalid) as exc:
+        errors = getattr(exc, "errors", None) or {"text": str(exc)}
+        return _detail(
+            opportunity,
+            form,
+            422,
+            ("timeline",),
+            activity_errors=errors,
+            activity_raw=request.form,
+        )
+    if wants_page():
+        flash("Logged.")
+        return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
+    return _detail(opportunity, form, blocks=("timeline",))

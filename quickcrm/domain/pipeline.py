@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
-from quickcrm.models import OUTCOMES, Activity, LostReason, Opportunity, Stage, User, utcnow
+from quickcrm.models import OUTCOMES, LostReason, Opportunity, Stage, User, utcnow
 
 DEFAULT_LOST_REASONS = ("Price", "Went with a competitor", "No budget", "No decision", "Other")
 
@@ -320,16 +320,6 @@ def opportunity_list(session: Session, filters: ListFilters) -> list[Opportunity
         Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id
     ).limit(LIST_LIMIT)
     return list(session.scalars(query))
-
-
-def activities_of(session: Session, opportunity: Opportunity) -> list[Activity]:
-    return list(
-        session.scalars(
-            select(Activity)
-            .where(Activity.opportunity_id == opportunity.id)
-            .order_by(Activity.created_at.desc(), Activity.id.desc())
-        )
-    )
 
 
 # --- stages (admin) -------------------------------------------------------------------------

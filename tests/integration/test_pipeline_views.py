@@ -247,3 +247,33 @@ def test_demo_data_renders_on_every_page(client, db, app, auth):
     assert "Follow up" in client.get(f"/agenda?user={sam}").get_data(as_text=True)
     some = db.scalar(select(Opportunity.id).limit(1))
     assert client.get(f"/opportunities/{some}").status_code == 200
+
+
+def test_activities_are_logged_on_an_opportunity_and_bad_input_is_refused(client, rep, db):
+    o = opportunity(db)
+    token = csrf_token(client, f"/opportunities/{o.id}")
+    response = client.post(
+        f"/opportunities/{o.id}/activities",
+        data={"kind": "call", "text": "Asked for the revised quote", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "Asked for the revised quote" in response.get_data(as_text=True)
+    refused = client.post(
+        f"/opportunities/{o.id}/activities",
+        data={
+            "kind": "note",
+            "text": "x",
+            "repeat_every": "2",
+            "repeat_unit": "week",
+            "csrf_token": token,
+        },
+    )
+    assert refused.status_code == 422
+    assert "Only a task with a due date can repeat." in refused.get_data(as_text=True)
+    logged = db.scalars(select(Activity).where(Activity.opportunity_id == o.id)).all()
+    assert [(a.kind, a.text, a.author_id) for a in logged] == [
+        ("call", "Asked for the revised quote", rep.id)
+    ]
+    page = client.get(f"/companies/{o.company_id}").get_data(as_text=True)
+    assert f'href="/opportunities/{o.id}"' in page
