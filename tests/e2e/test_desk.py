@@ -3,6 +3,8 @@ disqualify and reopen a lead."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -63,7 +65,11 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
     page.get_by_label("Source").select_option("Expo")
     page.get_by_label("Sort by").select_option("name")
     expect(page.get_by_role("link", name="Dan Web")).to_have_count(0)
-    page.get_by_role("link", name="Review").click()
+    # The list (and its Review link) is refreshed by htmx: wait for the sorted one.
+    review = page.get_by_role("link", name="Review")
+    expect(review).to_have_attribute("href", re.compile(r"sort=name"))
+    expect(review).to_have_attribute("href", re.compile(r"source=Expo"))
+    review.click()
     expect(page.get_by_text("1 of 3")).to_be_visible()
     expect(page.get_by_role("heading", name="Ann Expo")).to_be_visible()
     page.get_by_role("link", name="Next").click()

@@ -63,3 +63,26 @@ def test_errors_are_pages_not_stack_traces(client, rep):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "There is nothing here" in response.get_data(as_text=True)
+
+
+NAV_RE = re.compile(r'<nav aria-label="Main">(.*?)</nav>', re.S)
+
+
+@pytest.mark.parametrize(
+    "role, shown, not_shown",
+    [
+        (
+            "rep",
+            ["Capture", "Agenda", "Leads", "Companies", "Contacts", "Opportunities"],
+            ["Forecast", "Admin"],
+        ),
+        ("coordinator", ["Leads", "Opportunities", "Forecast"], ["Admin"]),
+        ("admin", ["Capture", "Forecast", "Admin"], []),
+    ],
+)
+def test_navigation_shows_what_the_role_may_open(client, sign_in_as, role, shown, not_shown):
+    sign_in_as(role)
+    nav = NAV_RE.search(client.get("/").get_data(as_text=True)).group(1)
+    links = re.findall(r">(\w+)(?: <span[^>]*>\d+</span>)?</a>", nav)
+    assert set(shown) <= set(links)
+    assert not set(not_shown) & set(links)
