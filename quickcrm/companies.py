@@ -7,9 +7,8 @@ from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
-from quickcrm.domain import validation as v
 from quickcrm.models import COMPANY_TYPES, Company
-from quickcrm.web import render, role_required, today, wants_page
+from quickcrm.web import log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -73,17 +72,11 @@ def update(company_id: int):
 def log_activity(company_id: int):
     """Log a note, call, email, meeting or (repeating) task on the company."""
     company = _company(company_id)
-    try:
-        values = activities.parse(request.form, today())
-        activities.log_activity(get_session(), company, current_user, **values)
-    except (activities.ActivityErrors, v.Invalid) as exc:
-        errors = getattr(exc, "errors", None) or {"text": str(exc)}
-        context = _context(company, activity_errors=errors, activity_raw=request.form)
-        return render(TEMPLATE, ["timeline"], status=422, **context)
-    if wants_page():
-        flash("Logged.")
-        return redirect(url_for("companies.detail", company_id=company.id), 303)
-    return render(TEMPLATE, ["timeline"], **_context(company))
+
+    def timeline(status: int = 200, **extra):
+        return render(TEMPLATE, ["timeline"], status=status, **_context(company, **extra))
+
+    return log_activity_on(company, timeline, url_for("companies.detail", company_id=company.id))
 
 
 @bp.post("/<int:company_id>/merge")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
-from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
-from quickcrm.domain import validation as v
 from quickcrm.models import Contact
-from quickcrm.web import render, role_required, today, wants_page
+from quickcrm.web import log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -82,14 +80,8 @@ def update(contact_id: int):
 def log_activity(contact_id: int):
     """Log a note, call, email, meeting or (repeating) task on the contact."""
     contact = _contact(contact_id)
-    try:
-        values = activities.parse(request.form, today())
-        activities.log_activity(get_session(), contact, current_user, **values)
-    except (activities.ActivityErrors, v.Invalid) as exc:
-        errors = getattr(exc, "errors", None) or {"text": str(exc)}
-        context = _context(contact, activity_errors=errors, activity_raw=request.form)
-        return render(TEMPLATE, ["timeline"], status=422, **context)
-    if wants_page():
-        flash("Logged.")
-        return redirect(url_for("contacts.detail", contact_id=contact.id), 303)
-    return render(TEMPLATE, ["timeline"], **_context(contact))
+
+    def timeline(status: int = 200, **extra):
+        return render(TEMPLATE, ["timeline"], status=status, **_context(contact, **extra))
+
+    return log_activity_on(contact, timeline, url_for("contacts.detail", contact_id=contact.id))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, pipeline
-from quickcrm.domain import validation as v
 from quickcrm.models import Opportunity, Stage, User
-from quickcrm.web import render, role_required, today, wants_page
+from quickcrm.web import log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
 
@@ -158,20 +156,12 @@ def log_activity(opportunity_id: int):
     """Log a note, call, email, meeting or (repeating) task on the opportunity."""
     opportunity = _opportunity(opportunity_id)
     form = pipeline.OpportunityForm.of(opportunity)
-    try:
-        values = activities.parse(request.form, today())
-        activities.log_activity(get_session(), opportunity, current_user, **values)
-    except (activities.ActivityErrors, v.Invalid) as exc:
-        errors = getattr(exc, "errors", None) or {"text": str(exc)}
-        return _detail(
-            opportunity,
-            form,
-            422,
-            ("timeline",),
-            activity_errors=errors,
-            activity_raw=request.form,
-        )
-    if wants_page():
-        flash("Logged.")
-        return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
-    return _detail(opportunity, form, blocks=("timeline",))
+
+    def timeline(status: int = 200, **extra):
+        return _detail(opportunity, form, status, ("timeline",), **extra)
+
+    return log_activity_on(
+        opportunity,
+        timeline,
+        url_for("opportunities.detail", opportunity_id=opportunity.id),
+    )

@@ -9,7 +9,7 @@ from datetime import date
 from functools import cache, wraps
 from pathlib import Path
 
-from flask import Flask, abort, current_app, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from jinja2_fragments.flask import render_blocks
@@ -17,6 +17,9 @@ from markupsafe import Markup
 from whitenoise import WhiteNoise
 
 from quickcrm import htmx
+from quickcrm.db import get_session
+from quickcrm.domain import activities
+from quickcrm.domain import validation as v
 
 # The main navigation, in PRODUCT.md §7's order: (label, endpoint, role needed). An entry
 # shows once its area exists and the signed-in user's role allows it.
@@ -168,3 +171,21 @@ def wants_page() -> bool:
 
 def form_data() -> dict[str, str]:
     return {key: request.form.get(key, "") for key in request.form}
+
+
+def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
+    """Log the posted activity (note, call, email, meeting, repeating task) on ``record``.
+
+    ``timeline(status=..., **extra)`` renders the record page's timeline block; refused
+    input comes back in it with the messages next to the fields and a 422.
+    """
+    try:
+        values = activities.parse(request.form, today())
+        activities.log_activity(get_session(), record, current_user, **values)
+    except (activities.ActivityErrors, v.Invalid) as exc:
+        errors = getattr(exc, "errors", None) or {"text": str(exc)}
+        return timeline(status=422, activity_errors=errors, activity_raw=request.form)
+    if wants_page():
+        flash("Logged.")
+        return redirect(detail_url, 303)
+    return timeline()
