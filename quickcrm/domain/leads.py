@@ -302,33 +302,41 @@ def disqualify(session: Session, lead: Lead, reason: str | None) -> Lead:
     """Close an open lead with one of ``DISQUALIFY_REASONS``."""
     if reason not in DISQUALIFY_REASONS:
         raise v.Invalid("Choose a reason.")
-    claimed = session.execute(
-        update(Lead)
-        .where(Lead.id == lead.id, Lead.status == "open")
-        .values(status="disqualified", disqualified_reason=reason, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    return _move(
+        session,
+        lead,
+        "open",
+        "{name} is {status}, not open.",
+        status="disqualified",
+        disqualified_reason=reason,
     )
-    if claimed.rowcount != 1:
-        session.rollback()
-        session.refresh(lead)
-        raise NotOpen(f"{lead.name} is {lead.status}, not open.")
-    session.commit()
-    session.refresh(lead)
-    return lead
 
 
 def reopen(session: Session, lead: Lead) -> Lead:
     """Make a disqualified lead open again (a converted lead stays converted)."""
+    return _move(
+        session,
+        lead,
+        "disqualified",
+        "{name} is {status}; only a disqualified lead can be reopened.",
+        status="open",
+        disqualified_reason=None,
+    )
+
+
+def _move(session: Session, lead: Lead, from_status: str, refusal: str, **values) -> Lead:
+    """Change ``lead`` only if it is still ``from_status``, in one conditional UPDATE, so two
+    people acting at once cannot both succeed; ``refusal`` says why it could not."""
     claimed = session.execute(
         update(Lead)
-        .where(Lead.id == lead.id, Lead.status == "disqualified")
-        .values(status="open", disqualified_reason=None, updated_at=utcnow())
+        .where(Lead.id == lead.id, Lead.status == from_status)
+        .values(**values, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         session.rollback()
         session.refresh(lead)
-        raise NotOpen(f"{lead.name} is {lead.status}; only a disqualified lead can be reopened.")
+        raise NotOpen(refusal.format(name=lead.name, status=lead.status))
     session.commit()
     session.refresh(lead)
     return lead
