@@ -55,7 +55,6 @@ def _page(form: leads.LeadForm | None = None, status: int = 200, blocks=None, **
         status=status,
         form=form,
         recent=recent,
-        next_actions=leads.next_action_dates(db, recent),
         undo_window=current_app.config["UNDO_WINDOW"],
         **context,
     )

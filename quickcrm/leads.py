@@ -53,7 +53,6 @@ def index():
         page=page,
         owners=owners,
         sources=leads.sources(session),
-        dates=leads.next_action_dates(session, page.leads),
         reasons=leads.DISQUALIFY_REASONS,
     )
 

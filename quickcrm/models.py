@@ -20,8 +20,19 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    event,
+    func,
+    inspect,
+    select,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+)
 
 ROLES = ("rep", "coordinator", "admin")
 TEMPERATURES = ("cold", "warm", "hot")
@@ -115,6 +126,9 @@ class Lead(Timestamped, Base):
         Index("ix_lead_status_captured", "status", "captured_at", "id"),
         Index("ix_lead_owner_captured", "owner_id", "captured_at", "id"),
         Index("ix_lead_source", "source"),
+        Index("ix_lead_status_next_action", "status", "next_action_on", "id"),
+        Index("ix_lead_next_action", "next_action_on", "id"),
+        Index("ix_lead_status_name", "status", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +152,10 @@ class Lead(Timestamped, Base):
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
     opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunity.id"), index=True)
+    # The due date of the lead's next action (its earliest open activity with a due date),
+    # kept in step with the activities by ``_keep_next_action_dates`` below, so the leads
+    # list can sort, filter and page on it with an index.
+    next_action_on: Mapped[date | None] = mapped_column(Date)
 
     owner: Mapped[User] = relationship()
     activities: Mapped[list[Activity]] = relationship(
@@ -298,3 +316,65 @@ class FeedHit(Base):
     )
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     hits: Mapped[int] = mapped_column(default=0)
+
+
+# --- Lead.next_action_on follows the lead's activities ------------------------------------
+
+_PENDING = "quickcrm.next_action_leads"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_leads_with_changed_actions(session: Session, _context) -> None:
+    """Remember the leads that had an activity added or removed, or an activity's lead,
+    done or due date changed, in this flush (the session still lists what was new, dirty
+    and deleted)."""
+    lead_ids: set[int] = session.info.setdefault(_PENDING, set())
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, Activity) and obj.lead_id is not None:
+            lead_ids.add(obj.lead_id)
+    for obj in session.dirty:
+        if not isinstance(obj, Activity):
+            continue
+        attrs = inspect(obj).attrs
+        if any(attrs[name].history.has_changes() for name in ("lead_id", "done", "due_on")):
+            lead_ids.update(
+                lead_id
+                for lead_id in (obj.lead_id, *attrs["lead_id"].history.deleted)
+                if lead_id is not None
+            )
+
+
+def next_action_update(lead_ids: set[int] | None = None):
+    """The UPDATE that sets ``next_action_on`` of ``lead_ids`` (of every lead if ``None``)
+    from their activities: for writes that bypass the session, such as bulk loads."""
+    lead, activity = Lead.__table__, Activity.__table__
+    earliest = (
+        select(func.min(activity.c.due_on))
+        .where(
+            activity.c.lead_id == lead.c.id,
+            activity.c.done.is_(False),
+            activity.c.due_on.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    statement = update(lead).values(next_action_on=earliest)
+    if lead_ids is not None:
+        statement = statement.where(lead.c.id.in_(sorted(lead_ids)))
+    return statement
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _keep_next_action_dates(session: Session, _context) -> None:
+    """Recompute ``next_action_on`` of the remembered leads in one UPDATE, in the flush's
+    transaction, and have loaded leads read the new value.
+
+    Bulk ``update(Activity)`` statements bypass the flush: none may change an activity's
+    lead, done or due date."""
+    lead_ids = session.info.pop(_PENDING, None)
+    if not lead_ids:
+        return
+    session.connection().execute(next_action_update(lead_ids))
+    for lead_id in lead_ids:
+        loaded = session.identity_map.get(session.identity_key(Lead, lead_id))
+        if loaded is not None:
+            session.expire(loaded, ["next_action_on"])

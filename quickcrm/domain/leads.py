@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, or_, select, tuple_, update
+from sqlalchemy import Select, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -233,20 +233,6 @@ def update_lead(session: Session, lead: Lead, editor: User, form: LeadForm) -> L
     return lead
 
 
-def next_action_dates(session: Session, leads: list[Lead]) -> dict[int, date]:
-    """The next-action date of each of ``leads`` that has one, in one query."""
-    ids = [lead.id for lead in leads]
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Activity.lead_id, Activity.due_on)
-        .where(Activity.lead_id.in_(ids), Activity.done.is_(False), Activity.due_on.is_not(None))
-        .order_by(Activity.due_on.desc())
-    )
-    # Ordered latest first, so the earliest date of each lead is the one that stays.
-    return {lead_id: due for lead_id, due in rows}
-
-
 def recent_captures(session: Session, owner: User, limit: int = 10) -> list[Lead]:
     """The owner's own latest captures, newest first."""
     return list(
@@ -378,8 +364,13 @@ def timeline(session: Session, lead: Lead) -> list[Activity]:
     )
 
 
-# Sorts of the list: (column, descending) with the id as the tie-breaker.
-SORTS = {"captured": (Lead.captured_at, True), "name": (Lead.name, False)}
+# Sorts of the list: (column, descending) with the id as the tie-breaker. Leads without a
+# next action come after those with one.
+SORTS = {
+    "captured": (Lead.captured_at, True),
+    "next": (Lead.next_action_on, False),
+    "name": (Lead.name, False),
+}
 DUE_FILTERS = ("overdue", "today", "week", "none")
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -464,23 +455,17 @@ def _filtered(query: LeadQuery, viewer: User, today: date, sqlite: bool = False)
             stmt = stmt.where(or_(*(c.like(pattern, escape="\\") for c in columns)))
         else:
             stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
-    if query.due:
-        open_task = select(Activity.id).where(
-            Activity.lead_id == Lead.id,
-            Activity.done.is_(False),
-            Activity.due_on.is_not(None),
-        )
-        if query.due == "none":
-            stmt = stmt.where(~open_task.exists())
-        else:
-            low, high = {
-                "overdue": (None, today),
-                "today": (today, today + timedelta(days=1)),
-                "week": (today, today + timedelta(days=7)),
-            }[query.due]
-            if low is not None:
-                open_task = open_task.where(Activity.due_on >= low)
-            stmt = stmt.where(open_task.where(Activity.due_on < high).exists())
+    if query.due == "none":
+        stmt = stmt.where(Lead.next_action_on.is_(None))
+    elif query.due:
+        low, high = {
+            "overdue": (None, today),
+            "today": (today, today + timedelta(days=1)),
+            "week": (today, today + timedelta(days=7)),
+        }[query.due]
+        if low is not None:
+            stmt = stmt.where(Lead.next_action_on >= low)
+        stmt = stmt.where(Lead.next_action_on < high)
     return stmt
 
 
@@ -501,57 +486,107 @@ def list_leads(
 ) -> LeadPage:
     """One page of the filtered, sorted leads, continuing after the cursor ``after`` (keyset
     paging: the sort value and id of the last lead shown, never an OFFSET)."""
-    column, descending = SORTS[query.sort]
     sqlite = session.get_bind().dialect.name == "sqlite"
     stmt = _filtered(query, viewer, today, sqlite)
     cursor = _decode_cursor(after, query.sort)
-    if cursor is not None:
-        value, last_id = cursor
-        if descending:
-            stmt = stmt.where(tuple_(column, Lead.id) < tuple_(value, last_id))
-        else:
-            stmt = stmt.where(tuple_(column, Lead.id) > tuple_(value, last_id))
-    order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
-    rows = list(session.scalars(stmt.order_by(*order).limit(PAGE_SIZE + 1)))
+    if query.sort == "next":
+        rows = _next_action_page(session, stmt, cursor)
+    else:
+        column, descending = SORTS[query.sort]
+        if cursor is not None:
+            after_last = tuple_(column, Lead.id) > tuple_(*cursor)
+            if descending:
+                after_last = tuple_(column, Lead.id) < tuple_(*cursor)
+            stmt = stmt.where(after_last)
+        order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
+        rows = list(session.scalars(stmt.order_by(*order).limit(PAGE_SIZE + 1)))
     next_after = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
-        last = rows[-1]
-        key = last.captured_at.isoformat() if query.sort == "captured" else last.name
-        next_after = f"{last.id}:{key}"
-    total = session.scalar(
-        select(func.count()).select_from(_filtered(query, viewer, today).subquery())
-    )
-    return LeadPage(rows, next_after, total or 0)
+        next_after = _cursor(rows[-1], query.sort)
+    # Counting stops past COUNT_CAP: "more than 1,000" is as useful as the exact figure and
+    # costs the same at any table size.
+    capped = _filtered(query, viewer, today, sqlite).with_only_columns(Lead.id).limit(COUNT_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    return LeadPage(rows, next_after, min(total, COUNT_CAP), more=total > COUNT_CAP)
+
+
+def _next_action_page(session: Session, stmt: Select, cursor) -> list[Lead]:
+    """A page in next-action order: leads with a date (soonest first), then those without.
+
+    Each part is read on its own, so both pages through an index on (date, id) the same way
+    on SQLite and PostgreSQL, which disagree on where NULLs sort."""
+    rows: list[Lead] = []
+    dated = Lead.next_action_on.is_not(None)
+    if cursor is None or cursor[0] is not None:
+        part = stmt.where(dated)
+        if cursor is not None:
+            part = part.where(tuple_(Lead.next_action_on, Lead.id) > tuple_(*cursor))
+        order = (Lead.next_action_on, Lead.id)
+        rows = list(session.scalars(part.order_by(*order).limit(PAGE_SIZE + 1)))
+    if len(rows) <= PAGE_SIZE:
+        part = stmt.where(~dated)
+        if cursor is not None and cursor[0] is None:
+            part = part.where(Lead.id > cursor[1])
+        rows += session.scalars(part.order_by(Lead.id).limit(PAGE_SIZE + 1 - len(rows)))
+    return rows
+
+
+def _cursor(last: Lead, sort: str) -> str:
+    """The cursor after ``last``: its id and its value of the sort column."""
+    value = getattr(last, SORTS[sort][0].key)
+    if value is None:
+        return f"{last.id}:"
+    return f"{last.id}:{value if sort == 'name' else value.isoformat()}"
 
 
 def _decode_cursor(after: str | None, sort: str):
+    """The (sort value, id) of a cursor, or ``None`` when it is missing or malformed."""
     if not after or ":" not in after:
         return None
     last_id, _, key = after.partition(":")
     if not last_id.isdigit():
         return None
-    if sort == "captured":
-        try:
-            return datetime.fromisoformat(key), int(last_id)
-        except ValueError:
-            return None
-    return key, int(last_id)
+    if sort == "name":
+        return key, int(last_id)
+    if sort == "next" and key == "":
+        return None, int(last_id)
+    parse = datetime.fromisoformat if sort == "captured" else date.fromisoformat
+    try:
+        return parse(key), int(last_id)
+    except ValueError:
+        return None
 
 
 def lead_ids(session: Session, query: LeadQuery, viewer: User, *, today: date) -> list[int]:
     """The ids of every lead of the filtered list, in its order: review mode's steps."""
     column, descending = SORTS[query.sort]
     order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
+    if query.sort == "next":
+        order = (Lead.next_action_on.is_(None), *order)
     sqlite = session.get_bind().dialect.name == "sqlite"
     stmt = _filtered(query, viewer, today, sqlite).with_only_columns(Lead.id).order_by(*order)
     return list(session.scalars(stmt.limit(5000)))
 
 
-def sources(session: Session) -> list[str]:
-    return list(
-        session.scalars(select(Lead.source).where(Lead.source.is_not(None)).distinct().limit(200))
+# The distinct sources, one index probe each ("loose index scan"): SELECT DISTINCT would
+# read the whole lead table on PostgreSQL, which has no skip scan.
+_DISTINCT_SOURCES = text(
+    """
+    WITH RECURSIVE s(source) AS (
+        SELECT MIN(source) FROM lead
+        UNION ALL
+        SELECT (SELECT MIN(source) FROM lead WHERE lead.source > s.source)
+        FROM s WHERE s.source IS NOT NULL
     )
+    SELECT source FROM s WHERE source IS NOT NULL LIMIT :limit
+    """
+)
+
+
+def sources(session: Session, limit: int = 200) -> list[str]:
+    """The sources leads were captured from, in alphabetical order: the source filter's."""
+    return list(session.scalars(_DISTINCT_SOURCES, {"limit": limit}))
 
 
 def conversion_of(session: Session, lead: Lead) -> dict | None:

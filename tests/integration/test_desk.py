@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import date, timedelta
 
-from quickcrm.models import Company, Contact, Lead, Opportunity
+from quickcrm.models import Activity, Company, Contact, Lead, Opportunity
 from tests.conftest import csrf_token
 
 
@@ -46,6 +48,33 @@ def test_filters_and_search_live_in_the_url(client, db, coordinator):
     assert "Cold Carla" in page and "Hot Harry" not in page
     fragment = client.get("/leads/?q=harry", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Hot Harry" in fragment and "<html" not in fragment
+
+
+def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db, coordinator):
+    today = date.today()
+    for name, due in (
+        ("Later Lou", 3),
+        ("Overdue Olga", -2),
+        ("Today Tom", 0),
+        ("None Nils", None),
+    ):
+        lead = _lead(db, coordinator, name=name)
+        if due is not None:
+            db.add(Activity(kind="task", text="Call", due_on=today + timedelta(days=due), lead=lead,
+                            author=coordinator))  # fmt: skip
+    db.commit()
+
+    def names(url):
+        page = client.get(url).get_data(as_text=True)
+        return re.findall(r'<a href="/leads/\d+">([^<]+)</a>', page)
+
+    assert names("/leads/?sort=next") == ["Overdue Olga", "Today Tom", "Later Lou", "None Nils"]
+    assert names("/leads/?due=overdue") == ["Overdue Olga"]
+    assert names("/leads/?due=today") == ["Today Tom"]
+    assert names("/leads/?due=week&sort=next") == ["Today Tom", "Later Lou"]
+    assert names("/leads/?due=none") == ["None Nils"]
+    page = client.get("/leads/review?sort=next&at=4").get_data(as_text=True)
+    assert "4 of 4" in page and "None Nils" in page
 
 
 def test_review_mode_steps_through_the_filtered_list(client, db, coordinator):

@@ -61,16 +61,32 @@ def test_update_moves_adds_and_clears_the_next_action(db, make_user):
     assert leads.next_action(db, lead) is None
 
 
-def test_next_action_dates_gives_each_leads_earliest_open_date(db, make_user):
+def test_a_leads_next_action_date_follows_its_open_activities(db, make_user):
     rep = make_user()
     a = leads.capture_lead(db, rep, clean(name="A", next_action_on="2026-12-10"))
     b = leads.capture_lead(db, rep, clean(name="B"))
-    db.add(Activity(kind="task", text="x", due_on=date(2026, 12, 2), lead=a, author=rep))
+    assert (a.next_action_on, b.next_action_on) == (date(2026, 12, 10), None)
+
+    sooner = Activity(kind="task", text="x", due_on=date(2026, 12, 2), lead=a, author=rep)
+    db.add(sooner)
     db.add(
         Activity(kind="task", text="y", due_on=date(2026, 11, 25), lead=a, author=rep, done=True)
     )
     db.commit()
-    assert leads.next_action_dates(db, [a, b]) == {a.id: date(2026, 12, 2)}
+    assert a.next_action_on == date(2026, 12, 2)  # done tasks do not count
+
+    sooner.done = True
+    db.commit()
+    assert a.next_action_on == date(2026, 12, 10)
+
+    sooner.done, sooner.lead = False, b  # an activity moved to another lead
+    db.commit()
+    assert (a.next_action_on, b.next_action_on) == (date(2026, 12, 10), date(2026, 12, 2))
+
+    db.delete(sooner)
+    db.commit()
+    db.expire_all()
+    assert db.get(Lead, b.id).next_action_on is None
 
 
 def test_undo_rules(db, make_user):

@@ -5,9 +5,11 @@ from datetime import datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from quickcrm import migrate
+from quickcrm.db import make_engine
 from quickcrm.domain.stages import DEFAULT_STAGES, ordered_stages
 from quickcrm.models import Base, Lead, User
 
@@ -56,3 +58,34 @@ def test_times_come_back_in_utc(db, make_user):
     db.expire_all()
     created = db.scalar(select(User.created_at).where(User.id == user.id))
     assert isinstance(created, datetime) and created.utcoffset().total_seconds() == 0
+
+
+def test_the_next_action_migration_fills_the_column_from_open_activities(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    migrate.upgrade(engine, "0003_pipeline")
+    now = "2026-11-23 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO user (id, email, name, password_hash, role, active, created_at,"
+                 " updated_at) VALUES (1, 'r@example.com', 'R', 'x', 'rep', 1, :now, :now)"),
+            {"now": now},
+        )  # fmt: skip
+        for lead_id in (1, 2):
+            conn.execute(
+                text("INSERT INTO lead (id, uuid, name, status, owner_id, captured_at,"
+                     " created_at, updated_at) VALUES (:id, :uuid, 'L', 'open', 1, :now, :now,"
+                     " :now)"),
+                {"id": lead_id, "uuid": f"{lead_id:032x}", "now": now},
+            )  # fmt: skip
+        for due, done in (("2026-12-09", 0), ("2026-12-01", 0), ("2026-11-20", 1)):
+            conn.execute(
+                text("INSERT INTO activity (kind, text, due_on, done, author_id, lead_id,"
+                     " created_at, updated_at) VALUES ('task', 't', :due, :done, 1, 1, :now,"
+                     " :now)"),
+                {"due": due, "done": done, "now": now},
+            )  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, next_action_on FROM lead")).all())
+    engine.dispose()
+    assert rows == {1: "2026-12-01", 2: None}
