@@ -99,6 +99,20 @@
     recognition.start();
   });
 
+  // Header menus (More, the account): one open at a time, closed by a tap elsewhere or Escape.
+  document.addEventListener("click", (event) => {
+    document.querySelectorAll("details.menu[open]").forEach((menu) => {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const menu = event.target.closest?.("details.menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   function enhance(root) {
     root.querySelectorAll("[data-capture-form]").forEach((form) => {
       syncChips(form);
