@@ -230,6 +230,8 @@ def _create(session, lead, form, region) -> Conversion:
         )
         matching.contact_keys(contact, region)
         session.add(contact)
+    else:
+        _fill_gaps(company, contact, lead, region)
     opportunity = None
     if values["create_opportunity"]:
         stage = values["stage"]
@@ -259,6 +261,18 @@ def _create(session, lead, form, region) -> Conversion:
         .execution_options(synchronize_session=False)
     )
     return Conversion(lead, company, contact, opportunity)
+
+
+def _fill_gaps(company: Company, contact: Contact, lead: Lead, region: str | None) -> None:
+    """An existing contact (and its company) learn what the lead knows that they do not: an
+    empty email or phone is filled from the lead; nothing they already have is overwritten."""
+    if not contact.email and lead.email:
+        contact.email = lead.email
+    if not contact.phone and lead.phone:
+        contact.phone = lead.phone
+        matching.contact_keys(contact, region)
+    if not company.email_domain:
+        company.email_domain = matching.email_domain(lead.email)
 
 
 def _move_timeline(session, lead, company, contact, opportunity) -> None:

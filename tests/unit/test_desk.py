@@ -107,6 +107,22 @@ def test_conversion_into_an_existing_company_and_contact(db, make_user):
     assert db.query(Company).count() == 1
 
 
+def test_an_existing_contact_gains_the_leads_details_it_lacked(db, make_user):
+    owner = make_user()
+    acme = Company(name="Acme", name_key="acme")
+    jo = Contact(name="Jo Bloggs", company=acme, email="jo@acme.example")
+    db.add_all([acme, jo])
+    db.commit()
+    lead = _lead(db, owner, email="jo.private@acme-group.example", phone="+44 20 7946 0958")
+    form = _convert_form(db, lead, company=str(acme.id), contact=str(jo.id), create_opportunity="")
+    convert_lead(db, lead, owner, form, phone_region="GB")
+    db.expire_all()
+    jo, acme = db.get(Contact, jo.id), db.get(Company, acme.id)
+    assert (jo.email, jo.phone) == ("jo@acme.example", "+44 20 7946 0958")  # kept, filled
+    assert jo.phone_key == "+442079460958"
+    assert acme.email_domain == "acme-group.example"
+
+
 def test_bad_conversion_input_is_refused_field_by_field(db, make_user):
     owner = make_user()
     lead = _lead(db, owner)
