@@ -113,5 +113,8 @@ def remove_lost_reason(reason_id: int):
     reason = get_session().get(LostReason, reason_id)
     if reason is None:
         abort(404)
-    pipeline.remove_lost_reason(get_session(), reason)
+    try:
+        pipeline.remove_lost_reason(get_session(), reason)
+    except pipeline.PipelineError as exc:
+        return _refused(exc, "reason")
     return _done(f"Removed the lost reason {reason.name}.")

@@ -15,6 +15,7 @@ from quickcrm import create_app, migrate
 from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
 from quickcrm.domain import users
+from quickcrm.domain.pipeline import ensure_default_lost_reasons
 from quickcrm.domain.stages import ensure_default_stages
 from quickcrm.models import Base
 
@@ -51,7 +52,8 @@ def config_for(database_url: str) -> dict:
 
 
 def empty_database(engine, attempts: int = 5) -> None:
-    """Remove every row, then put the default stages back, so each test starts alike.
+    """Remove every row, then put back what the migrations seed (the default stages and
+    lost reasons), so each test starts alike.
 
     On PostgreSQL a request the browser sent just before the test ended may still be
     reading: TRUNCATE can deadlock with it, and PostgreSQL then aborts one of the two.
@@ -73,6 +75,7 @@ def empty_database(engine, attempts: int = 5) -> None:
                 raise
     with Session(engine) as session:
         ensure_default_stages(session)
+        ensure_default_lost_reasons(session)
 
 
 @pytest.fixture

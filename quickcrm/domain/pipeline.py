@@ -466,6 +466,11 @@ def add_lost_reason(session: Session, name: str) -> LostReason:
 
 
 def remove_lost_reason(session: Session, reason: LostReason) -> None:
-    """Remove a reason from the list; opportunities lost for it keep their text."""
+    """Remove a reason from the list; opportunities lost for it keep their text. The last
+    one stays: without a reason nobody could mark an opportunity lost."""
+    if session.scalar(select(func.count(LostReason.id))) <= 1:
+        raise PipelineError(
+            "reason", "Keep at least one lost reason: losing an opportunity needs one."
+        )
     session.delete(reason)
     session.commit()

@@ -10,7 +10,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from quickcrm.domain import agenda, demo, pipeline
-from quickcrm.models import Activity, Company, Lead, Opportunity, Stage
+from quickcrm.models import Activity, Company, Lead, LostReason, Opportunity, Stage
 from tests.conftest import csrf_token
 
 
@@ -206,7 +206,7 @@ def test_admin_removes_a_used_stage_only_with_a_destination(client, admin, db):
         ).status_code
         == 303
     )
-    assert pipeline.lost_reasons(db) == ["Timing"]
+    assert pipeline.lost_reasons(db)[-1] == "Timing"
 
 
 def test_htmx_requests_get_the_blocks(client, coordinator, db):
@@ -277,3 +277,15 @@ def test_activities_are_logged_on_an_opportunity_and_bad_input_is_refused(client
     ]
     page = client.get(f"/companies/{o.company_id}").get_data(as_text=True)
     assert f'href="/opportunities/{o.id}"' in page
+
+
+def test_admin_cannot_remove_the_last_lost_reason(client, admin, db):
+    token = csrf_token(client, "/admin")
+    reasons = list(db.scalars(select(LostReason).order_by(LostReason.position)))
+    for reason in reasons[:-1]:
+        url = f"/admin/lost-reasons/{reason.id}/remove"
+        assert client.post(url, data={"csrf_token": token}).status_code == 303
+    last = client.post(f"/admin/lost-reasons/{reasons[-1].id}/remove", data={"csrf_token": token})
+    assert last.status_code == 422
+    assert "Keep at least one lost reason" in last.get_data(as_text=True)
+    assert pipeline.lost_reasons(db) == [reasons[-1].name]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from quickcrm.domain import pipeline
-from quickcrm.models import Company, Opportunity, Stage
+from quickcrm.models import Company, LostReason, Opportunity, Stage
 
 
 @pytest.fixture
@@ -126,3 +126,13 @@ def test_stage_admin(db, stages):
     with pytest.raises(pipeline.PipelineError):
         pipeline.remove_stage(db, stages["Won"])  # the only won stage
     assert pipeline.remove_stage(db, stages["New"]) == 0
+
+
+def test_the_last_lost_reason_cannot_be_removed(db):
+    pipeline.ensure_default_lost_reasons(db)
+    reasons = list(db.scalars(select(LostReason).order_by(LostReason.position)))
+    for reason in reasons[:-1]:
+        pipeline.remove_lost_reason(db, reason)
+    with pytest.raises(pipeline.PipelineError, match="Keep at least one"):
+        pipeline.remove_lost_reason(db, reasons[-1])
+    assert pipeline.lost_reasons(db) == [reasons[-1].name]
