@@ -1,0 +1,88 @@
+"""The pipeline board at a desk: drag a card to another stage, Won asks first, Lost needs a
+reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from quickcrm.models import Company, Opportunity, Stage
+from tests.e2e.conftest import sign_in
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The board is dragged with a mouse on a desktop."""
+    return {**browser_context_args, "viewport": DESKTOP, "device_scale_factor": 1,
+            "is_mobile": False, "has_touch": False}  # fmt: skip
+
+
+def _opportunity(live_db, title: str) -> int:
+    new = live_db.scalar(select(Stage).where(Stage.name == "New"))
+    opportunity = Opportunity(
+        title=title,
+        company=Company(name="Acme", name_key="acme"),
+        value=Decimal("10000"),
+        stage=new,
+        probability=new.probability,
+    )
+    live_db.add(opportunity)
+    live_db.commit()
+    return opportunity.id
+
+
+def _stored(live_db, opportunity_id: int) -> Opportunity:
+    live_db.expire_all()
+    return live_db.get(Opportunity, opportunity_id)
+
+
+def test_a_card_dragged_onto_another_column_moves_there(page, make_live_user, live_db):
+    make_live_user()
+    opportunity_id = _opportunity(live_db, "Acme — first order")
+    sign_in(page)
+    page.goto("/opportunities")
+    card = page.get_by_role("listitem").filter(has_text="Acme — first order")
+    card.drag_to(page.get_by_role("region", name="Proposal"))
+
+    proposal = page.get_by_role("region", name="Proposal")
+    expect(proposal.get_by_role("listitem").filter(has_text="Acme — first order")).to_be_visible()
+    expect(proposal.get_by_test_id("sums-Proposal")).to_contain_text("Count1")
+    assert _stored(live_db, opportunity_id).stage.name == "Proposal"
+
+
+def test_won_asks_first_and_lost_needs_a_reason(page, make_live_user, live_db):
+    make_live_user()
+    won_id = _opportunity(live_db, "Acme — renewal")
+    lost_id = _opportunity(live_db, "Acme — side deal")
+    sign_in(page)
+    page.goto("/opportunities")
+    renewal = page.get_by_role("listitem").filter(has_text="Acme — renewal")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    renewal.get_by_role("button", name="Won").click()
+    expect(renewal).to_be_visible()
+    assert _stored(live_db, won_id).outcome == "open"
+
+    messages = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
+    renewal.get_by_role("button", name="Won").click()
+    expect(page.get_by_role("listitem").filter(has_text="Acme — renewal")).to_have_count(0)
+    assert messages == ["Mark Acme — renewal as won?"]
+    assert _stored(live_db, won_id).outcome == "won"
+
+    side = page.get_by_role("listitem").filter(has_text="Acme — side deal")
+    side.get_by_role("button", name="Lost").click()
+    side.get_by_role("button", name="Mark lost").click()
+    side = page.get_by_role("listitem").filter(has_text="Acme — side deal")
+    expect(side.get_by_label("Lost reason")).to_have_attribute("aria-invalid", "true")
+    assert _stored(live_db, lost_id).outcome == "open"
+    side.get_by_label("Lost reason").select_option("Price")
+    side.get_by_role("button", name="Mark lost").click()
+    expect(page.get_by_role("listitem").filter(has_text="Acme — side deal")).to_have_count(0)
+    stored = _stored(live_db, lost_id)
+    assert (stored.outcome, stored.lost_reason) == ("lost", "Price")
