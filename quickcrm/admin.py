@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from quickcrm.db import get_session
 from quickcrm.domain import pipeline
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import LostReason, Stage
-from quickcrm.web import render, role_required
+from quickcrm.web import get_or_404, render, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -40,13 +40,6 @@ def _done(message: str):
     return redirect(url_for("admin.index"), 303)
 
 
-def _stage(stage_id: int) -> Stage:
-    stage = get_session().get(Stage, stage_id)
-    if stage is None:
-        abort(404)
-    return stage
-
-
 def _refused(exc: pipeline.PipelineError, failed: str):
     get_session().rollback()
     return _page(422, {exc.field: str(exc)}, failed)
@@ -70,7 +63,7 @@ def add_stage():
 
 @bp.post("/stages/<int:stage_id>")
 def edit_stage(stage_id: int):
-    stage = _stage(stage_id)
+    stage = get_or_404(Stage, stage_id)
     try:
         pipeline.edit_stage(
             get_session(), stage, request.form.get("name", ""), request.form.get("probability", "")
@@ -82,14 +75,14 @@ def edit_stage(stage_id: int):
 
 @bp.post("/stages/<int:stage_id>/move")
 def move_stage(stage_id: int):
-    stage = _stage(stage_id)
+    stage = get_or_404(Stage, stage_id)
     pipeline.move_stage(get_session(), stage, -1 if request.form.get("direction") == "up" else 1)
     return _done(f"Moved {stage.name}.")
 
 
 @bp.post("/stages/<int:stage_id>/remove")
 def remove_stage(stage_id: int):
-    stage = _stage(stage_id)
+    stage = get_or_404(Stage, stage_id)
     name = stage.name
     try:
         moved = pipeline.remove_stage(get_session(), stage, request.form.get("move_to", ""))
@@ -110,9 +103,7 @@ def add_lost_reason():
 
 @bp.post("/lost-reasons/<int:reason_id>/remove")
 def remove_lost_reason(reason_id: int):
-    reason = get_session().get(LostReason, reason_id)
-    if reason is None:
-        abort(404)
+    reason = get_or_404(LostReason, reason_id)
     try:
         pipeline.remove_lost_reason(get_session(), reason)
     except pipeline.PipelineError as exc:

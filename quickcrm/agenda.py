@@ -12,7 +12,7 @@ from sqlalchemy import select
 from quickcrm.db import get_session
 from quickcrm.domain import agenda
 from quickcrm.models import Activity, User
-from quickcrm.web import render, today, wants_page
+from quickcrm.web import get_or_404, render, today, wants_page
 
 bp = Blueprint("agenda", __name__)
 
@@ -60,9 +60,7 @@ def index():
 
 
 def _activity(activity_id: int) -> Activity:
-    activity = get_session().get(Activity, activity_id)
-    if activity is None:
-        abort(404)
+    activity = get_or_404(Activity, activity_id)
     if activity.assignee_id != current_user.id and not current_user.can("coordinator"):
         abort(403)
     return activity

@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -25,7 +24,7 @@ from flask_wtf.csrf import generate_csrf
 from quickcrm.db import get_session
 from quickcrm.domain import leads
 from quickcrm.models import Lead, utcnow
-from quickcrm.web import render, static_url, today, wants_page
+from quickcrm.web import get_or_404, render, static_url, today, wants_page
 
 bp = Blueprint("capture", __name__)
 
@@ -85,9 +84,7 @@ def save():
 @bp.post("/captures/<int:lead_id>/undo")
 def undo(lead_id: int):
     db = get_session()
-    lead = db.get(Lead, lead_id)
-    if lead is None:
-        abort(404)
+    lead = get_or_404(Lead, lead_id)
     name = lead.name
     try:
         leads.undo_capture(db, lead, current_user, window=current_app.config["UNDO_WINDOW"])

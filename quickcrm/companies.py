@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.models import COMPANY_TYPES, Company
-from quickcrm.web import log_activity_on, render, role_required, wants_page
+from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 TEMPLATE = "companies/detail.html"
-
-
-def _company(company_id: int) -> Company:
-    company = get_session().get(Company, company_id)
-    if company is None:
-        abort(404)
-    return company
 
 
 @bp.get("/")
@@ -47,7 +40,7 @@ def _context(company: Company, **extra) -> dict:
 
 @bp.get("/<int:company_id>")
 def detail(company_id: int):
-    company = _company(company_id)
+    company = get_or_404(Company, company_id)
     if company.merged_into_id is not None:
         return redirect(url_for("companies.detail", company_id=company.merged_into_id), 301)
     return render(TEMPLATE, ["content"], **_context(company))
@@ -56,7 +49,7 @@ def detail(company_id: int):
 @bp.post("/<int:company_id>")
 @role_required("coordinator")
 def update(company_id: int):
-    company = _company(company_id)
+    company = get_or_404(Company, company_id)
     region = current_app.config.get("PHONE_REGION")
     form = companies.company_form(request.form, region)
     if not form.ok:
@@ -71,7 +64,7 @@ def update(company_id: int):
 @bp.post("/<int:company_id>/activities")
 def log_activity(company_id: int):
     """Log a note, call, email, meeting or (repeating) task on the company."""
-    company = _company(company_id)
+    company = get_or_404(Company, company_id)
 
     def timeline(status: int = 200, **extra):
         return render(TEMPLATE, ["timeline"], status=status, **_context(company, **extra))
@@ -83,7 +76,7 @@ def log_activity(company_id: int):
 @role_required("coordinator")
 def merge(company_id: int):
     """Merge the chosen duplicate into this company."""
-    survivor = _company(company_id)
+    survivor = get_or_404(Company, company_id)
     duplicate_id = request.form.get("duplicate", type=int)
     duplicate = get_session().get(Company, duplicate_id) if duplicate_id else None
     if duplicate is None:

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.models import Contact
-from quickcrm.web import log_activity_on, render, role_required, wants_page
+from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
 TEMPLATE = "contacts/detail.html"
-
-
-def _contact(contact_id: int) -> Contact:
-    contact = get_session().get(Contact, contact_id)
-    if contact is None:
-        abort(404)
-    return contact
 
 
 @bp.get("/")
@@ -47,12 +40,12 @@ def _context(contact: Contact, **extra) -> dict:
 
 @bp.get("/<int:contact_id>")
 def detail(contact_id: int):
-    return render(TEMPLATE, ["content"], **_context(_contact(contact_id)))
+    return render(TEMPLATE, ["content"], **_context(get_or_404(Contact, contact_id)))
 
 
 @bp.get("/<int:contact_id>/vcard")
 def vcard(contact_id: int):
-    contact = _contact(contact_id)
+    contact = get_or_404(Contact, contact_id)
     filename = re.sub(r"[^A-Za-z0-9]+", "-", contact.name).strip("-") or "contact"
     return Response(
         companies.vcard(contact),
@@ -64,7 +57,7 @@ def vcard(contact_id: int):
 @bp.post("/<int:contact_id>")
 @role_required("coordinator")
 def update(contact_id: int):
-    contact = _contact(contact_id)
+    contact = get_or_404(Contact, contact_id)
     region = current_app.config.get("PHONE_REGION")
     form = companies.contact_form(request.form, region)
     if not form.ok:
@@ -79,7 +72,7 @@ def update(contact_id: int):
 @bp.post("/<int:contact_id>/activities")
 def log_activity(contact_id: int):
     """Log a note, call, email, meeting or (repeating) task on the contact."""
-    contact = _contact(contact_id)
+    contact = get_or_404(Contact, contact_id)
 
     def timeline(status: int = 200, **extra):
         return render(TEMPLATE, ["timeline"], status=status, **_context(contact, **extra))

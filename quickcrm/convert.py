@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
@@ -10,18 +10,11 @@ from quickcrm.domain import matching
 from quickcrm.domain.convert import AlreadyConverted, ConvertForm, convert_lead
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Lead
-from quickcrm.web import render, role_required, today
+from quickcrm.web import get_or_404, render, role_required, today
 
 bp = Blueprint("convert", __name__, url_prefix="/leads")
 
 TEMPLATE = "convert/index.html"
-
-
-def _open_lead(lead_id: int) -> Lead:
-    lead = get_session().get(Lead, lead_id)
-    if lead is None:
-        abort(404)
-    return lead
 
 
 def _page(lead: Lead, form: ConvertForm, status: int = 200):
@@ -48,7 +41,7 @@ def _already(lead: Lead, status: int = 409):
 @bp.get("/<int:lead_id>/convert")
 @role_required("coordinator")
 def form(lead_id: int):
-    lead = _open_lead(lead_id)
+    lead = get_or_404(Lead, lead_id)
     if lead.status != "open":
         return _already(lead, 200)
     session = get_session()
@@ -60,7 +53,7 @@ def form(lead_id: int):
 @bp.post("/<int:lead_id>/convert")
 @role_required("coordinator")
 def convert(lead_id: int):
-    lead = _open_lead(lead_id)
+    lead = get_or_404(Lead, lead_id)
     session = get_session()
     region = current_app.config.get("PHONE_REGION")
     if lead.status != "open":

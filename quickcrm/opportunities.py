@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, pipeline
 from quickcrm.models import Opportunity, Stage, User
-from quickcrm.web import log_activity_on, render, role_required, wants_page
+from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
 
 BOARD = "opportunities/board.html"
 DETAIL = "opportunities/detail.html"
-
-
-def _opportunity(opportunity_id: int) -> Opportunity:
-    opportunity = get_session().get(Opportunity, opportunity_id)
-    if opportunity is None:
-        abort(404)
-    return opportunity
 
 
 def _board(status: int = 200, errors: dict | None = None, failed_id: int | None = None):
@@ -55,7 +48,7 @@ def _after(opportunity: Opportunity, message: str):
 @bp.post("/<int:opportunity_id>/stage")
 @role_required("rep")
 def move(opportunity_id: int):
-    opportunity = _opportunity(opportunity_id)
+    opportunity = get_or_404(Opportunity, opportunity_id)
     raw = request.form.get("stage_id", "")
     try:
         pipeline.move_to_stage(get_session(), opportunity, int(raw) if raw.isdigit() else 0)
@@ -67,7 +60,7 @@ def move(opportunity_id: int):
 
 @bp.post("/<int:opportunity_id>/won")
 def won(opportunity_id: int):
-    opportunity = _opportunity(opportunity_id)
+    opportunity = get_or_404(Opportunity, opportunity_id)
     try:
         pipeline.win(get_session(), opportunity)
     except pipeline.PipelineError as exc:
@@ -78,7 +71,7 @@ def won(opportunity_id: int):
 
 @bp.post("/<int:opportunity_id>/lost")
 def lost(opportunity_id: int):
-    opportunity = _opportunity(opportunity_id)
+    opportunity = get_or_404(Opportunity, opportunity_id)
     try:
         pipeline.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
     except pipeline.PipelineError as exc:
@@ -126,7 +119,7 @@ def _detail(
 
 @bp.get("/<int:opportunity_id>")
 def detail(opportunity_id: int):
-    opportunity = _opportunity(opportunity_id)
+    opportunity = get_or_404(Opportunity, opportunity_id)
     return _detail(opportunity, pipeline.OpportunityForm.of(opportunity))
 
 
@@ -134,7 +127,7 @@ def detail(opportunity_id: int):
 @role_required("coordinator")
 def update(opportunity_id: int):
     db = get_session()
-    opportunity = _opportunity(opportunity_id)
+    opportunity = get_or_404(Opportunity, opportunity_id)
     form = pipeline.clean(db, pipeline.OpportunityForm.from_mapping(request.form))
     if form.ok:
         try:
@@ -154,7 +147,7 @@ def update(opportunity_id: int):
 @bp.post("/<int:opportunity_id>/activities")
 def log_activity(opportunity_id: int):
     """Log a note, call, email, meeting or (repeating) task on the opportunity."""
-    opportunity = _opportunity(opportunity_id)
+    opportunity = get_or_404(Opportunity, opportunity_id)
     form = pipeline.OpportunityForm.of(opportunity)
 
     def timeline(status: int = 200, **extra):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import cache, wraps
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,6 +21,8 @@ from quickcrm import htmx
 from quickcrm.db import get_session
 from quickcrm.domain import activities
 from quickcrm.domain import validation as v
+
+T = TypeVar("T")
 
 # The main navigation, in PRODUCT.md §7's order: (label, endpoint, role needed, whether it
 # stays in a phone's header bar — the rest go under More there). An entry shows once its
@@ -54,6 +56,14 @@ def navigation() -> list[NavItem]:
         for label, endpoint, role, on_phone_bar in NAVIGATION
         if endpoint in current_app.view_functions and current_user.can(role)
     ]
+
+
+def get_or_404(model: type[T], ident: int) -> T:
+    """The ``model`` row with primary key ``ident``, or a 404 page."""
+    record = get_session().get(model, ident)
+    if record is None:
+        abort(404)
+    return record
 
 
 def render(template: str, blocks: list[str], status: int = 200, **context):

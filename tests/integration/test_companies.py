@@ -17,6 +17,18 @@ def _acme(db):
     return acme, dupe, jo
 
 
+def test_lists_search_as_you_type(client, db, rep):
+    acme, dupe, jo = _acme(db)
+    hx = {"HX-Request": "true"}
+    contacts = client.get("/contacts/?q=bloggs", headers=hx).get_data(as_text=True)
+    assert contacts.strip().startswith('<div id="contacts-results">')
+    assert f'href="/contacts/{jo.id}"' in contacts and "ACME Ltd · jo@acme.com" in contacts
+    found = client.get("/companies/?q=acme", headers=hx).get_data(as_text=True)
+    assert found.strip().startswith('<div id="companies-results">')
+    assert f'href="/companies/{acme.id}"' in found and f'href="/companies/{dupe.id}"' in found
+    assert "<html" not in found
+
+
 def test_rep_can_look_up_but_not_merge_or_edit(client, db, rep):
     acme, dupe, jo = _acme(db)
     assert "Acme" in client.get("/companies/?q=acm").get_data(as_text=True)
