@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import cache, wraps
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -24,36 +24,28 @@ from quickcrm.domain import validation as v
 
 T = TypeVar("T")
 
-# The main navigation, in PRODUCT.md §7's order: (label, endpoint, role needed, whether it
-# stays in a phone's header bar — the rest go under More there). An entry shows once its
-# area exists and the signed-in user's role allows it.
+# The main navigation, in PRODUCT.md §7's order: (label, endpoint, role needed). An entry
+# shows once its area exists and the signed-in user's role allows it.
 NAVIGATION = (
-    ("Capture", "capture.index", "rep", True),
-    ("Agenda", "agenda.index", "rep", True),
-    ("Leads", "leads.index", "rep", False),
-    ("Companies", "companies.index", "rep", False),
-    ("Contacts", "contacts.index", "rep", False),
-    ("Opportunities", "opportunities.index", "rep", False),
-    ("Forecast", "forecast.index", "coordinator", False),
-    ("Admin", "admin.index", "admin", False),
+    ("Capture", "capture.index", "rep"),
+    ("Agenda", "agenda.index", "rep"),
+    ("Leads", "leads.index", "rep"),
+    ("Companies", "companies.index", "rep"),
+    ("Contacts", "contacts.index", "rep"),
+    ("Opportunities", "opportunities.index", "rep"),
+    ("Forecast", "forecast.index", "coordinator"),
+    ("Admin", "admin.index", "admin"),
 )
 
 
-class NavItem(NamedTuple):
-    label: str
-    url: str
-    current: bool
-    on_phone_bar: bool
-
-
-def navigation() -> list[NavItem]:
-    """Each navigation entry the signed-in user may open, marking the current area's."""
+def navigation() -> list[tuple[str, str, bool]]:
+    """(label, url, current) of each navigation entry the signed-in user may open."""
     if not current_user.is_authenticated:
         return []
     area = (request.endpoint or "").split(".")[0]
     return [
-        NavItem(label, url_for(endpoint), endpoint.split(".")[0] == area, on_phone_bar)
-        for label, endpoint, role, on_phone_bar in NAVIGATION
+        (label, url_for(endpoint), endpoint.split(".")[0] == area)
+        for label, endpoint, role in NAVIGATION
         if endpoint in current_app.view_functions and current_user.can(role)
     ]
 

@@ -113,6 +113,26 @@
     menu.querySelector("summary").focus();
   });
 
+  // The main navigation scrolls sideways on a phone: show the current area, fade cut sides.
+  function fitNavigation() {
+    const nav = document.querySelector("[data-nav]");
+    if (!nav) return;
+    const mark = () => {
+      nav.classList.toggle("more-left", nav.scrollLeft > 1);
+      nav.classList.toggle("more-right", nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1);
+    };
+    const current = nav.querySelector("[aria-current=page]");
+    if (current) {
+      const box = nav.getBoundingClientRect();
+      const link = current.getBoundingClientRect();
+      nav.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
+    }
+    mark();
+    nav.addEventListener("scroll", mark, { passive: true });
+    window.addEventListener("resize", mark);
+  }
+  document.addEventListener("DOMContentLoaded", fitNavigation);
+
   function enhance(root) {
     root.querySelectorAll("[data-capture-form]").forEach((form) => {
       syncChips(form);

@@ -1,4 +1,5 @@
-"""The main navigation on a phone: it fits the screen, the other areas are under More."""
+"""The main navigation on a phone: one row that fits the screen and swipes sideways, with
+the current area in view."""
 
 from __future__ import annotations
 
@@ -10,10 +11,23 @@ from playwright.sync_api import expect
 from quickcrm.models import Activity, Lead
 from tests.e2e.conftest import sign_in
 
-FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+PAGE_FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
-def test_the_phone_header_fits_and_more_opens_the_other_areas(page, make_live_user, live_db):
+def _in_view(page, name: str) -> bool:
+    """Whether the link ``name`` lies wholly inside the visible part of the navigation."""
+    return page.evaluate(
+        """name => {
+          const nav = document.querySelector("nav[aria-label=Main]").getBoundingClientRect();
+          const link = [...document.querySelectorAll("nav[aria-label=Main] a")]
+            .find(a => a.textContent.trim().startsWith(name)).getBoundingClientRect();
+          return link.left >= nav.left - 1 && link.right <= nav.right + 1;
+        }""",
+        name,
+    )
+
+
+def test_the_phone_header_is_one_row_that_swipes(page, make_live_user, live_db):
     admin = make_live_user("admin@example.com", "admin", "Ada Admin")
     lead = Lead(owner=admin, name="Due Dora")
     live_db.add(lead)
@@ -23,39 +37,25 @@ def test_the_phone_header_fits_and_more_opens_the_other_areas(page, make_live_us
     sign_in(page, "admin@example.com")
 
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link", name="Capture")).to_be_visible()
     expect(nav.get_by_role("link", name=re.compile("^Agenda"))).to_contain_text("1")
-    expect(nav.get_by_role("link", name="Contacts")).to_be_hidden()
-    assert page.evaluate(FITS), "the header is wider than the phone"
-    header = page.locator(".app-header").bounding_box()
-    assert header["height"] < 80, "the header wrapped onto a second line"
+    assert page.evaluate(PAGE_FITS), "the page is wider than the phone"
+    assert page.locator(".app-header").bounding_box()["height"] < 80, "the header wrapped"
+    assert _in_view(page, "Capture") and _in_view(page, "Agenda")
+    assert not _in_view(page, "Admin")
+    expect(nav).to_have_class(re.compile("more-right"))  # the cut-off side fades
 
-    more = nav.get_by_text("More")
-    more.click()
-    for area in ("Leads", "Companies", "Contacts", "Opportunities", "Forecast", "Admin"):
-        expect(nav.get_by_role("link", name=area)).to_be_visible()
-    page.keyboard.press("Escape")
-    expect(nav.get_by_role("link", name="Contacts")).to_be_hidden()
-
-    more.click()
-    nav.get_by_role("link", name="Contacts").click()
-    expect(page).to_have_url(re.compile(r"/contacts/?$"))
-    expect(page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
-    # Where you are stays visible: More is marked current while its menu is closed.
-    expect(nav.locator("summary")).to_have_class(re.compile("current"))
-
-    more.click()
-    page.mouse.click(195, 800)  # a tap elsewhere closes it
-    expect(nav.get_by_role("link", name="Leads")).to_be_hidden()
+    nav.get_by_role("link", name="Forecast").click()
+    expect(page).to_have_url(re.compile(r"/forecast"))
+    assert _in_view(page, "Forecast"), "the current area is scrolled into view"
+    expect(nav.get_by_role("link", name="Forecast")).to_have_attribute("aria-current", "page")
+    assert page.evaluate(PAGE_FITS)
 
 
-def test_a_wide_screen_shows_every_area_without_more(page, make_live_user):
+def test_a_wide_screen_shows_every_area(page, make_live_user):
     make_live_user("admin@example.com", "admin", "Ada Admin")
     page.set_viewport_size({"width": 1280, "height": 800})
     sign_in(page, "admin@example.com")
-    nav = page.get_by_role("navigation", name="Main")
     for area in ("Capture", "Agenda", "Leads", "Companies", "Contacts", "Opportunities",
                  "Forecast", "Admin"):  # fmt: skip
-        expect(nav.get_by_role("link", name=area)).to_be_visible()
-    expect(nav.get_by_text("More")).to_be_hidden()
-    assert page.evaluate(FITS)
+        assert _in_view(page, area), area
+    expect(page.get_by_role("navigation", name="Main")).not_to_have_class(re.compile("more-"))
