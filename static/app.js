@@ -99,8 +99,24 @@
     recognition.start();
   });
 
+  // The lead page's one-field forms: Escape cancels; Enter saves from a radio, and
+  // Ctrl/Cmd+Enter from the note (a plain Enter there starts a new line). In the other
+  // inputs Enter submits the form by itself.
+  document.addEventListener("keydown", (event) => {
+    const form = event.target.closest?.("[data-field-form]");
+    if (!form) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      form.querySelector("[data-cancel]")?.click();
+    } else if (event.key === "Enter" && (event.target.type === "radio"
+        || (event.target.tagName === "TEXTAREA" && (event.ctrlKey || event.metaKey)))) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
   function enhance(root) {
-    root.querySelectorAll("[data-capture-form]").forEach((form) => {
+    root.querySelectorAll("[data-capture-form], [data-field-form]").forEach((form) => {
       syncChips(form);
       const date = form.querySelector("input[name=next_action_on]");
       if (date && !date.min) date.min = localISODate(0);

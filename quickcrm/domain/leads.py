@@ -341,24 +341,6 @@ def _set_next_action(
     current.due_on = due
 
 
-def update_lead(session: Session, lead: Lead, editor: User, form: LeadForm) -> Lead:
-    """Apply an edit; moving the next-action date moves the open next action."""
-    assert form.ok, "update_lead needs a cleaned form without errors"
-    values = dict(form.values)
-    due = values.pop("next_action_on")
-    for name, value in values.items():
-        setattr(lead, name, value)
-    current = next_action(session, lead)
-    if current is not None and due is None:
-        session.delete(current)
-    elif current is not None:
-        current.due_on = due
-    elif due is not None:
-        session.add(_next_action(lead, editor, due))
-    session.commit()
-    return lead
-
-
 def next_action_dates(session: Session, leads: list[Lead]) -> dict[int, date]:
     """The next-action date of each of ``leads`` that has one, in one query."""
     ids = [lead.id for lead in leads]
