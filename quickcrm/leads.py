@@ -10,7 +10,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import leads
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, User
-from quickcrm.web import form_data, render, role_required, today, wants_page
+from quickcrm.web import form_data, log_activity_on, render, role_required, today, wants_page
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -154,18 +154,21 @@ def save_field(lead_id: int, name: str):
     return _row(lead, name, blocks=blocks, saved_field=name, take_focus=name, heading_oob=True)
 
 
-@bp.post("/<int:lead_id>/notes")
-def add_note(lead_id: int):
+@bp.post("/<int:lead_id>/activities")
+def log_activity(lead_id: int):
+    """Log a note, call, email, meeting or (repeating) task on the lead."""
     lead = _lead_for(lead_id)
-    try:
-        leads.add_note(get_session(), lead, current_user, request.form.get("text"))
-    except v.Invalid as exc:
-        context = _detail_context(lead, note_error=str(exc), note_text=request.form.get("text"))
-        return render(TEMPLATE, ["timeline"], status=422, **context)
-    if wants_page():
-        flash("Note added.")
-        return redirect(url_for("leads.detail", lead_id=lead.id), 303)
-    return render(TEMPLATE, ["timeline"], **_detail_context(lead))
+
+    def timeline(status: int = 200, **extra):
+        # A task with a due date may be the new next action: its row comes along (htmx).
+        oob = not wants_page()
+        context = _detail_context(lead, field_name="next_action", row_oob=oob, **extra)
+        return render(TEMPLATE, ["timeline", "field_row"], status=status, **context)
+
+    refusal = leads.edit_refusal(lead)
+    if refusal:
+        return timeline(status=409, timeline_refusal=refusal)
+    return log_activity_on(lead, timeline, url_for("leads.detail", lead_id=lead.id))
 
 
 def _back(lead: Lead) -> str:

@@ -465,16 +465,6 @@ def snooze(session: Session, lead: Lead, editor: User, *, today: date) -> Activi
     return action
 
 
-def add_note(session: Session, lead: Lead, author: User, text: str | None) -> Activity:
-    cleaned = _note(text)
-    if not cleaned:
-        raise v.Invalid("Write the note first.")
-    note = Activity(kind="note", text=cleaned, lead=lead, author=author)
-    session.add(note)
-    session.commit()
-    return note
-
-
 def timeline(session: Session, lead: Lead) -> list[Activity]:
     """The lead's activities, newest first."""
     return list(

@@ -1,4 +1,4 @@
-"""A lead's page: who may see it, editing it one field at a time."""
+"""A lead's page: who may see it, editing it one field at a time, logging activities."""
 
 from __future__ import annotations
 
@@ -155,6 +155,8 @@ def test_a_rep_cannot_see_or_edit_another_reps_lead(client, rep, make_user, db):
     assert client.get(f"/leads/{lead.id}").status_code == 403
     assert client.get(f"/leads/{lead.id}/fields/phone?edit=1").status_code == 403
     assert post_field(client, lead, "name", name="Hijack").status_code == 403
+    data = {"csrf_token": csrf_token(client, "/"), "kind": "note", "text": "Hijack"}
+    assert client.post(f"/leads/{lead.id}/activities", data=data).status_code == 403
     assert reloaded(db, lead).name == "Maria Novak"
     assert db.scalars(select(Activity)).all() == []
 
@@ -189,12 +191,56 @@ def test_a_field_without_the_csrf_token_is_refused(client, rep, db):
     assert reloaded(db, lead).name == "Maria Novak"
 
 
+def test_log_a_call_and_a_task_on_a_lead(client, rep, db):
+    lead = capture(db, rep)
+    token = csrf_token(client, f"/leads/{lead.id}")
+    data = {"csrf_token": token, "kind": "call", "text": "Called, wants a demo"}
+    response = client.post(f"/leads/{lead.id}/activities", data=data, headers=HTMX)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="lead-timeline">')
+    assert '<span class="badge">Call</span>' in body and "Called, wants a demo" in body
+
+    due = date.today() + timedelta(days=3)
+    data = {"csrf_token": token, "kind": "task", "text": "Send the demo link", "due_on": due}
+    response = client.post(f"/leads/{lead.id}/activities", data=data, headers=HTMX)
+    body = response.get_data(as_text=True)
+    # The next action row comes along, out of band, with the task.
+    row = re.search(r'<div class="lead-field" id="field-next_action" hx-swap-oob="true">.*?</dd>',
+                    body, re.S)  # fmt: skip
+    assert row and "Send the demo link" in row.group(0)
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    row = re.search(r'id="field-next_action".*?</dd>', page, re.S)
+    assert "Send the demo link" in row.group(0)
+    assert f'datetime="{due.isoformat()}"' in row.group(0)
+    kinds = db.scalars(select(Activity.kind).where(Activity.lead_id == lead.id)).all()
+    assert sorted(kinds) == ["call", "task"]
+
+
+def test_logging_bad_input_on_a_lead_answers_422(client, rep, db):
+    lead = capture(db, rep)
+    data = {"csrf_token": csrf_token(client, "/"), "kind": "call", "text": " "}
+    response = client.post(f"/leads/{lead.id}/activities", data=data)
+    assert response.status_code == 422
+    assert "Write what happened first." in response.get_data(as_text=True)
+    data = {"csrf_token": csrf_token(client, "/"), "kind": "task", "text": "x", "due_on": "soon"}
+    response = client.post(f"/leads/{lead.id}/activities", data=data, headers=HTMX)
+    assert response.status_code == 422
+    assert "Enter a date like" in response.get_data(as_text=True)
+    assert db.scalars(select(Activity)).all() == []
+    data = {"csrf_token": csrf_token(client, "/"), "kind": "note", "text": "Met at the expo"}
+    response = client.post(f"/leads/{lead.id}/activities", data=data)
+    assert response.status_code == 303
+    assert "Met at the expo" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def test_a_converted_lead_is_read_only(client, rep, db):
     lead = capture(db, rep, phone="+44 20 7946 0958")
     lead.status = "converted"
     db.commit()
     page = client.get(f"/leads/{lead.id}?edit=phone").get_data(as_text=True)
     assert 'visually-hidden"> phone' not in page and "lead-field editing" not in page
+    assert "Log it" not in page
     assert 'href="tel:+442079460958"' in page
 
     response = post_field(client, lead, "phone", HTMX, phone="+44 20 7946 0000")
@@ -202,6 +248,9 @@ def test_a_converted_lead_is_read_only(client, rep, db):
     assert "Maria Novak has been converted" in response.get_data(as_text=True)
     assert client.get(f"/leads/{lead.id}/fields/phone?edit=1", headers=HTMX).status_code == 409
     assert post_field(client, lead, "phone", phone="+44 20 7946 0000").status_code == 409
+    data = {"csrf_token": csrf_token(client, "/"), "kind": "call", "text": "Called"}
+    response = client.post(f"/leads/{lead.id}/activities", data=data, headers=HTMX)
+    assert response.status_code == 409
     assert reloaded(db, lead).phone == "+44 20 7946 0958"
     assert db.scalars(select(Activity)).all() == []
 
