@@ -10,7 +10,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import leads
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, User
-from quickcrm.web import render, role_required, today, wants_page
+from quickcrm.web import form_data, log_activity_on, render, role_required, today, wants_page
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -25,13 +25,6 @@ def _lead_for(lead_id: int) -> Lead:
     if lead.owner_id != current_user.id and not current_user.can("coordinator"):
         abort(403)
     return lead
-
-
-def _form_of(lead: Lead) -> leads.LeadForm:
-    action = leads.next_action(get_session(), lead)
-    raw = {name: getattr(lead, name, None) or "" for name in leads.CAPTURE_FIELDS}
-    raw["next_action_on"] = action.due_on.isoformat() if action else ""
-    return leads.LeadForm(raw=raw)
 
 
 @bp.get("/")
@@ -82,10 +75,16 @@ def review():
 
 
 def _detail_context(lead: Lead, **extra) -> dict:
+    """What the lead page shows; ``extra`` says which field row is open (``open_field``,
+    with ``field_raw``/``field_errors`` after a refusal), saved or refused."""
     session = get_session()
     return {
         "lead": lead,
-        "form": _form_of(lead),
+        "fields": leads.LEAD_FIELDS,
+        "editable": leads.edit_refusal(lead) is None,
+        "action": leads.next_action(session, lead),
+        "field_raw": leads.field_values(session, lead),
+        "field_errors": {},
         "timeline": leads.timeline(session, lead),
         "reasons": leads.DISQUALIFY_REASONS,
         "result": leads.conversion_of(session, lead),
@@ -95,37 +94,80 @@ def _detail_context(lead: Lead, **extra) -> dict:
 
 @bp.get("/<int:lead_id>")
 def detail(lead_id: int):
+    """The lead page; ``?edit=<field>`` opens that field's form (the no-JavaScript way)."""
     lead = _lead_for(lead_id)
-    return render(TEMPLATE, ["content"], **_detail_context(lead))
+    edit = request.args.get("edit")
+    open_field = edit if edit in leads.LEAD_FIELDS and leads.edit_refusal(lead) is None else None
+    return render(TEMPLATE, ["content"], **_detail_context(lead, open_field=open_field))
 
 
-@bp.post("/<int:lead_id>")
-def update(lead_id: int):
+def _lead_and_field(lead_id: int, name: str) -> Lead:
     lead = _lead_for(lead_id)
-    form = leads.LeadForm.from_mapping(request.form).clean(
-        today=today(), phone_region=current_app.config.get("PHONE_REGION")
-    )
-    if not form.ok:
-        return render(TEMPLATE, ["lead_form"], status=422, lead=lead, form=form)
-    leads.update_lead(get_session(), lead, current_user, form)
-    if wants_page():
-        flash(f"Saved — {lead.name}.")
-        return redirect(url_for("leads.detail", lead_id=lead.id), 303)
-    return render(TEMPLATE, ["lead_form"], lead=lead, form=_form_of(lead), saved=True)
+    if name not in leads.LEAD_FIELDS:
+        abort(404)
+    return lead
 
 
-@bp.post("/<int:lead_id>/notes")
-def add_note(lead_id: int):
-    lead = _lead_for(lead_id)
+def _row(lead: Lead, name: str, status: int = 200, blocks=("field_row",), **extra):
+    """One field's row of the lead page (the whole page for a non-htmx request)."""
+    context = _detail_context(lead, field_name=name, **extra)
+    return render(TEMPLATE, list(blocks), status=status, **context)
+
+
+@bp.get("/<int:lead_id>/fields/<name>")
+def field_row(lead_id: int, name: str):
+    """A field's row: as shown, or with ``?edit=1`` as its form."""
+    lead = _lead_and_field(lead_id, name)
+    if request.args.get("edit") != "1":
+        return _row(lead, name, take_focus=name)
+    refusal = leads.edit_refusal(lead)
+    if refusal:
+        return _row(lead, name, status=409, refused_field=name, refusal=refusal)
+    return _row(lead, name, open_field=name)
+
+
+@bp.post("/<int:lead_id>/fields/<name>")
+def save_field(lead_id: int, name: str):
+    """Save one field; bad input answers its form again with the message, nothing saved."""
+    lead = _lead_and_field(lead_id, name)
     try:
-        leads.add_note(get_session(), lead, current_user, request.form.get("text"))
-    except v.Invalid as exc:
-        context = _detail_context(lead, note_error=str(exc), note_text=request.form.get("text"))
-        return render(TEMPLATE, ["timeline"], status=422, **context)
+        leads.update_field(
+            get_session(),
+            lead,
+            current_user,
+            name,
+            request.form,
+            today=today(),
+            phone_region=current_app.config.get("PHONE_REGION"),
+        )
+    except leads.NotOpen as exc:
+        return _row(lead, name, status=409, refused_field=name, refusal=str(exc))
+    except leads.FieldInvalid as exc:
+        errors = exc.errors
+        return _row(lead, name, 422, open_field=name, field_raw=form_data(), field_errors=errors)
     if wants_page():
-        flash("Note added.")
-        return redirect(url_for("leads.detail", lead_id=lead.id), 303)
-    return render(TEMPLATE, ["timeline"], **_detail_context(lead))
+        flash(f"Saved — {leads.LEAD_FIELDS[name].lower()}.")
+        return redirect(url_for("leads.detail", lead_id=lead.id, _anchor=f"field-{name}"), 303)
+    # The heading shows the name and temperature: it is refreshed along with the row.
+    blocks = ("field_row", "lead_heading")
+    return _row(lead, name, blocks=blocks, saved_field=name, take_focus=name, heading_oob=True)
+
+
+@bp.post("/<int:lead_id>/activities")
+def log_activity(lead_id: int):
+    """Log a note, call, email, meeting or (repeating) task on the lead."""
+    lead = _lead_for(lead_id)
+
+    def timeline(status: int = 200, **extra):
+        # A task with a due date may be the new next action: its row comes along (htmx).
+        oob = not wants_page()
+        context = _detail_context(lead, field_name="next_action", row_oob=oob, **extra)
+        return render(TEMPLATE, ["timeline", "field_row"], status=status, **context)
+
+    refusal = leads.edit_refusal(lead)
+    if refusal:
+        return timeline(status=409, timeline_refusal=refusal)
+    return log_activity_on(lead, timeline, url_for("leads.detail", lead_id=lead.id))
 
 
 def _back(lead: Lead) -> str:

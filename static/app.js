@@ -99,7 +99,7 @@
     recognition.start();
   });
 
-  // Header menus (More, the account): one open at a time, closed by a tap elsewhere or Escape.
+  // The account menu closes on a tap elsewhere or Escape.
   document.addEventListener("click", (event) => {
     document.querySelectorAll("details.menu[open]").forEach((menu) => {
       if (!menu.contains(event.target)) menu.open = false;
@@ -133,8 +133,24 @@
   }
   document.addEventListener("DOMContentLoaded", fitNavigation);
 
+  // The lead page's one-field forms: Escape cancels; Enter saves from a radio, and
+  // Ctrl/Cmd+Enter from the note (a plain Enter there starts a new line). In the other
+  // inputs Enter submits the form by itself.
+  document.addEventListener("keydown", (event) => {
+    const form = event.target.closest?.("[data-field-form]");
+    if (!form) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      form.querySelector("[data-cancel]")?.click();
+    } else if (event.key === "Enter" && (event.target.type === "radio"
+        || (event.target.tagName === "TEXTAREA" && (event.ctrlKey || event.metaKey)))) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
   function enhance(root) {
-    root.querySelectorAll("[data-capture-form]").forEach((form) => {
+    root.querySelectorAll("[data-capture-form], [data-field-form]").forEach((form) => {
       syncChips(form);
       const date = form.querySelector("input[name=next_action_on]");
       if (date && !date.min) date.min = localISODate(0);

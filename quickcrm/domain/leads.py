@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -28,6 +28,7 @@ from quickcrm.models import (
 NAME_MAX = 200
 NOTE_MAX = 5000
 NEXT_ACTION_TEXT = "Follow up"
+NEXT_ACTION_MAX = 200
 
 # The fields a capture form posts, in the order they appear on the phone.
 CAPTURE_FIELDS = (
@@ -59,24 +60,32 @@ class LeadForm:
         return not self.errors
 
     def clean(self, *, today: date, phone_region: str | None) -> LeadForm:
-        checks = {
-            "name": lambda s: v.text(
-                s, max_length=NAME_MAX, required="Enter a name — a person or a business."
-            ),
-            "temperature": lambda s: v.choice(s, TEMPERATURES, "Choose cold, warm or hot."),
-            "next_action_on": lambda s: v.next_action_date(s, today),
-            "note": lambda s: _note(s),
-            "company_name": lambda s: v.text(s, max_length=200),
-            "phone": lambda s: v.phone(s, phone_region),
-            "email": v.email,
-            "source": lambda s: v.text(s, max_length=120),
-        }
-        for name, check in checks.items():
+        checks = field_checks(today=today, phone_region=phone_region)
+        for name in CAPTURE_FIELDS:
             try:
-                self.values[name] = check(self.raw[name])
+                self.values[name] = checks[name](self.raw[name])
             except v.Invalid as exc:
                 self.errors[name] = str(exc)
         return self
+
+
+def field_checks(*, today: date, phone_region: str | None) -> dict[str, Callable]:
+    """What each of a lead's inputs accepts, by its form name: one check, shared by the
+    capture form and the lead page's one-field forms. Each returns the cleaned value or
+    raises ``Invalid``."""
+    return {
+        "name": lambda s: v.text(
+            s, max_length=NAME_MAX, required="Enter a name — a person or a business."
+        ),
+        "temperature": lambda s: v.choice(s, TEMPERATURES, "Choose cold, warm or hot."),
+        "next_action_on": lambda s: v.next_action_date(s, today),
+        "note": _note,
+        "company_name": lambda s: v.text(s, max_length=200),
+        "phone": lambda s: v.phone(s, phone_region),
+        "email": v.email,
+        "source": lambda s: v.text(s, max_length=120),
+        "next_action_text": lambda s: v.text(s, max_length=NEXT_ACTION_MAX),
+    }
 
 
 def _note(value: str | None) -> str | None:
@@ -215,22 +224,121 @@ def next_action(session: Session, lead: Lead) -> Activity | None:
     ).first()
 
 
-def update_lead(session: Session, lead: Lead, editor: User, form: LeadForm) -> Lead:
-    """Apply an edit; moving the next-action date moves the open next action."""
-    assert form.ok, "update_lead needs a cleaned form without errors"
-    values = dict(form.values)
-    due = values.pop("next_action_on")
-    for name, value in values.items():
-        setattr(lead, name, value)
-    current = next_action(session, lead)
-    if current is not None and due is None:
-        session.delete(current)
-    elif current is not None:
-        current.due_on = due
-    elif due is not None:
-        session.add(_next_action(lead, editor, due))
+# The lead page's fields, edited one at a time, in the page's order: name → label.
+LEAD_FIELDS = {
+    "name": "Name",
+    "temperature": "Temperature",
+    "company_name": "Company",
+    "phone": "Phone",
+    "email": "Email",
+    "source": "Source",
+    "note": "Note",
+    "next_action": "Next action",
+}
+# Each field posts the input of its own name, except the next action: its text and date.
+FIELD_INPUTS = {"next_action": ("next_action_text", "next_action_on")}
+
+
+class FieldInvalid(v.Invalid):
+    """What is wrong with the inputs of one of a lead's fields, by input name."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def edit_refusal(lead: Lead) -> str | None:
+    """Why ``lead`` can no longer be edited or added to, or ``None`` if it can.
+
+    A converted lead is history: what happens next belongs to the company and contact it
+    became. A disqualified lead may be reopened, so it stays editable.
+    """
+    if lead.status == "converted":
+        return (
+            f"{lead.name} has been converted: it is kept as it was. "
+            "Edit the contact and company it became instead."
+        )
+    return None
+
+
+def field_values(session: Session, lead: Lead) -> dict[str, str]:
+    """The lead's fields as its page's forms show them, by input name."""
+    values = {name: getattr(lead, name) or "" for name in LEAD_FIELDS if name != "next_action"}
+    action = next_action(session, lead)
+    values["next_action_text"] = action.text if action else ""
+    values["next_action_on"] = action.due_on.isoformat() if action else ""
+    return values
+
+
+def update_field(
+    session: Session,
+    lead: Lead,
+    editor: User,
+    name: str,
+    data: Mapping[str, str],
+    *,
+    today: date,
+    phone_region: str | None,
+) -> Lead:
+    """Check and save one of ``LEAD_FIELDS`` alone, from the posted inputs ``data``.
+
+    Raises ``FieldInvalid`` for bad input and ``NotOpen`` for a lead that can no longer be
+    edited; either way nothing is written.
+    """
+    if name not in LEAD_FIELDS:
+        raise KeyError(name)
+    refusal = edit_refusal(lead)
+    if refusal:
+        raise NotOpen(refusal)
+    checks = field_checks(today=today, phone_region=phone_region)
+    current = next_action(session, lead) if name == "next_action" else None
+    if current is not None:
+        check_date = checks["next_action_on"]
+
+        def next_action_on(raw: str | None) -> date | None:
+            # An overdue next action whose text alone changes may keep its date.
+            kept = current.due_on
+            return kept if (raw or "").strip() == kept.isoformat() else check_date(raw)
+
+        checks["next_action_on"] = next_action_on
+    values, errors = {}, {}
+    for input_name in FIELD_INPUTS.get(name, (name,)):
+        try:
+            values[input_name] = checks[input_name](data.get(input_name))
+        except v.Invalid as exc:
+            errors[input_name] = str(exc)
+    if errors:
+        raise FieldInvalid(errors)
+    if name == "next_action":
+        text, due = values["next_action_text"], values["next_action_on"]
+        if due is None and current is None and text:
+            raise FieldInvalid({"next_action_on": "Pick a date for the next action."})
+        _set_next_action(session, lead, editor, current, text, due)
+    else:
+        setattr(lead, name, values[name])
     session.commit()
     return lead
+
+
+def _set_next_action(
+    session: Session,
+    lead: Lead,
+    editor: User,
+    current: Activity | None,
+    text: str | None,
+    due: date | None,
+) -> None:
+    """Make ``current`` (the lead's open next action, if any) say ``text`` on ``due``, or
+    make one for the lead's owner; no date removes it. Not committed."""
+    if due is None:
+        if current is not None:
+            session.delete(current)
+        return
+    if current is None:
+        current = _next_action(lead, editor, due)
+        session.add(current)
+    current.text = text or NEXT_ACTION_TEXT
+    current.due_on = due
 
 
 def recent_captures(session: Session, owner: User, limit: int = 10) -> list[Lead]:
@@ -341,16 +449,6 @@ def snooze(session: Session, lead: Lead, editor: User, *, today: date) -> Activi
         action.due_on = max(action.due_on, today) + SNOOZE
     session.commit()
     return action
-
-
-def add_note(session: Session, lead: Lead, author: User, text: str | None) -> Activity:
-    cleaned = _note(text)
-    if not cleaned:
-        raise v.Invalid("Write the note first.")
-    note = Activity(kind="note", text=cleaned, lead=lead, author=author)
-    session.add(note)
-    session.commit()
-    return note
 
 
 def timeline(session: Session, lead: Lead) -> list[Activity]:

@@ -49,15 +49,186 @@ def test_capture_without_a_date_has_no_next_action(db, make_user):
     assert leads.next_action(db, lead) is None
 
 
-def test_update_moves_adds_and_clears_the_next_action(db, make_user):
+FULL = {
+    "name": "Maria Novak",
+    "temperature": "warm",
+    "company_name": "Acme",
+    "phone": "+44 20 7946 0958",
+    "email": "maria@example.com",
+    "source": "Expo",
+    "note": "Wants a quote",
+}
+PLAIN_FIELDS = [name for name in leads.LEAD_FIELDS if name != "next_action"]
+
+
+def save(db, lead, editor, field, /, **data):
+    return leads.update_field(db, lead, editor, field, data, today=TODAY, phone_region="GB")
+
+
+def fields_of(db, lead) -> dict:
+    db.expire_all()
+    lead = db.get(Lead, lead.id)
+    return {name: getattr(lead, name) for name in PLAIN_FIELDS}
+
+
+@pytest.mark.parametrize(
+    "name, typed, kept",
+    [
+        ("name", "  Maria   Novak-Smith ", "Maria Novak-Smith"),
+        ("temperature", "Hot", "hot"),
+        ("temperature", "", None),
+        ("company_name", "Acme Ltd", "Acme Ltd"),
+        ("phone", "020 7946 0000", "020 7946 0000"),
+        ("phone", "", None),
+        ("email", "Maria@Example.COM", "Maria@example.com"),
+        ("source", "Referral", "Referral"),
+        ("note", "  Call after the 15th ", "Call after the 15th"),
+    ],
+)
+def test_update_field_saves_that_field_alone(db, make_user, name, typed, kept):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(**FULL))
+    before = fields_of(db, lead)
+    save(db, lead, rep, name, **{name: typed})
+    assert fields_of(db, lead) == {**before, name: kept}
+
+
+@pytest.mark.parametrize(
+    "name, typed, message",
+    [
+        ("name", "  ", "Enter a name — a person or a business."),
+        ("name", "x" * 201, "Keep it under 200 characters (this is 201)."),
+        ("temperature", "tepid", "Choose cold, warm or hot."),
+        ("company_name", "x" * 201, "Keep it under 200 characters (this is 201)."),
+        ("phone", "12", "Enter a phone number, with its country code if it is abroad (+44 …)."),
+        ("email", "maria@", "Enter an email address like name@example.com."),
+        ("source", "x" * 121, "Keep it under 120 characters (this is 121)."),
+        ("note", "x" * 5001, "Keep the note under 5000 characters."),
+    ],
+)
+def test_update_field_refuses_bad_input_as_the_capture_does(db, make_user, name, typed, message):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(**FULL))
+    before = fields_of(db, lead)
+    with pytest.raises(leads.FieldInvalid) as refused:
+        save(db, lead, rep, name, **{name: typed})
+    assert refused.value.errors == {name: message}
+    # One check per field: the capture form says the same.
+    assert clean(**{**FULL, name: typed}).errors == {name: message}
+    assert fields_of(db, lead) == before
+
+
+def test_update_field_knows_only_the_lead_pages_fields(db, make_user):
     rep = make_user()
     lead = leads.capture_lead(db, rep, clean(name="Maria"))
-    leads.update_lead(db, lead, rep, clean(name="Maria", next_action_on="2026-12-01"))
-    assert leads.next_action(db, lead).due_on == date(2026, 12, 1)
-    leads.update_lead(db, lead, rep, clean(name="Maria", next_action_on="2026-12-05"))
-    assert leads.next_action(db, lead).due_on == date(2026, 12, 5)
-    assert db.scalar(select(Activity.id).where(Activity.lead_id == lead.id)) is not None
-    leads.update_lead(db, lead, rep, clean(name="Maria"))
+    for name in ("status", "owner_id", "next_action_on"):
+        with pytest.raises(KeyError):
+            save(db, lead, rep, name, **{name: "x"})
+
+
+def test_the_next_action_text_and_date_change_on_the_same_activity(db, make_user):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(name="Maria", next_action_on="2026-11-24"))
+    action_id = leads.next_action(db, lead).id
+    save(
+        db, lead, rep, "next_action", next_action_text="Send the quote", next_action_on="2026-12-01"
+    )
+    action = leads.next_action(db, lead)
+    assert (action.id, action.text, action.due_on) == (
+        action_id,
+        "Send the quote",
+        date(2026, 12, 1),
+    )
+    # An empty text is the capture's default.
+    save(db, lead, rep, "next_action", next_action_text=" ", next_action_on="2026-12-01")
+    assert leads.next_action(db, lead).text == leads.NEXT_ACTION_TEXT
+    assert len(db.scalars(select(Activity)).all()) == 1
+
+
+def test_a_next_action_is_made_for_the_leads_owner(db, make_user):
+    rep, coordinator = make_user(), make_user("cora@example.com", "coordinator")
+    lead = leads.capture_lead(db, rep, clean(name="Maria"))
+    save(db, lead, coordinator, "next_action", next_action_text="Demo", next_action_on="2026-11-30")
+    action = leads.next_action(db, lead)
+    assert (action.kind, action.text, action.due_on, action.done) == (
+        "task",
+        "Demo",
+        date(2026, 11, 30),
+        False,
+    )
+    assert (action.assignee_id, action.author_id) == (rep.id, coordinator.id)
+
+
+def test_clearing_the_date_removes_the_next_action(db, make_user):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(name="Maria", next_action_on="2026-11-24"))
+    save(db, lead, rep, "next_action", next_action_text="Follow up", next_action_on="")
+    assert leads.next_action(db, lead) is None
+    assert db.scalars(select(Activity)).all() == []
+
+
+@pytest.mark.parametrize(
+    "data, errors",
+    [
+        (
+            {"next_action_text": "Call back", "next_action_on": ""},
+            {"next_action_on": "Pick a date for the next action."},
+        ),
+        (
+            {"next_action_text": "Call back", "next_action_on": "soon"},
+            {"next_action_on": "Enter a date like 2026-11-24."},
+        ),
+        (
+            {"next_action_text": "x" * 201, "next_action_on": "2029-01-01"},
+            {
+                "next_action_text": "Keep it under 200 characters (this is 201).",
+                "next_action_on": "Pick a date from today up to two years ahead.",
+            },
+        ),
+    ],
+)
+def test_a_bad_next_action_changes_nothing(db, make_user, data, errors):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(name="Maria"))
+    with pytest.raises(leads.FieldInvalid) as refused:
+        save(db, lead, rep, "next_action", **data)
+    assert refused.value.errors == errors
+    assert db.scalars(select(Activity)).all() == []
+
+
+def test_an_overdue_next_action_keeps_its_date_but_gets_no_new_past_one(db, make_user):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(name="Maria"))
+    db.add(Activity(kind="call", text="Ring", due_on=date(2026, 11, 2), lead=lead, author=rep))
+    db.commit()
+    save(db, lead, rep, "next_action", next_action_text="Ring again", next_action_on="2026-11-02")
+    action = leads.next_action(db, lead)
+    assert (action.text, action.due_on) == ("Ring again", date(2026, 11, 2))
+    with pytest.raises(leads.FieldInvalid):
+        save(db, lead, rep, "next_action", next_action_text="Ring", next_action_on="2026-11-01")
+    db.expire_all()
+    assert leads.next_action(db, lead).due_on == date(2026, 11, 2)
+
+
+def test_a_converted_lead_is_history_a_disqualified_one_stays_editable(db, make_user):
+    rep = make_user()
+    lead = leads.capture_lead(db, rep, clean(**FULL))
+    assert leads.edit_refusal(lead) is None
+    leads.disqualify(db, lead, "no fit")
+    assert leads.edit_refusal(lead) is None
+    save(db, lead, rep, "phone", phone="+44 20 7946 0000")
+
+    lead.status = "converted"
+    db.commit()
+    assert "Maria Novak has been converted" in leads.edit_refusal(lead)
+    before = fields_of(db, lead)
+    for name, data in (
+        ("name", {"name": "Someone else"}),
+        ("next_action", {"next_action_text": "Call", "next_action_on": "2026-11-30"}),
+    ):
+        with pytest.raises(leads.NotOpen, match="converted"):
+            save(db, lead, rep, name, **data)
+    assert fields_of(db, lead) == before
     assert leads.next_action(db, lead) is None
 
 
