@@ -76,7 +76,7 @@ def test_won_asks_first_and_lost_needs_a_reason(page, make_live_user, live_db):
     assert _stored(live_db, won_id).outcome == "won"
 
     side = page.get_by_role("listitem").filter(has_text="Acme — side deal")
-    side.get_by_role("button", name="Lost").click()
+    side.get_by_role("button", name="Lost", exact=True).click()
     side.get_by_role("button", name="Mark lost").click()
     side = page.get_by_role("listitem").filter(has_text="Acme — side deal")
     expect(side.get_by_label("Lost reason")).to_have_attribute("aria-invalid", "true")
