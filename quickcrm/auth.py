@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from quickcrm import htmx
 from quickcrm.db import get_session
@@ -93,13 +94,21 @@ def login():
         )
         if user is not None:
             remember = request.form.get("remember") == "on"
-            session.clear()
-            session.permanent = remember
-            login_user(user, remember=remember)
+            _start_session(user, remember=remember)
             return redirect(_safe_next(request.args.get("next")))
         error = "That email and password do not match an active account."
         status = 401
     return render("auth/login.html", ["content"], status=status, error=error, email=email)
+
+
+def _start_session(user, *, remember: bool = False) -> None:
+    """A new session for ``user`` (nothing kept from before sign-in), which already holds
+    its CSRF secret: the pages the browser then loads at once (the start page, the service
+    worker caching it) all carry tokens of the same secret, instead of racing to set one."""
+    session.clear()
+    session.permanent = remember
+    login_user(user, remember=remember)
+    generate_csrf()
 
 
 @bp.post("/logout")
@@ -137,8 +146,7 @@ def setup():
                 db.rollback()
                 errors[exc.field or "email"] = str(exc)
             else:
-                session.clear()
-                login_user(user)
+                _start_session(user)
                 flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")
                 return redirect(url_for("capture.index"))
     status = 422 if errors else 200

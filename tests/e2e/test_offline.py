@@ -134,8 +134,9 @@ def test_two_tabs_syncing_at_once_send_each_capture_once(make_live_user, live_db
     sent = []
 
     def count(route):
-        sent.append(route.request.post_data_json["uuid"])
-        route.continue_()
+        response = route.fetch()
+        sent.append((route.request.post_data_json["uuid"], response.status))
+        route.fulfill(response=response)
 
     page.context.route("**/captures", count)
     page.context.set_offline(False)  # both tabs hear "online" and start syncing
@@ -146,7 +147,7 @@ def test_two_tabs_syncing_at_once_send_each_capture_once(make_live_user, live_db
     expect(recent(other)).to_contain_text(names[-1])
 
     assert lead_names(live_db) == names
-    assert len(sent) == len(names)
+    assert len(sent) == len(names), sent
 
 
 def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(make_live_user, live_db, page):

@@ -202,3 +202,19 @@ def test_sign_out_also_forgets_stay_signed_in(client, auth, make_user):
     auth.logout()
     assert client.get_cookie("remember_token") is None
     assert client.get("/").status_code == 302
+
+
+def test_pages_loaded_at_once_after_sign_in_carry_tokens_of_one_secret(client, make_user):
+    """The start page and the service worker's copy of it load together after sign-in: the
+    session must already hold the CSRF secret, or each would make its own and one page's
+    token would be refused later."""
+    make_user("rep@example.com")
+    data = {"email": "rep@example.com", "password": PASSWORD,
+            "csrf_token": csrf_token(client, "/login")}  # fmt: skip
+    assert client.post("/login", data=data).status_code == 302
+    with client.session_transaction() as session:
+        secret = session.get("csrf_token")
+    assert secret
+    client.get("/")
+    with client.session_transaction() as session:
+        assert session["csrf_token"] == secret
