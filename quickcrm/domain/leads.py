@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     Select,
     and_,
+    any_,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -478,43 +482,53 @@ def _filtered(
 
 # The columns the search box looks in.
 SEARCHED = (Lead.name, Lead.company_name, Lead.email, Lead.phone, Lead.note)
-# On SQLite, a search the index finds in more leads than this reads the list in its own
-# order instead: a page of such a common text fills after a few rows, while collecting and
-# sorting every match grows with their number (both took about 20 ms for 5,000 matches among
-# bench/leads.py's 100,000 leads).
-SEARCH_INDEX_MAX = 5_000
+# The most leads a search may find through its index (revision 0005_lead_search) to be
+# listed from what the index found; a more common text reads the list in its own order,
+# where a page of it fills after a few rows. Measured among bench/leads.py's 100,000 leads:
+# on SQLite, collecting and sorting 5,000 matches cost about what reading did (~20 ms); on
+# PostgreSQL, asking the index for up to 1,000 costs under 10 ms for any text, while its
+# planner, left to guess how rare a text is, could guess common and read every lead (300 ms).
+SEARCH_INDEX_MAX = {"sqlite": 5_000, "postgresql": 1_000}
 
 
 def search_condition(session: Session, typed: str) -> ColumnElement[bool] | None:
     """The leads whose name, company name, email, phone or note contain ``typed``, ignoring
     case; ``%``, ``_`` and quotes are literal. ``None`` when there is nothing to search.
 
-    PostgreSQL answers the ILIKE conditions from trigram indexes. SQLite narrows the leads
-    with its FTS5 trigram index first, then the same LIKE conditions decide, so both ways
-    mean exactly what the LIKE scan means."""
+    A text of three characters or more is looked up in the trigram index first: when it is
+    rare, the condition is "one of the leads the index found"."""
     typed = typed.replace("\x00", "")  # no text holds NUL (PostgreSQL refuses it)
     if not typed:
         return None
+    dialect = session.get_bind().dialect.name
     pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    if session.get_bind().dialect.name != "sqlite":
-        return or_(*(c.ilike(pattern, escape="\\") for c in SEARCHED))
-    # SQLite's LIKE already ignores ASCII case (as its lower() does) and skips the five
-    # lower() calls per row that ILIKE compiles to.
-    like = or_(*(c.like(pattern, escape="\\") for c in SEARCHED))
+    if dialect == "sqlite":
+        # SQLite's LIKE already ignores ASCII case (as its lower() does) and skips the five
+        # lower() calls per row that ILIKE compiles to.
+        contains = or_(*(c.like(pattern, escape="\\") for c in SEARCHED))
+    else:
+        contains = or_(*(c.ilike(pattern, escape="\\") for c in SEARCHED))
     if len(typed) < 3:
-        return like  # shorter than a trigram: the index cannot help, read the leads
-    # One FTS5 string: operators, quotes and asterisks typed in it are plain characters.
-    phrase = '"' + typed.replace('"', '""') + '"'
-    # The FTS5 trigram table of revision 0005_lead_search over the SEARCHED columns.
-    matches = (
-        select(literal_column("rowid"))
-        .select_from(table("lead_search"))
-        .where(literal_column("lead_search").match(phrase))
-    )
-    found = select(func.count()).select_from(matches.limit(SEARCH_INDEX_MAX + 1).subquery())
-    if session.scalar(found) > SEARCH_INDEX_MAX:
-        return like
-    return and_(Lead.id.in_(matches), like)
+        return contains  # shorter than a trigram: no index can help, read the leads
+    most = SEARCH_INDEX_MAX[dialect]
+    if dialect == "sqlite":
+        # One FTS5 string: operators, quotes and asterisks typed in it are plain characters.
+        phrase = '"' + typed.replace('"', '""') + '"'
+        found = (
+            select(literal_column("rowid"))
+            .select_from(table("lead_search"))
+            .where(literal_column("lead_search").match(phrase))
+        )
+        counted = select(func.count()).select_from(found.limit(most + 1).subquery())
+        if session.scalar(counted) > most:
+            return contains
+        # FTS5 also ignores the case of non-ASCII letters: the LIKE conditions decide.
+        return and_(Lead.id.in_(found), contains)
+    # PostgreSQL reads its trigram indexes for a rare text; a common one stops early.
+    ids = list(session.scalars(select(Lead.id).where(contains).limit(most + 1)))
+    if len(ids) > most:
+        return contains
+    return Lead.id == any_(bindparam("found_ids", ids, type_=ARRAY(Integer)))
 
 
 def _midnight(day: date) -> datetime:
