@@ -15,7 +15,9 @@ client, and times — server side, in process, no network — each of:
 - the same sorted by next action (soonest first, leads without one last), and a page from
   the middle of the leads without one;
 - a filtered page (hot leads from one source, one owner);
-- a search (a word of the company name);
+- searches: a word of the company name (many matches), a word of every lead, a name and
+  number (few matches, as an htmx fragment), a text no lead has, and two letters no lead
+  has (too short for the trigram index: the leads are read);
 - a conversion (POST of the convert page, new company + contact + opportunity).
 
 It prints the median and 95th percentile of each in milliseconds. It asserts nothing.
@@ -179,9 +181,14 @@ def main() -> None:
     report("filtered page (hot, Expo, owner, overdue)",
            timed(lambda i: client.get(filtered), args.runs))  # fmt: skip
     report("search 'globex'", timed(lambda i: client.get("/leads/?q=globex"), args.runs))
+    report("search 'person' (every lead)", timed(getter(client, "/leads/?q=person"), args.runs))
     report("search, htmx fragment 'person 4242'",
            timed(lambda i: client.get("/leads/?q=person+4242",
                                       headers={"HX-Request": "true"}), args.runs))  # fmt: skip
+    report("search 'nobody here' (no match)",
+           timed(getter(client, "/leads/?q=nobody+here"), args.runs))  # fmt: skip
+    report("search two letters 'zq' (no match)",
+           timed(getter(client, "/leads/?q=zq"), args.runs))  # fmt: skip
 
     fresh = iter(open_ids[1::7])
 

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from quickcrm.migrate import include_name
 from quickcrm.models import Base, UTCDateTime
 
 config = context.config
@@ -23,6 +24,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -46,6 +48,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -50,6 +50,19 @@ def test_filters_and_search_live_in_the_url(client, db, coordinator):
     assert "Hot Harry" in fragment and "<html" not in fragment
 
 
+def test_any_typed_search_answers_a_list(client, db, coordinator):
+    _lead(db, coordinator, name='The "Best" Co', note="100% sure, NEAR(the) stand*")
+    typed = ['"', '""', '"Best"', "NEAR(", "stand*", "*", "AND", "OR NOT -x", "^", "a:b",
+             "\\", "%", "_", "'", "(", ")", "\x00", "x\x00y", "é", "💥💥💥", "x" * 500]  # fmt: skip
+    for q in typed:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get("/leads/", query_string={"q": q}, headers=headers)
+            assert response.status_code == 200, (q, headers)
+        assert client.get("/leads/review", query_string={"q": q}).status_code == 200, q
+    page = client.get("/leads/", query_string={"q": '"best" co'}).get_data(as_text=True)
+    assert "The &#34;Best&#34; Co" in page
+
+
 def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db, coordinator):
     today = date.today()
     for name, due in (

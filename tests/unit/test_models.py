@@ -1,23 +1,28 @@
 """The schema: migrations match the models, default stages, constraints hold."""
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import DateTime, Uuid, bindparam, create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from quickcrm import migrate
 from quickcrm.db import make_engine
+from quickcrm.domain import leads
 from quickcrm.domain.stages import DEFAULT_STAGES, ordered_stages
 from quickcrm.models import Base, Lead, User
 
 
 def test_migrations_build_exactly_the_models(app):
     engine = app.extensions["quickcrm.engine"]
+    # As autogenerate does: the lead search index is the migrations' alone.
+    opts = {"include_name": migrate.include_name}
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
 
 
@@ -89,3 +94,86 @@ def test_the_next_action_migration_fills_the_column_from_open_activities(tmp_pat
         rows = dict(conn.execute(text("SELECT id, next_action_on FROM lead")).all())
     engine.dispose()
     assert rows == {1: "2026-12-01", 2: None}
+
+
+@pytest.fixture
+def empty_engine(database_url, tmp_path):
+    """An engine on an empty database of the run's kind: a SQLite file of its own, or on
+    PostgreSQL a schema of its own in the test database (pg_trgm stays in ``public``)."""
+    if not database_url.startswith("postgresql"):
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+
+    def in_test_database(statement: str) -> None:
+        admin = make_engine(database_url)
+        with admin.begin() as conn:
+            conn.execute(text(statement))
+        admin.dispose()
+
+    in_test_database("DROP SCHEMA IF EXISTS migration_test CASCADE; CREATE SCHEMA migration_test")
+    engine = create_engine(
+        database_url, connect_args={"options": "-c search_path=migration_test,public"}
+    )
+    yield engine
+    engine.dispose()
+    in_test_database("DROP SCHEMA migration_test CASCADE")
+
+
+def _search_objects(engine) -> set[str]:
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names()) & migrate.SEARCH_TABLES
+    indexes = {ix["name"] for ix in inspector.get_indexes("lead")} & migrate.SEARCH_INDEXES
+    return tables | indexes
+
+
+def test_the_search_migration_indexes_existing_leads_and_can_be_undone(empty_engine):
+    engine = empty_engine
+    now = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    add_lead = text(
+        "INSERT INTO lead (id, uuid, name, company_name, note, status, owner_id, captured_at,"
+        " created_at, updated_at) VALUES (:id, :uuid, :name, :company, :note, 'open', 1,"
+        " :now, :now, :now)"
+    ).bindparams(bindparam("uuid", type_=Uuid), bindparam("now", type_=DateTime(timezone=True)))
+
+    def add(conn, lead_id: int, name: str, company: str | None = None, note: str | None = None):
+        values = {"name": name, "company": company, "note": note}
+        conn.execute(
+            add_lead, {"id": lead_id, "uuid": uuid.UUID(int=lead_id), "now": now, **values}
+        )
+
+    migrate.upgrade(engine, "0004_lead_next_action")
+    with engine.begin() as conn:
+        conn.execute(
+            text('INSERT INTO "user" (id, email, name, password_hash, role, active, created_at,'
+                 " updated_at) VALUES (1, 'c@example.com', 'C', 'x', 'coordinator', :yes, :now,"
+                 " :now)").bindparams(bindparam("now", type_=DateTime(timezone=True))),
+            {"yes": True, "now": now},
+        )  # fmt: skip
+        add(conn, 1, "Maria Novak", company="Globex")
+        add(conn, 2, "Jo Bloggs", note="met at the expo stand")
+    migrate.upgrade(engine)
+
+    def found(typed: str) -> list[str]:
+        with Session(engine) as session:
+            query = leads.LeadQuery.from_mapping({"q": typed})
+            viewer = session.get(User, 1)
+            return [
+                lead.name
+                for lead in leads.list_leads(session, query, viewer, today=now.date()).leads
+            ]
+
+    assert found("novak") == ["Maria Novak"]
+    assert found("expo stand") == ["Jo Bloggs"]
+    assert found("GLOBEX") == ["Maria Novak"]
+    sqlite = engine.dialect.name == "sqlite"
+    assert _search_objects(engine) == (migrate.SEARCH_TABLES if sqlite else migrate.SEARCH_INDEXES)
+
+    migrate.downgrade(engine, "0004_lead_next_action")
+    assert _search_objects(engine) == set()
+    with engine.begin() as conn:
+        add(conn, 3, "Pia Petersen")  # written while there is no search index
+    migrate.upgrade(engine)
+    assert found("petersen") == ["Pia Petersen"]
+    assert found("novak") == ["Maria Novak"]
