@@ -21,10 +21,10 @@ def test_lists_search_as_you_type(client, db, rep):
     acme, dupe, jo = _acme(db)
     hx = {"HX-Request": "true"}
     contacts = client.get("/contacts/?q=bloggs", headers=hx).get_data(as_text=True)
-    assert contacts.strip().startswith('<div id="contacts-results">')
+    assert contacts.strip().startswith('<div id="contacts-results" class="results">')
     assert f'href="/contacts/{jo.id}"' in contacts and "ACME Ltd · jo@acme.com" in contacts
     found = client.get("/companies/?q=acme", headers=hx).get_data(as_text=True)
-    assert found.strip().startswith('<div id="companies-results">')
+    assert found.strip().startswith('<div id="companies-results" class="results">')
     assert f'href="/companies/{acme.id}"' in found and f'href="/companies/{dupe.id}"' in found
     assert "<html" not in found
 
