@@ -15,6 +15,7 @@ from quickcrm import create_app, migrate
 from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
 from quickcrm.domain import users
+from quickcrm.domain.leads import list_leads
 from quickcrm.domain.pipeline import ensure_default_lost_reasons
 from quickcrm.domain.stages import ensure_default_stages
 from quickcrm.models import Base
@@ -193,3 +194,15 @@ def pytest_sessionfinish(session, exitstatus):
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def every_page(session, query, viewer, today) -> list[int]:
+    """The ids of the leads list ``query`` shows ``viewer``, following its Next page cursor
+    to the end."""
+    seen, after = [], None
+    while True:
+        page = list_leads(session, query, viewer, today=today, after=after)
+        seen += [lead.id for lead in page.leads]
+        after = page.next_after
+        if after is None:
+            return seen

@@ -9,6 +9,7 @@ import pytest
 from quickcrm.domain import leads, matching
 from quickcrm.domain.convert import AlreadyConverted, ConvertForm, convert_lead
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity
+from tests.conftest import every_page
 
 TODAY = date(2026, 11, 23)
 
@@ -155,13 +156,7 @@ def test_keyset_pages_cover_every_lead_once_in_order(db, make_user):
     db.commit()
     for sort in ("captured", "next", "name"):
         query = leads.LeadQuery.from_mapping({"sort": sort})
-        seen, after = [], None
-        while True:
-            page = leads.list_leads(db, query, owner, today=TODAY, after=after)
-            seen += [lead.id for lead in page.leads]
-            after = page.next_after
-            if after is None:
-                break
+        seen = every_page(db, query, owner, TODAY)
         assert len(seen) == len(set(seen)) == count, sort
         assert seen == leads.lead_ids(db, query, owner, today=TODAY), sort
 

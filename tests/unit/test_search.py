@@ -12,6 +12,7 @@ from sqlalchemy import event, select, text
 from quickcrm import migrate
 from quickcrm.domain import leads
 from quickcrm.models import Lead
+from tests.conftest import every_page
 
 TODAY = date(2026, 11, 23)
 
@@ -187,13 +188,7 @@ def test_the_pages_of_a_search_show_each_lead_once(db, make_user, kind):
     _lead(db, owner, "Initech")
     for sort in ("captured", "next", "name"):
         query = leads.LeadQuery.from_mapping({"q": "globex", "sort": sort})
-        seen, after = [], None
-        while True:
-            page = leads.list_leads(db, query, owner, today=TODAY, after=after)
-            seen += [lead.id for lead in page.leads]
-            after = page.next_after
-            if after is None:
-                break
+        seen = every_page(db, query, owner, TODAY)
         assert len(seen) == len(set(seen)) == count, sort
 
 
