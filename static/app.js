@@ -99,6 +99,25 @@
     recognition.start();
   });
 
+  // A form with data-confirm asks first (htmx forms use hx-confirm). The message is an
+  // attribute, never script: names in it cannot break out.
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset?.confirm;
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // Small conveniences named in the markup: a read-only address selected on focus (to
+  // copy), a chooser that applies itself when changed.
+  document.addEventListener("focusin", (event) => {
+    if (event.target.matches?.("[data-select-on-focus]")) event.target.select();
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target.matches?.("[data-submit-on-change]")) event.target.form.requestSubmit();
+  });
+
   // The account menu closes on a tap elsewhere or Escape.
   document.addEventListener("click", (event) => {
     document.querySelectorAll("details.menu[open]").forEach((menu) => {

@@ -4,10 +4,12 @@ headers."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask_login import login_required
 
+from quickcrm.models import Lead
 from quickcrm.web import role_required
 from tests.conftest import csrf_token
 
@@ -86,3 +88,27 @@ def test_navigation_shows_what_the_role_may_open(client, sign_in_as, role, shown
     links = re.findall(r">(\w+)(?: <span[^>]*>\d+</span>)?</a>", nav)
     assert set(shown) <= set(links)
     assert not set(not_shown) & set(links)
+
+
+INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
+
+
+def test_no_template_holds_an_inline_event_handler():
+    """Inline handlers turn HTML-escaped text back into script; confirmations are
+    data-confirm / hx-confirm attributes instead."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    offenders = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if INLINE_HANDLER.search(line)
+    ]
+    assert offenders == []
+
+
+def test_a_name_with_quotes_stays_text_in_the_disqualify_confirmation(client, coordinator, db):
+    lead = Lead(owner=coordinator, name="x');alert(1);('")
+    db.add(lead)
+    db.commit()
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert 'data-confirm="Disqualify x&#39;);alert(1);(&#39;?"' in page
