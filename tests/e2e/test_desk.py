@@ -83,6 +83,17 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
     expect(page.get_by_role("status").first).to_contain_text("Snoozed — Ben Expo")
     expect(page.get_by_text("2 of 3")).to_be_visible()
 
+    # The other keys: s snoozes, d moves to the disqualify reason, c opens the convert page.
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("heading", name="Cat Expo")).to_be_visible()
+    page.keyboard.press("s")
+    expect(page.get_by_role("status").first).to_contain_text("Snoozed — Cat Expo")
+    page.keyboard.press("d")
+    expect(page.get_by_label("Reason")).to_be_focused()
+    page.evaluate("document.activeElement.blur()")  # keys typed in a field stay there
+    page.keyboard.press("c")
+    expect(page).to_have_url(re.compile(r"/leads/\d+/convert"))
+
 
 def test_a_disqualified_lead_can_be_reopened(page, make_live_user, live_db):
     cora = make_live_user("cora@example.com", "coordinator", "Cora")
