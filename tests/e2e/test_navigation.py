@@ -9,9 +9,10 @@ from datetime import date
 from playwright.sync_api import expect
 
 from quickcrm.models import Activity, Lead
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import PHONE, sign_in
 
-PAGE_FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+# A phone browser widens its layout to fit overflowing content, so innerWidth would follow.
+PAGE_FITS = f"() => document.documentElement.scrollWidth <= {PHONE['width']}"
 
 
 def _in_view(page, name: str) -> bool:
