@@ -1,4 +1,5 @@
-"""Users: creating them, checking a sign-in, changing a password."""
+"""Users: creating them, checking a sign-in, changing a password, an admin changing a
+role or deactivating someone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from quickcrm.domain import validation as v
 from quickcrm.models import ROLES, User
 
 PASSWORD_MIN = 8
+NEEDS_AN_ADMIN = "QuickCRM needs at least one active admin."
 PASSWORD_MAX = 200
 DEFAULT_PASSWORD_METHOD = "scrypt"
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.
@@ -104,4 +106,49 @@ def change_password(
         raise UserError("That is not your current password.", "current_password")
     check_password_strength(new)
     user.password_hash = generate_password_hash(new, method=password_method)
+    session.commit()
+
+
+def list_users(session: Session) -> list[User]:
+    """Everyone, active users first, by name."""
+    return list(session.scalars(select(User).order_by(User.active.desc(), User.name, User.id)))
+
+
+def _is_the_last_active_admin(session: Session, user: User) -> bool:
+    if not (user.active and user.role == "admin"):
+        return False
+    # FOR UPDATE (PostgreSQL): two admins demoting each other at once cannot both see
+    # the other one still there; the second waits and counts again.
+    admins = session.scalars(
+        select(User.id).where(User.role == "admin", User.active).with_for_update()
+    ).all()
+    return set(admins) <= {user.id}
+
+
+def change_role(session: Session, user: User, role: str, *, by: User) -> None:
+    """Give ``user`` the ``role``, as the admin ``by`` asked; commits."""
+    if role not in ROLES:
+        raise UserError(f"Role must be one of {', '.join(ROLES)}.", "role")
+    if role != "admin" and user.role == "admin":
+        if _is_the_last_active_admin(session, user):
+            raise UserError(NEEDS_AN_ADMIN, "role")
+        if user.id == by.id:
+            raise UserError("You cannot remove your own admin role.", "role")
+    user.role = role
+    session.commit()
+
+
+def deactivate(session: Session, user: User, *, by: User) -> None:
+    """Stop ``user`` signing in (their open sessions end too); commits."""
+    if _is_the_last_active_admin(session, user):
+        raise UserError(NEEDS_AN_ADMIN, "active")
+    if user.id == by.id:
+        raise UserError("You cannot deactivate yourself.", "active")
+    user.active = False
+    session.commit()
+
+
+def reactivate(session: Session, user: User) -> None:
+    """Let ``user`` sign in again; commits."""
+    user.active = True
     session.commit()

@@ -32,3 +32,73 @@ def test_create_user_refuses_bad_input(db, email, password, role, field):
     with pytest.raises(users.UserError) as error:
         users.create_user(db, email, password, role=role, password_method=METHOD)
     assert error.value.field == field
+
+
+@pytest.fixture
+def team(db):
+    def make(email, role):
+        return users.create_user(db, email, "long enough", role=role, password_method=METHOD)
+
+    return {
+        "ada": make("ada@example.com", "admin"),
+        "bea": make("bea@example.com", "admin"),
+        "rita": make("rita@example.com", "rep"),
+    }
+
+
+def test_an_admin_changes_a_role(db, team):
+    users.change_role(db, team["rita"], "coordinator", by=team["ada"])
+    db.expire_all()
+    assert team["rita"].role == "coordinator"
+    users.change_role(db, team["bea"], "rep", by=team["ada"])
+    db.expire_all()
+    assert team["bea"].role == "rep"
+
+
+def test_a_role_must_be_one_of_the_roles(db, team):
+    with pytest.raises(users.UserError) as error:
+        users.change_role(db, team["rita"], "boss", by=team["ada"])
+    assert error.value.field == "role"
+    db.rollback()
+    assert team["rita"].role == "rep"
+
+
+def test_deactivate_then_reactivate(db, team):
+    users.deactivate(db, team["rita"], by=team["ada"])
+    db.expire_all()
+    assert team["rita"].active is False and not team["rita"].is_authenticated
+    assert users.authenticate(db, "rita@example.com", "long enough", password_method=METHOD) is None
+    assert [u.email for u in users.list_users(db)][-1] == "rita@example.com"
+    users.reactivate(db, team["rita"])
+    db.expire_all()
+    assert team["rita"].active is True
+    assert users.authenticate(db, "rita@example.com", "long enough", password_method=METHOD)
+
+
+def test_an_admin_cannot_deactivate_or_demote_themselves(db, team):
+    with pytest.raises(users.UserError, match="cannot deactivate yourself"):
+        users.deactivate(db, team["ada"], by=team["ada"])
+    with pytest.raises(users.UserError, match="cannot remove your own admin role"):
+        users.change_role(db, team["ada"], "coordinator", by=team["ada"])
+    db.rollback()
+    assert team["ada"].active and team["ada"].role == "admin"
+    users.change_role(db, team["ada"], "admin", by=team["ada"])  # keeping it is fine
+
+
+def test_the_last_active_admin_stays(db, team):
+    users.deactivate(db, team["bea"], by=team["ada"])
+    for refused in (
+        lambda: users.deactivate(db, team["ada"], by=team["ada"]),
+        lambda: users.change_role(db, team["ada"], "rep", by=team["ada"]),
+        # Even an admin who was deactivated meanwhile cannot remove the last one.
+        lambda: users.deactivate(db, team["ada"], by=team["bea"]),
+        lambda: users.change_role(db, team["ada"], "coordinator", by=team["bea"]),
+    ):
+        with pytest.raises(users.UserError, match="at least one active admin"):
+            refused()
+        db.rollback()
+    assert team["ada"].active and team["ada"].role == "admin"
+    # A deactivated admin does not count: demoting them is fine.
+    users.change_role(db, team["bea"], "rep", by=team["ada"])
+    db.expire_all()
+    assert team["bea"].role == "rep"
