@@ -44,7 +44,14 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        if user is not None and not user.active:
+            # Deactivated: end this session and its "stay signed in" cookie for good,
+            # as logout_user() would (it cannot be called while the user is loading).
+            session.pop("_user_id", None)
+            session["_remember"] = "clear"
+            return None
+        return user
 
     app.before_request(require_sign_in)
 
