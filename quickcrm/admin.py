@@ -1,14 +1,15 @@
-"""Admin: the pipeline's stages and the list of lost reasons (admins only)."""
+"""Admin: users, the pipeline's stages and the list of lost reasons (admins only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import pipeline
+from quickcrm.domain import pipeline, users
 from quickcrm.domain.stages import ordered_stages
-from quickcrm.models import LostReason, Stage
+from quickcrm.models import ROLES, LostReason, Stage, User
 from quickcrm.web import get_or_404, render, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -109,3 +110,80 @@ def remove_lost_reason(reason_id: int):
     except pipeline.PipelineError as exc:
         return _refused(exc, "reason")
     return _done(f"Removed the lost reason {reason.name}.")
+
+
+def _users_page(status: int = 200, errors: dict | None = None, failed: str = ""):
+    return render(
+        "admin/users.html",
+        ["content"],
+        status=status,
+        users=users.list_users(get_session()),
+        roles=ROLES,
+        errors=errors or {},
+        failed=failed,
+        form=request.form,
+    )
+
+
+def _user_refused(exc: users.UserError, failed: str):
+    get_session().rollback()
+    return _users_page(422, {exc.field or "email": str(exc)}, failed)
+
+
+def _user_done(message: str):
+    flash(message)
+    return redirect(url_for("admin.user_list"), 303)
+
+
+@bp.get("/users")
+def user_list():
+    return _users_page()
+
+
+@bp.post("/users")
+def create_user():
+    form = request.form
+    try:
+        user = users.create_user(
+            get_session(),
+            form.get("email", ""),
+            form.get("password", ""),
+            role=form.get("role", "rep"),
+            name=form.get("name", ""),
+            password_method=current_app.config.get(
+                "PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD
+            ),
+        )
+    except users.UserError as exc:
+        return _user_refused(exc, "new")
+    return _user_done(
+        f"Created {user.name} ({user.role}) — give them the temporary password; "
+        "they can change it under Change password."
+    )
+
+
+@bp.post("/users/<int:user_id>/role")
+def change_role(user_id: int):
+    user = get_or_404(User, user_id)
+    try:
+        users.change_role(get_session(), user, request.form.get("role", ""), by=current_user)
+    except users.UserError as exc:
+        return _user_refused(exc, f"user-{user_id}")
+    return _user_done(f"{user.name} is now {user.role}.")
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate_user(user_id: int):
+    user = get_or_404(User, user_id)
+    try:
+        users.deactivate(get_session(), user, by=current_user)
+    except users.UserError as exc:
+        return _user_refused(exc, f"user-{user_id}")
+    return _user_done(f"Deactivated {user.name}: they can no longer sign in.")
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate_user(user_id: int):
+    user = get_or_404(User, user_id)
+    users.reactivate(get_session(), user)
+    return _user_done(f"Reactivated {user.name}: they can sign in again.")

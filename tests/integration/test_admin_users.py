@@ -1,0 +1,178 @@
+"""Admins manage users in the browser: create, change a role, deactivate, reactivate."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from quickcrm.models import User
+from tests.conftest import PASSWORD, Auth, csrf_token
+
+
+def users_in(db) -> int:
+    return db.scalar(select(func.count()).select_from(User))
+
+
+def new_user(client, **values):
+    data = {"name": "Nina New", "email": "nina@example.com", "role": "rep"}
+    data.update(values)
+    data.setdefault("password", "temporary pass")
+    return client.post(
+        "/admin/users", data={**data, "csrf_token": csrf_token(client, "/admin/users")}
+    )
+
+
+def test_admin_page_links_to_users_which_lists_everyone(client, admin, make_user):
+    make_user("rita@example.com", "rep", "Rita Rep")
+    assert 'href="/admin/users"' in client.get("/admin").get_data(as_text=True)
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'Ada Admin</strong> <span class="badge">you</span>' in page
+    assert "Rita Rep" in page and "rita@example.com" in page
+    assert ">Deactivate Rita Rep</button>" in page
+    assert '<label for="role">Role</label>' in page and ">Create user</button>" in page
+
+
+def test_admin_creates_a_user_who_can_then_sign_in(app, client, admin, db):
+    response = new_user(client, role="coordinator")
+    assert response.status_code == 303 and response.location.endswith("/admin/users")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Created Nina New (coordinator) — give them the temporary password" in page
+    nina = db.scalar(select(User).where(User.email == "nina@example.com"))
+    assert nina.role == "coordinator" and nina.active
+
+    other = app.test_client()
+    Auth(other).login("nina@example.com", "temporary pass")
+    assert other.get("/forecast").status_code == 200  # a coordinator's page
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"email": "admin@example.com"}, "email", "A user with this email already exists."),
+        ({"email": "not an email"}, "email", "email"),
+        ({"password": "short"}, "password", "Use at least 8 characters."),
+        ({"role": "boss"}, "role", "Role must be one of rep, coordinator, admin."),
+    ],
+)
+def test_bad_new_user_answers_422_and_writes_nothing(client, admin, db, values, field, message):
+    before = users_in(db)
+    response = new_user(client, **values)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'<p class="field-error" id="{field}-error">' in page and message in page
+    assert 'value="Nina New"' in page  # what was typed stays
+    assert users_in(db) == before
+
+
+def test_admin_changes_a_role(client, admin, make_user, db):
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
+    token = csrf_token(client, "/admin/users")
+    response = client.post(
+        f"/admin/users/{rita.id}/role", data={"csrf_token": token, "role": "coordinator"}
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    assert rita.role == "coordinator"
+    refused = client.post(
+        f"/admin/users/{rita.id}/role", data={"csrf_token": token, "role": "boss"}
+    )
+    assert refused.status_code == 422
+    db.expire_all()
+    assert rita.role == "coordinator"
+
+
+def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app, client, admin, make_user, db):
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
+    phone = app.test_client()
+    Auth(phone).login("rita@example.com", remember=True)
+    assert phone.get("/leads/").status_code == 200
+    assert phone.get_cookie("remember_token") is not None
+
+    token = csrf_token(client, "/admin/users")
+    response = client.post(f"/admin/users/{rita.id}/deactivate", data={"csrf_token": token})
+    assert response.status_code == 303
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Deactivated Rita Rep: they can no longer sign in." in page
+    assert ">Reactivate Rita Rep</button>" in page and "Deactivate Rita Rep<" not in page
+    db.expire_all()
+    assert rita.active is False
+
+    # Her open session (and its "stay signed in" cookie) ends at her next request.
+    answer = phone.get("/leads/")
+    assert answer.status_code == 302 and "/login" in answer.location
+    assert phone.get_cookie("remember_token") is None
+    assert phone.get("/leads/").status_code == 302
+    refused = Auth(app.test_client()).login("rita@example.com")
+    assert refused.status_code == 401
+
+    client.post(f"/admin/users/{rita.id}/reactivate", data={"csrf_token": token})
+    assert phone.get("/leads/").status_code == 302  # that session stays ended
+    again = app.test_client()
+    Auth(again).login("rita@example.com")
+    assert again.get("/leads/").status_code == 200
+
+
+def test_the_last_active_admin_cannot_be_removed(client, admin, db):
+    token = csrf_token(client, "/admin/users")
+    for url, data in (
+        (f"/admin/users/{admin.id}/deactivate", {}),
+        (f"/admin/users/{admin.id}/role", {"role": "coordinator"}),
+    ):
+        response = client.post(url, data={"csrf_token": token, **data})
+        assert response.status_code == 422
+        assert "QuickCRM needs at least one active admin." in response.get_data(as_text=True)
+    db.expire_all()
+    assert admin.active and admin.role == "admin"
+
+
+def test_an_admin_cannot_deactivate_or_demote_themselves(client, admin, make_user, db):
+    make_user("bea@example.com", "admin", "Bea Admin")
+    token = csrf_token(client, "/admin/users")
+    gone = client.post(f"/admin/users/{admin.id}/deactivate", data={"csrf_token": token})
+    assert gone.status_code == 422
+    assert "You cannot deactivate yourself." in gone.get_data(as_text=True)
+    demoted = client.post(
+        f"/admin/users/{admin.id}/role", data={"csrf_token": token, "role": "rep"}
+    )
+    assert demoted.status_code == 422
+    assert "You cannot remove your own admin role." in demoted.get_data(as_text=True)
+    db.expire_all()
+    assert admin.active and admin.role == "admin"
+
+
+def user_routes(user_id: int):
+    return [
+        ("GET", "/admin/users"),
+        ("POST", "/admin/users"),
+        ("POST", f"/admin/users/{user_id}/role"),
+        ("POST", f"/admin/users/{user_id}/deactivate"),
+        ("POST", f"/admin/users/{user_id}/reactivate"),
+    ]
+
+
+@pytest.mark.parametrize("role", ["rep", "coordinator"])
+def test_only_admins_reach_the_user_routes(client, sign_in_as, make_user, db, role):
+    target = make_user("target@example.com", "rep", "Tara Target")
+    sign_in_as(role)
+    token = csrf_token(client, "/")
+    for method, url in user_routes(target.id):
+        data = {"csrf_token": token, "role": "admin", **new_user_form()}
+        assert client.open(url, method=method, data=data).status_code == 403, url
+    db.expire_all()
+    assert target.role == "rep" and target.active
+    assert db.scalar(select(User).where(User.email == "nina@example.com")) is None
+
+
+def new_user_form():
+    return {"name": "Nina", "email": "nina@example.com", "password": PASSWORD}
+
+
+def test_user_routes_need_csrf_and_known_users(client, admin, make_user, db):
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
+    for _, url in user_routes(rita.id)[1:]:
+        assert client.post(url, data={"role": "coordinator", **new_user_form()}).status_code == 400
+    db.expire_all()
+    assert rita.role == "rep" and rita.active and users_in(db) == 2
+    token = csrf_token(client, "/admin/users")
+    for _, url in user_routes(9999)[2:]:
+        assert client.post(url, data={"csrf_token": token, "role": "rep"}).status_code == 404
