@@ -34,7 +34,8 @@ def test_no_screen_scrolls_sideways_on_a_phone(page, live_db, live_app, make_liv
         "/leads/review", f"/leads/{ids['lead']}", f"/leads/{ids['lead']}/convert",
         "/companies/", f"/companies/{ids['company']}", "/contacts/",
         f"/contacts/{ids['contact']}", "/opportunities", "/opportunities/list",
-        f"/opportunities/{ids['opportunity']}", "/forecast", "/admin", "/account/password",
+        f"/opportunities/{ids['opportunity']}", "/forecast", "/admin", "/admin/users",
+        "/account/password",
     ]  # fmt: skip
     too_wide = {}
     for url in screens:
