@@ -11,9 +11,9 @@ from quickcrm.domain import validation as v
 from quickcrm.models import ROLES, User
 
 PASSWORD_MIN = 8
-NEEDS_AN_ADMIN = "QuickCRM needs at least one active admin."
 PASSWORD_MAX = 200
 DEFAULT_PASSWORD_METHOD = "scrypt"
+NEEDS_AN_ADMIN = "QuickCRM needs at least one active admin."
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASHES: dict[str, str] = {}
 
