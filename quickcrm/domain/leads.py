@@ -646,29 +646,34 @@ def list_leads(
 ) -> LeadPage:
     """One page of the filtered, sorted leads, continuing after the cursor ``after`` (keyset
     paging: the sort value and id of the last lead shown, never an OFFSET)."""
-    search = search_condition(session, query.q)
-    stmt = _filtered(query, viewer, today, search)
+    filtered = _filtered(query, viewer, today, search_condition(session, query.q))
     cursor = _decode_cursor(after, query.sort)
     if query.sort == "next":
-        rows = _next_action_page(session, stmt, cursor)
+        rows = _next_action_page(session, filtered, cursor)
     else:
         column, descending = SORTS[query.sort]
+        stmt = filtered
         if cursor is not None:
-            after_last = tuple_(column, Lead.id) > tuple_(*cursor)
-            if descending:
-                after_last = tuple_(column, Lead.id) < tuple_(*cursor)
-            stmt = stmt.where(after_last)
-        order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
-        rows = list(session.scalars(stmt.order_by(*order).limit(PAGE_SIZE + 1)))
+            key, last = tuple_(column, Lead.id), tuple_(*cursor)
+            stmt = stmt.where(key < last if descending else key > last)
+        rows = list(session.scalars(stmt.order_by(*_order(query.sort)).limit(PAGE_SIZE + 1)))
     next_after = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         next_after = _cursor(rows[-1], query.sort)
     # Counting stops past COUNT_CAP: "more than 1,000" is as useful as the exact figure and
     # costs the same at any table size.
-    capped = _filtered(query, viewer, today, search).with_only_columns(Lead.id).limit(COUNT_CAP + 1)
+    capped = filtered.with_only_columns(Lead.id).limit(COUNT_CAP + 1)
     total = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
     return LeadPage(rows, next_after, min(total, COUNT_CAP), more=total > COUNT_CAP)
+
+
+def _order(sort: str) -> tuple:
+    """ORDER BY of the list sorted by ``sort``: its column, then the id; leads without a
+    next action after those with one."""
+    column, descending = SORTS[sort]
+    order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
+    return (Lead.next_action_on.is_(None), *order) if sort == "next" else order
 
 
 def _next_action_page(session: Session, stmt: Select, cursor) -> list[Lead]:
@@ -720,13 +725,9 @@ def _decode_cursor(after: str | None, sort: str):
 
 def lead_ids(session: Session, query: LeadQuery, viewer: User, *, today: date) -> list[int]:
     """The ids of every lead of the filtered list, in its order: review mode's steps."""
-    column, descending = SORTS[query.sort]
-    order = (column.desc(), Lead.id.desc()) if descending else (column, Lead.id)
-    if query.sort == "next":
-        order = (Lead.next_action_on.is_(None), *order)
     search = search_condition(session, query.q)
-    stmt = _filtered(query, viewer, today, search).with_only_columns(Lead.id).order_by(*order)
-    return list(session.scalars(stmt.limit(5000)))
+    stmt = _filtered(query, viewer, today, search).with_only_columns(Lead.id)
+    return list(session.scalars(stmt.order_by(*_order(query.sort)).limit(5000)))
 
 
 # The distinct sources, one index probe each ("loose index scan"): SELECT DISTINCT would
