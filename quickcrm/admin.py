@@ -36,14 +36,16 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
     )
 
 
-def _done(message: str):
+def _done(message: str, page: str = "admin.index"):
+    """Back to the admin ``page`` (its endpoint) with ``message``."""
     flash(message)
-    return redirect(url_for("admin.index"), 303)
+    return redirect(url_for(page), 303)
 
 
-def _refused(exc: pipeline.PipelineError, failed: str):
+def _refused(exc: pipeline.PipelineError | users.UserError, failed: str, page=_page):
+    """The ``page`` again, 422, with the refusal next to the field of the form ``failed``."""
     get_session().rollback()
-    return _page(422, {exc.field: str(exc)}, failed)
+    return page(422, {exc.field: str(exc)}, failed)
 
 
 @bp.get("")
@@ -125,16 +127,6 @@ def _users_page(status: int = 200, errors: dict | None = None, failed: str = "")
     )
 
 
-def _user_refused(exc: users.UserError, failed: str):
-    get_session().rollback()
-    return _users_page(422, {exc.field or "email": str(exc)}, failed)
-
-
-def _user_done(message: str):
-    flash(message)
-    return redirect(url_for("admin.user_list"), 303)
-
-
 @bp.get("/users")
 def user_list():
     return _users_page()
@@ -155,10 +147,11 @@ def create_user():
             ),
         )
     except users.UserError as exc:
-        return _user_refused(exc, "new")
-    return _user_done(
+        return _refused(exc, "new", _users_page)
+    return _done(
         f"Created {user.name} ({user.role}) — give them the temporary password; "
-        "they can change it under Change password."
+        "they can change it under Change password.",
+        "admin.user_list",
     )
 
 
@@ -168,8 +161,8 @@ def change_role(user_id: int):
     try:
         users.change_role(get_session(), user, request.form.get("role", ""), by=current_user)
     except users.UserError as exc:
-        return _user_refused(exc, f"user-{user_id}")
-    return _user_done(f"{user.name} is now {user.role}.")
+        return _refused(exc, f"user-{user_id}", _users_page)
+    return _done(f"{user.name} is now {user.role}.", "admin.user_list")
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -178,12 +171,12 @@ def deactivate_user(user_id: int):
     try:
         users.deactivate(get_session(), user, by=current_user)
     except users.UserError as exc:
-        return _user_refused(exc, f"user-{user_id}")
-    return _user_done(f"Deactivated {user.name}: they can no longer sign in.")
+        return _refused(exc, f"user-{user_id}", _users_page)
+    return _done(f"Deactivated {user.name}: they can no longer sign in.", "admin.user_list")
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 def reactivate_user(user_id: int):
     user = get_or_404(User, user_id)
     users.reactivate(get_session(), user)
-    return _user_done(f"Reactivated {user.name}: they can sign in again.")
+    return _done(f"Reactivated {user.name}: they can sign in again.", "admin.user_list")
