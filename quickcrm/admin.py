@@ -142,9 +142,7 @@ def create_user():
             form.get("password", ""),
             role=form.get("role", "rep"),
             name=form.get("name", ""),
-            password_method=current_app.config.get(
-                "PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD
-            ),
+            password_method=current_app.config["PASSWORD_METHOD"],
         )
     except users.UserError as exc:
         return _refused(exc, "new", _users_page)

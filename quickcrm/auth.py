@@ -56,10 +56,6 @@ def init_app(app: Flask) -> None:
     app.before_request(require_sign_in)
 
 
-def _password_method() -> str:
-    return current_app.config.get("PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD)
-
-
 def require_sign_in():
     """Every page needs a signed-in user, except the public ones; with no user at all,
     everything leads to the first-run page."""
@@ -97,7 +93,10 @@ def login():
     email = request.form.get("email", "")
     if request.method == "POST":
         user = users.authenticate(
-            db, email, request.form.get("password", ""), password_method=_password_method()
+            db,
+            email,
+            request.form.get("password", ""),
+            password_method=current_app.config["PASSWORD_METHOD"],
         )
         if user is not None:
             remember = request.form.get("remember") == "on"
@@ -147,7 +146,7 @@ def setup():
                     password,
                     role="admin",
                     name=values["name"],
-                    password_method=_password_method(),
+                    password_method=current_app.config["PASSWORD_METHOD"],
                 )
             except users.UserError as exc:
                 db.rollback()
@@ -174,7 +173,7 @@ def change_password():
                     current_user,
                     request.form.get("current_password", ""),
                     new,
-                    password_method=_password_method(),
+                    password_method=current_app.config["PASSWORD_METHOD"],
                 )
             except users.UserError as exc:
                 errors["new_password" if exc.field == "password" else exc.field] = str(exc)

@@ -45,9 +45,7 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
             password,
             role=role,
             name=name,
-            password_method=current_app.config.get(
-                "PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD
-            ),
+            password_method=current_app.config["PASSWORD_METHOD"],
         )
     except users.UserError as exc:
         raise click.ClickException(str(exc)) from None
@@ -64,7 +62,7 @@ def seed_demo(password: str) -> None:
     summary = demo.seed(
         get_session(),
         password=password,
-        password_method=current_app.config.get("PASSWORD_METHOD", users.DEFAULT_PASSWORD_METHOD),
+        password_method=current_app.config["PASSWORD_METHOD"],
     )
     click.echo(summary)
 

@@ -9,6 +9,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from quickcrm.domain.users import DEFAULT_PASSWORD_METHOD
+
 
 class Config:
     """Production defaults. Anything can be overridden with ``QUICKCRM_<NAME>``."""
@@ -37,6 +39,9 @@ class Config:
     # must live as long as the session, not one hour.
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_SSL_STRICT = True
+
+    # How passwords are hashed (werkzeug's generate_password_hash method).
+    PASSWORD_METHOD = DEFAULT_PASSWORD_METHOD
 
     # How long a rep may undo a capture they just saved.
     UNDO_WINDOW = timedelta(minutes=5)
