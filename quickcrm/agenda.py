@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from quickcrm.db import get_session
 from quickcrm.domain import agenda
+from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
 from quickcrm.web import get_or_404, render, today, wants_page
 
@@ -28,7 +29,8 @@ def _whose() -> User:
         return current_user
     if not current_user.can("coordinator"):
         abort(403)
-    user = get_session().get(User, int(raw)) if raw.isdigit() else None
+    ident = v.record_id(raw)
+    user = get_session().get(User, ident) if ident is not None else None
     if user is None:
         abort(404)
     return user

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
+from quickcrm.domain import validation as v
 from quickcrm.models import COMPANY_TYPES, Company
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
@@ -77,7 +78,7 @@ def log_activity(company_id: int):
 def merge(company_id: int):
     """Merge the chosen duplicate into this company."""
     survivor = get_or_404(Company, company_id)
-    duplicate_id = request.form.get("duplicate", type=int)
+    duplicate_id = v.record_id(request.form.get("duplicate"))
     duplicate = get_session().get(Company, duplicate_id) if duplicate_id else None
     if duplicate is None:
         context = _context(survivor, merge_error="Choose the duplicate to merge into this one.")

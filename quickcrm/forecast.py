@@ -9,6 +9,7 @@ from flask import Blueprint, request
 
 from quickcrm.db import get_session
 from quickcrm.domain import forecast
+from quickcrm.domain import validation as v
 from quickcrm.web import render, role_required, today
 
 bp = Blueprint("forecast", __name__, url_prefix="/forecast")
@@ -19,11 +20,12 @@ def _period(errors: dict[str, str]) -> tuple[date, date]:
     default = (forecast.quarter_start(today()), today())
     values = []
     for name, fallback in zip(("start", "end"), default, strict=True):
-        raw = request.args.get(name, "").strip()
         try:
-            values.append(date.fromisoformat(raw) if raw else fallback)
-        except ValueError:
-            errors[name] = "Enter a date like 2026-11-01."
+            values.append(
+                v.day(request.args.get(name), "Enter a date like 2026-11-01.") or fallback
+            )
+        except v.Invalid as exc:
+            errors[name] = str(exc)
             values.append(fallback)
     start, end = values
     if start > end:

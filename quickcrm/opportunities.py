@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, pipeline
+from quickcrm.domain import validation as v
 from quickcrm.models import Opportunity, Stage, User
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
@@ -51,7 +52,7 @@ def move(opportunity_id: int):
     opportunity = get_or_404(Opportunity, opportunity_id)
     raw = request.form.get("stage_id", "")
     try:
-        pipeline.move_to_stage(get_session(), opportunity, int(raw) if raw.isdigit() else 0)
+        pipeline.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
     except pipeline.PipelineError as exc:
         get_session().rollback()
         return _board(422, {exc.field: str(exc)}, opportunity.id)

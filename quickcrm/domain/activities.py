@@ -51,18 +51,22 @@ def parse(data: Mapping[str, str], today: date) -> dict:
         values["due_on"] = v.next_action_date(data.get("due_on"), today)
     except v.Invalid as exc:
         errors["due_on"] = str(exc)
-    every = (data.get("repeat_every") or "").strip()
     unit = (data.get("repeat_unit") or "").strip()
     values["repeat_every"] = values["repeat_unit"] = None
+    try:
+        every = v.integer(
+            data.get("repeat_every"), low=1, high=365, message="Enter a whole number from 1 to 365."
+        )
+    except v.Invalid as exc:
+        errors["repeat_every"] = str(exc)
+        every = None
     if every:
-        if not every.isdigit() or not 1 <= int(every) <= 365:
-            errors["repeat_every"] = "Enter a whole number from 1 to 365."
-        elif unit not in REPEAT_UNITS:
+        if unit not in REPEAT_UNITS:
             errors["repeat_every"] = "Choose days, weeks or months."
         elif values["kind"] != "task" or values.get("due_on") is None:
             errors["repeat_every"] = "Only a task with a due date can repeat."
         else:
-            values["repeat_every"], values["repeat_unit"] = int(every), unit
+            values["repeat_every"], values["repeat_unit"] = every, unit
     if errors:
         raise ActivityErrors(errors)
     return values
@@ -82,11 +86,9 @@ def log_activity(
     """Add an activity to ``record``'s timeline; raises ``Invalid`` for bad input."""
     if kind not in ACTIVITY_KINDS:
         raise v.Invalid("Choose note, call, email, meeting or task.")
-    cleaned = (text or "").strip()
+    cleaned = v.long_text(text, max_length=TEXT_MAX)
     if not cleaned:
         raise v.Invalid("Write what happened first.")
-    if len(cleaned) > TEXT_MAX:
-        raise v.Invalid(f"Keep it under {TEXT_MAX} characters.")
     activity = Activity(
         kind=kind,
         text=cleaned,

@@ -89,9 +89,9 @@ def company_form(data: Mapping[str, str], region: str | None) -> RecordForm:
             or "prospect",
             "rating": _rating,
             "industry": lambda s: v.text(s, max_length=120),
-            "website": lambda s: v.text(s, max_length=255),
+            "website": v.url,
             "phone": lambda s: v.phone(s, region),
-            "address": lambda s: v.text(s, max_length=1000),
+            "address": lambda s: v.long_text(s, max_length=1000),
         }
     )  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,7 +16,6 @@ from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Stage, User, utcnow
 
 CLOSE_AFTER = timedelta(days=30)
-VALUE_MAX = Decimal("999999999999.99")
 
 FIELDS = (
     "company",
@@ -102,7 +101,7 @@ class ConvertForm:
                 lambda s: v.text(s, max_length=200, required="Enter the company's name."),
             )
             return
-        company = session.get(Company, int(choice)) if choice.isdigit() else None
+        company = _get(session, Company, choice)
         if company is None or company.merged_into_id is not None:
             self.errors["company"] = "Choose a company from the list, or New company."
         self.values["company"] = company
@@ -118,7 +117,7 @@ class ConvertForm:
             self._check("contact_email", v.email)
             self._check("contact_phone", lambda s: v.phone(s, region))
             return
-        contact = session.get(Contact, int(choice)) if choice.isdigit() else None
+        contact = _get(session, Contact, choice)
         company = self.values.get("company")
         if contact is None or company is None or contact.company_id != company.id:
             self.errors["contact"] = "Choose a contact at the chosen company, or New contact."
@@ -131,7 +130,7 @@ class ConvertForm:
         )
         self._check("value", _money)
         raw_stage = self.raw["stage_id"]
-        stage = session.get(Stage, int(raw_stage)) if raw_stage.isdigit() else None
+        stage = _get(session, Stage, raw_stage)
         if stage is None:
             self.errors["stage_id"] = "Choose a stage."
         self.values["stage"] = stage
@@ -140,35 +139,21 @@ class ConvertForm:
 
 
 def _money(value: str) -> Decimal:
-    raw = value.replace(",", "").replace(" ", "")
-    if not raw:
-        return Decimal("0")
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        raise v.Invalid("Enter an amount like 12000 or 12000.50.") from None
-    if not amount.is_finite() or amount < 0 or amount > VALUE_MAX:
-        raise v.Invalid("Enter an amount from 0 up to 999,999,999,999.99.")
-    return amount.quantize(Decimal("0.01"))
+    return v.money(value)
 
 
 def _percent(value: str) -> int:
-    try:
-        percent = int(value)
-    except ValueError:
-        raise v.Invalid("Enter a whole number from 0 to 100.") from None
-    if not 0 <= percent <= 100:
-        raise v.Invalid("Enter a whole number from 0 to 100.")
-    return percent
+    return v.percentage(value, "Enter a whole number from 0 to 100.")
 
 
 def _date(value: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise v.Invalid("Enter a date like 2026-12-24.") from None
+    return v.day(value)
+
+
+def _get(session: Session, model, raw: str):
+    """The ``model`` row whose id is typed in ``raw``, or ``None``."""
+    ident = v.record_id(raw)
+    return session.get(model, ident) if ident is not None else None
 
 
 @dataclass

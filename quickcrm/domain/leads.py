@@ -105,10 +105,9 @@ def field_checks(*, today: date, phone_region: str | None) -> dict[str, Callable
 
 
 def _note(value: str | None) -> str | None:
-    cleaned = (value or "").strip()
-    if len(cleaned) > NOTE_MAX:
-        raise v.Invalid(f"Keep the note under {NOTE_MAX} characters.")
-    return cleaned or None
+    return v.long_text(
+        value, max_length=NOTE_MAX, message=f"Keep the note under {NOTE_MAX} characters."
+    )
 
 
 def capture_lead(session: Session, owner: User, form: LeadForm, **details) -> Lead:
@@ -196,12 +195,8 @@ def captured_time(value: str | None, *, now: datetime) -> datetime:
     A wrong phone clock never refuses a capture: a time in the future (beyond a little
     skew) or months ago is replaced by the server's time; a time just ahead is ``now``.
     """
-    try:
-        when = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
-    except ValueError:
-        return now
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    if not now - OLDEST_CAPTURE <= when <= now + CLOCK_SKEW:
+    when = v.moment(value)
+    if when is None or not now - OLDEST_CAPTURE <= when <= now + CLOCK_SKEW:
         return now
     return min(when, now)
 
@@ -508,11 +503,10 @@ class LeadQuery:
     def from_mapping(cls, data: Mapping[str, str]) -> LeadQuery:
         def day(name: str) -> date | None:
             try:
-                return date.fromisoformat(data.get(name, "").strip())
-            except ValueError:
+                return v.day(data.get(name))
+            except v.Invalid:
                 return None
 
-        owner = data.get("owner", "").strip()
         status = data.get("status", "open").strip()
         return cls(
             q=data.get("q", "").strip()[:200],
@@ -520,7 +514,7 @@ class LeadQuery:
             temperature=data.get("temperature", "")
             if data.get("temperature") in TEMPERATURES
             else "",
-            owner_id=int(owner) if owner.isdigit() else None,
+            owner_id=v.record_id(data.get("owner")),
             source=data.get("source", "").strip()[:120],
             captured_from=day("from"),
             captured_to=day("to"),
@@ -709,17 +703,20 @@ def _decode_cursor(after: str | None, sort: str):
     """The (sort value, id) of a cursor, or ``None`` when it is missing or malformed."""
     if not after or ":" not in after:
         return None
-    last_id, _, key = after.partition(":")
-    if not last_id.isdigit():
+    raw_id, _, key = after.partition(":")
+    last_id = v.record_id(raw_id)
+    if last_id is None:
         return None
     if sort == "name":
-        return key, int(last_id)
+        return (key, last_id) if v.storable(key) else None
     if sort == "next" and key == "":
-        return None, int(last_id)
-    parse = datetime.fromisoformat if sort == "captured" else date.fromisoformat
+        return None, last_id
+    if sort == "captured":
+        when = v.moment(key)
+        return (when, last_id) if when is not None else None
     try:
-        return parse(key), int(last_id)
-    except ValueError:
+        return v.day(key), last_id
+    except v.Invalid:
         return None
 
 

@@ -29,6 +29,9 @@ FREE_MAIL_DOMAINS = {
 }  # fmt: skip
 
 SUGGESTION_LIMIT = 5
+# The width of the name_key column: normalising can make a key longer than its name
+# (one "ﷺ" becomes 18 letters), so keys are cut to fit.
+NAME_KEY_MAX = 200
 
 
 def name_key(name: str | None) -> str:
@@ -42,7 +45,7 @@ def name_key(name: str | None) -> str:
     words = re.findall(r"\w+", text)
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
-    return " ".join(words)
+    return " ".join(words)[:NAME_KEY_MAX]
 
 
 def email_domain(email: str | None) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -177,23 +177,11 @@ class OpportunityForm:
 
 
 def parse_value(raw: str) -> Decimal:
-    try:
-        amount = Decimal(raw.replace(",", "").replace(" ", "") or "0")
-    except InvalidOperation:
-        raise v.Invalid("Enter an amount like 12500 or 12500.50.") from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-        raise v.Invalid("Enter an amount from 0 up to 999,999,999,999.")
-    return amount.quantize(Decimal("0.01"))
+    return v.money(raw)
 
 
 def parse_probability(raw: str) -> int:
-    try:
-        number = int(raw)
-    except ValueError:
-        raise v.Invalid("Enter a whole percentage from 0 to 100.") from None
-    if not 0 <= number <= 100:
-        raise v.Invalid("Enter a whole percentage from 0 to 100.")
-    return number
+    return v.percentage(raw)
 
 
 def clean(session: Session, form: OpportunityForm) -> OpportunityForm:
@@ -210,18 +198,24 @@ def clean(session: Session, form: OpportunityForm) -> OpportunityForm:
         except v.Invalid as exc:
             form.errors[name] = str(exc)
     try:
-        form.values["close_on"] = date.fromisoformat(raw["close_on"]) if raw["close_on"] else None
-    except ValueError:
-        form.errors["close_on"] = "Enter a date like 2026-12-15."
-    stage = session.get(Stage, int(raw["stage_id"])) if raw["stage_id"].isdigit() else None
+        form.values["close_on"] = v.day(raw["close_on"], "Enter a date like 2026-12-15.")
+    except v.Invalid as exc:
+        form.errors["close_on"] = str(exc)
+    stage = _get(session, Stage, raw["stage_id"])
     if stage is None:
         form.errors["stage_id"] = "Choose a stage."
     form.values["stage"] = stage
-    owner = session.get(User, int(raw["owner_id"])) if raw["owner_id"].isdigit() else None
+    owner = _get(session, User, raw["owner_id"])
     if raw["owner_id"] and (owner is None or not owner.active):
         form.errors["owner_id"] = "Choose an active user."
     form.values["owner_id"] = owner.id if owner else None
     return form
+
+
+def _get(session: Session, model, raw: str):
+    """The ``model`` row whose id is typed in ``raw``, or ``None``."""
+    ident = v.record_id(raw)
+    return session.get(model, ident) if ident is not None else None
 
 
 def update_opportunity(
@@ -273,20 +267,18 @@ def update_opportunity(
 class ListFilters:
     owner_id: int | None = None
     stage_id: int | None = None
-    close_month: str = ""  # YYYY-MM
+    close_month: date | None = None  # the first day of the month
     outcome: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ListFilters:
         def number(name: str) -> int | None:
-            raw = (args.get(name) or "").strip()
-            return int(raw) if raw.isdigit() else None
+            return v.record_id(args.get(name))
 
-        month = (args.get("close_month") or "").strip()
         try:
-            datetime.strptime(month, "%Y-%m")
-        except ValueError:
-            month = ""
+            month = v.month(args.get("close_month"))
+        except v.Invalid:
+            month = None
         outcome = (args.get("outcome") or "").strip()
         return cls(
             number("owner_id"),
@@ -312,9 +304,8 @@ def opportunity_list(session: Session, filters: ListFilters) -> list[Opportunity
     if filters.outcome:
         query = query.where(Opportunity.outcome == filters.outcome)
     if filters.close_month:
-        year, month = map(int, filters.close_month.split("-"))
-        start = date(year, month, 1)
-        end = date(year + (month == 12), month % 12 + 1, 1)
+        start = filters.close_month
+        end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         query = query.where(Opportunity.close_on >= start, Opportunity.close_on < end)
     query = query.order_by(
         Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id
@@ -414,7 +405,7 @@ def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
         raise PipelineError("move_to", f"The pipeline needs a {stage.outcome} stage.")
     target = None
     if used:
-        target = session.get(Stage, int(move_to)) if str(move_to).isdigit() else None
+        target = _get(session, Stage, move_to)
         if target is None or target.id == stage.id:
             raise PipelineError(
                 "move_to",

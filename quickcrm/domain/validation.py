@@ -1,9 +1,16 @@
-"""Checks of what people type, each returning the cleaned value or raising ``Invalid``."""
+"""The one toolkit that reads input: what people type and what clients send.
+
+Each check returns the cleaned value or raises ``Invalid`` with a message for the person.
+Every value that reaches the database goes through one of them, so none can outgrow its
+column (ids, money), hold a character the database refuses (NUL, lone surrogates) or fall
+outside the dates the app can compute with (docs/security.md, "Bad input").
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -13,11 +20,133 @@ class Invalid(ValueError):
     """A value a person typed that cannot be accepted; the message is for them."""
 
 
+# Primary keys are PostgreSQL ``integer`` columns: nothing above this can name a record.
+ID_MAX = 2**31 - 1
+# Numeric(14, 2): the largest amount a money column holds.
+MONEY_MAX = Decimal("999999999999.99")
+# The dates the app accepts anywhere: wide enough for any real record, narrow enough that
+# adding a month or a day never leaves the calendar.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2999, 12, 31)
+
+UNSTORABLE = "This text holds a character QuickCRM cannot store (a NUL or a broken one)."
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str) -> bool:
+    """False when ``value`` holds a NUL or a lone surrogate, which no database stores."""
+    return _UNSTORABLE.search(value) is None
+
+
+def record_id(value: object) -> int | None:
+    """The id of a record from a form or query, or ``None`` when it cannot be one (empty,
+    not plain ASCII digits, zero, or past ``ID_MAX``) — so a look-up never overflows."""
+    raw = str(value if value is not None else "").strip()
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    number = int(raw)
+    return number if 1 <= number <= ID_MAX else None
+
+
+def integer(value: str | None, *, low: int, high: int, message: str) -> int | None:
+    """A whole number from ``low`` to ``high``; ``None`` when empty."""
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    sign, digits = ("-", raw[1:]) if raw.startswith("-") else ("", raw)
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        raise Invalid(message)
+    number = int(sign + digits)
+    if not low <= number <= high:
+        raise Invalid(message)
+    return number
+
+
+def percentage(value: str | None, message: str = "Enter a whole percentage from 0 to 100.") -> int:
+    number = integer(value, low=0, high=100, message=message)
+    if number is None:
+        raise Invalid(message)
+    return number
+
+
+def money(value: str | None, *, empty: Decimal | None = Decimal("0")) -> Decimal | None:
+    """An amount of money from 0 to ``MONEY_MAX``, rounded to cents; thousands separators
+    (commas, spaces) are allowed. ``empty`` is what an empty value means."""
+    raw = re.sub(r"[,\s]", "", value or "")
+    if not raw:
+        return empty
+    message = "Enter an amount like 12500 or 12500.50."
+    if len(raw) > 40 or not re.fullmatch(r"\d*\.?\d*", raw) or raw == ".":
+        raise Invalid(message)
+    try:
+        amount = Decimal(raw).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise Invalid(message) from None
+    if amount > MONEY_MAX:
+        raise Invalid("Enter an amount from 0 up to 999,999,999,999.99.")
+    return amount
+
+
+def day(value: str | None, message: str = "Enter a date like 2026-12-24.") -> date | None:
+    """An ISO date (YYYY-MM-DD) from ``DATE_MIN`` to ``DATE_MAX``; ``None`` when empty."""
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    try:
+        when = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise Invalid(message)
+    if not DATE_MIN <= when <= DATE_MAX:
+        raise Invalid(f"Enter a date between {DATE_MIN.year} and {DATE_MAX.year}.")
+    return when
+
+
+def month(value: str | None) -> date | None:
+    """A month typed as YYYY-MM, as its first day; ``None`` when empty."""
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}", raw):
+        raise Invalid("Enter a month like 2026-12.")
+    return day(raw + "-01", "Enter a month like 2026-12.")
+
+
+def moment(value: str | None) -> datetime | None:
+    """An ISO date and time as an aware UTC datetime (no zone means UTC), between
+    ``DATE_MIN`` and ``DATE_MAX``; ``None`` when empty or unreadable."""
+    raw = (value or "").strip().replace("Z", "+00:00")
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return when if DATE_MIN <= when.date() <= DATE_MAX else None
+
+
+def url(value: str | None, *, max_length: int = 255) -> str | None:
+    """A web address for a link: http or https only ("example.com" becomes
+    "https://example.com"); ``None`` when empty."""
+    raw = text(value, max_length=max_length)
+    if raw is None:
+        return None
+    if not re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.IGNORECASE):
+        raw = "https://" + raw
+    if not re.match(r"^https?://[^\s/?#]+\.[^\s/?#]+", raw, re.IGNORECASE) or len(raw) > max_length:
+        raise Invalid("Enter a web address like https://example.com.")
+    return raw
+
+
 def text(value: str | None, *, max_length: int, required: str | None = None) -> str | None:
     """Trimmed text with runs of white space folded; ``None`` when empty.
 
     ``required`` is the message to show when the value is empty and must not be.
     """
+    if value is not None and not storable(value):
+        raise Invalid(UNSTORABLE)
     cleaned = re.sub(r"[ \t]+", " ", (value or "").strip())
     if not cleaned:
         if required:
@@ -28,10 +157,22 @@ def text(value: str | None, *, max_length: int, required: str | None = None) -> 
     return cleaned
 
 
+def long_text(value: str | None, *, max_length: int, message: str | None = None) -> str | None:
+    """Text whose lines are kept as typed (a note); trimmed; ``None`` when empty."""
+    if value is not None and not storable(value):
+        raise Invalid(UNSTORABLE)
+    cleaned = (value or "").strip()
+    if len(cleaned) > max_length:
+        raise Invalid(message or f"Keep it under {max_length} characters.")
+    return cleaned or None
+
+
 def email(value: str | None) -> str | None:
     raw = (value or "").strip()
     if not raw:
         return None
+    if len(raw) > 254 or not storable(raw):
+        raise Invalid("Enter an email address like name@example.com.")
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
@@ -43,7 +184,7 @@ def phone(value: str | None, region: str | None) -> str | None:
     raw = re.sub(r"\s+", " ", (value or "").strip())
     if not raw:
         return None
-    if len(raw) > 40:
+    if len(raw) > 40 or not storable(raw):
         raise Invalid("That is too long for a phone number.")
     try:
         parsed = phonenumbers.parse(raw, region)
@@ -70,19 +211,16 @@ NEXT_ACTION_HORIZON = timedelta(days=2 * 366)
 
 def next_action_date(value: str | None, today: date) -> date | None:
     """An ISO date from yesterday (phones may be a time zone behind) up to two years ahead."""
-    raw = (value or "").strip()
-    if not raw:
+    when = day(value, "Enter a date like 2026-11-24.")
+    if when is None:
         return None
-    try:
-        when = date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid("Enter a date like 2026-11-24.") from None
     if not today - timedelta(days=1) <= when <= today + NEXT_ACTION_HORIZON:
         raise Invalid("Pick a date from today up to two years ahead.")
     return when
 
 
 def choice(value: str | None, allowed: tuple[str, ...], message: str) -> str | None:
+    """One of ``allowed`` (case ignored); ``None`` when empty."""
     raw = (value or "").strip().lower()
     if not raw:
         return None

@@ -63,3 +63,91 @@ def test_choice():
     assert v.choice("", ("cold",), "m") is None
     with pytest.raises(v.Invalid, match="m"):
         v.choice("tepid", ("cold",), "m")
+
+
+# --- the input toolkit: values that must never reach the database -----------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", 1), (" 42 ", 42), (str(v.ID_MAX), v.ID_MAX), (str(v.ID_MAX + 1), None),
+     ("9223372036854775808", None), ("9" * 5000, None), ("0", None), ("-3", None),
+     ("²", None), ("٣", None), ("1.5", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_record_id_is_a_positive_integer_that_fits_the_column(raw, expected):
+    assert v.record_id(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("12500", "12500.00"), ("12,500.5", "12500.50"), ("1 000", "1000.00"), ("", "0"),
+     ("999999999999.99", "999999999999.99"), (".5", "0.50")],
+)  # fmt: skip
+def test_money_reads_amounts_to_the_cent(raw, expected):
+    assert str(v.money(raw)) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["999999999999.999", "1e12", "1E+999999", "NaN", "Infinity", "-1", "12,5€", "."]
+)
+def test_money_refuses_what_the_column_cannot_hold(raw):
+    with pytest.raises(v.Invalid):
+        v.money(raw)
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01", "9999-12-31", "2026-02-30", "20261201", "²"])
+def test_day_refuses_impossible_and_far_dates(raw):
+    with pytest.raises(v.Invalid):
+        v.day(raw)
+
+
+def test_day_and_month_read_iso_forms():
+    assert v.day(" 2026-12-24 ") == date(2026, 12, 24)
+    assert v.month("2026-12") == date(2026, 12, 1)
+    assert v.day("") is None and v.month("") is None
+    with pytest.raises(v.Invalid):
+        v.month("9999-12")
+
+
+@pytest.mark.parametrize(
+    "raw", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "tomorrow", "x" * 100]
+)
+def test_moment_is_none_for_what_cannot_be_a_capture_time(raw):
+    assert v.moment(raw) is None
+
+
+def test_moment_is_utc():
+    assert v.moment("2026-11-29T10:00:00+01:00").isoformat() == "2026-11-29T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("raw", ["Ann\x00", "\ud800", "a\udfffb"])
+def test_text_refuses_characters_no_database_stores(raw):
+    with pytest.raises(v.Invalid, match="cannot store"):
+        v.text(raw, max_length=50)
+    with pytest.raises(v.Invalid, match="cannot store"):
+        v.long_text(raw, max_length=50)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("example.com", "https://example.com"), ("http://example.com/x?y=1", "http://example.com/x?y=1"),
+     ("HTTPS://Example.com", "HTTPS://Example.com"), ("", None)],
+)  # fmt: skip
+def test_url_keeps_web_addresses(raw, expected):
+    assert v.url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["javascript://%0aalert(1)", "javascript:alert(1)", "data:text/html,x", "ftp://x.org",
+            "https://", "vbscript:msgbox"],
+)  # fmt: skip
+def test_url_refuses_anything_but_http_and_https(raw):
+    with pytest.raises(v.Invalid):
+        v.url(raw)
+
+
+def test_integer_bounds():
+    assert v.integer("7", low=1, high=365, message="m") == 7
+    for raw in ("0", "366", "²", "9" * 5000, "1.0"):
+        with pytest.raises(v.Invalid):
+            v.integer(raw, low=1, high=365, message="m")
