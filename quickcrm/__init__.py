@@ -10,7 +10,7 @@ from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from quickcrm import db
+from quickcrm import db, inputs
 from quickcrm.config import Config, ensure_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,7 @@ def create_app(
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
 
     db.init_app(app)
+    inputs.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
 
@@ -61,6 +62,7 @@ def create_app(
         companies,
         contacts,
         convert,
+        errors,
         forecast,
         leads,
         opportunities,
@@ -69,6 +71,7 @@ def create_app(
 
     auth.init_app(app)
     web.init_app(app)
+    errors.init_app(app)
     for area in (
         auth,
         capture,

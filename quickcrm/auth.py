@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     Flask,
@@ -21,7 +19,7 @@ from quickcrm import htmx
 from quickcrm.db import get_session
 from quickcrm.domain import users
 from quickcrm.models import User
-from quickcrm.web import render
+from quickcrm.web import render, safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -73,12 +71,7 @@ def require_sign_in():
 
 def _safe_next(target: str | None) -> str:
     """Only follow ``next`` to a path on this site."""
-    if not target:
-        return url_for("capture.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("capture.index")
-    return target
+    return safe_next(target, url_for("capture.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -43,6 +43,9 @@ class Config:
     # How passwords are hashed (werkzeug's generate_password_hash method).
     PASSWORD_METHOD = DEFAULT_PASSWORD_METHOD
 
+    # The largest request body (a capture, a form); more is refused with 413.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
     # How long a rep may undo a capture they just saved.
     UNDO_WINDOW = timedelta(minutes=5)
     # Static files carry a content hash in their URL, so they can be cached for a year.

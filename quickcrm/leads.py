@@ -10,7 +10,15 @@ from quickcrm.db import get_session
 from quickcrm.domain import leads
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, User
-from quickcrm.web import form_data, log_activity_on, render, role_required, today, wants_page
+from quickcrm.web import (
+    form_data,
+    log_activity_on,
+    render,
+    role_required,
+    safe_next,
+    today,
+    wants_page,
+)
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -172,10 +180,7 @@ def log_activity(lead_id: int):
 
 def _back(lead: Lead) -> str:
     """Where to go after an action: the page it came from (review mode), if it is ours."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("leads.detail", lead_id=lead.id)
+    return safe_next(request.form.get("next"), url_for("leads.detail", lead_id=lead.id))
 
 
 @bp.post("/<int:lead_id>/disqualify")

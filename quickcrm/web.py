@@ -9,10 +9,11 @@ from datetime import date
 from functools import cache, wraps
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, generate_csrf
+from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_blocks
 from markupsafe import Markup
 from whitenoise import WhiteNoise
@@ -146,33 +147,17 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        message = (
-            "This form has expired or was not sent by QuickCRM. Reload the page and try again."
-        )
-        return _error_page(400, "The form could not be accepted", message)
 
-    for code, title, message in (
-        (403, "Not allowed", "Your role does not allow this. Ask a coordinator or an admin."),
-        (404, "Not found", "There is nothing here. It may have been removed."),
-        (405, "Not allowed", "That action is not possible here."),
-        (500, "Something went wrong", "The error was logged. Please try again."),
-    ):
-        app.register_error_handler(code, _error_handler(code, title, message))
-
-
-def _error_handler(code: int, title: str, message: str) -> Callable:
-    def handler(_error):
-        return _error_page(code, title, message)
-
-    return handler
-
-
-def _error_page(code: int, title: str, message: str):
-    return render(
-        "errors/error.html", ["content"], status=code, code=code, title=title, message=message
-    )
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` if it is a path of this app, else ``default``: never a redirect off-site
+    (browsers drop tabs and newlines, and read a backslash as a slash)."""
+    target = (target or "").strip()
+    if not target or any(ch in target for ch in "\\\t\r\n\x00") or not target.isprintable():
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
 
 
 def wants_page() -> bool:

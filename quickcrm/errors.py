@@ -1,0 +1,74 @@
+"""What the app answers when a request cannot be served: a page for people, JSON for JSON
+clients, and never a second failure while answering the first."""
+
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from quickcrm.web import render
+
+# (title, message) by status; a description given to abort() replaces the message.
+MESSAGES = {
+    400: ("The request could not be read", "Reload the page and try again."),
+    403: ("Not allowed", "Your role does not allow this. Ask a coordinator or an admin."),
+    404: ("Not found", "There is nothing here. It may have been removed."),
+    405: ("Not allowed", "That action is not possible here."),
+    413: ("Too large", "That is more than QuickCRM accepts at once (1 MB)."),
+    429: ("Too many attempts", "Wait a minute, then try again."),
+    500: ("Something went wrong", "The error was logged. Please try again."),
+}  # fmt: skip
+CSRF_MESSAGE = "This form has expired or was not sent by QuickCRM. Reload the page and try again."
+
+
+def wants_json() -> bool:
+    """A client that sent JSON, or asks for JSON rather than HTML, gets JSON back."""
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes["text/html"]
+
+
+def error_response(code: int, message: str | None = None):
+    title, default = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    message = message or default
+    if wants_json():
+        return jsonify(error=message), code
+    try:
+        return render(
+            "errors/error.html", ["content"], status=code, code=code, title=title, message=message
+        )
+    except Exception:  # the page itself failed (e.g. the database is down): plain text
+        return f"{title}. {message}", code, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _rollback() -> None:
+    """End the request's failed transaction first: on PostgreSQL nothing else can be read
+    in it, not even what the error page shows."""
+    session = g.get("db_session")
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:
+            session.invalidate()
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return error_response(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        if error.code >= 500:
+            _rollback()
+        description = error.description if error.description != type(error).description else None
+        return error_response(error.code, description)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(_error):
+        _rollback()
+        return error_response(500)
