@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python bench/capture.py [--n 500]
+    python bench/capture.py [--n 500] [--synchronous FULL,NORMAL] [--dir PATH]
 
 Two figures, both taken in-process through Flask's test client (no sockets, no TLS, no
 network), on a fresh SQLite file in a temporary folder:
@@ -17,9 +17,16 @@ network), on a fresh SQLite file in a temporary folder:
    of the total is ours.
 
 2. **A baseline** to read that number against: a bare Flask app whose one POST route does
-   one ``sqlite3`` INSERT into a one-table SQLite file (WAL, ``synchronous=NORMAL``, as
-   the app uses) and commits. The ratio of the medians says how much the app adds on top
-   of "Flask plus a durable write".
+   one ``sqlite3`` INSERT into a one-table SQLite file (WAL, the same ``synchronous`` level)
+   and commits. The ratio of the medians says how much the app adds on top of "Flask plus
+   a durable write".
+
+Both are measured for each SQLite ``synchronous`` level given (default ``FULL,NORMAL``):
+FULL is what the app runs (a commit returns once the WAL is synced to disk, so an answered
+capture survives a power cut); NORMAL is what it ran before, for the price of that
+guarantee. Each level gets its own fresh database file in ``--dir`` (the system's temporary
+folder by default — put it on the disk you deploy on: on a tmpfs a sync costs nothing), and
+the levels take turns in rounds so that other work on the machine weighs on both alike.
 
 Then the bytes of a cold load of ``/``: the HTML plus every same-origin stylesheet, icon,
 manifest and script the page links to, raw and gzipped.
@@ -49,16 +56,19 @@ if str(ROOT) not in sys.path:
 
 from flask import Flask, request  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from quickcrm import create_app, migrate  # noqa: E402
 from quickcrm.config import TestConfig  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.db import SQLITE_SYNCHRONOUS, make_engine  # noqa: E402
 from quickcrm.domain import users  # noqa: E402
 
 WARMUP = 20
 EMAIL = "rep@example.com"
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway rep in a temporary database
 ASSET_RELS = {"stylesheet", "icon", "apple-touch-icon", "manifest"}
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+ROUND = 25  # requests per level per turn when several levels are compared
 
 
 # --- timing -----------------------------------------------------------------------------
@@ -96,8 +106,9 @@ def check(response, what: str) -> None:
 # --- the real app -------------------------------------------------------------------------
 
 
-def build_app(workdir: Path) -> Flask:
-    """The real app on a freshly migrated SQLite file, with one rep in it."""
+def build_app(workdir: Path, synchronous: str = SQLITE_SYNCHRONOUS) -> Flask:
+    """The real app on a freshly migrated SQLite file, with one rep in it; its engine runs
+    the given ``synchronous`` level (the app's own, FULL, unless a comparison asks)."""
     url = f"sqlite:///{workdir / 'quickcrm.sqlite3'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -105,6 +116,12 @@ def build_app(workdir: Path) -> Flask:
 
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     app = create_app({**config, "DATABASE_URL": url}, instance_path=str(workdir / "instance"))
+    if synchronous != SQLITE_SYNCHRONOUS:
+        # Only a bench swaps the engine: the app itself always runs SQLITE_SYNCHRONOUS.
+        app.extensions["quickcrm.engine"].dispose()
+        engine = make_engine(url, synchronous=synchronous)
+        app.extensions["quickcrm.engine"] = engine
+        app.extensions["quickcrm.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     with app.extensions["quickcrm.sessionmaker"]() as session:
         users.create_user(
             session,
@@ -177,14 +194,18 @@ def capture_sender(client: FlaskClient) -> Callable[[int], object]:
 # --- the baseline -------------------------------------------------------------------------
 
 
-def build_baseline(workdir: Path) -> tuple[Flask, sqlite3.Connection]:
+def build_baseline(
+    workdir: Path, synchronous: str = SQLITE_SYNCHRONOUS
+) -> tuple[Flask, sqlite3.Connection]:
     """A bare Flask app: one POST route, one INSERT, one commit.
 
     One connection is kept open for the whole run, as the app's connection pool does.
     """
+    if synchronous not in SYNCHRONOUS_LEVELS:
+        raise ValueError(f"unknown SQLite synchronous level {synchronous!r}")
     connection = sqlite3.connect(workdir / "baseline.sqlite3", check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(f"PRAGMA synchronous={synchronous}")
     connection.execute("CREATE TABLE lead (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
     connection.commit()
 
@@ -276,37 +297,91 @@ def print_weight(rows: list[tuple[str, int, int]]) -> None:
     )
 
 
+def time_in_turns(senders: dict[str, Callable[[int], object]], n: int) -> dict[str, list]:
+    """Time ``n`` calls of each sender, the senders taking turns ``ROUND`` calls at a time
+    (each warmed up first), so a busy moment on the machine falls on all of them."""
+    timings: dict[str, list[float]] = {name: [] for name in senders}
+    for send in senders.values():
+        for i in range(WARMUP):
+            send(i)
+    done = 0
+    while done < n:
+        batch = min(ROUND, n - done)
+        for name, send in senders.items():
+            timings[name] += time_requests(lambda i, s=send, d=done: s(i + d), batch, 0)
+        done += batch
+    return timings
+
+
+def levels_argument(raw: str) -> list[str]:
+    levels = [level.strip().upper() for level in raw.split(",") if level.strip()]
+    unknown = [level for level in levels if level not in SYNCHRONOUS_LEVELS]
+    if not levels or unknown or len(set(levels)) != len(levels):
+        raise argparse.ArgumentTypeError(
+            f"give distinct levels among {', '.join(SYNCHRONOUS_LEVELS)}, comma-separated"
+        )
+    return levels
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=500, help="timed requests per app")
+    parser.add_argument(
+        "--synchronous",
+        type=levels_argument,
+        default=[SQLITE_SYNCHRONOUS, "NORMAL"],
+        help="SQLite synchronous levels to compare, comma-separated (default FULL,NORMAL;"
+        " the app runs FULL)",
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where the database files go (default: tmp)"
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
 
-    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-"))
-    connection = None
-    app = None
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-", dir=args.dir))
+    connections: list[sqlite3.Connection] = []
+    apps: dict[str, Flask] = {}
     try:
-        app = build_app(workdir)
-        client = sign_in(app)
-        capture = summary(time_requests(capture_sender(client), args.n))
-
-        baseline_app, connection = build_baseline(workdir)
-        baseline = summary(time_requests(baseline_sender(baseline_app.test_client()), args.n))
+        senders, baselines, clients = {}, {}, {}
+        for level in args.synchronous:
+            folder = workdir / level.lower()
+            folder.mkdir()
+            apps[level] = build_app(folder, level)
+            clients[level] = sign_in(apps[level])
+            senders[level] = capture_sender(clients[level])
+            baseline_app, connection = build_baseline(folder, level)
+            connections.append(connection)
+            baselines[level] = baseline_sender(baseline_app.test_client())
+        captures = {k: summary(v) for k, v in time_in_turns(senders, args.n).items()}
+        bare = {k: summary(v) for k, v in time_in_turns(baselines, args.n).items()}
 
         print(f"Server time per request, in-process test client, {args.n} requests each")
-        print(f"(after {WARMUP} warm-up requests; excludes network, TLS and the browser):")
-        print_timings("capture POST / (htmx, signed in)", capture)
-        print_timings("bare Flask + one SQLite INSERT", baseline)
-        ratio = capture["median"] / baseline["median"]
-        print(f"  capture POST is {ratio:.1f}x a bare Flask + one SQLite INSERT (median)")
+        print(f"(after {WARMUP} warm-up requests; excludes network, TLS and the browser),")
+        print(f"SQLite files in {workdir} (WAL; synchronous level in brackets):")
+        for level in args.synchronous:
+            print_timings(f"capture POST / [{level}]", captures[level])
+            print_timings(f"bare Flask + one INSERT [{level}]", bare[level])
+        for level in args.synchronous:
+            ratio = captures[level]["median"] / bare[level]["median"]
+            print(f"  [{level}] capture POST is {ratio:.1f}x a bare Flask + one INSERT (median)")
+        first, *others = args.synchronous
+        for level in others:
+            for label, figures in (("capture POST", captures), ("bare INSERT", bare)):
+                ratio = figures[first]["median"] / figures[level]["median"]
+                extra = figures[first]["median"] - figures[level]["median"]
+                print(
+                    f"  {label}: {first} / {level} = {ratio:.2f}x median"
+                    f" ({extra:+.2f} ms per request)"
+                )
         print()
         print("Cold load of / (signed in): HTML plus linked same-origin assets")
-        print_weight(page_weight(client))
+        print_weight(page_weight(clients[first]))
     finally:
-        if connection is not None:
+        for connection in connections:
             connection.close()
-        if app is not None:
+        for app in apps.values():
             app.extensions["quickcrm.engine"].dispose()
         shutil.rmtree(workdir, ignore_errors=True)
 

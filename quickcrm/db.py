@@ -7,10 +7,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# FULL: a commit returns only once the WAL is synced to disk, so a capture answered
+# "Saved" survives a power cut (README, "Durability"). NORMAL would be faster but may
+# lose the last commits when the machine (not the process) goes down.
+SQLITE_SYNCHRONOUS = "FULL"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and
+    ``synchronous`` (FULL unless a bench asks for another level to compare)."""
+    if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"unknown SQLite synchronous level {synchronous!r}")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
@@ -20,7 +27,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.close()
 
         return engine

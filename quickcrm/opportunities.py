@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
@@ -28,6 +29,7 @@ def _board(status: int = 200, errors: dict | None = None, failed_id: int | None 
         reasons=pipeline.lost_reasons(db),
         errors=errors or {},
         failed_id=failed_id,
+        may_act_on=pipeline.may_act_on,
     )
 
 
@@ -46,10 +48,17 @@ def _after(opportunity: Opportunity, message: str):
     return _board()
 
 
-@bp.post("/<int:opportunity_id>/stage")
-@role_required("rep")
-def move(opportunity_id: int):
+def _actionable(opportunity_id: int) -> Opportunity:
+    """The opportunity, if the signed-in user may move, win or lose it; else 404 / 403."""
     opportunity = get_or_404(Opportunity, opportunity_id)
+    if not pipeline.may_act_on(current_user, opportunity):
+        abort(403)
+    return opportunity
+
+
+@bp.post("/<int:opportunity_id>/stage")
+def move(opportunity_id: int):
+    opportunity = _actionable(opportunity_id)
     raw = request.form.get("stage_id", "")
     try:
         pipeline.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
@@ -61,7 +70,7 @@ def move(opportunity_id: int):
 
 @bp.post("/<int:opportunity_id>/won")
 def won(opportunity_id: int):
-    opportunity = get_or_404(Opportunity, opportunity_id)
+    opportunity = _actionable(opportunity_id)
     try:
         pipeline.win(get_session(), opportunity)
     except pipeline.PipelineError as exc:
@@ -72,7 +81,7 @@ def won(opportunity_id: int):
 
 @bp.post("/<int:opportunity_id>/lost")
 def lost(opportunity_id: int):
-    opportunity = get_or_404(Opportunity, opportunity_id)
+    opportunity = _actionable(opportunity_id)
     try:
         pipeline.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
     except pipeline.PipelineError as exc:
@@ -114,6 +123,7 @@ def _detail(
         owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),
         reasons=pipeline.lost_reasons(db),
         activities=activities.timeline(db, opportunity),
+        may_act_on=pipeline.may_act_on,
         **extra,
     )
 

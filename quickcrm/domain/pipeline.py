@@ -86,6 +86,15 @@ def money(amount) -> Decimal:
 # --- moving, winning, losing --------------------------------------------------------------
 
 
+def may_act_on(user: User, opportunity: Opportunity) -> bool:
+    """Whether ``user`` may move the opportunity's stage and mark it won or lost: a rep the
+    opportunities they own, a coordinator or an admin every one (README, "Opportunities").
+    Everyone sees every opportunity; this rule is only about changing one."""
+    if user.can("coordinator"):
+        return True
+    return opportunity.owner_id is not None and opportunity.owner_id == user.id
+
+
 def _close(opportunity: Opportunity, outcome: str, now: datetime | None) -> None:
     opportunity.outcome = outcome
     opportunity.closed_at = (now or utcnow()) if outcome != "open" else None

@@ -49,7 +49,7 @@ def test_a_due_follow_up_is_done_with_a_next_date(page, make_live_user, live_db)
 
 
 def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_live_user, live_db):
-    make_live_user()
+    rep = make_live_user()
     new = live_db.scalar(select(Stage).where(Stage.name == "New"))
     live_db.add(
         Opportunity(
@@ -58,6 +58,7 @@ def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_
             value=Decimal("10000"),
             stage=new,
             probability=new.probability,
+            owner_id=rep.id,
         )
     )
     live_db.commit()

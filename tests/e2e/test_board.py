@@ -22,7 +22,7 @@ def browser_context_args(browser_context_args):
             "is_mobile": False, "has_touch": False}  # fmt: skip
 
 
-def _opportunity(live_db, title: str) -> int:
+def _opportunity(live_db, title: str, owner) -> int:
     new = live_db.scalar(select(Stage).where(Stage.name == "New"))
     opportunity = Opportunity(
         title=title,
@@ -30,6 +30,7 @@ def _opportunity(live_db, title: str) -> int:
         value=Decimal("10000"),
         stage=new,
         probability=new.probability,
+        owner_id=owner.id,
     )
     live_db.add(opportunity)
     live_db.commit()
@@ -42,8 +43,8 @@ def _stored(live_db, opportunity_id: int) -> Opportunity:
 
 
 def test_a_card_dragged_onto_another_column_moves_there(page, make_live_user, live_db):
-    make_live_user()
-    opportunity_id = _opportunity(live_db, "Acme — first order")
+    rep = make_live_user()
+    opportunity_id = _opportunity(live_db, "Acme — first order", rep)
     sign_in(page)
     page.goto("/opportunities")
     card = page.get_by_role("listitem").filter(has_text="Acme — first order")
@@ -56,9 +57,9 @@ def test_a_card_dragged_onto_another_column_moves_there(page, make_live_user, li
 
 
 def test_won_asks_first_and_lost_needs_a_reason(page, make_live_user, live_db):
-    make_live_user()
-    won_id = _opportunity(live_db, "Acme — renewal")
-    lost_id = _opportunity(live_db, "Acme — side deal")
+    rep = make_live_user()
+    won_id = _opportunity(live_db, "Acme — renewal", rep)
+    lost_id = _opportunity(live_db, "Acme — side deal", rep)
     sign_in(page)
     page.goto("/opportunities")
     renewal = page.get_by_role("listitem").filter(has_text="Acme — renewal")
@@ -86,3 +87,24 @@ def test_won_asks_first_and_lost_needs_a_reason(page, make_live_user, live_db):
     expect(page.get_by_role("listitem").filter(has_text="Acme — side deal")).to_have_count(0)
     stored = _stored(live_db, lost_id)
     assert (stored.outcome, stored.lost_reason) == ("lost", "Price")
+
+
+def test_a_rep_sees_another_reps_card_without_controls_and_cannot_drag_it(
+    page, make_live_user, live_db
+):
+    rep = make_live_user()
+    other = make_live_user("otto@example.com", name="Otto Other")
+    _opportunity(live_db, "Acme — my order", rep)
+    theirs_id = _opportunity(live_db, "Acme — Otto's order", other)
+    sign_in(page)
+    page.goto("/opportunities")
+    mine = page.get_by_role("listitem").filter(has_text="Acme — my order")
+    theirs = page.get_by_role("listitem").filter(has_text="Acme — Otto's order")
+    expect(mine.get_by_label("Stage")).to_be_visible()
+    expect(theirs).to_contain_text("Otto Other")
+    for control in (theirs.get_by_label("Stage"), theirs.get_by_role("button")):
+        expect(control).to_have_count(0)
+
+    theirs.drag_to(page.get_by_role("region", name="Proposal"))
+    expect(page.get_by_role("region", name="New")).to_contain_text("Acme — Otto's order")
+    assert _stored(live_db, theirs_id).stage.name == "New"

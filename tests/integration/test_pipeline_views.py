@@ -28,7 +28,7 @@ def follow_up(db, user, due, name="Maria Novak"):
     return activity
 
 
-def opportunity(db, title="Acme — first order", value="10000", stage="New"):
+def opportunity(db, title="Acme — first order", value="10000", stage="New", owner=None):
     stage = db.scalar(select(Stage).where(Stage.name == stage))
     o = Opportunity(
         title=title,
@@ -36,6 +36,7 @@ def opportunity(db, title="Acme — first order", value="10000", stage="New"):
         value=Decimal(value),
         stage=stage,
         probability=stage.probability,
+        owner_id=owner.id if owner else None,
     )
     db.add(o)
     db.commit()
@@ -53,8 +54,8 @@ def test_a_coordinator_sees_the_forecast_but_not_admin(client, coordinator):
     assert client.get("/forecast?start=2026-13-01").status_code == 422
 
 
-def test_a_rep_sees_the_board_and_moves_a_stage(client, rep, db):
-    o = opportunity(db)
+def test_a_rep_sees_the_board_and_moves_a_stage_of_their_own(client, rep, db):
+    o = opportunity(db, owner=rep)
     page = client.get("/opportunities").get_data(as_text=True)
     assert "Acme — first order" in page and ">Stage</label>" in page
     proposal = db.scalar(select(Stage.id).where(Stage.name == "Proposal"))
@@ -71,7 +72,7 @@ def test_a_rep_sees_the_board_and_moves_a_stage(client, rep, db):
 
 def test_lost_needs_a_reason(client, rep, db):
     pipeline.ensure_default_lost_reasons(db)
-    o = opportunity(db)
+    o = opportunity(db, owner=rep)
     token = csrf_token(client, "/opportunities")
     response = client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token})
     assert response.status_code == 422
@@ -81,6 +82,93 @@ def test_lost_needs_a_reason(client, rep, db):
     client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token, "lost_reason": "Price"})
     db.refresh(o)
     assert (o.outcome, o.lost_reason, o.probability) == ("lost", "Price", 0)
+
+
+ACTIONS = {
+    "stage": lambda db: {"stage_id": db.scalar(select(Stage.id).where(Stage.name == "Proposal"))},
+    "won": lambda db: {},
+    "lost": lambda db: {"lost_reason": "Price"},
+}
+OUTCOME_AFTER = {"stage": ("open", "Proposal"), "won": ("won", "Won"), "lost": ("lost", "Lost")}
+
+
+def act(client, db, o, action, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+    data = {**ACTIONS[action](db), "csrf_token": csrf_token(client, "/opportunities")}
+    return client.post(f"/opportunities/{o.id}/{action}", data=data, headers=headers)
+
+
+def outcome_and_stage(db, o):
+    db.expire_all()
+    stored = db.get(Opportunity, o.id)
+    return stored.outcome, stored.stage.name
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])
+@pytest.mark.parametrize("action", ["stage", "won", "lost"])
+def test_a_rep_acts_on_their_own_opportunity(client, rep, db, action, htmx):
+    o = opportunity(db, owner=rep)
+    response = act(client, db, o, action, htmx)
+    assert response.status_code == (200 if htmx else 303)
+    assert outcome_and_stage(db, o) == OUTCOME_AFTER[action]
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])
+@pytest.mark.parametrize("action", ["stage", "won", "lost"])
+@pytest.mark.parametrize("owned_by", ["another rep", "nobody"])
+def test_a_rep_may_not_act_on_an_opportunity_they_do_not_own(
+    client, rep, make_user, db, action, htmx, owned_by
+):
+    other = make_user("other@example.com", "rep", "Otto Other") if owned_by != "nobody" else None
+    o = opportunity(db, owner=other)
+    response = act(client, db, o, action, htmx)
+    assert response.status_code == 403
+    assert "Your role does not allow this" in response.get_data(as_text=True)
+    assert outcome_and_stage(db, o) == ("open", "New")
+
+
+@pytest.mark.parametrize("role", ["coordinator", "admin"])
+@pytest.mark.parametrize("action", ["stage", "won", "lost"])
+def test_a_coordinator_or_admin_acts_on_anyones_opportunity(
+    client, make_user, sign_in_as, db, role, action
+):
+    o = opportunity(db, owner=make_user("other@example.com", "rep", "Otto Other"))
+    sign_in_as(role)
+    response = act(client, db, o, action, htmx=True)
+    assert response.status_code == 200
+    assert outcome_and_stage(db, o) == OUTCOME_AFTER[action]
+
+
+def test_a_rep_sees_every_card_but_the_controls_only_on_their_own(client, rep, make_user, db):
+    mine = opportunity(db, "Mine — first order", owner=rep)
+    theirs = opportunity(db, "Theirs — renewal", owner=make_user("o@example.com", "rep", "Otto"))
+    page = client.get("/opportunities").get_data(as_text=True)
+    assert "Mine — first order" in page and "Theirs — renewal" in page
+    assert f'id="stage-{mine.id}"' in page and f'id="stage-{theirs.id}"' not in page
+    assert f"/opportunities/{mine.id}/won" in page and f"/opportunities/{theirs.id}/won" not in page
+    assert f'id="lost-{mine.id}"' in page and f'id="lost-{theirs.id}"' not in page
+
+    own_page = client.get(f"/opportunities/{mine.id}").get_data(as_text=True)
+    assert ">Won</button>" in own_page and ">Stage</label>" in own_page
+    other_page = client.get(f"/opportunities/{theirs.id}").get_data(as_text=True)
+    assert "Theirs — renewal" in other_page
+    assert ">Won</button>" not in other_page and ">Stage</label>" not in other_page
+
+
+def test_the_owner_moves_wins_from_the_opportunity_page_and_comes_back_to_it(client, rep, db):
+    o = opportunity(db, owner=rep)
+    token = csrf_token(client, f"/opportunities/{o.id}")
+    proposal = db.scalar(select(Stage.id).where(Stage.name == "Proposal"))
+    moved = client.post(
+        f"/opportunities/{o.id}/stage",
+        data={"stage_id": proposal, "next": "detail", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert moved.request.path == f"/opportunities/{o.id}"
+    assert "moved to Proposal" in moved.get_data(as_text=True)
+    won = client.post(f"/opportunities/{o.id}/won", data={"next": "detail", "csrf_token": token})
+    assert won.headers["Location"].endswith(f"/opportunities/{o.id}")
+    assert outcome_and_stage(db, o) == ("won", "Won")
 
 
 def test_a_rep_may_not_edit_an_opportunity_but_a_coordinator_may(client, make_user, auth, db):

@@ -39,6 +39,23 @@ def test_probability_follows_the_stage_unless_set_by_hand(db, stages):
     assert by_hand.probability == 60
 
 
+def test_a_rep_may_act_on_their_own_opportunities_a_coordinator_or_admin_on_all(
+    db, stages, make_user
+):
+    rep = make_user("rep@example.com", "rep")
+    other = make_user("other@example.com", "rep")
+    coordinator = make_user("coordinator@example.com", "coordinator")
+    admin = make_user("admin@example.com", "admin")
+    mine, theirs, nobodys = (opp(db, stages["New"]) for _ in range(3))
+    mine.owner_id, theirs.owner_id = rep.id, other.id
+    db.commit()
+    assert pipeline.may_act_on(rep, mine)
+    assert not pipeline.may_act_on(rep, theirs)
+    assert not pipeline.may_act_on(rep, nobodys)
+    for boss in (coordinator, admin):
+        assert all(pipeline.may_act_on(boss, o) for o in (mine, theirs, nobodys))
+
+
 def test_moving_to_a_closed_stage_is_refused(db, stages):
     o = opp(db, stages["New"])
     with pytest.raises(pipeline.PipelineError):
