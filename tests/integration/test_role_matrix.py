@@ -1,0 +1,191 @@
+"""Route × role: every route of the URL map, tried by every kind of visitor, answers as
+the roles of docs/security.md say. A route without an entry in ACCESS fails the test, so
+a new route cannot ship without deciding who may use it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from quickcrm.models import Activity, Company, Contact, Lead, LostReason, Opportunity, Stage
+from tests.conftest import PASSWORD, Auth, csrf_token
+
+# Who may use each route:
+#   anyone       — no sign-in needed (sign-in itself, static files, token-authenticated feeds);
+#   signed-in    — every signed-in user;
+#   owner        — the rep the record belongs to, and coordinators and admins;
+#   coordinator  — coordinators and admins;
+#   admin        — admins only.
+ACCESS = {
+    ("static", "GET"): "anyone",
+    ("auth.login", "GET"): "anyone",
+    ("auth.login", "POST"): "anyone",
+    ("auth.setup", "GET"): "anyone",
+    ("auth.setup", "POST"): "anyone",
+    ("capture.service_worker", "GET"): "anyone",
+    ("agenda.feed", "GET"): "anyone",
+    ("auth.logout", "POST"): "signed-in",
+    ("auth.change_password", "GET"): "signed-in",
+    ("auth.change_password", "POST"): "signed-in",
+    ("capture.index", "GET"): "signed-in",
+    ("capture.save", "POST"): "signed-in",
+    ("capture.sync", "POST"): "signed-in",
+    ("capture.token", "GET"): "signed-in",
+    # Anyone signed in may ask; only the rep who captured it within minutes gets it (409).
+    ("capture.undo", "POST"): "signed-in",
+    ("agenda.index", "GET"): "signed-in",
+    ("agenda.calendar", "GET"): "signed-in",
+    ("agenda.regenerate_calendar", "POST"): "signed-in",
+    ("agenda.done", "POST"): "owner",
+    ("agenda.snooze", "POST"): "owner",
+    ("leads.index", "GET"): "signed-in",
+    ("leads.review", "GET"): "signed-in",
+    ("leads.detail", "GET"): "owner",
+    ("leads.field_row", "GET"): "owner",
+    ("leads.save_field", "POST"): "owner",
+    ("leads.log_activity", "POST"): "owner",
+    ("leads.snooze", "POST"): "owner",
+    ("leads.disqualify", "POST"): "coordinator",
+    ("leads.reopen", "POST"): "coordinator",
+    ("convert.form", "GET"): "coordinator",
+    ("convert.convert", "POST"): "coordinator",
+    ("companies.index", "GET"): "signed-in",
+    ("companies.detail", "GET"): "signed-in",
+    ("companies.log_activity", "POST"): "signed-in",
+    ("companies.update", "POST"): "coordinator",
+    ("companies.merge", "POST"): "coordinator",
+    ("contacts.index", "GET"): "signed-in",
+    ("contacts.detail", "GET"): "signed-in",
+    ("contacts.vcard", "GET"): "signed-in",
+    ("contacts.log_activity", "POST"): "signed-in",
+    ("contacts.update", "POST"): "coordinator",
+    ("opportunities.index", "GET"): "signed-in",
+    ("opportunities.listing", "GET"): "signed-in",
+    ("opportunities.detail", "GET"): "signed-in",
+    ("opportunities.log_activity", "POST"): "signed-in",
+    ("opportunities.move", "POST"): "owner",
+    ("opportunities.won", "POST"): "owner",
+    ("opportunities.lost", "POST"): "owner",
+    ("opportunities.update", "POST"): "coordinator",
+    ("forecast.index", "GET"): "coordinator",
+    ("admin.index", "GET"): "admin",
+    ("admin.add_stage", "POST"): "admin",
+    ("admin.edit_stage", "POST"): "admin",
+    ("admin.move_stage", "POST"): "admin",
+    ("admin.remove_stage", "POST"): "admin",
+    ("admin.add_lost_reason", "POST"): "admin",
+    ("admin.remove_lost_reason", "POST"): "admin",
+    ("admin.user_list", "GET"): "admin",
+    ("admin.create_user", "POST"): "admin",
+    ("admin.change_role", "POST"): "admin",
+    ("admin.deactivate_user", "POST"): "admin",
+    ("admin.reactivate_user", "POST"): "admin",
+}
+
+# Which levels each visitor reaches.
+REACHES = {
+    "anonymous": {"anyone"},
+    "owner rep": {"anyone", "signed-in", "owner"},
+    "other rep": {"anyone", "signed-in"},
+    "coordinator": {"anyone", "signed-in", "owner", "coordinator"},
+    "admin": {"anyone", "signed-in", "owner", "coordinator", "admin"},
+}
+ROLE_OF = {"owner rep": "rep", "other rep": "rep", "coordinator": "coordinator", "admin": "admin"}
+
+
+def routes(app):
+    """(endpoint, method, rule) of every route; signing out last, as it ends the session."""
+    found = [
+        (rule.endpoint, method, rule)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    return sorted(found, key=lambda r: (r[0] == "auth.logout", r[2].rule, r[1]))
+
+
+def test_every_route_has_an_entry(app):
+    missing = {(endpoint, method) for endpoint, method, _ in routes(app)} - set(ACCESS)
+    assert not missing, f"routes without an entry in ACCESS: {sorted(missing)}"
+    stale = set(ACCESS) - {(endpoint, method) for endpoint, method, _ in routes(app)}
+    assert not stale, f"entries of ACCESS without a route: {sorted(stale)}"
+
+
+@pytest.fixture
+def world(db, make_user):
+    """Records owned by the owner rep, a spare user and stage for the admin routes."""
+    users = {
+        name: make_user(f"{name.replace(' ', '-')}@example.com", role, name.title())
+        for name, role in ROLE_OF.items()
+    }
+    owner = users["owner rep"]
+    spare = make_user("spare@example.com", "rep", "Spare User")
+    stage = db.scalars(
+        select(Stage).where(Stage.outcome == "open").order_by(Stage.position)
+    ).first()
+    spare_stage = Stage(name="Spare", position=99, probability=5, outcome="open")
+    company = Company(name="Acme", name_key="acme", owner_id=owner.id)
+    contact = Contact(company=company, name="Ann Smith")
+    opportunity = Opportunity(
+        company=company, contact=contact, title="Deal", value=Decimal("10"), stage=stage,
+        probability=stage.probability, owner_id=owner.id,
+    )  # fmt: skip
+    lead = Lead(name="Lena Lead", owner_id=owner.id)
+    task = Activity(
+        kind="task", text="Call", due_on=date.today() + timedelta(days=1), author_id=owner.id,
+        assignee_id=owner.id, lead=lead,
+    )  # fmt: skip
+    owner.ical_token = "f" * 40
+    db.add_all([spare_stage, company, contact, opportunity, lead, task])
+    db.commit()
+    return {
+        "users": users,
+        "path": {
+            "lead_id": lead.id,
+            "company_id": company.id,
+            "contact_id": contact.id,
+            "opportunity_id": opportunity.id,
+            "activity_id": task.id,
+            "stage_id": spare_stage.id,
+            "reason_id": db.scalars(select(LostReason)).first().id,
+            "user_id": spare.id,
+            "name": "name",
+            "token": owner.ical_token,
+            "filename": "app.css",
+        },
+    }
+
+
+def url_of(rule, values: dict) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def denied(response, visitor: str) -> bool:
+    """Did the app refuse this visitor for who they are (not for what they sent)?"""
+    if visitor == "anonymous":  # sent to sign in, and back here afterwards
+        location = response.headers.get("Location", "")
+        return response.status_code in (302, 303) and "/login?next=" in location
+    return response.status_code in (401, 403)
+
+
+@pytest.mark.parametrize("visitor", list(REACHES))
+def test_route_by_role(app, db, world, visitor):
+    client = app.test_client()
+    if visitor != "anonymous":
+        Auth(client).login(world["users"][visitor].email, PASSWORD)
+        token = csrf_token(client, "/")
+    else:
+        token = csrf_token(client, "/login")
+    wrong = []
+    for endpoint, method, rule in routes(app):
+        url = url_of(rule, world["path"])
+        data = {"csrf_token": token} if method == "POST" else None
+        response = client.open(url, method=method, data=data)
+        assert response.status_code < 500, (method, url, response.status_code)
+        allowed = ACCESS[(endpoint, method)] in REACHES[visitor]
+        if denied(response, visitor) == allowed:
+            wrong.append(f"{method} {url}: {response.status_code} (allowed: {allowed})")
+    assert not wrong, f"{visitor}:\n" + "\n".join(wrong)
