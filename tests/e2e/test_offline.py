@@ -376,7 +376,8 @@ def test_a_capture_with_no_answer_waits_and_sync_now_sends_it_at_once(
     queue_offline(page, ["No Answer"])
     held = []
     page.route("**/captures", lambda route: held.append(route))  # never answered
-    page.context.set_offline(False)
+    with page.expect_request("**/captures"):
+        page.context.set_offline(False)
     expect(queue_region(page)).to_have_attribute("aria-busy", "true")
     page.clock.fast_forward(20000)  # no answer in 20 s counts as no network
     expect(queue_region(page)).not_to_have_attribute("aria-busy", "true")
