@@ -35,6 +35,7 @@ LAST_SAVED = "capture_last_saved"
 # What the capture page loads: the service worker keeps these so the page opens offline.
 SHELL_STATIC = (
     "app.css",
+    "head.js",
     "vendor/htmx-2.0.11.min.js",
     "app.js",
     "offline.js",

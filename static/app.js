@@ -202,7 +202,7 @@
   const keptOnPhone = (event) => window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]");
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
-    if (keptOnPhone(event) && (status >= 500 || status === 401 || status === 400)) return;
+    if (keptOnPhone(event) && (status >= 500 || [400, 401, 403].includes(status))) return;
     showError(status === 403 ? "Your role does not allow this."
       : status === 400 ? "This page has expired. Reload it and try again."
       : `Something went wrong on the server (${status}). Nothing was changed; please try again.`);

@@ -67,14 +67,21 @@
 
   // --- What the rep sees: "N waiting to sync", Sync now, captures that need a look. ---
   // Once something waited during this visit, the panel stays to say when all is sent.
-  const state = { signIn: false, waitedThisVisit: false, syncing: false };
+  // `editing` is the queued capture now in the form; `confirming` the one whose Discard
+  // asks "sure?".
+  const state = {
+    signIn: false, waitedThisVisit: false, syncing: false, editing: null, confirming: null,
+  };
 
   async function render() {
     const items = await allCaptures();
     const waiting = items.filter((item) => !item.problem);
     const problems = items.filter((item) => item.problem);
-    panel.querySelector("[data-sync-count]").textContent = `${items.length} waiting to sync`;
-    panel.querySelector("[data-sync-sign-in]").hidden = !(state.signIn && items.length);
+    panel.querySelector("[data-sync-count]").textContent = `${waiting.length} waiting to sync`;
+    const attention = panel.querySelector("[data-sync-attention]");
+    attention.textContent = problems.length === 1 ? "1 needs attention" : `${problems.length} need attention`;
+    attention.hidden = !problems.length;
+    panel.querySelector("[data-sync-sign-in]").hidden = !(state.signIn && waiting.length);
     panel.querySelector("[data-sync-button]").disabled = state.syncing || !waiting.length;
     const list = panel.querySelector("[data-sync-list]");
     list.replaceChildren(...items.map(itemRow));
@@ -85,33 +92,72 @@
     return items.length;
   }
 
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
   function itemRow(item) {
-    const li = document.createElement("li");
-    const name = document.createElement("span");
-    name.className = "sync-name";
-    name.textContent = item.fields.name || "(no name)";
+    const li = element("li");
+    li.dataset.uuid = item.uuid;
+    const name = element("span", "sync-name", item.fields.name || "(no name)");
+    name.id = `sync-${item.uuid}`;
     li.append(name);
-    if (!item.problem) return li;
+    if (!item.problem) {
+      // Sent but not taken yet (a server error): it is tried again by itself.
+      if (item.last_error) li.append(element("span", "sync-note", item.last_error));
+      return li;
+    }
     li.className = "sync-problem";
-    const why = document.createElement("span");
-    why.className = "sync-why";
-    why.textContent = Object.values(item.problem).join(" ");
-    const edit = button("Edit", () => editCapture(item.uuid));
-    edit.setAttribute("aria-label", `Edit ${name.textContent}`);
-    const discard = button("Discard", () => discardCapture(item.uuid));
-    discard.setAttribute("aria-label", `Discard ${name.textContent}`);
-    li.append(why, edit, discard);
+    li.append(
+      element("strong", "sync-flag", "Needs attention"),
+      element("span", "sync-why", Object.values(item.problem).join(" ")),
+    );
+    if (state.editing === item.uuid) {
+      li.append(element("span", "sync-note", "In the form below: Save sends it."));
+    }
+    if (state.confirming === item.uuid) {
+      li.append(confirmDiscard(item, name));
+      return li;
+    }
+    const actions = element("span", "sync-actions");
+    // "Edit" and "Discard" exactly, as PRODUCT.md's names; the row's name describes them.
+    actions.append(
+      button("Edit", () => editCapture(item.uuid), name.id),
+      button("Discard", () => askDiscard(item.uuid), name.id),
+    );
+    li.append(actions);
     return li;
   }
 
-  function button(text, onClick) {
-    const b = document.createElement("button");
+  function confirmDiscard(item, name) {
+    const box = element("div", "sync-confirm");
+    box.setAttribute("role", "group");
+    const question = element("p", "", `Discard ${name.textContent}? It was never sent and cannot be brought back.`);
+    question.id = `sync-confirm-${item.uuid}`;
+    box.setAttribute("aria-labelledby", question.id);
+    const keep = button("Keep", () => keepIt(item.uuid));
+    keep.dataset.keep = "";
+    const discard = button("Yes, discard", () => discardCapture(item.uuid));
+    discard.classList.add("danger");
+    box.append(question, keep, discard);
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") keepIt(item.uuid);
+    });
+    return box;
+  }
+
+  function button(text, onClick, describedBy) {
+    const b = element("button", "link-button", text);
     b.type = "button";
-    b.className = "link-button";
-    b.textContent = text;
+    if (describedBy) b.setAttribute("aria-describedby", describedBy);
     b.addEventListener("click", onClick);
     return b;
   }
+
+  const rowOf = (uuid) => panel.querySelector(`[data-sync-list] li[data-uuid="${CSS.escape(uuid)}"]`);
 
   function say(html) {
     const status = document.getElementById("capture-status");
@@ -142,6 +188,7 @@
 
   // The form is ready for the next card, as after a save; Source stays (set once per event).
   function clearForm(formEl) {
+    state.editing = null;
     const source = formEl.elements.source?.value || "";
     formEl.reset();
     FIELDS.forEach((name) => {
@@ -170,6 +217,7 @@
       say(`<p class="refused">${escape("Enter a name — a person or a business.")}</p>`);
       return;
     }
+    // An edited capture goes back in the queue under its UUID, its problem solved or not.
     await putCapture(item);
     clearForm(formEl);
     say(`<p class="kept">Saved on this phone — will sync · <strong>${escape(item.fields.name)}</strong>`
@@ -177,11 +225,12 @@
   }
 
   // Each submit gets its UUID, the phone's time and (if allowed) its place before htmx
-  // reads the form; with no network at all the capture goes straight to the queue.
+  // reads the form; with no network at all the capture goes straight to the queue. A
+  // queued capture being edited keeps its UUID, so the server stores it once.
   document.addEventListener("submit", (event) => {
     const formEl = event.target.closest?.("[data-capture-form]");
     if (!formEl) return;
-    if (!formEl.elements.uuid.value) formEl.elements.uuid.value = newUuid();
+    if (!formEl.elements.uuid.value) formEl.elements.uuid.value = state.editing || newUuid();
     formEl.elements.captured_at.value = new Date().toISOString();
     const where = freshPosition();
     formEl.elements.latitude.value = where ? where.coords.latitude : "";
@@ -193,26 +242,28 @@
   }, true);
 
   const fromCaptureForm = (event) => event.detail?.elt?.matches?.("[data-capture-form]");
+  const keptUntilLater = (formEl) => keepOnPhone(formEl).then(tryAgainLater);
   document.addEventListener("htmx:sendError", (event) => {
-    if (fromCaptureForm(event)) keepOnPhone(event.detail.elt);
+    if (fromCaptureForm(event)) keptUntilLater(event.detail.elt);
   });
   document.addEventListener("htmx:timeout", (event) => {
-    if (fromCaptureForm(event)) keepOnPhone(event.detail.elt);
+    if (fromCaptureForm(event)) keptUntilLater(event.detail.elt);
   });
   document.addEventListener("htmx:beforeOnLoad", (event) => {
     if (!fromCaptureForm(event)) return;
     const status = event.detail.xhr.status;
-    if (status === 401 || status === 400) {
-      // The session expired (401), or the page's token is older than the session (400):
-      // keep the capture; the sync then gets a fresh token or asks to sign in.
+    if (status === 401 || status === 400 || status === 403) {
+      // The session expired (401), or the page's token is older than the session
+      // (400/403): keep the capture; the sync then gets a fresh token or asks to sign in.
       event.preventDefault();
       keepOnPhone(event.detail.elt).then(syncNow);
     } else if (status >= 500) {
       event.preventDefault();
-      keepOnPhone(event.detail.elt);
+      keptUntilLater(event.detail.elt);
     } else if (status >= 200 && status < 300) {
       // Saved by the server: if it was a queued capture being edited, it is done.
       const uuid = event.detail.elt.elements.uuid?.value;
+      if (uuid === state.editing) state.editing = null;
       if (uuid) removeCapture(uuid);
     }
   });
@@ -229,21 +280,40 @@
     document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRFToken": token }));
     document.querySelectorAll("input[name=csrf_token]").forEach((input) => { input.value = token; });
   }
+
+  // A request with no answer at all within this time counts as no network.
+  const ANSWER_TIMEOUT_MS = 20 * 1000;
+
+  // The whole exchange (answer and body) or an error; a JSON body is read, others not.
+  async function ask(url, options) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ANSWER_TIMEOUT_MS);
+    try {
+      const response = await fetch(url, {
+        credentials: "same-origin", redirect: "manual", signal: controller.signal, ...options,
+      });
+      const json = (response.headers.get("Content-Type") || "").includes("application/json");
+      return {
+        status: response.status,
+        signedOut: response.type === "opaqueredirect" || response.status === 401,
+        body: json ? await response.json().catch(() => null) : null,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function freshToken() {
-    const response = await fetch(TOKEN_URL, {
-      credentials: "same-origin", redirect: "manual", headers: { Accept: "application/json" },
-    });
-    if (!response.ok) return null;
-    const { csrf_token: token } = await response.json();
+    const answer = await ask(TOKEN_URL, { headers: { Accept: "application/json" } });
+    const token = answer.status === 200 && answer.body?.csrf_token;
+    if (!token) return null;
     useToken(token);
     return token;
   }
 
   function post(item, token) {
-    return fetch(SYNC_URL, {
+    return ask(SYNC_URL, {
       method: "POST",
-      credentials: "same-origin",
-      redirect: "manual",
       headers: {
         "Content-Type": "application/json",
         Accept: "application/json",
@@ -260,29 +330,48 @@
     });
   }
 
-  const signedOut = (response) => response.type === "opaqueredirect" || response.status === 401;
+  const TOO_LARGE = "This capture is too large for the server: shorten the note.";
 
-  // "stored", "invalid" (with the messages), "sign-in" or "later".
+  // The server's own words for a capture it will not take: {field: message}.
+  function refusal(answer) {
+    const { errors, error } = answer.body || {};
+    if (errors && typeof errors === "object" && Object.keys(errors).length) {
+      return Object.fromEntries(Object.entries(errors).map(
+        ([field, message]) => [field, [].concat(message).join(" ")],
+      ));
+    }
+    if (typeof error === "string" && error) return { capture: error };
+    if (answer.status === 413) return { capture: TOO_LARGE };
+    return { capture: `The server did not accept this capture (error ${answer.status}).` };
+  }
+
+  // What came of sending one capture:
+  //   "stored"; "refused" for good (with the messages: it needs the rep);
+  //   "sign-in" (signed out: everything waits); "unreachable" (no network or no answer:
+  //   everything waits); "later" (a server error or an answer that is not QuickCRM's:
+  //   this one waits, the next is tried).
   async function send(item) {
-    let response;
+    let answer;
     try {
-      response = await post(item, currentToken());
-      if (response.status === 400 && !signedOut(response)) {
+      answer = await post(item, currentToken());
+      if (!answer.signedOut && (answer.status === 400 || answer.status === 403)) {
         // The page's token may be older than the session (a page from the phone's cache).
         const token = await freshToken();
         if (!token) return { outcome: "sign-in" };
-        response = await post(item, token);
+        answer = await post(item, token);
       }
     } catch (error) {
-      return { outcome: "later" };
+      return { outcome: "unreachable" };
     }
-    if (response.status === 200 || response.status === 201) return { outcome: "stored" };
-    if (signedOut(response) || response.status === 400) return { outcome: "sign-in" };
-    if (response.status === 422 || response.status === 409) {
-      const body = await response.json().catch(() => ({}));
-      return { outcome: "invalid", problem: body.errors || { uuid: body.error || "Not accepted." } };
+    const status = answer.status;
+    if (answer.signedOut || status === 403) return { outcome: "sign-in" };
+    if ((status === 200 || status === 201) && answer.body?.id !== undefined) return { outcome: "stored" };
+    if (status >= 500 || status === 408 || status === 429) {
+      return { outcome: "later", why: `Not taken yet: the server had a problem (error ${status}). Trying again.` };
     }
-    return { outcome: "later" };
+    if (status >= 400) return { outcome: "refused", problem: refusal(answer) };
+    // A 2xx or 3xx that is not QuickCRM's answer: a Wi-Fi sign-in page, a proxy.
+    return { outcome: "later", why: "Not taken yet: the network answered instead of QuickCRM. Trying again." };
   }
 
   // One tab sends at a time (Web Locks); a tab that waited re-reads the queue, so what the
@@ -291,17 +380,32 @@
     return navigator.locks ? navigator.locks.request("quickcrm-sync", work) : work();
   }
 
-  // A send that failed while the phone seemed online is tried again a little later.
-  const RETRY_MS = 20 * 1000;
+  // A queue that could not all be sent is tried again by itself, after 5 s, 10 s, 20 s…
+  // up to 5 minutes between tries (a little less at random, so phones do not all come
+  // back at once); Sync now tries at once.
+  const RETRY_FIRST_MS = 5 * 1000;
+  const RETRY_MAX_MS = 5 * 60 * 1000;
+  let failedTries = 0;
   let retry = null;
+
+  function tryAgainLater() {
+    clearTimeout(retry);
+    if (!navigator.onLine) return; // "online" syncs when the network is back
+    failedTries += 1;
+    const full = Math.min(RETRY_FIRST_MS * 2 ** (failedTries - 1), RETRY_MAX_MS);
+    const delay = Math.round(full * (0.8 + 0.2 * Math.random()));
+    panel.dataset.retryIn = delay; // when the next try is, for whoever looks (tests)
+    retry = setTimeout(syncNow, delay);
+  }
 
   async function syncNow() {
     if (state.syncing) return;
     state.syncing = true;
     clearTimeout(retry);
+    delete panel.dataset.retryIn;
     panel.setAttribute("aria-busy", "true");
     panel.querySelector("[data-sync-button]").disabled = true;
-    let later = false;
+    let failed = false;
     let stored = 0;
     try {
       await exclusively(async () => {
@@ -313,20 +417,29 @@
             await removeCapture(item.uuid);
             stored += 1;
             state.signIn = false;
-          } else if (result.outcome === "invalid") {
-            await putCapture({ ...item, problem: result.problem });
+          } else if (result.outcome === "refused") {
+            await putCapture({ ...item, problem: result.problem, last_error: null });
+          } else if (result.outcome === "later") {
+            failed = true;
+            await putCapture({ ...item, last_error: result.why });
           } else {
             state.signIn = result.outcome === "sign-in";
-            later = result.outcome === "later";
+            failed = result.outcome === "unreachable";
             break;
           }
         }
       });
+    } catch (error) {
+      failed = true; // IndexedDB or the lock failed: try the whole round again later
     } finally {
       state.syncing = false;
       await render();
       panel.removeAttribute("aria-busy");
-      if (later && navigator.onLine) retry = setTimeout(syncNow, RETRY_MS);
+      if (failed) {
+        tryAgainLater();
+      } else {
+        failedTries = 0;
+      }
       if (stored) {
         channel?.postMessage("synced");
         refreshRecent();
@@ -352,6 +465,8 @@
     }
   }
 
+  // Edit puts a refused capture back in the form; it stays in the queue, marked, until
+  // the form's Save is taken by the server (same UUID: stored once) or kept again.
   async function editCapture(uuid) {
     const item = await getCapture(uuid);
     const formEl = form();
@@ -366,21 +481,43 @@
         el.value = item.fields[name] || "";
       }
     });
-    // Saving it again uses the same UUID: it leaves the queue once the server has it.
     formEl.elements.uuid.value = item.uuid;
-    await putCapture({ ...item, problem: null });
+    formEl.elements.captured_at.value = item.captured_at;
+    state.editing = item.uuid;
+    await render();
+    // The field the server named, else Name; More opens if it holds that field or values.
+    const field = Object.keys(item.problem || {}).map((name) => formEl.elements[name])
+      .find((el) => el && !(el instanceof RadioNodeList)) || formEl.elements.name;
     const more = formEl.querySelector("[aria-controls=more-fields]");
-    if (more && more.getAttribute("aria-expanded") !== "true"
-        && (item.fields.company_name || item.fields.phone || item.fields.email)) more.click();
-    formEl.elements.name.focus();
+    const moreFields = document.getElementById("more-fields");
+    if (more && more.getAttribute("aria-expanded") !== "true" && (moreFields?.contains(field)
+        || item.fields.company_name || item.fields.phone || item.fields.email)) more.click();
+    field.focus();
     say(`<p class="kept">Editing <strong>${escape(item.fields.name)}</strong> — Save sends it.</p>`);
   }
 
+  // Discard asks first, in the row itself (no window.confirm: it works with the keyboard
+  // and a screen reader, and the focus stays where the rep is).
+  async function askDiscard(uuid) {
+    state.confirming = uuid;
+    await render();
+    rowOf(uuid)?.querySelector("[data-keep]")?.focus();
+  }
+
+  async function keepIt(uuid) {
+    state.confirming = null;
+    await render();
+    [...(rowOf(uuid)?.querySelectorAll("button") || [])].find((b) => b.textContent === "Discard")?.focus();
+  }
+
   async function discardCapture(uuid) {
-    const item = await getCapture(uuid);
-    if (!item) return;
-    if (!window.confirm(`Discard the capture of ${item.fields.name || "this lead"}? It was never sent.`)) return;
+    state.confirming = null;
+    const formEl = form();
+    if (state.editing === uuid && formEl) clearForm(formEl);
     await removeCapture(uuid);
+    const item = (await allCaptures()).find((i) => i.problem);
+    const next = item && rowOf(item.uuid)?.querySelector("button");
+    (next || formEl?.elements.name)?.focus();
   }
 
   // --- Where: only once the rep has allowed it. --------------------------------------
@@ -435,7 +572,10 @@
 
   // --- When to sync. -----------------------------------------------------------------
   panel.querySelector("[data-sync-button]").addEventListener("click", syncNow);
-  window.addEventListener("online", syncNow);
+  window.addEventListener("online", () => {
+    failedTries = 0; // a new network: start again with short pauses
+    syncNow();
+  });
   document.addEventListener("htmx:load", (event) => setUpLocation(event.detail.elt));
   setUpLocation(document);
   if (localStorage.getItem(LOCATION_KEY) === "on") watchPosition();

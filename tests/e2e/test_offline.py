@@ -3,8 +3,10 @@ reaches the server exactly once — whatever the network and the session do mean
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -170,6 +172,15 @@ def test_an_expired_session_keeps_the_queue_until_the_rep_signs_in(make_live_use
     assert lead_names(live_db) == sorted(names)
 
 
+def queue_region(page):
+    return page.get_by_role("region", name="Waiting to sync")
+
+
+def queued(page, name):
+    """The row of the queued capture ``name``."""
+    return queue_region(page).get_by_role("listitem").filter(has_text=name)
+
+
 def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
     make_live_user, live_db, page
 ):
@@ -184,22 +195,197 @@ def test_a_queued_capture_the_server_refuses_can_be_fixed_or_discarded(
         expect(kept(page)).to_contain_text(name)
     page.context.set_offline(False)
 
-    queue = page.get_by_role("region", name="Waiting to sync")
-    expect(queue.get_by_text("Enter a phone number")).to_have_count(2)
-    expect(waiting(page, 2)).to_be_visible()
+    for name in ("Lena Vogel", "Unwanted"):
+        expect(queued(page, name).get_by_text("Needs attention")).to_be_visible()
+        expect(queued(page, name)).to_contain_text("Enter a phone number")
+    expect(queue_region(page).get_by_text("2 need attention")).to_be_visible()
+    expect(waiting(page, 0)).to_be_visible()
+    expect(page.get_by_role("button", name="Sync now")).to_be_disabled()
     assert lead_names(live_db) == []
 
-    queue.get_by_role("button", name="Edit Lena Vogel").click()
+    queued(page, "Lena Vogel").get_by_role("button", name="Edit").click()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Lena Vogel")
+    expect(page.get_by_label("Phone", exact=True)).to_be_focused()
     page.get_by_label("Phone", exact=True).fill("+44 20 7946 0958")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Lena Vogel")
-    expect(waiting(page, 1)).to_be_visible()
+    expect(queued(page, "Lena Vogel")).to_have_count(0)
+    expect(queue_region(page).get_by_text("1 needs attention")).to_be_visible()
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    queue.get_by_role("button", name="Discard Unwanted").click()
-    expect(waiting(page, 0)).to_be_visible()
+    # Discard asks first, on the page; Keep keeps it.
+    unwanted = queued(page, "Unwanted")
+    unwanted.get_by_role("button", name="Discard").click()
+    confirm = unwanted.get_by_role("group", name="Discard Unwanted?")
+    expect(confirm).to_contain_text("It was never sent")
+    expect(confirm.get_by_role("button", name="Keep")).to_be_focused()
+    confirm.get_by_role("button", name="Keep").click()
+    expect(unwanted.get_by_role("button", name="Discard")).to_be_focused()
+    unwanted.get_by_role("button", name="Discard").click()
+    unwanted.get_by_role("button", name="Yes, discard").click()
+    expect(queued(page, "Unwanted")).to_have_count(0)
+    expect(page.get_by_text("Everything captured is on the server.")).to_be_visible()
     assert lead_names(live_db) == ["Lena Vogel"]
+
+
+def test_a_refusal_shows_the_servers_message_and_never_blocks_the_others(
+    make_live_user, live_db, page
+):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="More").click()
+    page.get_by_label("Name", exact=True).fill("Lena Vogel")
+    page.get_by_label("Email", exact=True).fill("lena@vogel")
+    page.get_by_role("button", name="Save").click()
+    expect(kept(page)).to_contain_text("Lena Vogel")
+    for name in ("Other One", "Other Two"):
+        capture(page, name)
+        expect(kept(page)).to_contain_text(name)
+
+    refused = []
+
+    def refuse_lena(route):
+        body = route.request.post_data_json
+        if body["name"] != "Lena Vogel":
+            route.fallback()
+            return
+        refused.append(body["uuid"])
+        route.fulfill(
+            status=422,
+            json={"errors": {"email": "Enter an email address like name@example.com."}},
+        )
+
+    page.route("**/captures", refuse_lena)
+    page.context.set_offline(False)
+    lena = queued(page, "Lena Vogel")
+    expect(lena.get_by_text("Needs attention")).to_be_visible()
+    expect(lena).to_contain_text("Enter an email address like name@example.com.")
+    # The one refused is first in the queue; the ones after it are sent all the same.
+    expect(waiting(page, 0)).to_be_visible()
+    expect(recent(page)).to_contain_text("Other Two")
+    assert lead_names(live_db) == ["Other One", "Other Two"]
+
+    page.unroute("**/captures")
+    lena.get_by_role("button", name="Edit").click()
+    expect(page.get_by_label("Email", exact=True)).to_have_value("lena@vogel")
+    expect(page.get_by_label("Email", exact=True)).to_be_focused()
+    page.get_by_label("Email", exact=True).fill("lena@vogel.example")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Lena Vogel")
+    expect(page.get_by_text("Everything captured is on the server.")).to_be_visible()
+    # Sent again under the UUID the phone gave it: the same capture, stored once.
+    assert lead_names(live_db) == ["Lena Vogel", "Other One", "Other Two"]
+    lena_lead = live_db.scalars(select(Lead).where(Lead.name == "Lena Vogel")).one()
+    assert (str(lena_lead.uuid), lena_lead.email) == (refused[0], "lena@vogel.example")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        (413, "<html><h1>413 Request Entity Too Large</h1></html>", "too large"),
+        (409, {"error": "This capture's UUID is already in use."}, "already in use"),
+        (400, {"errors": {"name": "Enter a name."}}, "Enter a name."),
+    ],
+)
+def test_any_refusal_for_good_needs_attention_with_a_message(
+    make_live_user, live_db, page, status, body, shown
+):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    queue_offline(page, ["Refused"])
+    if isinstance(body, dict):
+        page.route("**/captures", lambda route: route.fulfill(status=status, json=body))
+    else:
+        page.route("**/captures", lambda route: route.fulfill(status=status, body=body))
+    page.context.set_offline(False)
+    expect(queued(page, "Refused").get_by_text("Needs attention")).to_be_visible()
+    expect(queued(page, "Refused")).to_contain_text(shown)
+    assert lead_names(live_db) == []
+
+
+def test_a_refused_token_keeps_the_capture_waiting_until_sign_in(make_live_user, live_db, page):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    queue_offline(page, ["Forbidden"])
+    page.route("**/captures", lambda route: route.fulfill(status=403, body="<h1>Forbidden</h1>"))
+    page.context.set_offline(False)
+    expect(page.get_by_role("alert").filter(has_text="Your session has expired")).to_be_visible()
+    expect(waiting(page, 1)).to_be_visible()
+    expect(queue_region(page).get_by_text("Needs attention")).to_have_count(0)
+    page.unroute("**/captures")
+    page.get_by_role("button", name="Sync now").click()
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == ["Forbidden"]
+
+
+def test_server_errors_and_foreign_answers_are_retried_with_growing_pauses(
+    make_live_user, live_db, page
+):
+    page.clock.install()
+    make_live_user()
+    open_app_ready_for_offline(page)
+    queue_offline(page, ["Retry One", "Retry Two"])
+
+    answers = [
+        (500, "<html><h1>Internal Server Error</h1></html>"),  # an error page, not JSON
+        (200, "<html><h1>Sign in to the hotel Wi-Fi</h1></html>"),  # not QuickCRM's
+        (502, "<html>Bad Gateway</html>"),
+        (503, ""),
+    ]
+    sent = []
+
+    def answer(route):
+        sent.append(route.request.post_data_json["name"])
+        if len(sent) <= len(answers):
+            status, body = answers[len(sent) - 1]
+            route.fulfill(status=status, body=body, content_type="text/html")
+        else:
+            route.fallback()
+
+    page.route("**/captures", answer)
+    panel = queue_region(page)
+    page.context.set_offline(False)
+    # Neither blocks the other: both are tried, both wait.
+    expect(queued(page, "Retry One")).to_contain_text("the server had a problem")
+    expect(queued(page, "Retry Two")).to_contain_text("the network answered instead")
+    expect(panel).not_to_have_attribute("aria-busy", "true")
+    expect(waiting(page, 2)).to_be_visible()
+    assert sent == ["Retry One", "Retry Two"]
+    first_pause = int(panel.get_attribute("data-retry-in"))
+    assert 4000 <= first_pause <= 5000
+
+    page.clock.fast_forward(5000)  # tried again by itself, refused again
+    expect(queued(page, "Retry Two")).to_contain_text("error 503")
+    expect(panel).not_to_have_attribute("aria-busy", "true")
+    expect(panel).to_have_attribute("data-retry-in", re.compile(r"^\d+$"))
+    second_pause = int(panel.get_attribute("data-retry-in"))
+    assert 8000 <= second_pause <= 10000
+    assert len(sent) == 4
+
+    page.clock.fast_forward(10000)
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == ["Retry One", "Retry Two"]
+
+
+def test_a_capture_with_no_answer_waits_and_sync_now_sends_it_at_once(
+    make_live_user, live_db, page
+):
+    page.clock.install()
+    make_live_user()
+    open_app_ready_for_offline(page)
+    queue_offline(page, ["No Answer"])
+    held = []
+    page.route("**/captures", lambda route: held.append(route))  # never answered
+    with page.expect_request("**/captures"):
+        page.context.set_offline(False)
+    expect(queue_region(page)).to_have_attribute("aria-busy", "true")
+    page.clock.fast_forward(20000)  # no answer in 20 s counts as no network
+    expect(queue_region(page)).not_to_have_attribute("aria-busy", "true")
+    expect(waiting(page, 1)).to_be_visible()
+    page.unroute("**/captures")
+    page.get_by_role("button", name="Sync now").click()
+    expect(waiting(page, 0)).to_be_visible()
+    assert lead_names(live_db) == ["No Answer"]
 
 
 def test_a_server_error_keeps_the_capture_on_the_phone(make_live_user, live_db, page):

@@ -1,0 +1,4 @@
+// Loaded in <head>, before the page is drawn (no defer): app.css hides what only works
+// with script (.js / html:not(.js)) without a flash. A file, not inline script: the
+// Content-Security-Policy runs only the app's own files (README.md, "Security").
+document.documentElement.classList.add("js");
