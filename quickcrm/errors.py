@@ -3,6 +3,8 @@ clients, and never a second failure while answering the first."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Flask, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -35,12 +37,16 @@ def error_response(code: int, message: str | None = None):
     message = message or default
     if wants_json():
         return jsonify(error=message), code
+    # htmx does not swap an error page into the page: static/app.js shows this message.
+    headers = {"X-QuickCRM-Message": quote(message)}
     try:
-        return render(
+        page, status = render(
             "errors/error.html", ["content"], status=code, code=code, title=title, message=message
         )
+        return page, status, headers
     except Exception:  # the page itself failed (e.g. the database is down): plain text
-        return f"{title}. {message}", code, {"Content-Type": "text/plain; charset=utf-8"}
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+        return f"{title}. {message}", code, headers
 
 
 def _rollback() -> None:

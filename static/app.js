@@ -203,6 +203,9 @@
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
     if (keptOnPhone(event) && (status >= 500 || [400, 401, 403].includes(status))) return;
+    // The server names what it refused (a NUL character, a body too large…) in a header.
+    const told = event.detail.xhr.getResponseHeader("X-QuickCRM-Message");
+    if (told) return showError(decodeURIComponent(told));
     showError(status === 403 ? "Your role does not allow this."
       : status === 400 ? "This page has expired. Reload it and try again."
       : `Something went wrong on the server (${status}). Nothing was changed; please try again.`);

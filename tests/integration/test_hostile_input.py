@@ -14,6 +14,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select, text
@@ -286,6 +287,11 @@ def test_nul_bytes_in_a_capture_get_a_message_and_store_nothing(client, rep, db)
     response = client.post("/", data={"name": "Ann\x00", "csrf_token": token})
     assert response.status_code in (400, 422)
     assert "character" in response.get_data(as_text=True)
+    response = client.post(
+        "/", data={"name": "Ann\x00", "csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 400  # htmx shows the header's message (static/app.js)
+    assert "NUL" in unquote(response.headers["X-QuickCRM-Message"])
     assert db.scalar(select(Lead.id)) is None
 
 
