@@ -43,14 +43,13 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-        if user is not None and not user.active:
-            # Deactivated: end this session and its "stay signed in" cookie for good,
-            # as logout_user() would (it cannot be called while the user is loading).
+    def load_user(session_id: str) -> User | None:
+        user = users.user_for_session(get_session(), session_id)
+        if user is None:
+            # Ended, deactivated or forged: end this session and its "stay signed in"
+            # cookie for good, as logout_user() would (it cannot run while loading).
             session.pop("_user_id", None)
             session["_remember"] = "clear"
-            return None
         return user
 
     app.before_request(require_sign_in)
@@ -107,6 +106,10 @@ def login():
     return render("auth/login.html", ["content"], status=status, error=error, email=email)
 
 
+def _remember_cookie() -> str:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
 def _start_session(user, *, remember: bool = False) -> None:
     """A new session for ``user`` (nothing kept from before sign-in), which already holds
     its CSRF secret: the pages the browser then loads at once (the start page, the service
@@ -119,6 +122,9 @@ def _start_session(user, *, remember: bool = False) -> None:
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Signing out here signs out every browser and phone of this user.
+        users.end_sessions(get_session(), current_user)
     # Clear first: logout_user() leaves a note in the session to delete the remember cookie.
     session.clear()
     logout_user()
@@ -178,7 +184,10 @@ def change_password():
             except users.UserError as exc:
                 errors["new_password" if exc.field == "password" else exc.field] = str(exc)
             else:
-                flash("Your password is changed.")
+                # Every other session ended with the old password; this one goes on.
+                remember = session.permanent or _remember_cookie() in request.cookies
+                _start_session(current_user._get_current_object(), remember=remember)
+                flash("Your password is changed. Other browsers and phones are signed out.")
                 return redirect(url_for("capture.index"))
     status = 422 if errors else 200
     return render("auth/password.html", ["content"], status=status, errors=errors)

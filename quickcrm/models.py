@@ -112,6 +112,10 @@ class User(UserMixin, Timestamped, Base):
     def is_active(self) -> bool:  # flask-login: deactivated users cannot sign in
         return self.active
 
+    def get_id(self) -> str:
+        """What flask-login keeps in the session and the remember cookie: "id:version"."""
+        return f"{self.id}:{self.session_version}"
+
     def can(self, role: str) -> bool:
         """True when this user's role is ``role`` or above it (rep < coordinator < admin)."""
         return ROLES.index(self.role) >= ROLES.index(role)

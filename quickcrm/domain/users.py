@@ -3,7 +3,9 @@ role or deactivating someone."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import re
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -106,7 +108,45 @@ def change_password(
         raise UserError("That is not your current password.", "current_password")
     check_password_strength(new)
     user.password_hash = generate_password_hash(new, method=password_method)
+    # Anyone signed in with the old password is signed out; the caller signs the person
+    # who changed it in again with the new session version.
+    end_sessions(session, user, commit=False)
     session.commit()
+
+
+# A session's user id as User.get_id() writes it: "id:version", ASCII digits, no sign.
+_SESSION_ID = re.compile(r"([1-9][0-9]{0,18}):([1-9][0-9]{0,18})", re.ASCII)
+ID_MAX = 2**31 - 1  # the id and version columns are 32-bit integers on PostgreSQL
+
+
+def user_for_session(session: Session, session_id: object) -> User | None:
+    """The active user a session or "stay signed in" cookie names (``User.get_id()``), or
+    ``None``: malformed, out of range, unknown, deactivated, or ended since (the session
+    version moved on)."""
+    match = _SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
+    if match is None:
+        return None
+    user_id, version = (int(part) for part in match.groups())
+    if user_id > ID_MAX or version > ID_MAX:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
+    """End every session and "stay signed in" cookie of ``user``, in every browser: they
+    all carry the session version, which moves on. Commits unless told not to."""
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["session_version"])
+    if commit:
+        session.commit()
 
 
 def list_users(session: Session) -> list[User]:
@@ -145,10 +185,12 @@ def deactivate(session: Session, user: User, *, by: User) -> None:
     if user.id == by.id:
         raise UserError("You cannot deactivate yourself.", "active")
     user.active = False
+    end_sessions(session, user, commit=False)
     session.commit()
 
 
 def reactivate(session: Session, user: User) -> None:
-    """Let ``user`` sign in again; commits."""
+    """Let ``user`` sign in again (with their password: the sessions and "stay signed in"
+    cookies that deactivation ended stay ended); commits."""
     user.active = True
     session.commit()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from flask_login.utils import encode_cookie
 
 from quickcrm.models import User
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, Auth, csrf_token
 
 PROTECTED = ["/", "/leads/1", "/account/password"]
 
@@ -218,3 +219,146 @@ def test_pages_loaded_at_once_after_sign_in_carry_tokens_of_one_secret(client, m
     client.get("/")
     with client.session_transaction() as session:
         assert session["csrf_token"] == secret
+
+
+# --- Every session ends: sign-out, a new password, deactivation ---------------------------
+
+
+def signed_in(client) -> bool:
+    return client.get("/").status_code == 200
+
+
+def phone_with_only_its_remember_cookie(app, client):
+    """A browser holding nothing but ``client``'s "stay signed in" cookie (its session
+    cookie gone, as after the phone restarts)."""
+    phone = app.test_client()
+    phone.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    return phone
+
+
+def browser_with_cookies_of(app, client):
+    """A browser holding copies of ``client``'s cookies as they are now (a stolen or kept
+    copy)."""
+    copy = app.test_client()
+    for name in ("session", "remember_token"):
+        cookie = client.get_cookie(name)
+        if cookie is not None:
+            copy.set_cookie(name, cookie.value)
+    return copy
+
+
+def test_signing_out_ends_every_session_and_stay_signed_in_cookie(app, client, auth, make_user):
+    make_user()
+    laptop = app.test_client()
+    Auth(laptop).login(remember=True)
+    auth.login(remember=True)
+    kept = browser_with_cookies_of(app, client)
+    remembered = phone_with_only_its_remember_cookie(app, laptop)
+    assert signed_in(laptop) and signed_in(kept) and signed_in(remembered)
+
+    auth.logout()
+    assert not signed_in(client)
+    assert not signed_in(laptop)
+    assert not signed_in(remembered)
+    assert not signed_in(kept)
+    assert laptop.get_cookie("remember_token") is None  # and the dead cookie is deleted
+
+
+def test_a_new_password_signs_out_everyone_else_but_not_this_browser(app, client, auth, rep):
+    phone = app.test_client()
+    Auth(phone).login(remember=True)
+    remembered = phone_with_only_its_remember_cookie(app, phone)
+    token = csrf_token(client, "/account/password")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new one",
+            "new_password_confirm": "a brand new one",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    page = client.get("/")
+    assert page.status_code == 200  # this browser is still signed in
+    assert "Other browsers and phones are signed out." in page.get_data(as_text=True)
+    assert not signed_in(phone)
+    assert not signed_in(remembered)
+
+
+def test_a_new_password_keeps_this_phone_signed_in_for_30_days(app, client, auth, rep):
+    auth.logout()
+    auth.login(remember=True)
+    old_cookie = client.get_cookie("remember_token").value
+    client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new one",
+            "new_password_confirm": "a brand new one",
+            "csrf_token": csrf_token(client, "/account/password"),
+        },
+    )
+    assert client.get_cookie("remember_token").value != old_cookie
+    assert signed_in(phone_with_only_its_remember_cookie(app, client))
+    old = app.test_client()
+    old.set_cookie("remember_token", old_cookie)
+    assert not signed_in(old)
+
+
+def test_deactivation_ends_sessions_and_reactivation_does_not_bring_them_back(
+    app, client, admin, make_user
+):
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
+    phone = app.test_client()
+    Auth(phone).login("rita@example.com", remember=True)
+    kept = browser_with_cookies_of(app, phone)
+    token = csrf_token(client, "/admin/users")
+    client.post(f"/admin/users/{rita.id}/deactivate", data={"csrf_token": token})
+    assert not signed_in(kept)
+    client.post(f"/admin/users/{rita.id}/reactivate", data={"csrf_token": token})
+    assert not signed_in(phone)
+    assert not signed_in(browser_with_cookies_of(app, kept))
+    assert Auth(phone).login("rita@example.com").status_code == 302
+    assert signed_in(phone)
+
+
+@pytest.mark.parametrize(
+    "session_id",
+    [
+        "1",  # the id alone, as before session versions
+        "²",  # isdigit() says yes, int() says no
+        "99999999999",
+        "1:",
+        ":1",
+        "1:1:1",
+        "0:1",
+        "1:0",
+        "-1:1",
+        "+1:1",
+        " 1:1",
+        "1:1\n",
+        "²:1",
+        "١:1",  # an Arabic-Indic digit: isdigit() says yes
+        "99999999999:1",  # past a 32-bit integer (PostgreSQL's "integer out of range")
+        "1:99999999999",
+        "9" * 3000 + ":1",
+        "\x00:1",
+        "1:2",  # a version that was never handed out
+    ],
+)
+def test_a_malformed_or_ended_session_id_means_signed_out_never_an_error(
+    app, client, make_user, session_id
+):
+    make_user()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    # The same id in a validly signed "stay signed in" cookie.
+    with app.test_request_context():
+        cookie = encode_cookie(session_id)
+    phone = app.test_client()
+    phone.set_cookie("remember_token", cookie)
+    response = phone.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -102,3 +102,26 @@ def test_the_last_active_admin_stays(db, team):
     users.change_role(db, team["bea"], "rep", by=team["ada"])
     db.expire_all()
     assert team["bea"].role == "rep"
+
+
+def test_a_session_names_a_user_by_id_and_session_version(db, team):
+    rita = team["rita"]
+    assert rita.get_id() == f"{rita.id}:1"
+    assert users.user_for_session(db, rita.get_id()) is rita
+    users.end_sessions(db, rita)
+    assert rita.get_id() == f"{rita.id}:2"
+    assert users.user_for_session(db, f"{rita.id}:1") is None
+    assert users.user_for_session(db, rita.get_id()) is rita
+    for malformed in (None, 7, "", str(rita.id), f"{rita.id}:2:2", f"0{rita.id}:2", "2**40:1"):
+        assert users.user_for_session(db, malformed) is None
+
+
+def test_a_new_password_and_deactivation_end_every_session(db, team):
+    rita = team["rita"]
+    users.change_password(db, rita, "long enough", "another long one", password_method=METHOD)
+    assert rita.session_version == 2
+    users.deactivate(db, rita, by=team["ada"])
+    assert rita.session_version == 3
+    users.reactivate(db, rita)
+    db.expire_all()
+    assert rita.session_version == 3 and users.user_for_session(db, f"{rita.id}:2") is None
