@@ -10,7 +10,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import agenda
+from quickcrm.domain import agenda, ratelimit
 from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
 from quickcrm.web import get_or_404, render, today, wants_page
@@ -127,15 +127,17 @@ def feed(token: str):
     user = agenda.user_for_feed(db, token)
     if user is None:
         abort(404)
-    limit = current_app.config.get("ICAL_RATE_LIMIT", FEED_LIMIT)
-    if not agenda.allow_feed_request(db, user, limit=limit, window=FEED_WINDOW):
+    allowed, retry_after = ratelimit.hit(
+        db,
+        agenda.feed_limit_key(user),
+        limit=current_app.config.get("ICAL_RATE_LIMIT", FEED_LIMIT),
+        window=FEED_WINDOW,
+    )
+    if not allowed:
         return (
             "Too many requests for this calendar; try again later.",
             429,
-            {
-                "Retry-After": str(int(FEED_WINDOW.total_seconds())),
-                "Content-Type": "text/plain; charset=utf-8",
-            },
+            {"Retry-After": str(retry_after), "Content-Type": "text/plain; charset=utf-8"},
         )
     cal = Calendar()
     cal.add("prodid", "-//QuickCRM//Follow-ups//EN")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TextIO
+
 from flask import (
     Blueprint,
     Flask,
@@ -14,9 +17,10 @@ from flask import (
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import htmx
-from quickcrm.db import get_session
+from quickcrm.db import close_session, get_engine, get_session
 from quickcrm.domain import users
 from quickcrm.models import User
 from quickcrm.web import render, safe_next
@@ -39,16 +43,18 @@ PUBLIC_ENDPOINTS = {
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
+    # Made now, so even the first sign-in with an unknown email costs one password check.
+    users.dummy_hash(app.config["PASSWORD_METHOD"])
+    app.jinja_env.globals["password_min"] = users.PASSWORD_MIN
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-        if user is not None and not user.active:
-            # Deactivated: end this session and its "stay signed in" cookie for good,
-            # as logout_user() would (it cannot be called while the user is loading).
+    def load_user(session_id: str) -> User | None:
+        user = users.user_for_session(get_session(), session_id)
+        if user is None:
+            # Ended, deactivated or forged: end this session and its "stay signed in"
+            # cookie for good, as logout_user() would (it cannot run while loading).
             session.pop("_user_id", None)
             session["_remember"] = "clear"
-            return None
         return user
 
     app.before_request(require_sign_in)
@@ -81,23 +87,34 @@ def login():
     db = get_session()
     if request.method == "GET" and not users.has_users(db):
         return redirect(url_for("auth.setup"))
-    error = None
-    status = 200
     email = request.form.get("email", "")
-    if request.method == "POST":
-        user = users.authenticate(
+    if request.method == "GET":
+        return render("auth/login.html", ["content"], email=email)
+    config = current_app.config
+    try:
+        users.count_sign_in_attempt(
             db,
             email,
-            request.form.get("password", ""),
-            password_method=current_app.config["PASSWORD_METHOD"],
+            request.remote_addr,
+            per_account=config["SIGN_IN_ACCOUNT_LIMIT"],
+            per_address=config["SIGN_IN_ADDRESS_LIMIT"],
         )
-        if user is not None:
-            remember = request.form.get("remember") == "on"
-            _start_session(user, remember=remember)
-            return redirect(_safe_next(request.args.get("next")))
+    except users.TooManyAttempts as exc:
+        body, status = render("auth/login.html", ["content"], 429, error=str(exc), email=email)
+        return body, status, {"Retry-After": str(exc.retry_after)}
+    user = users.authenticate(
+        db, email, request.form.get("password", ""), password_method=config["PASSWORD_METHOD"]
+    )
+    if user is None:
         error = "That email and password do not match an active account."
-        status = 401
-    return render("auth/login.html", ["content"], status=status, error=error, email=email)
+        return render("auth/login.html", ["content"], 401, error=error, email=email)
+    users.forget_sign_in_attempts(db, email)
+    _start_session(user, remember=request.form.get("remember") == "on")
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _remember_cookie() -> str:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
 
 
 def _start_session(user, *, remember: bool = False) -> None:
@@ -112,6 +129,9 @@ def _start_session(user, *, remember: bool = False) -> None:
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Signing out here signs out every browser and phone of this user.
+        users.end_sessions(get_session(), current_user)
     # Clear first: logout_user() leaves a note in the session to delete the remember cookie.
     session.clear()
     logout_user()
@@ -121,35 +141,41 @@ def logout():
 
 @bp.route("/setup", methods=["GET", "POST"])
 def setup():
-    """First run: create the first admin. Gone once any user exists."""
+    """First run: create the first admin, for whoever has the setup code the server printed
+    at start. Gone once any user exists."""
     db = get_session()
     if users.has_users(db):
         return redirect(url_for("auth.login"))
-    errors: dict[str, str] = {}
-    values = {"name": request.form.get("name", ""), "email": request.form.get("email", "")}
-    if request.method == "POST":
-        password = request.form.get("password", "")
-        if password != request.form.get("password_confirm", ""):
-            errors["password_confirm"] = "The two passwords differ."
+    form = request.form
+    values = {key: form.get(key, "") for key in ("setup_code", "name", "email")}
+    if request.method == "GET":
+        return render("auth/setup.html", ["content"], errors={}, values=values)
+    config = current_app.config
+    headers = {}
+    try:
+        users.count_setup_attempt(db, request.remote_addr, limit=config["SETUP_ADDRESS_LIMIT"])
+        user = users.create_first_admin(
+            db,
+            secret_key=config["SECRET_KEY"],
+            code=values["setup_code"],
+            email=values["email"],
+            password=form.get("password", ""),
+            password_confirm=form.get("password_confirm", ""),
+            name=values["name"],
+            password_method=config["PASSWORD_METHOD"],
+        )
+    except users.UserError as exc:
+        db.rollback()
+        if isinstance(exc, users.TooManyAttempts):
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
         else:
-            try:
-                user = users.create_user(
-                    db,
-                    values["email"],
-                    password,
-                    role="admin",
-                    name=values["name"],
-                    password_method=current_app.config["PASSWORD_METHOD"],
-                )
-            except users.UserError as exc:
-                db.rollback()
-                errors[exc.field or "email"] = str(exc)
-            else:
-                _start_session(user)
-                flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")
-                return redirect(url_for("capture.index"))
-    status = 422 if errors else 200
-    return render("auth/setup.html", ["content"], status=status, errors=errors, values=values)
+            status = 403 if isinstance(exc, users.WrongSetupCode) else 422
+        errors = {exc.field or "setup_code": str(exc)}
+        body, status = render("auth/setup.html", ["content"], status, errors=errors, values=values)
+        return body, status, headers
+    _start_session(user)
+    flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")
+    return redirect(url_for("capture.index"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -171,7 +197,39 @@ def change_password():
             except users.UserError as exc:
                 errors["new_password" if exc.field == "password" else exc.field] = str(exc)
             else:
-                flash("Your password is changed.")
+                # Every other session ended with the old password; this one goes on.
+                remember = session.permanent or _remember_cookie() in request.cookies
+                _start_session(current_user._get_current_object(), remember=remember)
+                flash("Your password is changed. Other browsers and phones are signed out.")
                 return redirect(url_for("capture.index"))
     status = 422 if errors else 200
     return render("auth/password.html", ["content"], status=status, errors=errors)
+
+
+def announce_setup_code(app: Flask, out: TextIO | None = None) -> None:
+    """Print the first-run setup code on the console while QuickCRM has no user yet (the
+    first-run page asks for it). Prints nothing when the database cannot say (not migrated
+    yet, not reachable): the page then cannot be used anyway."""
+    with app.app_context():
+        try:
+            needed = not users.has_users(get_session())
+        except SQLAlchemyError:
+            needed = False
+        finally:
+            close_session()
+            # Under gunicorn --preload this runs before the workers fork: none may inherit
+            # a pooled connection.
+            get_engine().dispose()
+        if needed:
+            code = users.setup_code(app.config["SECRET_KEY"])
+            print(SETUP_BANNER.format(code=code), file=out or sys.stderr, flush=True)
+
+
+SETUP_BANNER = """
+QuickCRM has no user yet. To create the first admin, open it in a browser and enter
+this setup code:
+
+    {code}
+
+(flask --app wsgi setup-code shows it again.)
+"""

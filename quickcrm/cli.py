@@ -1,10 +1,11 @@
-"""Command line: ``flask --app wsgi db upgrade | create-user | seed-demo``."""
+"""Command line: ``flask --app wsgi db upgrade | create-user | seed-demo | setup-code``."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
@@ -67,7 +68,26 @@ def seed_demo(password: str) -> None:
     click.echo(summary)
 
 
+@click.command("setup-code")
+@with_appcontext
+def setup_code() -> None:
+    """Show the code the first-run page asks for (while QuickCRM has no user yet)."""
+    try:
+        has_users = users.has_users(get_session())
+    except SQLAlchemyError:
+        raise click.ClickException(
+            "The database is not ready: run `flask --app wsgi db upgrade` first."
+        ) from None
+    if has_users:
+        raise click.ClickException(
+            "QuickCRM already has users: the first-run page is closed. "
+            "Use create-user to add an admin."
+        )
+    click.echo(users.setup_code(current_app.config["SECRET_KEY"]))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(setup_code)

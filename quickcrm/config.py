@@ -42,6 +42,12 @@ class Config:
 
     # How passwords are hashed (werkzeug's generate_password_hash method).
     PASSWORD_METHOD = DEFAULT_PASSWORD_METHOD
+    # Attempts allowed per minute, counted in the database (shared by every app server):
+    # sign-ins at one account (its email), sign-ins from one client address (an IPv6
+    # client's /64), first-run page submissions from one address.
+    SIGN_IN_ACCOUNT_LIMIT = 10
+    SIGN_IN_ADDRESS_LIMIT = 30
+    SETUP_ADDRESS_LIMIT = 10
 
     # The largest request body (a capture, a form); more is refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024

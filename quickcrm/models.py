@@ -104,10 +104,17 @@ class User(UserMixin, Timestamped, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Secret of the user's iCal feed of follow-ups; regenerated to revoke.
     ical_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Part of the id every session and "stay signed in" cookie carries: raising it (signing
+    # out, a new password, deactivation) ends all of them at once.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_active(self) -> bool:  # flask-login: deactivated users cannot sign in
         return self.active
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session and the remember cookie: "id:version"."""
+        return f"{self.id}:{self.session_version}"
 
     def can(self, role: str) -> bool:
         """True when this user's role is ``role`` or above it (rep < coordinator < admin)."""
@@ -305,17 +312,16 @@ class LostReason(Base):
     position: Mapped[int]
 
 
-class FeedHit(Base):
-    """Requests to a user's iCal feed in the current window: the rate limit's state lives
-    in the database, so every app server shares it."""
+class RateLimit(Base):
+    """How often something keyed (a user's iCal feed, sign-in attempts at an account or from
+    an address) was asked for in its current window: the rate limits' state lives in the
+    database, so every app server shares it (quickcrm/domain/ratelimit.py)."""
 
-    __tablename__ = "feed_hit"
+    __tablename__ = "rate_limit"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
-    hits: Mapped[int] = mapped_column(default=0)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    hits: Mapped[int]
 
 
 # --- Lead.next_action_on follows the lead's activities ------------------------------------

@@ -1,5 +1,5 @@
 """The agenda: a user's open activities by when they are due; completing (with the next
-occurrence of a repeating task), snoozing, and the iCal feed's secret and rate limit."""
+occurrence of a repeating task), snoozing, and the iCal feed's secret."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
-from quickcrm.models import Activity, FeedHit, User, utcnow
+from quickcrm.models import Activity, User, utcnow
 
 # "This week" is the seven days after today.
 WEEK_AHEAD = 7
@@ -220,6 +220,11 @@ def snooze(session: Session, activity: Activity, by: str, today: date) -> Activi
 FEED_DAYS_BACK = 30
 
 
+def feed_limit_key(user: User) -> str:
+    """The key of the user's feed in the rate limits (quickcrm/domain/ratelimit.py)."""
+    return f"ical:user:{user.id}"
+
+
 def regenerate_feed_token(session: Session, user: User) -> str:
     """A new secret for the user's feed; the old URL stops working at once."""
     user.ical_token = secrets.token_urlsafe(32)
@@ -253,27 +258,3 @@ def feed_activities(session: Session, user: User, today: date) -> list[Activity]
             )
         )
     )
-
-
-def allow_feed_request(
-    session: Session, user: User, *, limit: int, window: timedelta, now: datetime | None = None
-) -> bool:
-    """Count one feed request; False once the user has had ``limit`` in the current fixed
-    window. The counter is a row in the database, shared by every app server."""
-    now = now or utcnow()
-    fresh = now - window
-    counted = session.execute(
-        update(FeedHit)
-        .where(FeedHit.user_id == user.id, FeedHit.window_start > fresh)
-        .values(hits=FeedHit.hits + 1)
-        .returning(FeedHit.hits)
-    ).scalar()
-    if counted is None:
-        hit = session.get(FeedHit, user.id)
-        if hit is None:
-            session.add(FeedHit(user_id=user.id, window_start=now, hits=1))
-        else:
-            hit.window_start, hit.hits = now, 1
-        counted = 1
-    session.commit()
-    return counted <= limit

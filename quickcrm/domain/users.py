@@ -1,21 +1,35 @@
-"""Users: creating them, checking a sign-in, changing a password, an admin changing a
-role or deactivating someone."""
+"""Users: creating them, checking a sign-in (and throttling it), changing a password,
+ending sessions, an admin changing a role or deactivating someone."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import gzip
+import hashlib
+import hmac
+import re
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from quickcrm.domain import ratelimit
 from quickcrm.domain import validation as v
 from quickcrm.models import ROLES, User
 
-PASSWORD_MIN = 8
+PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 DEFAULT_PASSWORD_METHOD = "scrypt"
+EMAIL_MAX = 254  # the column's length
 NEEDS_AN_ADMIN = "QuickCRM needs at least one active admin."
-# Checked when the email is unknown, so a wrong email takes as long as a wrong password.
-_DUMMY_HASHES: dict[str, str] = {}
+# The 20,000 most common passwords, lowercased (quickcrm/data/common-passwords.NOTICE.md).
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+
+# Sign-in attempts are counted per account and per client address in windows of a minute
+# (quickcrm/domain/ratelimit.py); the limits themselves are settings (quickcrm/config.py).
+SIGN_IN_WINDOW = timedelta(minutes=1)
 
 
 class UserError(ValueError):
@@ -30,15 +44,107 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def check_password_strength(password: str) -> None:
-    if len(password or "") < PASSWORD_MIN:
+class TooManyAttempts(UserError):
+    """Too many attempts in the current window; ``retry_after`` seconds until it ends."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _typeable(value: str) -> str:
+    """``value`` with lone surrogates (which no keyboard types, and which cannot be encoded
+    for hashing or the database) replaced."""
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines)
+
+
+def check_password_strength(password: str, email: str | None = None) -> None:
+    """Refuse a password that is short, one of the most common ones, or the person's own
+    email (or the part before the @); the message says which."""
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
         raise UserError(f"Use at least {PASSWORD_MIN} characters.", "password")
     if len(password) > PASSWORD_MAX:
         raise UserError(f"Use at most {PASSWORD_MAX} characters.", "password")
+    if _typeable(password) != password or "\x00" in password:
+        raise UserError("This password has a character that cannot be typed.", "password")
+    folded = password.strip().lower()
+    if folded in common_passwords():
+        raise UserError(
+            "This is one of the most common passwords: choose one that is harder to guess.",
+            "password",
+        )
+    address = normalise_email(email or "")
+    if address and folded in {address, address.split("@")[0]}:
+        raise UserError("Do not use your email address as your password.", "password")
 
 
 def has_users(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(User)) > 0
+
+
+# --- First run: the setup code ------------------------------------------------------------
+
+# No 0/O, 1/I/L or U: read off a console and typed on a phone without doubt.
+SETUP_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+SETUP_CODE_LABEL = b"QuickCRM first-run setup code"
+
+
+class WrongSetupCode(UserError):
+    """The first-run page was sent without the server's setup code."""
+
+
+def setup_code(secret_key: str | bytes) -> str:
+    """The code the first-run page asks for, as three groups of four (``ABCD-EFGH-JKMN``).
+
+    Derived from the secret key (an HMAC of a fixed label), so every worker and every app
+    server of one deployment shows the same code, and nothing is stored."""
+    key = secret_key if isinstance(secret_key, bytes) else str(secret_key).encode()
+    number = int.from_bytes(hmac.new(key, SETUP_CODE_LABEL, hashlib.sha256).digest(), "big")
+    letters = []
+    for _ in range(12):
+        number, index = divmod(number, len(SETUP_CODE_ALPHABET))
+        letters.append(SETUP_CODE_ALPHABET[index])
+    return "-".join("".join(letters[start : start + 4]) for start in (0, 4, 8))
+
+
+def setup_code_matches(secret_key: str | bytes, typed: str) -> bool:
+    """Whether ``typed`` is the setup code, ignoring case, spaces and dashes."""
+    cleaned = re.sub(r"[\s-]", "", _typeable(typed or "")).upper()
+    expected = setup_code(secret_key).replace("-", "")
+    return hmac.compare_digest(cleaned.encode(), expected.encode())
+
+
+def create_first_admin(
+    session: Session,
+    *,
+    secret_key: str | bytes,
+    code: str,
+    email: str,
+    password: str,
+    password_confirm: str | None = None,
+    name: str | None = None,
+    password_method: str = DEFAULT_PASSWORD_METHOD,
+) -> User:
+    """Create and commit the first admin, for whoever has the server's setup code; raises
+    ``WrongSetupCode`` without it and ``UserError`` once QuickCRM has a user."""
+    if not setup_code_matches(secret_key, code):
+        raise WrongSetupCode(
+            "That is not the setup code. Look for it on the server's console.", "setup_code"
+        )
+    if password_confirm is not None and password != password_confirm:
+        raise UserError("The two passwords differ.", "password_confirm")
+    if has_users(session):
+        raise UserError("QuickCRM already has its first admin: sign in instead.", "email")
+    return create_user(
+        session, email, password, role="admin", name=name, password_method=password_method
+    )
 
 
 def create_user(
@@ -64,7 +170,7 @@ def create_user(
         display_name = v.text(name, max_length=120) or address.split("@")[0]
     except v.Invalid as exc:
         raise UserError(str(exc), "name") from None
-    check_password_strength(password)
+    check_password_strength(password, address)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise UserError("A user with this email already exists.", "email")
     user = User(
@@ -78,20 +184,70 @@ def create_user(
     return user
 
 
+@cache
+def dummy_hash(password_method: str) -> str:
+    """A hash made once per method and checked when the email is unknown, so an unknown
+    email costs one password check, as a wrong password does."""
+    return generate_password_hash("not anyone's password", method=password_method)
+
+
 def authenticate(
     session: Session, email: str, password: str, *, password_method: str = DEFAULT_PASSWORD_METHOD
 ) -> User | None:
-    """The active user with this email and password, or ``None`` — the same either way."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        dummy = _DUMMY_HASHES.setdefault(
-            password_method, generate_password_hash("not a password", method=password_method)
-        )
-        check_password_hash(dummy, password or "")
-        return None
-    if not check_password_hash(user.password_hash, password or "") or not user.active:
+    """The active user with this email and password, or ``None``: exactly one password
+    check either way (unknown email, wrong password, deactivated user), so the answer
+    time does not tell which emails have an account."""
+    address = normalise_email(email)
+    user = None
+    if len(address) <= EMAIL_MAX and "\x00" not in address and _typeable(address) == address:
+        user = session.scalar(select(User).where(User.email == address))
+    stored = user.password_hash if user is not None else dummy_hash(password_method)
+    matches = check_password_hash(stored, _typeable(password or ""))
+    if user is None or not matches or not user.active:
         return None
     return user
+
+
+def _account_key(email: str) -> str:
+    return f"sign-in:account:{normalise_email(email)}"
+
+
+def _count(session: Session, key: str, limit: int, message: str, now: datetime | None) -> None:
+    allowed, retry_after = ratelimit.hit(session, key, limit=limit, window=SIGN_IN_WINDOW, now=now)
+    if not allowed:
+        raise TooManyAttempts(message.format(seconds=retry_after), retry_after)
+
+
+def count_sign_in_attempt(
+    session: Session,
+    email: str,
+    address: str | None,
+    *,
+    per_account: int,
+    per_address: int,
+    now: datetime | None = None,
+) -> None:
+    """Count one sign-in attempt at the account ``email`` from the client ``address``,
+    before its password is checked (so parallel guesses are counted too); raises
+    ``TooManyAttempts`` past ``per_address`` attempts from the address or ``per_account``
+    at the account in a minute. Commits."""
+    message = "Too many sign-in attempts. Wait {seconds} seconds, then try again."
+    _count(session, ratelimit.address_key("sign-in", address), per_address, message, now)
+    _count(session, _account_key(email), per_account, message, now)
+
+
+def forget_sign_in_attempts(session: Session, email: str) -> None:
+    """A sign-in succeeded: the account's count starts again (the address's does not)."""
+    ratelimit.reset(session, _account_key(email))
+
+
+def count_setup_attempt(
+    session: Session, address: str | None, *, limit: int, now: datetime | None = None
+) -> None:
+    """Count one attempt at the first-run page from ``address``; raises ``TooManyAttempts``
+    past ``limit`` in a minute. Commits."""
+    message = "Too many attempts. Wait {seconds} seconds, then try again."
+    _count(session, ratelimit.address_key("setup", address), limit, message, now)
 
 
 def change_password(
@@ -102,11 +258,49 @@ def change_password(
     *,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> None:
-    if not check_password_hash(user.password_hash, current or ""):
+    if not check_password_hash(user.password_hash, _typeable(current or "")):
         raise UserError("That is not your current password.", "current_password")
-    check_password_strength(new)
+    check_password_strength(new, user.email)
     user.password_hash = generate_password_hash(new, method=password_method)
+    # Anyone signed in with the old password is signed out; the caller signs the person
+    # who changed it in again with the new session version.
+    end_sessions(session, user, commit=False)
     session.commit()
+
+
+# A session's user id as User.get_id() writes it: "id:version", ASCII digits, no sign.
+_SESSION_ID = re.compile(r"([1-9][0-9]{0,18}):([1-9][0-9]{0,18})", re.ASCII)
+ID_MAX = 2**31 - 1  # the id and version columns are 32-bit integers on PostgreSQL
+
+
+def user_for_session(session: Session, session_id: object) -> User | None:
+    """The active user a session or "stay signed in" cookie names (``User.get_id()``), or
+    ``None``: malformed, out of range, unknown, deactivated, or ended since (the session
+    version moved on)."""
+    match = _SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
+    if match is None:
+        return None
+    user_id, version = (int(part) for part in match.groups())
+    if user_id > ID_MAX or version > ID_MAX:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
+    """End every session and "stay signed in" cookie of ``user``, in every browser: they
+    all carry the session version, which moves on. Commits unless told not to."""
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["session_version"])
+    if commit:
+        session.commit()
 
 
 def list_users(session: Session) -> list[User]:
@@ -145,10 +339,12 @@ def deactivate(session: Session, user: User, *, by: User) -> None:
     if user.id == by.id:
         raise UserError("You cannot deactivate yourself.", "active")
     user.active = False
+    end_sessions(session, user, commit=False)
     session.commit()
 
 
 def reactivate(session: Session, user: User) -> None:
-    """Let ``user`` sign in again; commits."""
+    """Let ``user`` sign in again (with their password: the sessions and "stay signed in"
+    cookies that deactivation ended stay ended); commits."""
     user.active = True
     session.commit()

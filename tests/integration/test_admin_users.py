@@ -50,7 +50,9 @@ def test_admin_creates_a_user_who_can_then_sign_in(app, client, admin, db):
     [
         ({"email": "admin@example.com"}, "email", "A user with this email already exists."),
         ({"email": "not an email"}, "email", "email"),
-        ({"password": "short"}, "password", "Use at least 8 characters."),
+        ({"password": "short"}, "password", "Use at least 10 characters."),
+        ({"password": "iloveyou12"}, "password", "one of the most common passwords"),
+        ({"password": "nina@example.com"}, "password", "Do not use your email address"),
         ({"role": "boss"}, "role", "Role must be one of rep, coordinator, admin."),
     ],
 )

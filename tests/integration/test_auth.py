@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from flask_login.utils import encode_cookie
 
+from quickcrm.domain import users
 from quickcrm.models import User
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, Auth, csrf_token
 
 PROTECTED = ["/", "/leads/1", "/account/password"]
 
@@ -18,15 +20,29 @@ def test_first_visit_with_no_user_leads_to_first_run_page(client):
     assert "Create admin" in page
 
 
-def test_first_run_creates_the_first_admin_and_signs_in(client, db):
+def client_at(app, address: str):
+    """A browser on another machine: its requests come from ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def first_run(client, app, **values):
     data = {
+        "setup_code": users.setup_code(app.config["SECRET_KEY"]),
         "name": "Ada Admin",
         "email": "Ada@Example.com",
         "password": "long enough",
         "password_confirm": "long enough",
-        "csrf_token": csrf_token(client, "/setup"),
+        **values,
     }
-    response = client.post("/setup", data=data)
+    return client.post("/setup", data={**data, "csrf_token": csrf_token(client, "/setup")})
+
+
+def test_first_run_creates_the_first_admin_and_signs_in(app, client, db):
+    page = client.get("/setup").get_data(as_text=True)
+    assert '<label for="setup_code">Setup code</label>' in page
+    response = first_run(client, app)
     assert response.status_code == 302
     admin = db.query(User).one()
     assert (admin.email, admin.role, admin.name) == ("ada@example.com", "admin", "Ada Admin")
@@ -35,29 +51,59 @@ def test_first_run_creates_the_first_admin_and_signs_in(client, db):
     assert client.get("/setup").headers["Location"].endswith("/login")
 
 
-def test_first_run_rejects_mismatched_passwords(client, db):
-    data = {
-        "email": "ada@example.com",
-        "password": "long enough",
-        "password_confirm": "different!",
-        "csrf_token": csrf_token(client, "/setup"),
-    }
-    response = client.post("/setup", data=data)
+def test_the_setup_code_may_be_typed_in_lower_case_with_spaces(app, client, db):
+    code = users.setup_code(app.config["SECRET_KEY"]).lower().replace("-", " ")
+    assert first_run(client, app, setup_code=f" {code} ").status_code == 302
+    assert db.query(User).count() == 1
+
+
+@pytest.mark.parametrize("code", ["", "AAAA-AAAA-AAAA", "\x00"])
+def test_first_run_without_the_setup_code_makes_no_admin(app, client, db, code):
+    response = first_run(client, app, setup_code=code)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert '<p class="field-error" id="setup_code-error">That is not the setup code.' in page
+    assert 'value="Ada@Example.com"' in page  # what was typed stays
+    assert db.query(User).count() == 0
+
+
+def test_first_run_attempts_are_throttled_per_address(app, client, db):
+    codes = [first_run(client, app, setup_code="WRONG").status_code for _ in range(10)]
+    assert codes == [403] * 10
+    refused = first_run(client, app)  # even with the right code, for the rest of the minute
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "Too many attempts. Wait" in refused.get_data(as_text=True)
+    assert db.query(User).count() == 0
+    assert first_run(client_at(app, "203.0.113.9"), app).status_code == 302
+
+
+def test_first_run_rejects_mismatched_passwords(app, client, db):
+    response = first_run(client, app, password_confirm="different!")
     assert response.status_code == 422
     assert "The two passwords differ." in response.get_data(as_text=True)
     assert db.query(User).count() == 0
 
 
-def test_first_run_rejects_a_short_password(client, db):
-    data = {
-        "email": "ada@example.com",
-        "password": "short",
-        "password_confirm": "short",
-        "csrf_token": csrf_token(client, "/setup"),
-    }
-    response = client.post("/setup", data=data)
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("too short", "Use at least 10 characters."),
+        ("1234567890", "This is one of the most common passwords"),
+        ("Password123", "This is one of the most common passwords"),
+        ("ada@example.com", "Do not use your email address as your password."),
+        ("Ada@Example.COM", "Do not use your email address as your password."),
+        ("adalovelace", "Do not use your email address as your password."),
+    ],
+)
+def test_first_run_refuses_a_weak_password_next_to_the_field(app, client, db, password, message):
+    response = first_run(
+        client, app, email="adalovelace@example.com" if "@" not in password else "ada@example.com",
+        password=password, password_confirm=password,
+    )  # fmt: skip
     assert response.status_code == 422
-    assert "at least 8 characters" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert '<p class="field-error" id="password-error">' in page and message in page
     assert db.query(User).count() == 0
 
 
@@ -218,3 +264,296 @@ def test_pages_loaded_at_once_after_sign_in_carry_tokens_of_one_secret(client, m
     client.get("/")
     with client.session_transaction() as session:
         assert session["csrf_token"] == secret
+
+
+# --- Every session ends: sign-out, a new password, deactivation ---------------------------
+
+
+def signed_in(client) -> bool:
+    return client.get("/").status_code == 200
+
+
+def phone_with_only_its_remember_cookie(app, client):
+    """A browser holding nothing but ``client``'s "stay signed in" cookie (its session
+    cookie gone, as after the phone restarts)."""
+    phone = app.test_client()
+    phone.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    return phone
+
+
+def browser_with_cookies_of(app, client):
+    """A browser holding copies of ``client``'s cookies as they are now (a stolen or kept
+    copy)."""
+    copy = app.test_client()
+    for name in ("session", "remember_token"):
+        cookie = client.get_cookie(name)
+        if cookie is not None:
+            copy.set_cookie(name, cookie.value)
+    return copy
+
+
+def test_signing_out_ends_every_session_and_stay_signed_in_cookie(app, client, auth, make_user):
+    make_user()
+    laptop = app.test_client()
+    Auth(laptop).login(remember=True)
+    auth.login(remember=True)
+    kept = browser_with_cookies_of(app, client)
+    remembered = phone_with_only_its_remember_cookie(app, laptop)
+    assert signed_in(laptop) and signed_in(kept) and signed_in(remembered)
+
+    auth.logout()
+    assert not signed_in(client)
+    assert not signed_in(laptop)
+    assert not signed_in(remembered)
+    assert not signed_in(kept)
+    assert laptop.get_cookie("remember_token") is None  # and the dead cookie is deleted
+
+
+def test_a_new_password_signs_out_everyone_else_but_not_this_browser(app, client, auth, rep):
+    phone = app.test_client()
+    Auth(phone).login(remember=True)
+    remembered = phone_with_only_its_remember_cookie(app, phone)
+    token = csrf_token(client, "/account/password")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new one",
+            "new_password_confirm": "a brand new one",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    page = client.get("/")
+    assert page.status_code == 200  # this browser is still signed in
+    assert "Other browsers and phones are signed out." in page.get_data(as_text=True)
+    assert not signed_in(phone)
+    assert not signed_in(remembered)
+
+
+def test_a_new_password_keeps_this_phone_signed_in_for_30_days(app, client, auth, rep):
+    auth.logout()
+    auth.login(remember=True)
+    old_cookie = client.get_cookie("remember_token").value
+    client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new one",
+            "new_password_confirm": "a brand new one",
+            "csrf_token": csrf_token(client, "/account/password"),
+        },
+    )
+    assert client.get_cookie("remember_token").value != old_cookie
+    assert signed_in(phone_with_only_its_remember_cookie(app, client))
+    old = app.test_client()
+    old.set_cookie("remember_token", old_cookie)
+    assert not signed_in(old)
+
+
+def test_deactivation_ends_sessions_and_reactivation_does_not_bring_them_back(
+    app, client, admin, make_user
+):
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
+    phone = app.test_client()
+    Auth(phone).login("rita@example.com", remember=True)
+    kept = browser_with_cookies_of(app, phone)
+    token = csrf_token(client, "/admin/users")
+    client.post(f"/admin/users/{rita.id}/deactivate", data={"csrf_token": token})
+    assert not signed_in(kept)
+    client.post(f"/admin/users/{rita.id}/reactivate", data={"csrf_token": token})
+    assert not signed_in(phone)
+    assert not signed_in(browser_with_cookies_of(app, kept))
+    assert Auth(phone).login("rita@example.com").status_code == 302
+    assert signed_in(phone)
+
+
+@pytest.mark.parametrize(
+    "session_id",
+    [
+        "1",  # the id alone, as before session versions
+        "²",  # isdigit() says yes, int() says no
+        "99999999999",
+        "1:",
+        ":1",
+        "1:1:1",
+        "0:1",
+        "1:0",
+        "-1:1",
+        "+1:1",
+        " 1:1",
+        "1:1\n",
+        "²:1",
+        "١:1",  # an Arabic-Indic digit: isdigit() says yes
+        "99999999999:1",  # past a 32-bit integer (PostgreSQL's "integer out of range")
+        "1:99999999999",
+        "9" * 3000 + ":1",
+        "\x00:1",
+        "1:2",  # a version that was never handed out
+    ],
+)
+def test_a_malformed_or_ended_session_id_means_signed_out_never_an_error(
+    app, client, make_user, session_id
+):
+    make_user()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    # The same id in a validly signed "stay signed in" cookie.
+    with app.test_request_context():
+        cookie = encode_cookie(session_id)
+    phone = app.test_client()
+    phone.set_cookie("remember_token", cookie)
+    response = phone.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# --- Sign-in attempts are throttled per account and per address ---------------------------
+
+
+def test_the_11th_wrong_password_for_an_account_in_a_minute_is_refused(app, client, make_user):
+    make_user()
+    codes = [Auth(client).login(password=f"wrong guess {i}").status_code for i in range(10)]
+    assert codes == [401] * 10
+    refused = Auth(client).login(password=f"wrong guess {10}")
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    page = refused.get_data(as_text=True)
+    assert "Too many sign-in attempts. Wait" in page and 'role="alert"' in page
+    # The right password too, from anywhere, until the minute is over: the account is held.
+    elsewhere = client_at(app, "198.51.100.20")
+    assert Auth(elsewhere).login().status_code == 429
+    assert elsewhere.get("/").status_code == 302
+
+
+def test_a_successful_sign_in_starts_the_accounts_count_again(client, auth, make_user):
+    make_user()
+    for _ in range(9):
+        assert auth.login(password="wrong guess").status_code == 401
+    assert auth.login().status_code == 302
+    auth.logout()
+    for _ in range(10):
+        assert auth.login(password="wrong guess").status_code == 401
+
+
+def test_one_address_trying_many_accounts_is_refused_after_30_a_minute(app, client, make_user):
+    make_user()
+    codes = {
+        Auth(client).login(f"guess{i}@example.com", "wrong guess").status_code for i in range(30)
+    }
+    assert codes == {401}
+    assert Auth(client).login().status_code == 429
+    # Someone else, elsewhere, signs in as usual.
+    assert Auth(client_at(app, "2001:db8::7")).login().status_code == 302
+
+
+def test_an_unknown_email_costs_the_same_as_a_wrong_password(client, db, make_user, monkeypatch):
+    """The work a sign-in does, counted rather than timed: one password check and no
+    hashing, whether the email is unknown, the password wrong or the user deactivated."""
+    make_user()
+    make_user("gone@example.com").active = False
+    db.commit()
+    calls: list[str] = []
+    real_check, real_generate = users.check_password_hash, users.generate_password_hash
+
+    def check(*args, **kwargs):
+        calls.append("check")
+        return real_check(*args, **kwargs)
+
+    def generate(*args, **kwargs):
+        calls.append("hash")
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(users, "check_password_hash", check)
+    monkeypatch.setattr(users, "generate_password_hash", generate)
+    work = {}
+    for email, password in (
+        ("nobody@example.com", "wrong guess"),
+        ("nobody@example.com", "wrong guess"),
+        ("rep@example.com", "wrong guess"),
+        ("gone@example.com", PASSWORD),
+    ):
+        calls.clear()
+        assert Auth(client).login(email, password).status_code == 401
+        work.setdefault(email, []).append(list(calls))
+    assert work == {
+        "nobody@example.com": [["check"], ["check"]],
+        "rep@example.com": [["check"]],
+        "gone@example.com": [["check"]],
+    }
+
+
+# --- Password policy everywhere a password is chosen -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("short one", "Use at least 10 characters."),
+        ("qwertyuiop", "This is one of the most common passwords"),
+        ("REP@example.com", "Do not use your email address as your password."),
+    ],
+)
+def test_a_new_password_follows_the_policy(client, rep, new, message):
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": new,
+            "new_password_confirm": new,
+            "csrf_token": csrf_token(client, "/account/password"),
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert '<p class="field-error" id="new_password-error">' in page and message in page
+
+
+def test_the_password_pages_say_what_a_password_needs(app, client, rep):
+    hint = "At least 10 characters; not a common password, not your email."
+    assert hint in client.get("/account/password").get_data(as_text=True)
+
+
+# --- htmx asks for the form block: a fragment, never a 500 -----------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+def assert_fragment(response, status: int, text: str) -> None:
+    assert response.status_code == status
+    page = response.get_data(as_text=True)
+    assert text in page and "<html" not in page
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_htmx_sign_in_page_and_refusal_are_fragments(client, make_user):
+    make_user()
+    assert_fragment(client.get("/login", headers=HX), 200, '<label for="email">Email</label>')
+    data = {"email": "rep@example.com", "password": "wrong guess",
+            "csrf_token": csrf_token(client)}  # fmt: skip
+    refused = client.post("/login", data=data, headers=HX)
+    assert_fragment(refused, 401, "That email and password do not match an active account.")
+
+
+def test_htmx_first_run_page_is_a_fragment(app, client):
+    assert_fragment(client.get("/setup", headers=HX), 200, "Setup code")
+    data = {"setup_code": "wrong", "csrf_token": csrf_token(client, "/setup")}
+    assert_fragment(client.post("/setup", data=data, headers=HX), 403, "not the setup code")
+
+
+def test_htmx_password_page_and_refusal_are_fragments(client, rep):
+    assert_fragment(client.get("/account/password", headers=HX), 200, "Current password")
+    data = {"current_password": "not it", "new_password": "a brand new one",
+            "new_password_confirm": "a brand new one",
+            "csrf_token": csrf_token(client, "/account/password")}  # fmt: skip
+    refused = client.post("/account/password", data=data, headers=HX)
+    assert_fragment(refused, 422, "That is not your current password.")
+
+
+def test_htmx_admin_users_page_and_refusal_are_fragments(client, admin):
+    assert_fragment(client.get("/admin/users", headers=HX), 200, "Create a user")
+    data = {"name": "Nina", "email": "nina@example.com", "role": "rep", "password": "short",
+            "csrf_token": csrf_token(client, "/admin/users")}  # fmt: skip
+    refused = client.post("/admin/users", data=data, headers=HX)
+    assert_fragment(refused, 422, "Use at least 10 characters.")

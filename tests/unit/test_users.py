@@ -1,8 +1,11 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from quickcrm.domain import users
 
 METHOD = "pbkdf2:sha256:1000"
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def test_create_and_authenticate(db):
@@ -102,3 +105,111 @@ def test_the_last_active_admin_stays(db, team):
     users.change_role(db, team["bea"], "rep", by=team["ada"])
     db.expire_all()
     assert team["bea"].role == "rep"
+
+
+def test_a_session_names_a_user_by_id_and_session_version(db, team):
+    rita = team["rita"]
+    assert rita.get_id() == f"{rita.id}:1"
+    assert users.user_for_session(db, rita.get_id()) is rita
+    users.end_sessions(db, rita)
+    assert rita.get_id() == f"{rita.id}:2"
+    assert users.user_for_session(db, f"{rita.id}:1") is None
+    assert users.user_for_session(db, rita.get_id()) is rita
+    for malformed in (None, 7, "", str(rita.id), f"{rita.id}:2:2", f"0{rita.id}:2", "2**40:1"):
+        assert users.user_for_session(db, malformed) is None
+
+
+def test_a_new_password_and_deactivation_end_every_session(db, team):
+    rita = team["rita"]
+    users.change_password(db, rita, "long enough", "another long one", password_method=METHOD)
+    assert rita.session_version == 2
+    users.deactivate(db, rita, by=team["ada"])
+    assert rita.session_version == 3
+    users.reactivate(db, rita)
+    db.expire_all()
+    assert rita.session_version == 3 and users.user_for_session(db, f"{rita.id}:2") is None
+
+
+@pytest.mark.parametrize(
+    ("password", "email", "message"),
+    [
+        ("nine char", None, "Use at least 10 characters."),
+        ("x" * 201, None, "Use at most 200 characters."),
+        ("password123", None, "one of the most common passwords"),
+        (" QWERTYUIOP ", None, "one of the most common passwords"),
+        ("ana.lopez@example.com", "Ana.Lopez@example.com", "Do not use your email address"),
+        ("ANA.LOPEZ.", "ana.lopez.@example.com", "Do not use your email address"),
+        ("lone \ud800 surrogate", None, "cannot be typed"),
+    ],
+)
+def test_password_policy(password, email, message):
+    with pytest.raises(users.UserError, match=message) as error:
+        users.check_password_strength(password, email)
+    assert error.value.field == "password"
+
+
+def test_a_password_that_merely_contains_a_common_one_or_the_email_is_fine():
+    users.check_password_strength("password123 but longer", "ana@example.com")
+    users.check_password_strength("ana@example.com!", "ana@example.com")
+
+
+def test_the_shipped_list_of_common_passwords_is_the_20000():
+    common = users.common_passwords()
+    assert len(common) > 19_000 and {"password", "12345678", "iloveyou"} <= common
+
+
+def test_the_setup_code_comes_from_the_secret_key():
+    code = users.setup_code("one secret")
+    assert len(code) == 14 and code.count("-") == 2
+    assert set(code.replace("-", "")) <= set(users.SETUP_CODE_ALPHABET)
+    assert users.setup_code("one secret") == code  # every worker and server alike
+    assert users.setup_code("another secret") != code
+    assert users.setup_code_matches("one secret", code.lower().replace("-", " "))
+    for wrong in ("", code[:-1], users.setup_code("another secret"), "\ud800", "\x00" + code):
+        assert not users.setup_code_matches("one secret", wrong)
+
+
+def test_the_first_admin_needs_the_setup_code(db):
+    with pytest.raises(users.WrongSetupCode):
+        users.create_first_admin(
+            db, secret_key="s", code="nope", email="ada@example.com", password="long enough"
+        )
+    ada = users.create_first_admin(
+        db,
+        secret_key="s",
+        code=users.setup_code("s"),
+        email="ada@example.com",
+        password="long enough",
+        password_method=METHOD,
+    )
+    assert ada.role == "admin"
+    with pytest.raises(users.UserError, match="already has its first admin"):
+        users.create_first_admin(
+            db, secret_key="s", code=users.setup_code("s"), email="b@example.com",
+            password="long enough",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("email", ["\x00@example.com", "\ud800@example.com", "a" * 5000])
+def test_signing_in_with_an_email_no_database_can_hold_is_just_a_wrong_sign_in(db, email):
+    assert users.authenticate(db, email, "\ud800", password_method=METHOD) is None
+
+
+def test_sign_in_attempts_are_counted_per_account_and_per_address(db):
+    def attempt(email, address, seconds=0):
+        users.count_sign_in_attempt(
+            db, email, address, per_account=2, per_address=3,
+            now=START + timedelta(seconds=seconds),
+        )  # fmt: skip
+
+    attempt("ana@example.com", "203.0.113.1")
+    attempt("ANA@example.com ", "203.0.113.2")
+    with pytest.raises(users.TooManyAttempts) as error:
+        attempt("ana@example.com", "203.0.113.3", seconds=20)
+    assert error.value.retry_after == 40
+    attempt("bob@example.com", "203.0.113.1")
+    attempt("cid@example.com", "203.0.113.1")
+    with pytest.raises(users.TooManyAttempts):  # the 4th from one address
+        attempt("dan@example.com", "203.0.113.1")
+    users.forget_sign_in_attempts(db, "ana@example.com")
+    attempt("ana@example.com", "203.0.113.4")
