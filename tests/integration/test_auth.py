@@ -57,7 +57,12 @@ def test_the_setup_code_may_be_typed_in_lower_case_with_spaces(app, client, db):
     assert db.query(User).count() == 1
 
 
-@pytest.mark.parametrize("code", ["", "AAAA-AAAA-AAAA", "\x00"])
+def test_a_setup_code_with_a_nul_is_refused_before_the_page(app, client, db):
+    assert first_run(client, app, setup_code="\x00").status_code == 400
+    assert db.query(User).count() == 0
+
+
+@pytest.mark.parametrize("code", ["", "AAAA-AAAA-AAAA"])
 def test_first_run_without_the_setup_code_makes_no_admin(app, client, db, code):
     response = first_run(client, app, setup_code=code)
     assert response.status_code == 403
