@@ -48,6 +48,11 @@ class Config:
     SIGN_IN_ACCOUNT_LIMIT = 10
     SIGN_IN_ADDRESS_LIMIT = 30
     SETUP_ADDRESS_LIMIT = 10
+    # Requests per user per hour to their iCal feed (a calendar polls every few minutes).
+    ICAL_RATE_LIMIT = 60
+
+    # ISO country (e.g. "GB") for phone numbers typed without +; None reads only +numbers.
+    PHONE_REGION: str | None = None
 
     # The largest request body (a capture, a form); more is refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024

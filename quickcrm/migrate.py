@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -36,8 +37,17 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser treats % as interpolation; URLs may contain percent-escapes.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    # Revision ids are "000N_name" and name their files (see ``next_revision_id``).
+    config.set_main_option("file_template", "%%(rev)s")
     return config
+
+
+def next_revision_id(message: str, versions: Path = MIGRATIONS / "versions") -> str:
+    """The id of the next revision: the next number after the highest one, then the
+    message as a slug ("0007_api_tokens")."""
+    numbers = [int(path.name[:4]) for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py")]
+    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "revision"
+    return f"{max(numbers, default=0) + 1:04d}_{slug}"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -60,4 +70,6 @@ def revision(engine: Engine, message: str, autogenerate: bool = True) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=autogenerate)
+        command.revision(
+            config, message=message, autogenerate=autogenerate, rev_id=next_revision_id(message)
+        )

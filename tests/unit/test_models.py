@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from quickcrm import migrate
 from quickcrm.db import make_engine
 from quickcrm.domain import leads
-from quickcrm.domain.stages import DEFAULT_STAGES, ordered_stages
+from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Base, Lead, User
 
 
@@ -27,8 +27,16 @@ def test_migrations_build_exactly_the_models(app):
 
 
 def test_default_stages_in_order(db):
+    # The list of the product brief, written out: not the constant the seeding reads.
     stages = [(s.name, s.probability, s.outcome) for s in ordered_stages(db)]
-    assert stages == list(DEFAULT_STAGES)
+    assert stages == [
+        ("New", 10, "open"),
+        ("Qualified", 25, "open"),
+        ("Proposal", 50, "open"),
+        ("Negotiation", 75, "open"),
+        ("Won", 100, "won"),
+        ("Lost", 0, "lost"),
+    ]
 
 
 def test_roles_rank(make_user):
@@ -177,3 +185,12 @@ def test_the_search_migration_indexes_existing_leads_and_can_be_undone(empty_eng
     migrate.upgrade(engine)
     assert found("petersen") == ["Pia Petersen"]
     assert found("novak") == ["Maria Novak"]
+
+
+def test_new_revisions_are_numbered_after_the_last(tmp_path):
+    from quickcrm.migrate import next_revision_id
+
+    for name in ("0001_initial_schema.py", "0012_later.py", "README"):
+        (tmp_path / name).write_text("")
+    assert next_revision_id("Add API tokens!", tmp_path) == "0013_add_api_tokens"
+    assert next_revision_id("", tmp_path / "none") == "0001_revision"
