@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import DateTime, Uuid, bindparam, create_engine, inspect, select, text
+from sqlalchemy import DateTime, Uuid, bindparam, create_engine, inspect, make_url, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,26 +107,30 @@ def test_the_next_action_migration_fills_the_column_from_open_activities(tmp_pat
 @pytest.fixture
 def empty_engine(database_url, tmp_path):
     """An engine on an empty database of the run's kind: a SQLite file of its own, or on
-    PostgreSQL a schema of its own in the test database (pg_trgm stays in ``public``)."""
+    PostgreSQL a database of its own beside the test database (a schema of its own is not
+    enough: Alembic would find the test database's alembic_version through the search path
+    and migrate the test database instead)."""
     if not database_url.startswith("postgresql"):
         engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
         yield engine
         engine.dispose()
         return
 
-    def in_test_database(statement: str) -> None:
-        admin = make_engine(database_url)
-        with admin.begin() as conn:
-            conn.execute(text(statement))
-        admin.dispose()
+    url = make_url(database_url)
+    name = f"{url.database}_migrations"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
 
-    in_test_database("DROP SCHEMA IF EXISTS migration_test CASCADE; CREATE SCHEMA migration_test")
-    engine = create_engine(
-        database_url, connect_args={"options": "-c search_path=migration_test,public"}
-    )
+    def on_server(statement: str) -> None:
+        with server.connect() as conn:
+            conn.execute(text(statement))
+
+    on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    on_server(f'CREATE DATABASE "{name}"')
+    engine = create_engine(url.set(database=name))
     yield engine
     engine.dispose()
-    in_test_database("DROP SCHEMA migration_test CASCADE")
+    on_server(f'DROP DATABASE "{name}" WITH (FORCE)')
+    server.dispose()
 
 
 def _search_objects(engine) -> set[str]:

@@ -214,7 +214,8 @@ def _statements_run(db):
     ran: list[tuple[str, object]] = []
 
     def note(_conn, _cursor, statement, parameters, _context, _many):
-        ran.append((statement, parameters))
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):  # not BEGIN, SAVEPOINT
+            ran.append((statement, parameters))
 
     engine = db.get_bind()
     event.listen(engine, "before_cursor_execute", note)

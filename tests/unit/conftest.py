@@ -1,0 +1,62 @@
+"""The unit layer: domain functions on a real migrated database, each test inside one
+transaction that is rolled back at its end — no app, no emptying of tables.
+
+The domain commits as it would in production; here each commit only releases a SAVEPOINT
+of the test's transaction (SQLAlchemy's ``join_transaction_mode="create_savepoint"``).
+A test that needs real commits (other connections, threads) asks for the ``app`` fixture
+and gets the integration layer's database, emptied after it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from quickcrm.config import TestConfig
+from quickcrm.db import make_engine
+from quickcrm.domain import users
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture(scope="session")
+def unit_engine(database_url):
+    engine = make_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite opens transactions by itself and would break SAVEPOINTs: let SQLAlchemy
+        # emit BEGIN (the recipe of SQLAlchemy's SQLite dialect documentation).
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN")
+
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(unit_engine):
+    """A session whose commits stay inside the test's own transaction, rolled back after."""
+    with unit_engine.connect() as connection:
+        outer = connection.begin()
+        session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
+        return users.create_user(
+            db, email, PASSWORD, role=role, name=name, password_method=TestConfig.PASSWORD_METHOD
+        )
+
+    return make
