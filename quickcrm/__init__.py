@@ -61,6 +61,7 @@ def create_app(
         companies,
         contacts,
         convert,
+        exports,
         forecast,
         leads,
         opportunities,
@@ -80,6 +81,7 @@ def create_app(
         opportunities,
         forecast,
         admin,
+        exports,
     ):
         app.register_blueprint(area.bp)
     agenda.init_app(app)
