@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from quickcrm import create_app
 from quickcrm.models import Activity, Lead, User
 from tests.conftest import PASSWORD, Auth, config_for
+from tests.unit.test_backup import everything
 
 
 def counts(session) -> tuple[int, int, int]:
@@ -32,6 +33,8 @@ def test_backup_then_restore_into_a_new_database(runner, db, restore_target, tmp
         assert "3 user" in result.output and "30 lead" in result.output
         with target.extensions["quickcrm.sessionmaker"]() as restored:
             assert counts(restored) == counts(db)
+        # Every row of every table, users and activities included, is as it was.
+        assert everything(target.extensions["quickcrm.engine"]) == everything(db.get_bind())
 
         # A second restore finds the database full and says so, without a traceback.
         again = target.test_cli_runner().invoke(args=["restore", str(path)])
