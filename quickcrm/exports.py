@@ -34,15 +34,45 @@ def _download(body, filename: str, mimetype: str) -> Response:
 
 
 def _csv(export: exports.Export) -> Response:
-    maker = current_app.extensions["quickcrm.sessionmaker"]
+    # The rows are read after the view has returned and its session was closed: the
+    # download has a session of its own. The statement runs now, so a refused one is an
+    # error page, not a file cut short.
+    session = current_app.extensions["quickcrm.sessionmaker"]()
+    try:
+        chunks = exports.stream(session, export)
+        first = next(chunks)
+    except BaseException:
+        session.close()
+        raise
+    body = Download(first, chunks, session.close)
+    return _download(body, export.filename(today()), "text/csv")
 
-    def body() -> Iterator[bytes]:
-        # The rows are read after the view has returned and its session was closed: the
-        # stream has a session of its own, closed when the download ends or is cut off.
-        with maker() as session:
-            yield from exports.stream(session, export)
 
-    return _download(body(), export.filename(today()), "text/csv")
+class Download:
+    """A download's chunks: ``first``, then ``rest``. When it ends or is cut off (the WSGI
+    server closes it), ``rest`` and then ``close`` are closed: the snapshot, the cursor and
+    the connection are given back."""
+
+    def __init__(self, first: bytes, rest: Generator[bytes, None, None], close=None):
+        self.first, self.rest, self.on_close = first, rest, close
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield self.first
+            yield from self.rest
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.rest.close()
+        finally:
+            if self.on_close is not None:
+                self.on_close()
 
 
 @bp.get("/leads/export.csv")
@@ -81,13 +111,4 @@ def backup_json():
     # The snapshot is taken now, so a failure is an error page, not a truncated file.
     first = next(chunks)
     filename = f"quickcrm-backup-{today().isoformat()}.json"
-    return _download(_sent(first, chunks), filename, "application/json")
-
-
-def _sent(first: bytes, rest: Generator[bytes, None, None]) -> Iterator[bytes]:
-    """``first`` then ``rest``; closing the response closes ``rest`` (and its snapshot)."""
-    try:
-        yield first
-        yield from rest
-    finally:
-        rest.close()
+    return _download(Download(first, chunks), filename, "application/json")

@@ -73,8 +73,10 @@ def _export(name: str, statement: Select, columns: Sequence[tuple[str, ColumnEle
 
 
 def stream(session: Session, export: Export, batch: int = BATCH) -> Iterator[bytes]:
-    """The export as UTF-8 CSV chunks: the BOM and header row at once, then one chunk per
+    """The export as UTF-8 CSV chunks: the BOM and header row as soon as the statement
+    runs (a refused statement raises before anything is sent), then one chunk per
     ``batch`` rows read through a server-side cursor."""
+    result = session.execute(export.statement.execution_options(yield_per=batch))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -86,9 +88,8 @@ def stream(session: Session, export: Export, batch: int = BATCH) -> Iterator[byt
 
     buffer.write(BOM)
     writer.writerow(export.headers)
-    yield take()
-    result = session.execute(export.statement.execution_options(yield_per=batch))
     try:
+        yield take()
         for rows in result.partitions():
             writer.writerows([cell(value) for value in row] for row in rows)
             yield take()
