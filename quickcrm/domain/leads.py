@@ -520,7 +520,10 @@ class LeadQuery:
             temperature=data.get("temperature", "")
             if data.get("temperature") in TEMPERATURES
             else "",
-            owner_id=int(owner) if owner.isdigit() else None,
+            # An id a database column holds: ASCII digits ("²".isdigit() too), 9 at most.
+            owner_id=int(owner)
+            if owner.isascii() and owner.isdigit() and len(owner) < 10
+            else None,
             source=data.get("source", "").strip()[:120],
             captured_from=day("from"),
             captured_to=day("to"),

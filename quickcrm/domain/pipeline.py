@@ -280,7 +280,8 @@ class ListFilters:
     def from_args(cls, args: Mapping[str, str]) -> ListFilters:
         def number(name: str) -> int | None:
             raw = (args.get(name) or "").strip()
-            return int(raw) if raw.isdigit() else None
+            # An id a database column holds: ASCII digits ("²".isdigit() too), 9 at most.
+            return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
         month = (args.get("close_month") or "").strip()
         try:

@@ -161,3 +161,18 @@ def test_a_download_cut_off_half_way_gives_its_database_connection_back(
     next(chunks), next(chunks)  # the header, then the first rows: the reading is under way
     response.close()  # the phone lost the connection
     assert app.extensions["quickcrm.engine"].pool.checkedout() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/leads/export.csv?owner=99999999999999999999&from=2026-02-30&due=never&sort=%00",
+        "/leads/export.csv?owner=%C2%B2&q=%00%25_",
+        "/opportunities/export.csv?owner_id=99999999999999999999&stage_id=%C2%B2&close_month=2026-13",
+        "/companies/export.csv?q=" + "x" * 5000,
+    ],
+)
+def test_hostile_filters_are_ignored_not_a_server_error(client, coordinator, query):
+    response = client.get(query)
+    assert response.status_code == 200
+    assert rows(response) == []
