@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from quickcrm.db import make_engine
 from quickcrm.domain import backup, demo
-from quickcrm.models import Company, Lead, Stage
+from quickcrm.models import Company, Lead, Stage, User
 
 PASSWORD = "demo-password"
 
@@ -174,3 +174,19 @@ def test_the_backup_leaves_no_temporary_file_behind(demo_data, tmp_path):
     if demo_data.dialect.name == "sqlite":  # the snapshot is made beside the database
         folder = Path(demo_data.url.database).parent
         assert not [p for p in folder.iterdir() if "snapshot" in p.name]
+
+
+def test_the_json_backup_is_of_the_moment_it_started(demo_data, db):
+    """A lead saved while the backup is being sent is not half in it: every table is read
+    as it was when the backup began (a snapshot)."""
+    chunks = backup.json_backup(demo_data, batch=5)
+    started = next(chunks)
+    rita = db.scalars(select(User).where(User.role == "rep")).first()
+    db.add(Lead(owner=rita, name="Saved during the backup"))
+    db.commit()
+    body = started + b"".join(chunks)
+    data = json.loads(body)
+    tables = {table["name"]: table for table in data["tables"]}
+    names = [row[tables["lead"]["columns"].index("name")] for row in tables["lead"]["rows"]]
+    assert len(names) == 30
+    assert "Saved during the backup" not in names
