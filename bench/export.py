@@ -13,10 +13,11 @@ latest one, which builds the index over them.
 
 Then, through Flask's test client as a coordinator (who exports everyone's leads), it
 downloads ``/leads/export.csv`` (the list's default, open leads: every lead here) and
-``/leads/export.csv?status=all`` (the same leads, without the status index) and, as an admin, ``/admin/backup.json``,
-reading each response chunk by chunk as a browser would, and prints the time to the first
-byte, to the first row, the total time, the size, and the process's peak resident memory
-(``resource.getrusage``) before and after. It asserts nothing.
+``/leads/export.csv?status=all`` (the same leads, without the status index) and, as an
+admin, ``/admin/backup.json``, reading each response chunk by chunk as a browser would, and
+prints the time to the first byte, to the first rows, the total time, the size, and the
+process's peak resident memory (``resource.getrusage``) before and after. It asserts
+nothing.
 """
 
 from __future__ import annotations
