@@ -63,6 +63,7 @@ def create_app(
         contacts,
         convert,
         errors,
+        exports,
         forecast,
         leads,
         opportunities,
@@ -83,6 +84,7 @@ def create_app(
         opportunities,
         forecast,
         admin,
+        exports,
     ):
         app.register_blueprint(area.bp)
     agenda.init_app(app)

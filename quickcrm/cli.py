@@ -1,4 +1,5 @@
-"""Command line: ``flask --app wsgi db upgrade | create-user | seed-demo | setup-code``."""
+"""Command line: ``flask --app wsgi db upgrade | create-user | seed-demo | setup-code |
+backup | restore``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
+from quickcrm.domain import backup as backups
 from quickcrm.domain import demo, users
 from quickcrm.models import ROLES
 
@@ -86,8 +88,40 @@ def setup_code() -> None:
     click.echo(users.setup_code(current_app.config["SECRET_KEY"]))
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option(
+    "--json", "as_json", is_flag=True, help="Write JSON on SQLite too (PostgreSQL always does)."
+)
+def backup(path: str, as_json: bool) -> None:
+    """Write a consistent copy of the database to PATH while the app runs: a SQLite file
+    on SQLite, JSON on PostgreSQL."""
+    try:
+        kind = backups.write_backup(get_engine(), path, as_json=as_json)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written to {path} ({'SQLite file' if kind == 'sqlite' else 'JSON'}).")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False))
+def restore(path: str) -> None:
+    """Load the backup PATH (SQLite file or JSON) into this database, which must be empty
+    and migrated (`db upgrade`)."""
+    try:
+        counts = backups.restore(get_engine(), path)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    restored = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
+    click.echo(f"Restored {path}: {restored or 'no rows'}.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
     app.cli.add_command(setup_code)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)

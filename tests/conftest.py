@@ -206,3 +206,29 @@ def every_page(session, query, viewer, today) -> list[int]:
         after = page.next_after
         if after is None:
             return seen
+
+
+@pytest.fixture
+def restore_target(database_url, tmp_path):
+    """The URL of a second database, migrated and empty, of the same kind as the test
+    database (a SQLite file, or a PostgreSQL database made for the test): where a backup of
+    the test database is restored."""
+    engine = make_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+        url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    else:
+        name = f"{engine.url.database}_restore"
+        admin = engine.execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = engine.url.set(database=name).render_as_string(hide_password=False)
+    target = make_engine(url)
+    migrate.upgrade(target)
+    target.dispose()
+    yield url
+    if engine.dialect.name == "postgresql":
+        with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import matching
@@ -28,24 +28,36 @@ def _pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search_companies(session: Session, q: str = "") -> list[Company]:
+def companies_found(q: str = "") -> Select:
+    """The companies list's statement for the search ``q``, in its order: the list shows
+    its first ``LIST_LIMIT``, the CSV export all of them."""
     stmt = select(Company).where(Company.merged_into_id.is_(None))
     if q.strip():
         p = _pattern(q.strip())
         stmt = stmt.where(
             or_(Company.name.ilike(p, escape="\\"), Company.industry.ilike(p, escape="\\"))
         )
-    return list(session.scalars(stmt.order_by(Company.name, Company.id).limit(LIST_LIMIT)))
+    return stmt.order_by(Company.name, Company.id)
 
 
-def search_contacts(session: Session, q: str = "") -> list[Contact]:
+def search_companies(session: Session, q: str = "") -> list[Company]:
+    return list(session.scalars(companies_found(q).limit(LIST_LIMIT)))
+
+
+def contacts_found(q: str = "") -> Select:
+    """The contacts list's statement for the search ``q``, in its order (see
+    ``companies_found``)."""
     stmt = select(Contact)
     if q.strip():
         p = _pattern(q.strip())
         stmt = stmt.where(
             or_(*(c.ilike(p, escape="\\") for c in (Contact.name, Contact.email, Contact.phone)))
         )
-    return list(session.scalars(stmt.order_by(Contact.name, Contact.id).limit(LIST_LIMIT)))
+    return stmt.order_by(Contact.name, Contact.id)
+
+
+def search_contacts(session: Session, q: str = "") -> list[Contact]:
+    return list(session.scalars(contacts_found(q).limit(LIST_LIMIT)))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
@@ -301,11 +301,18 @@ LIST_LIMIT = 200
 
 
 def opportunity_list(session: Session, filters: ListFilters) -> list[Opportunity]:
-    query = select(Opportunity).options(
+    query = opportunities_filtered(filters).options(
         selectinload(Opportunity.company),
         selectinload(Opportunity.owner),
         selectinload(Opportunity.stage),
     )
+    return list(session.scalars(query.limit(LIST_LIMIT)))
+
+
+def opportunities_filtered(filters: ListFilters) -> Select:
+    """The opportunities list's statement for ``filters``, in its order: the list shows its
+    first ``LIST_LIMIT``, the CSV export all of them."""
+    query = select(Opportunity)
     if filters.owner_id is not None:
         query = query.where(Opportunity.owner_id == filters.owner_id)
     if filters.stage_id is not None:
@@ -316,10 +323,7 @@ def opportunity_list(session: Session, filters: ListFilters) -> list[Opportunity
         start = filters.close_month
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         query = query.where(Opportunity.close_on >= start, Opportunity.close_on < end)
-    query = query.order_by(
-        Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id
-    ).limit(LIST_LIMIT)
-    return list(session.scalars(query))
+    return query.order_by(Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id)
 
 
 # --- stages (admin) -------------------------------------------------------------------------

@@ -84,6 +84,13 @@ ACCESS = {
     ("admin.change_role", "POST"): "admin",
     ("admin.deactivate_user", "POST"): "admin",
     ("admin.reactivate_user", "POST"): "admin",
+    # Exports follow the lists' visibility (a rep's leads export holds their own leads).
+    ("exports.leads_csv", "GET"): "signed-in",
+    ("exports.companies_csv", "GET"): "signed-in",
+    ("exports.contacts_csv", "GET"): "signed-in",
+    ("exports.opportunities_csv", "GET"): "signed-in",
+    ("exports.activities_csv", "GET"): "admin",
+    ("exports.backup_json", "GET"): "admin",
 }
 
 # Which levels each visitor reaches.

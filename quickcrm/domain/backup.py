@@ -1,0 +1,502 @@
+"""Backups: a consistent copy of the whole database taken while the app runs, and
+restoring one into an empty database.
+
+Two formats; ``restore`` reads either (it looks at the file's first bytes), into SQLite or
+PostgreSQL alike:
+
+- **SQLite file** — what ``flask backup`` writes on SQLite: SQLite's online backup API
+  copies the database as it is at one moment, while the app keeps writing.
+- **JSON** — what ``flask backup`` writes on PostgreSQL (``--json`` on SQLite) and what
+  Admin → *Download backup* sends on both::
+
+      {"format": "quickcrm-backup", "version": 1, "revision": "<alembic revision>",
+       "database": "postgresql", "created_at": "...",
+       "tables": [{"name": "user", "columns": ["id", ...], "rows": [[1, ...], ...]}, ...]}
+
+  every table of the models in foreign-key order, each row an array in ``columns`` order;
+  datetimes are ISO 8601 with their UTC offset, dates ISO, decimals and UUIDs strings,
+  bytes base64 — nothing is lost. PostgreSQL is read in one ``REPEATABLE READ``, read-only
+  transaction; SQLite from an online-backup copy, so every table is of the same moment.
+
+The lead search index (revision ``0005_lead_search``) is not copied into JSON: it is
+derived from the leads, and the target database rebuilds it as the leads are inserted.
+
+``restore`` loads a backup in one transaction, tables in foreign-key order, then sets
+PostgreSQL's sequences past the restored ids. It refuses (``BackupError``, nothing
+written):
+
+- a database that is not at the backup's migration revision (restore into a database
+  migrated to the backup's revision, then ``flask db upgrade``);
+- a database that is not empty: any row in any table, except the rows the migrations
+  seed (``SEEDED``: the default stages and lost reasons, as ``db upgrade`` leaves them),
+  which the backup's own stages and lost reasons replace;
+- a file that is not a QuickCRM backup, or one that is damaged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from quickcrm.domain.pipeline import DEFAULT_LOST_REASONS
+from quickcrm.domain.stages import DEFAULT_STAGES
+from quickcrm.models import Base, utcnow
+
+FORMAT = "quickcrm-backup"
+VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BATCH = 1000
+
+# The tables the migrations fill (0001 the stages, 0003 the lost reasons): a freshly
+# migrated database holds these rows, and restore replaces them with the backup's.
+SEEDED: dict[str, tuple[tuple[str, ...], frozenset[tuple]]] = {
+    "stage": (
+        ("name", "position", "probability", "outcome"),
+        frozenset(
+            (name, position, probability, outcome)
+            for position, (name, probability, outcome) in enumerate(DEFAULT_STAGES, 1)
+        ),
+    ),
+    "lost_reason": (
+        ("name", "position"),
+        frozenset((name, position) for position, name in enumerate(DEFAULT_LOST_REASONS, 1)),
+    ),
+}
+
+
+class BackupError(Exception):
+    """A backup cannot be written or restored; the message says why, for a person."""
+
+
+def tables() -> list[Table]:
+    """Every table of the models, each after the tables it refers to."""
+    return list(Base.metadata.sorted_tables)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def write_backup(engine: Engine, path: str | Path, *, as_json: bool = False) -> str:
+    """Write a backup of the database behind ``engine`` to ``path``: a SQLite file on
+    SQLite (JSON with ``as_json``), JSON on PostgreSQL. Written beside ``path`` first and
+    then renamed, so ``path`` is never half a backup. Returns the format written."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise BackupError(f"There is no folder {target.parent} to write the backup into.")
+    partial = target.with_name(f".{target.name}.partial")
+    kind = "json" if as_json or engine.dialect.name != "sqlite" else "sqlite"
+    try:
+        partial.unlink(missing_ok=True)
+        if kind == "sqlite":
+            sqlite_copy(engine, partial)
+        else:
+            with partial.open("wb") as out:
+                for chunk in json_backup(engine):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"Could not write {target}: {exc.strerror or exc}.") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return kind
+
+
+def sqlite_copy(engine: Engine, path: str | Path) -> None:
+    """Copy the SQLite database behind ``engine`` into a new file ``path`` with SQLite's
+    online backup API (one consistent moment, while others write), as one self-contained
+    file (rollback journal, not WAL)."""
+    raw = engine.raw_connection()
+    try:
+        target = sqlite3.connect(str(path))
+        try:
+            raw.driver_connection.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE")
+            target.commit()
+        finally:
+            target.close()
+    finally:
+        raw.close()
+
+
+def json_backup(engine: Engine, batch: int = BATCH) -> Iterator[bytes]:
+    """The JSON backup of the database behind ``engine``, as UTF-8 chunks, read in one
+    consistent snapshot and ``batch`` rows at a time."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_snapshot(engine) as snapshot, snapshot.connect() as conn:
+            yield from _json_chunks(conn, "sqlite", batch)
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield from _json_chunks(conn, engine.dialect.name, batch)
+
+
+@contextmanager
+def _sqlite_snapshot(engine: Engine) -> Iterator[Engine]:
+    """An engine on an online-backup copy of the SQLite database, made next to it (not in a
+    memory-backed /tmp) and removed afterwards."""
+    folder = Path(engine.url.database or ".").resolve().parent
+    fd, name = tempfile.mkstemp(prefix=".quickcrm-snapshot-", suffix=".sqlite3", dir=folder)
+    os.close(fd)
+    try:
+        sqlite_copy(engine, name)
+        snapshot = _read_only_engine(Path(name))
+        try:
+            yield snapshot
+        finally:
+            snapshot.dispose()
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _read_only_engine(path: Path) -> Engine:
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    return create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool
+    )
+
+
+def _json_chunks(conn: Connection, database: str, batch: int) -> Iterator[bytes]:
+    head = {
+        "format": FORMAT,
+        "version": VERSION,
+        "revision": _revision(conn),
+        "database": database,
+        "created_at": utcnow().isoformat(),
+    }
+    yield (json.dumps(head)[:-1] + ', "tables": [\n').encode()
+    for index, table in enumerate(tables()):
+        about = {"name": table.name, "columns": [column.name for column in table.columns]}
+        yield (("," if index else "") + json.dumps(about)[:-1] + ', "rows": [\n').encode()
+        statement = select(table).order_by(*table.primary_key.columns)
+        result = conn.execute(statement.execution_options(yield_per=batch))
+        separator = ""
+        for rows in result.partitions():
+            lines = ",\n".join(
+                json.dumps([encode(value) for value in row], ensure_ascii=False) for row in rows
+            )
+            yield (separator + lines).encode("utf-8")
+            separator = ",\n"
+        yield b"\n]}\n"
+    yield b"]}\n"
+
+
+def encode(value: object) -> object:
+    """A column's value as JSON can hold it without loss."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def _revision(conn: Connection) -> str | None:
+    """The database's Alembic revision(s), or ``None`` when it was never migrated."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    heads = sorted(conn.scalars(text("SELECT version_num FROM alembic_version")))
+    return ",".join(heads) or None
+
+
+# --- reading a backup ----------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """An opened backup: its revision, and per table its columns and rows (``None`` for a
+    table it does not have)."""
+
+    revision: str | None
+    columns: Callable[[str], list[str] | None]
+    rows: Callable[[str], Iterator[tuple]]
+
+
+@contextmanager
+def open_backup(path: str | Path) -> Iterator[Source]:
+    """The backup at ``path``, a SQLite file or JSON (told apart by the first bytes)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise BackupError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if head.startswith(SQLITE_MAGIC):
+        with _sqlite_source(path) as source:
+            yield source
+    elif head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        yield _json_source(path)
+    else:
+        raise BackupError(f"{path} is not a QuickCRM backup: neither a SQLite file nor JSON.")
+
+
+def _json_source(path: Path) -> Source:
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            data = json.load(fh)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BackupError(
+            f"{path} is not a QuickCRM backup: it is not valid JSON ({exc})."
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BackupError(f"{path} is JSON but not a QuickCRM backup.")
+    if data.get("version") != VERSION:
+        raise BackupError(
+            f"{path} is a QuickCRM backup of format version {data.get('version')!r}; "
+            f"this version of QuickCRM reads version {VERSION}."
+        )
+    found = {}
+    for entry in data.get("tables") if isinstance(data.get("tables"), list) else [None]:
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("columns"), list)
+            and all(isinstance(name, str) for name in entry["columns"])
+            and isinstance(entry.get("rows"), list)
+        ):
+            raise BackupError(f"{path} is damaged: a table is not as a QuickCRM backup has it.")
+        found[entry["name"]] = entry
+
+    def columns(name: str) -> list[str] | None:
+        return list(found[name]["columns"]) if name in found else None
+
+    def rows(name: str) -> Iterator[tuple]:
+        entry = found[name]
+        table, width = Base.metadata.tables[name], len(entry["columns"])
+        decoders = [_decoder(table.c[column]) for column in entry["columns"]]
+        for number, row in enumerate(entry["rows"], 1):
+            if not isinstance(row, list) or len(row) != width:
+                raise BackupError(
+                    f"{path} is damaged: row {number} of {name} has not {width} values."
+                )
+            try:
+                yield tuple(decode(value) for decode, value in zip(decoders, row, strict=True))
+            except (ValueError, TypeError, InvalidOperation, binascii.Error) as exc:
+                raise BackupError(f"{path} is damaged: row {number} of {name}: {exc}.") from None
+
+    return Source(data.get("revision"), columns, rows)
+
+
+def _decoder(column) -> Callable[[object], object]:
+    """How a JSON value becomes the Python value of ``column`` (a wrong type is refused)."""
+    column_type = column.type
+    while isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    try:
+        kind = column_type.python_type
+    except NotImplementedError:
+        return lambda value: value
+    parse: Callable[[object], object]
+    if kind is datetime:
+        parse = datetime.fromisoformat
+    elif kind is date:
+        parse = date.fromisoformat
+    elif kind is Decimal:
+        parse = Decimal
+    elif kind is uuid.UUID:
+        parse = uuid.UUID
+    elif kind is bytes:
+        parse = base64.b64decode
+    else:
+        accepted = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}.get(kind)
+        if accepted is None:
+            return lambda value: value
+
+        def parse(value: object) -> object:
+            if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
+                raise TypeError(f"{value!r} is not a {kind.__name__} for {column.name}")
+            return value
+
+        return lambda value: None if value is None else parse(value)
+
+    def convert(value: object) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"{value!r} is not text for {column.name}")
+        return parse(value)
+
+    return convert
+
+
+@contextmanager
+def _sqlite_source(path: Path) -> Iterator[Source]:
+    engine = _read_only_engine(path)
+    try:
+        with engine.connect() as conn:
+            try:
+                revision = _revision(conn)
+                present = {
+                    name: [column["name"] for column in inspect(conn).get_columns(name)]
+                    for name in inspect(conn).get_table_names()
+                }
+            except DBAPIError as exc:
+                raise BackupError(f"{path} is a damaged SQLite file: {exc.orig}.") from None
+            if revision is None:
+                raise BackupError(f"{path} is a SQLite file but not a QuickCRM database.")
+
+            def columns(name: str) -> list[str] | None:
+                return present.get(name)
+
+            def rows(name: str) -> Iterator[tuple]:
+                table = Base.metadata.tables[name]
+                try:
+                    result = conn.execute(
+                        select(*(table.c[column] for column in present[name])).order_by(
+                            *table.primary_key.columns
+                        ),
+                        execution_options={"yield_per": BATCH},
+                    )
+                    for partition in result.partitions():
+                        yield from (tuple(row) for row in partition)
+                except (DBAPIError, ValueError) as exc:
+                    raise BackupError(f"{path} is damaged: table {name}: {exc}.") from None
+
+            yield Source(revision, columns, rows)
+    finally:
+        engine.dispose()
+
+
+# --- restoring -----------------------------------------------------------------------------
+
+
+def restore(engine: Engine, path: str | Path) -> dict[str, int]:
+    """Load the backup at ``path`` into the empty database behind ``engine`` in one
+    transaction; returns how many rows each table received. Raises ``BackupError``
+    (nothing written) for a database that is not empty or a file that is no backup."""
+    with open_backup(path) as source:
+        try:
+            with engine.begin() as conn:
+                _check_target(conn, source)
+                counts = {table.name: _load(conn, table, source) for table in tables()}
+                if conn.dialect.name == "postgresql":
+                    _reset_sequences(conn)
+        except BackupError:
+            raise
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise BackupError(
+                f"The backup could not be loaded, nothing was restored: {reason}"
+            ) from None
+    return counts
+
+
+def _check_target(conn: Connection, source: Source) -> None:
+    current = _revision(conn)
+    if current is None:
+        raise BackupError(
+            "This database has no QuickCRM tables yet: run `flask --app wsgi db upgrade` first."
+        )
+    if source.revision != current:
+        raise BackupError(
+            f"The backup was made at database revision {source.revision}, this database is at "
+            f"{current}. Restore into a database migrated to the backup's revision "
+            f"(`flask --app wsgi db upgrade {source.revision}`), then run "
+            "`flask --app wsgi db upgrade`."
+        )
+    for table in tables():
+        theirs = source.columns(table.name)
+        if theirs is None:
+            raise BackupError(f"The backup has no table {table.name}: it is incomplete.")
+        if sorted(theirs) != sorted(column.name for column in table.columns):
+            raise BackupError(f"The backup's table {table.name} has other columns than this one.")
+    holding = [table.name for table in tables() if _holds_data(conn, table)]
+    if holding:
+        raise BackupError(
+            "This database is not empty (it holds " + ", ".join(holding) + "): restore only "
+            "into a new database that `flask --app wsgi db upgrade` has just created."
+        )
+    for name in SEEDED:
+        conn.execute(delete(Base.metadata.tables[name]))
+
+
+def _holds_data(conn: Connection, table: Table) -> bool:
+    """Whether ``table`` has rows other than those the migrations seed."""
+    if table.name in SEEDED:
+        names, seeded = SEEDED[table.name]
+        present = {tuple(row) for row in conn.execute(select(*(table.c[n] for n in names)))}
+        return not present <= seeded
+    return conn.scalar(select(literal(1)).select_from(table).limit(1)) is not None
+
+
+def _load(conn: Connection, table: Table, source: Source) -> int:
+    """Insert the backup's rows of ``table`` in batches. A column referring to its own
+    table (a company merged into another) is filled in afterwards, once every row exists;
+    so are the columns an UPDATE would otherwise stamp (``updated_at``)."""
+    names = source.columns(table.name) or []
+    own = {fk.parent.name for fk in table.foreign_keys if fk.column.table is table}
+    stamped = {column.name for column in table.columns if column.onupdate is not None}
+    key = next(iter(table.primary_key.columns))
+    later: list[dict] = []
+    count = 0
+    batch: list[dict] = []
+    for values in source.rows(table.name):
+        row = dict(zip(names, values, strict=True))
+        if own and any(row[name] is not None for name in own):
+            later.append({"_key": row[key.name], **{f"_{n}": row[n] for n in own | stamped}})
+            row.update(dict.fromkeys(own))
+        batch.append(row)
+        count += 1
+        if len(batch) >= BATCH:
+            conn.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+    if later:
+        conn.execute(
+            table.update()
+            .where(key == bindparam("_key"))
+            .values({name: bindparam(f"_{name}") for name in own | stamped}),
+            later,
+        )
+    return count
+
+
+def _reset_sequences(conn: Connection) -> None:
+    """Set each PostgreSQL id sequence past the largest restored id."""
+    quote_table = conn.dialect.identifier_preparer.format_table
+    for table in tables():
+        columns = list(table.primary_key.columns)
+        if len(columns) != 1:
+            continue
+        sequence = conn.scalar(
+            select(func.pg_get_serial_sequence(quote_table(table), columns[0].name))
+        )
+        if sequence is None:
+            continue
+        largest = conn.scalar(select(func.max(columns[0])))
+        conn.execute(select(func.setval(sequence, (largest or 0) + 1, False)))

@@ -1,0 +1,192 @@
+"""Backups: the demo data backed up and restored into a new database comes back identical;
+restore refuses a database that is not empty and a file that is not a backup."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from quickcrm.db import make_engine
+from quickcrm.domain import backup, demo
+from quickcrm.models import Company, Lead, Stage, User
+
+PASSWORD = "demo-password"
+
+
+def everything(engine) -> dict[str, list[tuple]]:
+    """Every row of every table, by table, in primary-key order."""
+    with engine.connect() as conn:
+        return {
+            table.name: [
+                tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))
+            ]
+            for table in backup.tables()
+        }
+
+
+@pytest.fixture
+def demo_data(app, db):
+    demo.seed(db, password=PASSWORD, password_method=app.config["PASSWORD_METHOD"])
+    # A merged company refers to one made after it: restore must still load it.
+    first, last = db.scalars(select(Company).order_by(Company.id)).all()[::13][:2]
+    first.merged_into_id = last.id
+    db.commit()
+    return app.extensions["quickcrm.engine"]
+
+
+@pytest.fixture
+def target(restore_target):
+    engine = make_engine(restore_target)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "native"])
+def test_the_demo_data_restored_into_a_new_database_is_identical(
+    demo_data, target, tmp_path, as_json
+):
+    path = tmp_path / "backup"
+    kind = backup.write_backup(demo_data, path, as_json=as_json)
+    assert kind == ("json" if as_json or demo_data.dialect.name != "sqlite" else "sqlite")
+
+    counts = backup.restore(target, path)
+
+    before, after = everything(demo_data), everything(target)
+    assert counts["user"] == 3 and counts["lead"] == 30 and counts["activity"] > 0
+    assert after == before
+    assert before["opportunity"] and before["company"]
+
+
+def test_json_keeps_dates_decimals_and_uuids_exactly(demo_data, tmp_path):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    data = json.loads(path.read_text())
+    tables = {table["name"]: table for table in data["tables"]}
+    lead = dict(zip(tables["lead"]["columns"], tables["lead"]["rows"][0], strict=True))
+    assert len(lead["uuid"]) == 36 and lead["captured_at"].endswith("+00:00")
+    deal = dict(
+        zip(tables["opportunity"]["columns"], tables["opportunity"]["rows"][0], strict=True)
+    )
+    assert Decimal(deal["value"]) % 500 == 0 and "." in deal["value"]
+    with demo_data.connect() as conn:
+        assert data["revision"] == conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+def test_new_ids_after_a_restore_follow_the_restored_ones(demo_data, target, tmp_path):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    backup.restore(target, path)
+    with target.begin() as conn:
+        largest = conn.scalar(select(func.max(Lead.id)))
+        stage_id = conn.execute(
+            Stage.__table__.insert().values(name="Extra", position=9, probability=5, outcome="open")
+        ).inserted_primary_key[0]
+        lead_id = conn.execute(
+            Lead.__table__.insert().values(name="After", owner_id=1, status="open")
+        ).inserted_primary_key[0]
+    assert lead_id > largest
+    assert stage_id > 6
+
+
+def test_restore_refuses_a_database_that_is_not_empty(demo_data, db, tmp_path):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    leads_before = db.scalar(select(func.count()).select_from(Lead))
+    with pytest.raises(backup.BackupError, match="not empty"):
+        backup.restore(demo_data, path)
+    assert db.scalar(select(func.count()).select_from(Lead)) == leads_before
+
+
+def test_restore_refuses_a_database_whose_stages_were_changed(demo_data, target, tmp_path):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    with target.begin() as conn:
+        conn.execute(Stage.__table__.update().where(Stage.name == "New").values(probability=15))
+    with pytest.raises(backup.BackupError, match="holds stage"):
+        backup.restore(target, path)
+
+
+def test_a_damaged_row_restores_nothing(demo_data, target, tmp_path):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    data = json.loads(path.read_text())
+    tables = {table["name"]: table for table in data["tables"]}
+    row = tables["activity"]["rows"][-1]
+    row[tables["activity"]["columns"].index("due_on")] = "31/12/2026"
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(backup.BackupError, match="row .* of activity"):
+        backup.restore(target, path)
+    assert everything(target)["user"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,email\nMaria,maria@example.com\n", "not a QuickCRM backup"),
+        (b'{"format": "quickcrm-backup", "tables": [', "not valid JSON"),
+        (b'{"rows": []}', "JSON but not a QuickCRM backup"),
+        (b'{"format": "quickcrm-backup", "version": 1, "tables": [{"name": 3}]}', "damaged"),
+        (b"SQLite format 3\x00" + b"\x00" * 200, "damaged SQLite file"),
+        (b"", "not a QuickCRM backup"),
+    ],
+)
+def test_a_file_that_is_no_backup_is_refused_with_a_message(target, tmp_path, content, message):
+    path = tmp_path / "upload.bin"
+    path.write_bytes(content)
+    with pytest.raises(backup.BackupError, match=message):
+        backup.restore(target, path)
+
+
+def test_a_backup_of_another_revision_is_refused(demo_data, target, tmp_path):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    data = json.loads(path.read_text())
+    data["revision"] = "0004_lead_next_action"
+    path.write_text(json.dumps(data))
+    with pytest.raises(backup.BackupError, match="db upgrade 0004_lead_next_action"):
+        backup.restore(target, path)
+
+
+def test_a_sqlite_file_of_another_program_is_refused(target, tmp_path):
+    path = tmp_path / "other.sqlite3"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    other.commit()
+    other.close()
+    with pytest.raises(backup.BackupError, match="not a QuickCRM database"):
+        backup.restore(target, path)
+
+
+def test_writing_into_a_missing_folder_says_so(demo_data, tmp_path):
+    with pytest.raises(backup.BackupError, match="no folder"):
+        backup.write_backup(demo_data, tmp_path / "missing" / "backup.json")
+
+
+def test_the_backup_leaves_no_temporary_file_behind(demo_data, tmp_path):
+    backup.write_backup(demo_data, tmp_path / "backup.json", as_json=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["backup.json"]
+    if demo_data.dialect.name == "sqlite":  # the snapshot is made beside the database
+        folder = Path(demo_data.url.database).parent
+        assert not [p for p in folder.iterdir() if "snapshot" in p.name]
+
+
+def test_the_json_backup_is_of_the_moment_it_started(demo_data, db):
+    """A lead saved while the backup is being sent is not half in it: every table is read
+    as it was when the backup began (a snapshot)."""
+    chunks = backup.json_backup(demo_data, batch=5)
+    started = next(chunks)
+    rita = db.scalars(select(User).where(User.role == "rep")).first()
+    db.add(Lead(owner=rita, name="Saved during the backup"))
+    db.commit()
+    body = started + b"".join(chunks)
+    data = json.loads(body)
+    tables = {table["name"]: table for table in data["tables"]}
+    names = [row[tables["lead"]["columns"].index("name")] for row in tables["lead"]["rows"]]
+    assert len(names) == 30
+    assert "Saved during the backup" not in names
