@@ -58,6 +58,13 @@ ACCESS = {
     ("companies.log_activity", "POST"): "signed-in",
     ("companies.update", "POST"): "coordinator",
     ("companies.merge", "POST"): "coordinator",
+    ("companies.new", "GET"): "coordinator",
+    ("companies.create", "POST"): "coordinator",
+    # Reps add contacts at any company (docs: README "Existing customers").
+    ("companies.new_contact", "GET"): "signed-in",
+    ("companies.create_contact", "POST"): "signed-in",
+    ("companies.new_opportunity", "GET"): "coordinator",
+    ("companies.create_opportunity", "POST"): "coordinator",
     ("contacts.index", "GET"): "signed-in",
     ("contacts.detail", "GET"): "signed-in",
     ("contacts.vcard", "GET"): "signed-in",
