@@ -11,7 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.models import Activity, Company, Contact, Lead, LostReason, Opportunity, Stage
+from quickcrm.models import (
+    Activity,
+    Company,
+    Contact,
+    Lead,
+    LostReason,
+    Opportunity,
+    Segment,
+    Stage,
+)
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 # Who may use each route:
@@ -91,6 +100,11 @@ ACCESS = {
     ("admin.change_role", "POST"): "admin",
     ("admin.deactivate_user", "POST"): "admin",
     ("admin.reactivate_user", "POST"): "admin",
+    ("admin.hand_over", "POST"): "admin",
+    ("admin.add_segment", "POST"): "admin",
+    ("admin.remove_segment", "POST"): "admin",
+    ("leads.reassign", "POST"): "coordinator",
+    ("leads.reassign_many", "POST"): "coordinator",
 }
 
 # Which levels each visitor reaches.
@@ -134,6 +148,7 @@ def world(db, make_user):
         select(Stage).where(Stage.outcome == "open").order_by(Stage.position)
     ).first()
     spare_stage = Stage(name="Spare", position=99, probability=5, outcome="open")
+    segment = Segment(name="Retail", position=1)
     company = Company(name="Acme", name_key="acme", owner_id=owner.id)
     contact = Contact(company=company, name="Ann Smith")
     opportunity = Opportunity(
@@ -146,7 +161,7 @@ def world(db, make_user):
         assignee_id=owner.id, lead=lead,
     )  # fmt: skip
     owner.ical_token = "f" * 40
-    db.add_all([spare_stage, company, contact, opportunity, lead, task])
+    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task])
     db.commit()
     return {
         "users": users,
@@ -157,6 +172,7 @@ def world(db, make_user):
             "opportunity_id": opportunity.id,
             "activity_id": task.id,
             "stage_id": spare_stage.id,
+            "segment_id": segment.id,
             "reason_id": db.scalars(select(LostReason)).first().id,
             "user_id": spare.id,
             "name": "name",
