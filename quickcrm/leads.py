@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import leads, ownership
+from quickcrm.domain import convert, leads, ownership
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, User
 from quickcrm.web import (
@@ -76,6 +76,9 @@ def review():
         return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
     position = request.args.get("at", type=int, default=1)
     position = min(max(position, 1), len(ids))
+    # Back from converting the lead at this place: if it is still listed here, step on.
+    if ids[position - 1] == v.record_id(request.args.get("past")) and position < len(ids):
+        position += 1
     lead = _lead_for(ids[position - 1])
     return render(
         "leads/review.html",
@@ -105,6 +108,11 @@ def _detail_context(lead: Lead, **extra) -> dict:
         "reasons": leads.DISQUALIFY_REASONS,
         "result": leads.conversion_of(session, lead),
         "owners": _active_users() if current_user.can("coordinator") else [],
+        "undo_refusal": (
+            convert.undo_refusal(session, lead, current_user)
+            if lead.status == "converted" and current_user.can("coordinator")
+            else None
+        ),
         **extra,
     }
 

@@ -62,6 +62,8 @@ ACCESS = {
     ("leads.reopen", "POST"): "coordinator",
     ("convert.form", "GET"): "coordinator",
     ("convert.convert", "POST"): "coordinator",
+    # Coordinators may ask; only the one who converted (or an admin) gets it done (409).
+    ("convert.undo", "POST"): "coordinator",
     ("companies.index", "GET"): "signed-in",
     ("companies.detail", "GET"): "signed-in",
     ("companies.log_activity", "POST"): "signed-in",
