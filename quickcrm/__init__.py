@@ -65,6 +65,7 @@ def create_app(
         errors,
         forecast,
         leads,
+        meeting,
         opportunities,
         web,
     )
@@ -82,6 +83,7 @@ def create_app(
         agenda,
         opportunities,
         forecast,
+        meeting,
         admin,
     ):
         app.register_blueprint(area.bp)

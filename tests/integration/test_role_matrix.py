@@ -90,6 +90,8 @@ ACCESS = {
     ("opportunities.lost", "POST"): "owner",
     ("opportunities.update", "POST"): "coordinator",
     ("forecast.index", "GET"): "coordinator",
+    ("meeting.index", "GET"): "coordinator",
+    ("meeting.start", "POST"): "coordinator",
     ("admin.index", "GET"): "admin",
     ("admin.add_stage", "POST"): "admin",
     ("admin.edit_stage", "POST"): "admin",
