@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,6 +40,15 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     return config
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database behind ``engine`` is at the latest revision."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
