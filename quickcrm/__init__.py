@@ -66,6 +66,7 @@ def create_app(
         exports,
         forecast,
         leads,
+        meeting,
         opportunities,
         web,
     )
@@ -83,6 +84,7 @@ def create_app(
         agenda,
         opportunities,
         forecast,
+        meeting,
         admin,
         exports,
     ):

@@ -7,9 +7,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import pipeline, users
+from quickcrm.domain import companies, pipeline, users
+from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
-from quickcrm.models import ROLES, LostReason, Stage, User
+from quickcrm.models import ROLES, LostReason, Segment, Stage, User
 from quickcrm.web import get_or_404, render, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,6 +31,7 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
         stages=ordered_stages(db),
         usage=pipeline.stage_usage(db),
         reasons=list(db.scalars(select(LostReason).order_by(LostReason.position))),
+        segments=companies.segments(db),
         errors=errors or {},
         failed=failed,
         form=request.form,
@@ -114,6 +116,24 @@ def remove_lost_reason(reason_id: int):
     return _done(f"Removed the lost reason {reason.name}.")
 
 
+@bp.post("/segments")
+def add_segment():
+    try:
+        segment = companies.add_segment(get_session(), request.form.get("segment", ""))
+    except companies.SegmentRefused as exc:
+        return _refused(pipeline.PipelineError("segment", str(exc)), "segment")
+    return _done(f"Added the segment {segment.name}.")
+
+
+@bp.post("/segments/<int:segment_id>/remove")
+def remove_segment(segment_id: int):
+    segment = get_or_404(Segment, segment_id)
+    name = segment.name
+    used = companies.remove_segment(get_session(), segment)
+    suffix = f"; {used} companies have no segment now" if used else ""
+    return _done(f"Removed the segment {name}{suffix}.")
+
+
 def _users_page(status: int = 200, errors: dict | None = None, failed: str = ""):
     return render(
         "admin/users.html",
@@ -171,6 +191,24 @@ def deactivate_user(user_id: int):
     except users.UserError as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     return _done(f"Deactivated {user.name}: they can no longer sign in.", "admin.user_list")
+
+
+@bp.post("/users/<int:user_id>/hand-over")
+def hand_over(user_id: int):
+    """Give everything of a user (a rep who leaves) to another, in one step."""
+    user = get_or_404(User, user_id)
+    session = get_session()
+    ident = v.record_id(request.form.get("to"))
+    to = session.get(User, ident) if ident is not None else None
+    if to is None:
+        refusal = users.UserError("Choose who takes over.", "to")
+        return _refused(refusal, f"user-{user_id}", _users_page)
+    try:
+        moved = users.hand_over(session, user, to)
+    except users.UserError as exc:
+        return _refused(exc, f"user-{user_id}", _users_page)
+    counts = ", ".join(f"{count} {what}" for what, count in moved.items())
+    return _done(f"Handed over from {user.name} to {to.name}: {counts}.", "admin.user_list")
 
 
 @bp.post("/users/<int:user_id>/reactivate")

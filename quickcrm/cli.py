@@ -62,10 +62,16 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
 )
 def seed_demo(password: str) -> None:
     """Fill the database with realistic demo data (users, leads, companies, deals)."""
+    session = get_session()
+    if not migrate.is_current(get_engine()):
+        raise click.ClickException(
+            "The database is not ready: run `flask --app wsgi db upgrade` first."
+        )
     summary = demo.seed(
-        get_session(),
+        session,
         password=password,
         password_method=current_app.config["PASSWORD_METHOD"],
+        region=current_app.config.get("PHONE_REGION"),
     )
     click.echo(summary)
 

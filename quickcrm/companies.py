@@ -1,42 +1,98 @@
-"""Companies: list with search, page, edit, add a note, merge a duplicate (coordinators)."""
+"""Companies: list with filters and search, page, new, edit, add a contact or an
+opportunity, add a note, merge a duplicate (coordinators)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, companies
+from quickcrm.domain import activities, companies, pipeline
 from quickcrm.domain import validation as v
-from quickcrm.models import COMPANY_TYPES, Company
-from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
+from quickcrm.domain.convert import CLOSE_AFTER
+from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company, Contact, User
+from quickcrm.web import get_or_404, log_activity_on, render, role_required, today, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 TEMPLATE = "companies/detail.html"
 
 
+def _active_users() -> list[User]:
+    return list(get_session().scalars(select(User).where(User.active).order_by(User.name)))
+
+
 @bp.get("/")
 def index():
-    q = request.args.get("q", "")[:200]
-    found = companies.search_companies(get_session(), q)
-    return render("companies/index.html", ["results"], q=q, companies=found)
+    session = get_session()
+    filters = companies.CompanyFilters.from_args(request.args)
+    found = companies.search_companies(session, filters=filters)
+    return render(
+        "companies/index.html",
+        ["results"],
+        q=filters.q,
+        filters=filters,
+        companies=found,
+        types=COMPANY_TYPES,
+        ratings=COMPANY_RATINGS,
+        segments=companies.segments(session),
+        last_contacted=activities.last_contacted_of(session, Company, [c.id for c in found]),
+    )
+
+
+def _company(company_id: int) -> Company:
+    company = get_or_404(Company, company_id)
+    if company.merged_into_id is not None:
+        abort(404)
+    return company
+
+
+def _form_choices() -> dict:
+    return {
+        "types": COMPANY_TYPES,
+        "ratings": COMPANY_RATINGS,
+        "segments": companies.segments(get_session()),
+        "owners": _active_users(),
+    }
 
 
 def _context(company: Company, **extra) -> dict:
     session = get_session()
-    form = companies.RecordForm(
-        raw={name: getattr(company, name) or "" for name in companies.COMPANY_FIELDS}
-    )
+    raw = {name: getattr(company, name) or "" for name in companies.COMPANY_FIELDS}
+    raw |= {name: str(getattr(company, name) or "") for name in companies.CHOSEN_FIELDS}
     return {
         "company": company,
-        "form": form,
-        "types": COMPANY_TYPES,
+        "form": companies.RecordForm(raw=raw),
+        **_form_choices(),
+        "contacts": sorted(company.contacts, key=lambda c: (c.name, c.id)),
         "opportunities": companies.opportunities_of(session, company_id=company.id),
         "timeline": activities.timeline(session, company),
+        "last_contacted": companies.last_contacted(session, company),
         "others": companies.search_companies(session) if current_user.can("coordinator") else [],
         **extra,
     }
+
+
+@bp.get("/new")
+@role_required("coordinator")
+def new():
+    form = companies.RecordForm(raw={"type": "prospect", "owner_id": str(current_user.id)})
+    return render("companies/new.html", ["company_form"], form=form, **_form_choices())
+
+
+@bp.post("/new")
+@role_required("coordinator")
+def create():
+    session = get_session()
+    region = current_app.config.get("PHONE_REGION")
+    form = companies.company_form(request.form, region, session)
+    if not form.ok:
+        context = {"form": form, **_form_choices()}
+        return render("companies/new.html", ["company_form"], status=422, **context)
+    company = companies.create_company(session, form, region, owner=current_user)
+    flash(f"Added — {company.name}.")
+    return redirect(url_for("companies.detail", company_id=company.id), 303)
 
 
 @bp.get("/<int:company_id>")
@@ -52,7 +108,7 @@ def detail(company_id: int):
 def update(company_id: int):
     company = get_or_404(Company, company_id)
     region = current_app.config.get("PHONE_REGION")
-    form = companies.company_form(request.form, region)
+    form = companies.company_form(request.form, region, get_session())
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
     companies.update_company(get_session(), company, form, region)
@@ -60,6 +116,78 @@ def update(company_id: int):
         flash(f"Saved — {company.name}.")
         return redirect(url_for("companies.detail", company_id=company.id), 303)
     return render(TEMPLATE, ["company_form"], saved=True, **_context(company))
+
+
+# --- a new contact at the company (anyone signed in) ---------------------------------------
+
+CONTACT_TEMPLATE = "companies/new_contact.html"
+
+
+@bp.get("/<int:company_id>/contacts/new")
+def new_contact(company_id: int):
+    company = _company(company_id)
+    return render(CONTACT_TEMPLATE, ["content"], company=company, form=companies.RecordForm({}))
+
+
+@bp.post("/<int:company_id>/contacts/new")
+def create_contact(company_id: int):
+    company = _company(company_id)
+    region = current_app.config.get("PHONE_REGION")
+    form = companies.contact_form(request.form, region)
+    if not form.ok:
+        return render(CONTACT_TEMPLATE, ["content"], status=422, company=company, form=form)
+    contact = companies.create_contact(get_session(), company, form, region, owner=current_user)
+    flash(f"Added — {contact.name} at {company.name}.")
+    return redirect(url_for("companies.detail", company_id=company.id, _anchor="contacts"), 303)
+
+
+# --- a new opportunity for the company (coordinators) -------------------------------------
+
+OPPORTUNITY_TEMPLATE = "companies/new_opportunity.html"
+
+
+def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: int = 200):
+    session = get_session()
+    return render(
+        OPPORTUNITY_TEMPLATE,
+        ["content"],
+        status=status,
+        company=company,
+        form=form,
+        stages=pipeline.open_stages(session),
+        contacts=list(
+            session.scalars(
+                select(Contact).where(Contact.company_id == company.id).order_by(Contact.name)
+            )
+        ),
+        owners=_active_users(),
+    )
+
+
+@bp.get("/<int:company_id>/opportunities/new")
+@role_required("coordinator")
+def new_opportunity(company_id: int):
+    company = _company(company_id)
+    form = pipeline.OpportunityForm.new(get_session(), current_user, today() + CLOSE_AFTER)
+    return _opportunity_page(company, form)
+
+
+@bp.post("/<int:company_id>/opportunities/new")
+@role_required("coordinator")
+def create_opportunity(company_id: int):
+    company = _company(company_id)
+    session = get_session()
+    form = pipeline.clean(session, pipeline.OpportunityForm.from_mapping(request.form), company)
+    if form.ok:
+        try:
+            opportunity = pipeline.create_opportunity(session, company, form)
+        except pipeline.PipelineError as exc:
+            session.rollback()
+            form.errors[exc.field] = str(exc)
+    if not form.ok:
+        return _opportunity_page(company, form, 422)
+    flash(f"Added — {opportunity.title} for {company.name}.")
+    return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
 
 
 @bp.post("/<int:company_id>/activities")

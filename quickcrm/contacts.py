@@ -19,8 +19,10 @@ TEMPLATE = "contacts/detail.html"
 @bp.get("/")
 def index():
     q = request.args.get("q", "")[:200]
-    found = companies.search_contacts(get_session(), q)
-    return render("contacts/index.html", ["results"], q=q, contacts=found)
+    session = get_session()
+    found = companies.search_contacts(session, q)
+    last = activities.last_contacted_of(session, Contact, [c.id for c in found])
+    return render("contacts/index.html", ["results"], q=q, contacts=found, last_contacted=last)
 
 
 def _context(contact: Contact, **extra) -> dict:

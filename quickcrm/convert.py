@@ -1,20 +1,33 @@
-"""Converting a lead: one screen, one transaction (PRODUCT.md §4, screen 5)."""
+"""Converting a lead: one screen, one transaction (PRODUCT.md §4, screen 5); and undoing a
+conversion within a day (README, "Undo a conversion")."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from quickcrm.db import get_session
 from quickcrm.domain import matching
-from quickcrm.domain.convert import AlreadyConverted, ConvertForm, convert_lead
+from quickcrm.domain.convert import (
+    AlreadyConverted,
+    ConvertForm,
+    UndoRefused,
+    convert_lead,
+    undo_conversion,
+)
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Lead
-from quickcrm.web import get_or_404, render, role_required, today
+from quickcrm.web import get_or_404, render, role_required, safe_next, today
 
 bp = Blueprint("convert", __name__, url_prefix="/leads")
 
 TEMPLATE = "convert/index.html"
+
+
+def _next() -> str:
+    """Where to go after converting: back to review mode when it came from there."""
+    return safe_next(request.values.get("next"), "")
 
 
 def _page(lead: Lead, form: ConvertForm, status: int = 200):
@@ -30,7 +43,10 @@ def _page(lead: Lead, form: ConvertForm, status: int = 200):
         form=form,
         companies=companies,
         contacts=contacts,
+        company_reasons={c.id: matching.company_match_reasons(c, lead, region) for c in companies},
+        contact_reasons={c.id: matching.contact_match_reasons(c, lead, region) for c in contacts},
         stages=ordered_stages(session),
+        next=_next(),
     )
 
 
@@ -65,8 +81,30 @@ def convert(lead_id: int):
         result = convert_lead(session, lead, current_user, form, phone_region=region)
     except AlreadyConverted:
         return _already(lead)
-    message = f"Converted — {lead.name} is now a contact at {result.company.name}"
+    company_url = url_for("companies.detail", company_id=result.company.id)
+    message = Markup('Converted — {} is now a contact at <a href="{}">{}</a>').format(
+        lead.name, company_url, result.company.name
+    )
     if result.opportunity is not None:
-        message += f", with the opportunity “{result.opportunity.title}”"
-    flash(message + ".")
-    return redirect(url_for("companies.detail", company_id=result.company.id), 303)
+        deal_url = url_for("opportunities.detail", opportunity_id=result.opportunity.id)
+        message += Markup(', with the opportunity <a href="{}">{}</a>').format(
+            deal_url, result.opportunity.title
+        )
+    lead_url = url_for("leads.detail", lead_id=lead.id)
+    message += Markup('. <a href="{}">Undo</a> from the lead\'s page.').format(lead_url)
+    flash(message)
+    return redirect(_next() or company_url, 303)
+
+
+@bp.post("/<int:lead_id>/convert/undo")
+@role_required("coordinator")
+def undo(lead_id: int):
+    """Undo the conversion: the lead is open again, the records it made are gone."""
+    lead = get_or_404(Lead, lead_id)
+    name = lead.name
+    try:
+        undo_conversion(get_session(), lead, current_user)
+    except UndoRefused as exc:
+        return render(TEMPLATE, ["content"], status=409, lead=lead, already=True, undo_error=exc)
+    flash(f"Conversion undone — {name} is an open lead again.")
+    return redirect(url_for("leads.detail", lead_id=lead_id), 303)

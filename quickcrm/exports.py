@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from quickcrm.db import get_engine, get_session
 from quickcrm.domain import backup, exports, leads, pipeline
+from quickcrm.domain.companies import CompanyFilters
 from quickcrm.web import role_required, today
 
 bp = Blueprint("exports", __name__)
@@ -83,7 +84,7 @@ def leads_csv():
 
 @bp.get("/companies/export.csv")
 def companies_csv():
-    return _csv(exports.company_export(request.args.get("q", "")[:200]))
+    return _csv(exports.company_export(CompanyFilters.from_args(request.args)))
 
 
 @bp.get("/contacts/export.csv")

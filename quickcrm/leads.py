@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import leads
+from quickcrm.domain import convert, leads, ownership
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, User
 from quickcrm.web import (
@@ -37,6 +37,12 @@ def _lead_for(lead_id: int) -> Lead:
 
 @bp.get("/")
 def index():
+    return _list()
+
+
+def _list(status: int = 200, **extra):
+    """The leads list as the URL's filters say (a refused *Reassign* keeps them: they are
+    in its form's action)."""
     session = get_session()
     query = leads.LeadQuery.from_mapping(request.args)
     page = leads.list_leads(
@@ -55,6 +61,8 @@ def index():
         owners=owners,
         sources=leads.sources(session),
         reasons=leads.DISQUALIFY_REASONS,
+        status=status,
+        **extra,
     )
 
 
@@ -68,6 +76,9 @@ def review():
         return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
     position = request.args.get("at", type=int, default=1)
     position = min(max(position, 1), len(ids))
+    # Back from converting the lead at this place: if it is still listed here, step on.
+    if ids[position - 1] == v.record_id(request.args.get("past")) and position < len(ids):
+        position += 1
     lead = _lead_for(ids[position - 1])
     return render(
         "leads/review.html",
@@ -96,8 +107,18 @@ def _detail_context(lead: Lead, **extra) -> dict:
         "timeline": leads.timeline(session, lead),
         "reasons": leads.DISQUALIFY_REASONS,
         "result": leads.conversion_of(session, lead),
+        "owners": _active_users() if current_user.can("coordinator") else [],
+        "undo_refusal": (
+            convert.undo_refusal(session, lead, current_user)
+            if lead.status == "converted" and current_user.can("coordinator")
+            else None
+        ),
         **extra,
     }
+
+
+def _active_users() -> list[User]:
+    return list(get_session().scalars(select(User).where(User.active).order_by(User.name)))
 
 
 @bp.get("/<int:lead_id>")
@@ -219,3 +240,37 @@ def snooze(lead_id: int):
     action = leads.snooze(get_session(), lead, current_user, today=today())
     flash(f"Snoozed — {lead.name}, next action {action.due_on.isoformat()}.")
     return redirect(_back(lead), 303)
+
+
+@bp.post("/<int:lead_id>/owner")
+@role_required("coordinator")
+def reassign(lead_id: int):
+    """Give the lead to another user (its open follow-ups go along)."""
+    lead = _lead_for(lead_id)
+    session = get_session()
+    try:
+        owner = ownership.new_owner(session, request.form.get("owner_id"))
+    except ownership.ReassignRefused as exc:
+        context = _detail_context(lead, owner_error=str(exc))
+        return render(TEMPLATE, ["content"], status=422, **context)
+    ownership.reassign_leads(session, [lead.id], owner)
+    session.commit()
+    flash(f"Reassigned — {lead.name} is now {owner.name}'s.")
+    return redirect(_back(lead), 303)
+
+
+@bp.post("/reassign")
+@role_required("coordinator")
+def reassign_many():
+    """Give the checked leads of the list to the chosen user."""
+    session = get_session()
+    try:
+        ids = ownership.lead_ids(request.form.getlist("lead_ids"))
+        owner = ownership.new_owner(session, request.form.get("owner_id"))
+    except ownership.ReassignRefused as exc:
+        return _list(422, reassign_errors={exc.field: str(exc)})
+    back = url_for("leads.index", **leads.LeadQuery.from_mapping(request.args).params())
+    moved = ownership.reassign_leads(session, ids, owner)
+    session.commit()
+    flash(f"Reassigned {moved} lead{'' if moved == 1 else 's'} to {owner.name}.")
+    return redirect(back, 303)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -48,6 +50,15 @@ def next_revision_id(message: str, versions: Path = MIGRATIONS / "versions") -> 
     numbers = [int(path.name[:4]) for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py")]
     slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "revision"
     return f"{max(numbers, default=0) + 1:04d}_{slug}"
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database behind ``engine`` is at the latest revision."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     Uuid,
     event,
+    false,
     func,
     inspect,
     select,
@@ -163,8 +164,14 @@ class Lead(Timestamped, Base):
     # kept in step with the activities by ``_keep_next_action_dates`` below, so the leads
     # list can sort, filter and page on it with an index.
     next_action_on: Mapped[date | None] = mapped_column(Date)
+    # What a conversion did, so it can be undone (quickcrm/domain/convert.py): who converted,
+    # and whether the company and the contact were made by it (or were existing ones).
+    converted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_company: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_contact: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    owner: Mapped[User] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    converted_by: Mapped[User | None] = relationship(foreign_keys=[converted_by_id])
     activities: Mapped[list[Activity]] = relationship(
         back_populates="lead", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -194,8 +201,10 @@ class Company(Timestamped, Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     # Set when merged into another company: the survivor.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segment.id"), index=True)
 
     owner: Mapped[User | None] = relationship()
+    segment: Mapped[Segment | None] = relationship()
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
     opportunities: Mapped[list[Opportunity]] = relationship(back_populates="company")
 
@@ -310,6 +319,47 @@ class LostReason(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     position: Mapped[int]
+
+
+class Segment(Base):
+    """One entry of the admin-editable list a company's segment is chosen from."""
+
+    __tablename__ = "segment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int]
+
+
+class MeetingSnapshot(Base):
+    """The moment a weekly meeting started: the next meeting compares with it
+    (quickcrm/domain/meeting.py). Its rows keep every open opportunity as it was."""
+
+    __tablename__ = "meeting_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    taken_by: Mapped[User | None] = relationship()
+
+
+class SnapshotOpportunity(Base):
+    """An open opportunity as it stood when a meeting snapshot was taken."""
+
+    __tablename__ = "snapshot_opportunity"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_snapshot.id", ondelete="CASCADE"), primary_key=True
+    )
+    opportunity_id: Mapped[int] = mapped_column(
+        ForeignKey("opportunity.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # No foreign key: a stage may be removed later; the snapshot keeps what it was.
+    stage_id: Mapped[int]
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    probability: Mapped[int]
+    close_on: Mapped[date | None] = mapped_column(Date)
 
 
 class RateLimit(Base):

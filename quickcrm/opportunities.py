@@ -9,7 +9,7 @@ from sqlalchemy import select
 from quickcrm.db import get_session
 from quickcrm.domain import activities, pipeline
 from quickcrm.domain import validation as v
-from quickcrm.models import Opportunity, Stage, User
+from quickcrm.models import Contact, Opportunity, Stage, User
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
@@ -121,6 +121,13 @@ def _detail(
         form=form,
         stages=list(db.scalars(select(Stage).order_by(Stage.position))),
         owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),
+        contacts=list(
+            db.scalars(
+                select(Contact)
+                .where(Contact.company_id == opportunity.company_id)
+                .order_by(Contact.name)
+            )
+        ),
         reasons=pipeline.lost_reasons(db),
         activities=activities.timeline(db, opportunity),
         may_act_on=pipeline.may_act_on,
@@ -139,7 +146,8 @@ def detail(opportunity_id: int):
 def update(opportunity_id: int):
     db = get_session()
     opportunity = get_or_404(Opportunity, opportunity_id)
-    form = pipeline.clean(db, pipeline.OpportunityForm.from_mapping(request.form))
+    form = pipeline.OpportunityForm.from_mapping(request.form)
+    form = pipeline.clean(db, form, opportunity.company)
     if form.ok:
         try:
             pipeline.update_opportunity(db, opportunity, form, request.form.get("lost_reason", ""))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
@@ -102,19 +102,73 @@ def log_activity(
         activity.assignee_id = getattr(record, "owner_id", None) or author.id
     if isinstance(record, Contact) and record.company_id:
         activity.company_id = record.company_id
+    if isinstance(record, Opportunity):
+        # A call logged on a deal is a call with its company and its primary contact.
+        activity.company_id = record.company_id
+        activity.contact_id = record.contact_id
     session.add(activity)
     session.commit()
     return activity
 
 
+def _about(record) -> ColumnElement[bool]:
+    """The activities that belong on ``record``'s timeline: a company's own, its contacts'
+    and its opportunities'; a contact's own and those of the opportunities they are the
+    primary contact of; a lead's or an opportunity's own (README, "Existing customers")."""
+    own = getattr(Activity, _link(record)) == record.id
+    if isinstance(record, Company):
+        contacts = select(Contact.id).where(Contact.company_id == record.id)
+        deals = select(Opportunity.id).where(Opportunity.company_id == record.id)
+        return or_(own, Activity.contact_id.in_(contacts), Activity.opportunity_id.in_(deals))
+    if isinstance(record, Contact):
+        deals = select(Opportunity.id).where(Opportunity.contact_id == record.id)
+        return or_(own, Activity.opportunity_id.in_(deals))
+    return own
+
+
 def timeline(session: Session, record, limit: int = 200) -> list[Activity]:
-    """``record``'s activities, newest first."""
-    column = getattr(Activity, _link(record))
+    """``record``'s activities (rolled up, see ``_about``), newest first."""
     return list(
         session.scalars(
             select(Activity)
-            .where(column == record.id)
+            .where(_about(record))
             .order_by(Activity.created_at.desc(), Activity.id.desc())
             .limit(limit)
         )
     )
+
+
+# What counts as having been in touch: a call, an email or a meeting that happened (done, or
+# logged without a due date) — not a note (a conversion's copied note is one), nor an edit.
+CONTACT_KINDS = ("call", "email", "meeting")
+
+
+def _contacted() -> ColumnElement[bool]:
+    return and_(
+        Activity.kind.in_(CONTACT_KINDS), or_(Activity.done.is_(True), Activity.due_on.is_(None))
+    )
+
+
+def _contacted_at():
+    return func.coalesce(Activity.done_at, Activity.created_at)
+
+
+def last_contacted(session: Session, record) -> datetime | None:
+    """When someone last called, emailed or met ``record`` (its timeline's newest)."""
+    return session.scalar(select(func.max(_contacted_at())).where(_about(record), _contacted()))
+
+
+def last_contacted_of(session: Session, model: type, ids: Iterable[int]) -> dict[int, datetime]:
+    """``last_contacted`` of many companies or contacts at once, for a list: one query over
+    the activities linked to them directly (logging on a contact or an opportunity links
+    the activity to its company and contact too)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    column = getattr(Activity, LINKS[model])
+    rows = session.execute(
+        select(column, func.max(_contacted_at()))
+        .where(column.in_(ids), _contacted())
+        .group_by(column)
+    )
+    return {ident: moment for ident, moment in rows}

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import matching
+from quickcrm.domain import activities, matching
 from quickcrm.domain import validation as v
 from quickcrm.models import (
     COMPANY_RATINGS,
@@ -19,6 +19,8 @@ from quickcrm.models import (
     Contact,
     Lead,
     Opportunity,
+    Segment,
+    User,
 )
 
 LIST_LIMIT = 100
@@ -28,10 +30,45 @@ def _pattern(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def companies_found(q: str = "") -> Select:
-    """The companies list's statement for the search ``q``, in its order: the list shows
-    its first ``LIST_LIMIT``, the CSV export all of them."""
+@dataclass
+class CompanyFilters:
+    """The companies list's filters, read from the URL (a value not in its list is ignored)."""
+
+    q: str = ""
+    type: str = ""
+    rating: str = ""
+    segment_id: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> CompanyFilters:
+        kind = (args.get("type") or "").strip()
+        rating = (args.get("rating") or "").strip().upper()
+        return cls(
+            q=(args.get("q") or "")[:200],
+            type=kind if kind in COMPANY_TYPES else "",
+            rating=rating if rating in COMPANY_RATINGS else "",
+            segment_id=v.record_id(args.get("segment")),
+        )
+
+    def params(self) -> dict[str, str]:
+        found = {"q": self.q, "type": self.type, "rating": self.rating}
+        found["segment"] = str(self.segment_id) if self.segment_id else ""
+        return {key: value for key, value in found.items() if value}
+
+
+def companies_found(filters: CompanyFilters | str = "") -> Select:
+    """The companies list's statement for ``filters`` (or just a search text), in its
+    order: the list shows its first ``LIST_LIMIT``, the CSV export all of them."""
+    if isinstance(filters, str):
+        filters = CompanyFilters(q=filters)
+    q = filters.q
     stmt = select(Company).where(Company.merged_into_id.is_(None))
+    if filters.type:
+        stmt = stmt.where(Company.type == filters.type)
+    if filters.rating:
+        stmt = stmt.where(Company.rating == filters.rating)
+    if filters.segment_id:
+        stmt = stmt.where(Company.segment_id == filters.segment_id)
     if q.strip():
         p = _pattern(q.strip())
         stmt = stmt.where(
@@ -40,8 +77,11 @@ def companies_found(q: str = "") -> Select:
     return stmt.order_by(Company.name, Company.id)
 
 
-def search_companies(session: Session, q: str = "") -> list[Company]:
-    return list(session.scalars(companies_found(q).limit(LIST_LIMIT)))
+def search_companies(
+    session: Session, q: str = "", filters: CompanyFilters | None = None
+) -> list[Company]:
+    found = companies_found(filters or CompanyFilters(q=q))
+    return list(session.scalars(found.limit(LIST_LIMIT)))
 
 
 def contacts_found(q: str = "") -> Select:
@@ -92,8 +132,43 @@ def _rating(value: str) -> str | None:
     return rating or None
 
 
-def company_form(data: Mapping[str, str], region: str | None) -> RecordForm:
-    form = RecordForm(raw={name: (data.get(name) or "") for name in COMPANY_FIELDS})
+def _pick(session: Session, model, message: str, *, active_user: bool = False):
+    """A check for a select of ``model`` rows: the chosen row's id, or ``None`` for none."""
+
+    def check(raw: str) -> int | None:
+        if not raw.strip():
+            return None
+        ident = v.record_id(raw)
+        row = session.get(model, ident) if ident is not None else None
+        if row is None or (active_user and not row.active):
+            raise v.Invalid(message)
+        return row.id
+
+    return check
+
+
+# Fields a form may leave out: a form without them keeps what the record has.
+CHOSEN_FIELDS = ("segment_id", "owner_id")
+
+
+def company_form(
+    data: Mapping[str, str], region: str | None, session: Session | None = None
+) -> RecordForm:
+    """The company fields of ``data`` cleaned; with a ``session``, also its segment and
+    owner when the form has them."""
+    names = COMPANY_FIELDS + tuple(n for n in CHOSEN_FIELDS if session and n in data)
+    form = RecordForm(raw={name: (data.get(name) or "") for name in names})
+    if session is not None:
+        form._run(
+            {
+                name: check
+                for name, check in (
+                    ("segment_id", _pick(session, Segment, "Choose a segment from the list.")),
+                    ("owner_id", _pick(session, User, "Choose an active user.", active_user=True)),
+                )
+                if name in names
+            }
+        )
     return form._run(
         {
             "name": lambda s: v.text(s, max_length=200, required="Enter the company's name."),
@@ -129,6 +204,30 @@ def update_company(session: Session, company: Company, form: RecordForm, region)
     return company
 
 
+def create_company(session: Session, form: RecordForm, region, *, owner: User) -> Company:
+    """A new company from a cleaned form; its owner is the form's, else ``owner``."""
+    assert form.ok
+    company = Company(**{name: value for name, value in form.values.items()})
+    if company.owner_id is None:
+        company.owner_id = owner.id
+    matching.company_keys(company, region)
+    session.add(company)
+    session.commit()
+    return company
+
+
+def create_contact(
+    session: Session, company: Company, form: RecordForm, region, *, owner: User
+) -> Contact:
+    """A new contact at ``company``, owned by the person who added them."""
+    assert form.ok
+    contact = Contact(company_id=company.id, owner_id=owner.id, **form.values)
+    matching.contact_keys(contact, region)
+    session.add(contact)
+    session.commit()
+    return contact
+
+
 def update_contact(session: Session, contact: Contact, form: RecordForm, region) -> Contact:
     assert form.ok
     for name, value in form.values.items():
@@ -138,13 +237,42 @@ def update_contact(session: Session, contact: Contact, form: RecordForm, region)
     return contact
 
 
-def last_contacted(session: Session, contact: Contact) -> datetime | None:
-    """When the latest call, email, meeting or note with this contact was logged."""
-    return session.scalar(
-        select(func.max(Activity.created_at)).where(
-            Activity.contact_id == contact.id, Activity.kind != "task"
-        )
-    )
+def last_contacted(session: Session, record: Company | Contact) -> datetime | None:
+    """When someone last called, emailed or met the company or contact."""
+    return activities.last_contacted(session, record)
+
+
+def segments(session: Session) -> list[Segment]:
+    return list(session.scalars(select(Segment).order_by(Segment.position, Segment.id)))
+
+
+class SegmentRefused(ValueError):
+    pass
+
+
+def add_segment(session: Session, name: str) -> Segment:
+    """Add a segment at the end of the admin's list."""
+    try:
+        clean = v.text(name, max_length=120, required="Enter the segment's name.")
+    except v.Invalid as exc:
+        raise SegmentRefused(str(exc)) from None
+    if session.scalar(select(Segment.id).where(func.lower(Segment.name) == clean.lower())):
+        raise SegmentRefused(f"{clean} is already in the list.")
+    last = session.scalar(select(func.max(Segment.position))) or 0
+    segment = Segment(name=clean, position=last + 1)
+    session.add(segment)
+    session.commit()
+    return segment
+
+
+def remove_segment(session: Session, segment: Segment) -> int:
+    """Remove a segment; its companies keep no segment. Returns how many had it."""
+    used = session.execute(
+        update(Company).where(Company.segment_id == segment.id).values(segment_id=None)
+    ).rowcount
+    session.delete(segment)
+    session.commit()
+    return used
 
 
 def opportunities_of(session: Session, **where) -> list[Opportunity]:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import matching
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
-from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Stage, User, utcnow
+from quickcrm.models import (
+    Activity,
+    Company,
+    Contact,
+    Lead,
+    Opportunity,
+    SnapshotOpportunity,
+    Stage,
+    User,
+    utcnow,
+)
 
 CLOSE_AFTER = timedelta(days=30)
 
@@ -64,7 +74,9 @@ class ConvertForm:
                 "contact_name": lead.name,
                 "contact_email": lead.email or "",
                 "contact_phone": lead.phone or "",
-                "create_opportunity": "on",
+                # No opportunity unless asked for (or a value is typed): an unqualified
+                # deal of 0 is the forecast junk QuickCRM exists to prevent.
+                "create_opportunity": "",
                 "opportunity_title": title,
                 "value": "",
                 "stage_id": str(first.id),
@@ -81,7 +93,8 @@ class ConvertForm:
         raw, values = self.raw, self.values
         self._company(session)
         self._contact(session, phone_region)
-        values["create_opportunity"] = raw["create_opportunity"] in ("on", "1", "true", "yes")
+        ticked = raw["create_opportunity"] in ("on", "1", "true", "yes")
+        values["create_opportunity"] = ticked or bool(raw["value"])
         if values["create_opportunity"]:
             self._opportunity(session)
         return self
@@ -175,7 +188,9 @@ def convert_lead(
     claimed = session.execute(
         update(Lead)
         .where(Lead.id == lead.id, Lead.status == "open")
-        .values(status="converted", converted_at=utcnow(), updated_at=utcnow())
+        .values(
+            status="converted", converted_at=utcnow(), updated_at=utcnow(), converted_by_id=user.id
+        )
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -242,6 +257,8 @@ def _create(session, lead, form, region) -> Conversion:
             company_id=company.id,
             contact_id=contact.id,
             opportunity_id=opportunity and opportunity.id,
+            created_company=values["company"] is None,
+            created_contact=values["contact"] is None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -271,3 +288,132 @@ def _move_timeline(session, lead, company, contact, opportunity) -> None:
         activity.contact_id = contact.id
         if opportunity is not None and (activity.kind == "task" and not activity.done):
             activity.opportunity_id = opportunity.id
+
+
+# --- undoing a conversion (README, "Undo a conversion") ------------------------------------
+
+UNDO_WINDOW = timedelta(hours=24)
+
+
+class UndoRefused(Exception):
+    """Why a conversion cannot be undone; the message is for the person who asked."""
+
+
+def _added_since(session: Session, lead: Lead) -> list[str]:
+    """What was added to (or changed on) the records the conversion made since, and by
+    whom — each a reason the conversion can no longer be undone."""
+    found: list[str] = []
+    others = select(Activity).where(Activity.lead_id.is_(None) | (Activity.lead_id != lead.id))
+    links = []
+    if lead.created_company:
+        links.append(Activity.company_id == lead.company_id)
+    if lead.created_contact:
+        links.append(Activity.contact_id == lead.contact_id)
+    if lead.opportunity_id:
+        links.append(Activity.opportunity_id == lead.opportunity_id)
+    if links:
+        for activity in session.scalars(others.where(or_(*links)).order_by(Activity.id)):
+            found.append(f"a {activity.kind} by {activity.author.name}")
+    if lead.created_company:
+        contacts = session.scalars(
+            select(Contact.name).where(
+                Contact.company_id == lead.company_id, Contact.id != lead.contact_id
+            )
+        )
+        found += [f"the contact {name}" for name in contacts]
+        deals = select(Opportunity.title).where(Opportunity.company_id == lead.company_id)
+        if lead.opportunity_id:
+            deals = deals.where(Opportunity.id != lead.opportunity_id)
+        found += [f"the opportunity “{title}”" for title in session.scalars(deals)]
+        converted = select(Lead.name).where(Lead.company_id == lead.company_id, Lead.id != lead.id)
+        found += [f"the converted lead {name}" for name in session.scalars(converted)]
+    if lead.created_contact:
+        deals = select(Opportunity.title).where(Opportunity.contact_id == lead.contact_id)
+        if lead.opportunity_id:
+            deals = deals.where(Opportunity.id != lead.opportunity_id)
+        found += [f"the opportunity “{title}”" for title in session.scalars(deals)]
+    if lead.opportunity_id:
+        deal = session.get(Opportunity, lead.opportunity_id)
+        if deal is not None and deal.updated_at - deal.created_at > EDIT_TOLERANCE:
+            found.append(f"changes to the opportunity “{deal.title}”")
+    return found
+
+
+# Rows the conversion writes get their updated_at a moment after created_at: later means an edit.
+EDIT_TOLERANCE = timedelta(seconds=2)
+
+
+def undo_refusal(
+    session: Session, lead: Lead, user: User, now: datetime | None = None
+) -> str | None:
+    """Why ``user`` may not undo the conversion of ``lead`` now, or ``None`` if they may."""
+    now = now or utcnow()
+    if lead.status != "converted" or lead.converted_at is None:
+        return f"{lead.name} is not converted."
+    if now - lead.converted_at > UNDO_WINDOW:
+        return "A conversion can be undone for 24 hours only."
+    if not (user.can("admin") or (user.can("coordinator") and lead.converted_by_id == user.id)):
+        return "Only the coordinator who converted it, or an admin, can undo it."
+    added = _added_since(session, lead)
+    if added:
+        return "Added since the conversion: " + "; ".join(added) + "."
+    return None
+
+
+def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | None = None) -> None:
+    """Make the lead open again with its activities back and remove the records the
+    conversion created, in one transaction; raises ``UndoRefused`` with the reason."""
+    refusal = undo_refusal(session, lead, user, now)
+    if refusal:
+        raise UndoRefused(refusal)
+    company_id, contact_id, opportunity_id = lead.company_id, lead.contact_id, lead.opportunity_id
+    created_company, created_contact = lead.created_company, lead.created_contact
+    converted_at = lead.converted_at
+    try:
+        claimed = session.execute(
+            update(Lead)
+            .where(Lead.id == lead.id, Lead.status == "converted")
+            .values(
+                status="open",
+                converted_at=None,
+                converted_by_id=None,
+                company_id=None,
+                contact_id=None,
+                opportunity_id=None,
+                created_company=False,
+                created_contact=False,
+                updated_at=utcnow(),
+            )  # fmt: skip
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            raise UndoRefused(f"{lead.name} is not converted any more.")
+        # The note the conversion copied from the lead goes; the rest lose their new links.
+        session.execute(
+            delete(Activity)
+            .where(Activity.lead_id == lead.id, Activity.created_at >= converted_at)
+            .where(Activity.kind == "note")
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Activity)
+            .where(Activity.lead_id == lead.id)
+            .values(company_id=None, contact_id=None, opportunity_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        if opportunity_id:
+            session.execute(
+                delete(SnapshotOpportunity).where(
+                    SnapshotOpportunity.opportunity_id == opportunity_id
+                )
+            )
+            session.execute(delete(Opportunity).where(Opportunity.id == opportunity_id))
+        if created_contact:
+            session.execute(delete(Contact).where(Contact.id == contact_id))
+        if created_company:
+            session.execute(delete(Company).where(Company.id == company_id))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.expire_all()

@@ -1,5 +1,7 @@
 """Realistic demo data: a coordinator, reps, leads of every temperature, follow-ups due
-today and overdue, a few companies with contacts and opportunities."""
+today and overdue, companies with contacts (with phones) and opportunities, leads that an
+existing company is suggested for, a quarterly service call, and two weekly-meeting
+snapshots so /meeting has a week to compare."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import pipeline, users
+from quickcrm.domain import matching, meeting, pipeline, users
 from quickcrm.domain.stages import ensure_default_stages, ordered_stages
-from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User
+from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Segment, User
 
 DEMO_USERS = (
     ("coordinator@demo.quickcrm", "Claire Coordinator", "coordinator"),
@@ -72,6 +74,14 @@ NOTES = [
 ]
 
 
+def _domain(company_name: str) -> str:
+    """A made-up web domain for a demo company: "Keller & Sons GmbH" → kellersons.example."""
+    return matching.name_key(company_name).replace(" and ", "").replace(" ", "") + ".example"
+
+
+SEGMENTS = ("Healthcare", "Hospitality", "Logistics", "Retail")
+
+
 def seed(
     session: Session,
     *,
@@ -79,6 +89,7 @@ def seed(
     password_method: str,
     today: date | None = None,
     leads_per_rep: int = 15,
+    region: str | None = "GB",
 ) -> str:
     """Add demo data once; says what it did."""
     if session.scalar(select(User.id).where(User.email == DEMO_USERS[0][0])) is not None:
@@ -103,7 +114,11 @@ def seed(
             lead = Lead(
                 name=name,
                 company_name=company,
-                email=f"{name.split()[0].lower()}@example.com" if i % 3 else None,
+                email=(
+                    f"{name.split()[0].lower()}@{_domain(company)}"
+                    if company and i % 3
+                    else (f"{name.split()[0].lower()}@example.com" if i % 3 else None)
+                ),
                 phone=f"+44 20 7946 0{rng.randint(100, 999)}" if i % 2 else None,
                 note=rng.choice(NOTES) or None,
                 temperature=("cold", "warm", "hot", None)[i % 4],
@@ -129,41 +144,80 @@ def seed(
             count += 1
     stages = ordered_stages(session)
     open_stages = [s for s in stages if s.outcome == "open"]
+    segments = [Segment(name=name, position=i) for i, name in enumerate(SEGMENTS, start=1)]
+    session.add_all(segments)
+    deals = []
     for index, company_name in enumerate(COMPANIES[:5]):
         owner = reps[index % len(reps)]
         company = Company(
-            name=company_name, name_key=company_name.lower(), type="prospect", owner=owner
+            name=company_name,
+            type=("customer", "prospect")[index % 2],
+            rating="ABC"[index % 3],
+            segment=segments[index % len(segments)],
+            website=f"https://{_domain(company_name)}",
+            email_domain=_domain(company_name),
+            phone=f"+44 20 7946 1{index:03d}",
+            owner=owner,
         )
-        contact = Contact(
-            company=company,
-            name=f"{FIRST[index]} {LAST[index]}",
-            email=f"{FIRST[index].lower()}@example.com",
-            owner_id=owner.id,
-        )
+        matching.company_keys(company, region)
+        for n in range(2):
+            person = f"{FIRST[index + 5 * n]} {LAST[index + 5 * n]}"
+            contact = Contact(
+                company=company,
+                name=person,
+                title=("Buyer", "Operations manager")[n],
+                email=f"{person.split()[0].lower()}@{_domain(company_name)}",
+                phone=f"+44 7700 900{index}{n}{rng.randint(0, 9)}",
+                owner_id=owner.id,
+            )
+            matching.contact_keys(contact, region)
+            session.add(contact)
         stage = open_stages[index % len(open_stages)]
-        session.add_all(
-            [
-                company,
-                contact,
-                Opportunity(
-                    company=company,
-                    contact=contact,
-                    title=f"{company_name} — first order",
-                    value=Decimal(rng.randrange(2000, 40000, 500)),
-                    stage=stage,
-                    probability=stage.probability,
-                    close_on=today + timedelta(days=20 * (index + 1)),
-                    owner=owner,
-                ),
-            ]
+        deal = Opportunity(
+            company=company,
+            contact=contact,
+            title=f"{company_name} — first order",
+            value=Decimal(rng.randrange(2000, 40000, 500)),
+            stage=stage,
+            probability=stage.probability,
+            close_on=today + timedelta(days=20 * (index + 1)),
+            owner=owner,
+            created_at=now - timedelta(days=21),
         )
+        deals.append(deal)
+        session.add_all([company, deal])
+        session.add(
+            Activity(
+                kind="call",
+                text="Introductory call",
+                author=owner,
+                company=company,
+                contact=contact,
+                created_at=now - timedelta(days=index + 1),
+            )
+        )
+    # A customer with a quarterly service call (a task repeating every 3 months).
+    service = deals[0].company
+    session.add(
+        Activity(
+            kind="task",
+            text="Quarterly service call",
+            due_on=today + timedelta(days=10),
+            repeat_every=3,
+            repeat_unit="month",
+            author=people[0],
+            assignee_id=service.owner.id,
+            company=service,
+        )
+    )
     # More deals across stages and close months, a few won this month and one lost, so the
     # board and the forecast have something to show.
     won_stage = next(s for s in stages if s.outcome == "won")
     lost_stage = next(s for s in stages if s.outcome == "lost")
     for index, company_name in enumerate(COMPANIES[5:] * 3):
         owner = reps[index % len(reps)]
-        company = Company(name=f"{company_name} {index + 1}", name_key=f"{company_name} {index}")
+        company = Company(name=f"{company_name} {index + 1}")
+        matching.company_keys(company, region)
         stage = (open_stages + [won_stage, lost_stage])[index % (len(open_stages) + 2)]
         closed = stage.outcome != "open"
         session.add(
@@ -181,7 +235,26 @@ def seed(
             )
         )
     session.commit()
+    snapshots = _two_weeks_of_meetings(session, people[0], deals, stages, now)
+    emails = ", ".join(email for email, _, _ in DEMO_USERS)
     return (
-        f"Added {len(people)} demo users (password: {password}), {count} leads, "
-        f"{len(COMPANIES[:5])} companies with a contact and an opportunity each."
+        f"Added {len(people)} demo users — {emails} (password: {password}) — {count} leads, "
+        f"{len(COMPANIES[:5])} companies with two contacts and an opportunity each, "
+        f"and {snapshots} weekly-meeting snapshots."
     )
+
+
+def _two_weeks_of_meetings(session, coordinator, deals, stages, now) -> int:
+    """Meetings two weeks and one week ago, with changes between them and since."""
+    meeting.take_snapshot(session, coordinator, now=now - timedelta(days=14))
+    open_stages = [s for s in stages if s.outcome == "open"]
+    deals[0].value += Decimal(5000)
+    deals[1].close_on += timedelta(days=30)
+    session.commit()
+    meeting.take_snapshot(session, coordinator, now=now - timedelta(days=7))
+    deals[2].stage = open_stages[-1]
+    deals[2].probability = open_stages[-1].probability
+    deals[3].close_on += timedelta(days=45)
+    deals[4].value += Decimal(2500)
+    session.commit()
+    return 2

@@ -132,8 +132,8 @@ def lead_export(session: Session, query: leads.LeadQuery, viewer: User, *, today
     return _export("leads", statement.order_by(*leads._order(query.sort)), columns)
 
 
-def company_export(q: str = "") -> Export:
-    """The companies list's companies for the search ``q``."""
+def company_export(q: companies.CompanyFilters | str = "") -> Export:
+    """The companies list's companies for its filters (or just the search ``q``)."""
     owner = aliased(User)
     columns = [
         ("ID", Company.id),

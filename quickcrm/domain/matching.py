@@ -112,3 +112,31 @@ def suggest_contacts(
             .limit(SUGGESTION_LIMIT)
         )
     )
+
+
+def company_match_reasons(company: Company, lead: Lead, region: str | None) -> list[str]:
+    """Why ``company`` was suggested for ``lead``: same name, email domain or phone."""
+    reasons = []
+    key = name_key(lead.company_name)
+    if key and company.name_key == key:
+        reasons.append("same name")
+    domain = email_domain(lead.email)
+    if domain and company.email_domain == domain:
+        reasons.append("same email domain")
+    phone = phone_key(lead.phone, region)
+    if phone and company.phone_key == phone:
+        reasons.append("same phone")
+    return reasons
+
+
+def contact_match_reasons(contact: Contact, lead: Lead, region: str | None) -> list[str]:
+    """Why ``contact`` was suggested for ``lead``: same email, phone or name."""
+    reasons = []
+    if lead.email and (contact.email or "").lower() == lead.email.lower():
+        reasons.append("same email")
+    phone = phone_key(lead.phone, region)
+    if phone and contact.phone_key == phone:
+        reasons.append("same phone")
+    if contact.name.strip().lower() == (lead.name or "").strip().lower():
+        reasons.append("same name")
+    return reasons

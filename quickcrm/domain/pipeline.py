@@ -12,7 +12,16 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
-from quickcrm.models import OUTCOMES, LostReason, Opportunity, Stage, User, utcnow
+from quickcrm.models import (
+    OUTCOMES,
+    Company,
+    Contact,
+    LostReason,
+    Opportunity,
+    Stage,
+    User,
+    utcnow,
+)
 
 DEFAULT_LOST_REASONS = ("Price", "Went with a competitor", "No budget", "No decision", "Other")
 
@@ -154,7 +163,15 @@ def lose(
 
 # --- editing --------------------------------------------------------------------------------
 
-OPPORTUNITY_FIELDS = ("title", "value", "stage_id", "probability", "close_on", "owner_id")
+OPPORTUNITY_FIELDS = (
+    "title",
+    "value",
+    "stage_id",
+    "probability",
+    "close_on",
+    "owner_id",
+    "contact_id",
+)
 
 
 @dataclass
@@ -162,10 +179,31 @@ class OpportunityForm:
     raw: dict[str, str]
     values: dict[str, object] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # A form without the primary-contact select keeps the opportunity's contact.
+    has_contact: bool = True
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, str]) -> OpportunityForm:
-        return cls(raw={name: (data.get(name) or "").strip() for name in OPPORTUNITY_FIELDS})
+        raw = {name: (data.get(name) or "").strip() for name in OPPORTUNITY_FIELDS}
+        return cls(raw=raw, has_contact="contact_id" in data)
+
+    @classmethod
+    def new(cls, session: Session, owner: User, close_on: date | None) -> OpportunityForm:
+        """The *New opportunity* form as first shown: the first stage and its probability."""
+        first = session.scalar(
+            select(Stage).where(Stage.outcome == "open").order_by(Stage.position).limit(1)
+        )
+        return cls(
+            raw={
+                "title": "",
+                "value": "",
+                "stage_id": str(first.id) if first else "",
+                "probability": str(first.probability) if first else "",
+                "close_on": close_on.isoformat() if close_on else "",
+                "owner_id": str(owner.id),
+                "contact_id": "",
+            }
+        )
 
     @classmethod
     def of(cls, opportunity: Opportunity) -> OpportunityForm:
@@ -177,6 +215,7 @@ class OpportunityForm:
                 "probability": str(opportunity.probability),
                 "close_on": opportunity.close_on.isoformat() if opportunity.close_on else "",
                 "owner_id": str(opportunity.owner_id or ""),
+                "contact_id": str(opportunity.contact_id or ""),
             }
         )
 
@@ -193,8 +232,15 @@ def parse_probability(raw: str) -> int:
     return v.percentage(raw)
 
 
-def clean(session: Session, form: OpportunityForm) -> OpportunityForm:
+def clean(
+    session: Session, form: OpportunityForm, company: Company | None = None
+) -> OpportunityForm:
+    """Check the typed opportunity; its primary contact must work at ``company``. An empty
+    probability takes the chosen stage's."""
     raw = form.raw
+    stage = _get(session, Stage, raw["stage_id"])
+    if not raw["probability"] and stage is not None:
+        raw["probability"] = str(stage.probability)
     try:
         form.values["title"] = v.text(
             raw["title"], max_length=200, required="Enter a title for the opportunity."
@@ -210,7 +256,6 @@ def clean(session: Session, form: OpportunityForm) -> OpportunityForm:
         form.values["close_on"] = v.day(raw["close_on"], "Enter a date like 2026-12-15.")
     except v.Invalid as exc:
         form.errors["close_on"] = str(exc)
-    stage = _get(session, Stage, raw["stage_id"])
     if stage is None:
         form.errors["stage_id"] = "Choose a stage."
     form.values["stage"] = stage
@@ -218,7 +263,40 @@ def clean(session: Session, form: OpportunityForm) -> OpportunityForm:
     if raw["owner_id"] and (owner is None or not owner.active):
         form.errors["owner_id"] = "Choose an active user."
     form.values["owner_id"] = owner.id if owner else None
+    if form.has_contact:
+        contact = _get(session, Contact, raw["contact_id"])
+        if raw["contact_id"] and (
+            contact is None or company is None or contact.company_id != company.id
+        ):
+            form.errors["contact_id"] = "Choose one of the company's contacts."
+        form.values["contact_id"] = contact.id if contact else None
     return form
+
+
+def create_opportunity(
+    session: Session, company: Company, form: OpportunityForm, now: datetime | None = None
+) -> Opportunity:
+    """A new opportunity for ``company`` from a cleaned form (the second deal of an existing
+    customer never goes through a lead)."""
+    assert form.ok, "create_opportunity needs a cleaned form without errors"
+    values = form.values
+    stage: Stage = values["stage"]
+    if stage.outcome != "open":
+        raise PipelineError("stage_id", "A new opportunity starts in one of the open stages.")
+    opportunity = Opportunity(
+        company_id=company.id,
+        contact_id=values.get("contact_id"),
+        title=values["title"],
+        value=values["value"],
+        stage=stage,
+        probability=values["probability"],
+        probability_manual=values["probability"] != stage.probability,
+        close_on=values["close_on"],
+        owner_id=values["owner_id"],
+    )
+    session.add(opportunity)
+    session.commit()
+    return opportunity
 
 
 def _get(session: Session, model, raw: str):
@@ -250,6 +328,8 @@ def update_opportunity(
     opportunity.value = values["value"]
     opportunity.close_on = values["close_on"]
     opportunity.owner_id = values["owner_id"]
+    if form.has_contact:
+        opportunity.contact_id = values["contact_id"]
     changed_stage = stage.id != opportunity.stage_id
     opportunity.stage = stage
     probability = values["probability"]

@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from quickcrm.domain import ratelimit
 from quickcrm.domain import validation as v
-from quickcrm.models import ROLES, User
+from quickcrm.models import ROLES, Activity, Company, Lead, Opportunity, User, utcnow
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
@@ -348,3 +348,36 @@ def reactivate(session: Session, user: User) -> None:
     cookies that deactivation ended stay ended); commits."""
     user.active = True
     session.commit()
+
+
+def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
+    """Give everything ``user`` is responsible for to ``to`` in one transaction — their
+    open leads (with their follow-ups), companies, open opportunities and open activities —
+    and say how many of each moved (a rep who leaves, README "Existing customers")."""
+    if to.id == user.id:
+        raise UserError("Choose someone else to hand over to.", "to")
+    if not to.active:
+        raise UserError("Choose an active user to hand over to.", "to")
+    now = utcnow()
+
+    def move(model, column, *where) -> int:
+        return session.execute(
+            update(model)
+            .where(getattr(model, column) == user.id, *where)
+            .values({column: to.id, "updated_at": now})
+            .execution_options(synchronize_session=False)
+        ).rowcount
+
+    try:
+        moved = {
+            "leads": move(Lead, "owner_id", Lead.status == "open"),
+            "companies": move(Company, "owner_id", Company.merged_into_id.is_(None)),
+            "opportunities": move(Opportunity, "owner_id", Opportunity.outcome == "open"),
+            "activities": move(Activity, "assignee_id", Activity.done.is_(False)),
+        }
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.expire_all()
+    return moved

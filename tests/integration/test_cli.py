@@ -57,3 +57,36 @@ def test_seed_demo_adds_reps_and_leads_with_follow_ups_due_today(runner, db):
 def test_db_upgrade_is_idempotent(runner):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
+
+
+def test_seed_demo_makes_matches_phones_a_service_call_and_meetings(runner, db):
+    from quickcrm.domain import matching
+    from quickcrm.models import Company, Contact, MeetingSnapshot
+
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "coordinator@demo.quickcrm" in result.output and "rep.sam@demo.quickcrm" in result.output
+    assert db.scalar(select(func.count()).select_from(MeetingSnapshot)) == 2
+    assert db.scalar(select(func.count()).where(Contact.phone.is_not(None))) >= 10
+    assert db.scalar(select(func.count()).where(Activity.repeat_unit == "month")) == 1
+    suggested = [
+        lead
+        for lead in db.scalars(select(Lead).where(Lead.company_name.is_not(None)))
+        if matching.suggest_companies(db, lead, "GB")
+    ]
+    assert suggested, "no demo lead has a suggested company"
+    keys = {c.name_key for c in db.scalars(select(Company))}
+    assert all(key == key.lower() for key in keys)
+
+
+def test_seed_demo_refuses_an_unmigrated_database(tmp_path):
+    from quickcrm import create_app
+    from tests.conftest import config_for
+
+    app = create_app(
+        config_for(f"sqlite:///{tmp_path / 'empty.sqlite3'}"), instance_path=str(tmp_path)
+    )
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    app.extensions["quickcrm.engine"].dispose()
+    assert result.exit_code != 0 and "db upgrade" in result.output
+    assert "Traceback" not in result.output

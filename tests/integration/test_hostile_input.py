@@ -27,6 +27,7 @@ from quickcrm.models import (
     Lead,
     LostReason,
     Opportunity,
+    Segment,
     Stage,
 )
 from tests.conftest import csrf_token
@@ -108,7 +109,8 @@ def world(db, admin, make_user):
         kind="task", text="Call back", due_on=date.today() + timedelta(days=1),
         author_id=rep.id, assignee_id=admin.id, lead=lead,
     )  # fmt: skip
-    db.add_all([company, contact, opportunity, lead, task])
+    segment = Segment(name="Retail", position=1)
+    db.add_all([segment, company, contact, opportunity, lead, task])
     rep.ical_token = "t" * 40
     db.commit()
     reason = db.scalars(select(LostReason)).first()
@@ -119,6 +121,7 @@ def world(db, admin, make_user):
         "opportunity_id": opportunity.id,
         "activity_id": task.id,
         "stage_id": stage.id,
+        "segment_id": segment.id,
         "reason_id": reason.id,
         "user_id": rep.id,
         "name": "name",

@@ -11,7 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.models import Activity, Company, Contact, Lead, LostReason, Opportunity, Stage
+from quickcrm.models import (
+    Activity,
+    Company,
+    Contact,
+    Lead,
+    LostReason,
+    Opportunity,
+    Segment,
+    Stage,
+)
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 # Who may use each route:
@@ -53,11 +62,20 @@ ACCESS = {
     ("leads.reopen", "POST"): "coordinator",
     ("convert.form", "GET"): "coordinator",
     ("convert.convert", "POST"): "coordinator",
+    # Coordinators may ask; only the one who converted (or an admin) gets it done (409).
+    ("convert.undo", "POST"): "coordinator",
     ("companies.index", "GET"): "signed-in",
     ("companies.detail", "GET"): "signed-in",
     ("companies.log_activity", "POST"): "signed-in",
     ("companies.update", "POST"): "coordinator",
     ("companies.merge", "POST"): "coordinator",
+    ("companies.new", "GET"): "coordinator",
+    ("companies.create", "POST"): "coordinator",
+    # Reps add contacts at any company (docs: README "Existing customers").
+    ("companies.new_contact", "GET"): "signed-in",
+    ("companies.create_contact", "POST"): "signed-in",
+    ("companies.new_opportunity", "GET"): "coordinator",
+    ("companies.create_opportunity", "POST"): "coordinator",
     ("contacts.index", "GET"): "signed-in",
     ("contacts.detail", "GET"): "signed-in",
     ("contacts.vcard", "GET"): "signed-in",
@@ -72,6 +90,8 @@ ACCESS = {
     ("opportunities.lost", "POST"): "owner",
     ("opportunities.update", "POST"): "coordinator",
     ("forecast.index", "GET"): "coordinator",
+    ("meeting.index", "GET"): "coordinator",
+    ("meeting.start", "POST"): "coordinator",
     ("admin.index", "GET"): "admin",
     ("admin.add_stage", "POST"): "admin",
     ("admin.edit_stage", "POST"): "admin",
@@ -91,6 +111,11 @@ ACCESS = {
     ("exports.opportunities_csv", "GET"): "signed-in",
     ("exports.activities_csv", "GET"): "admin",
     ("exports.backup_json", "GET"): "admin",
+    ("admin.hand_over", "POST"): "admin",
+    ("admin.add_segment", "POST"): "admin",
+    ("admin.remove_segment", "POST"): "admin",
+    ("leads.reassign", "POST"): "coordinator",
+    ("leads.reassign_many", "POST"): "coordinator",
 }
 
 # Which levels each visitor reaches.
@@ -134,6 +159,7 @@ def world(db, make_user):
         select(Stage).where(Stage.outcome == "open").order_by(Stage.position)
     ).first()
     spare_stage = Stage(name="Spare", position=99, probability=5, outcome="open")
+    segment = Segment(name="Retail", position=1)
     company = Company(name="Acme", name_key="acme", owner_id=owner.id)
     contact = Contact(company=company, name="Ann Smith")
     opportunity = Opportunity(
@@ -146,7 +172,7 @@ def world(db, make_user):
         assignee_id=owner.id, lead=lead,
     )  # fmt: skip
     owner.ical_token = "f" * 40
-    db.add_all([spare_stage, company, contact, opportunity, lead, task])
+    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task])
     db.commit()
     return {
         "users": users,
@@ -157,6 +183,7 @@ def world(db, make_user):
             "opportunity_id": opportunity.id,
             "activity_id": task.id,
             "stage_id": spare_stage.id,
+            "segment_id": segment.id,
             "reason_id": db.scalars(select(LostReason)).first().id,
             "user_id": spare.id,
             "name": "name",

@@ -87,9 +87,10 @@ def test_conversion_links_the_lead_and_moves_its_timeline(db, make_user):
 def test_second_conversion_creates_nothing(db, make_user):
     owner = make_user()
     lead = _lead(db, owner, company_name="Acme")
-    convert_lead(db, lead, owner, _convert_form(db, lead), phone_region="GB")
+    ticked = {"create_opportunity": "on"}
+    convert_lead(db, lead, owner, _convert_form(db, lead, **ticked), phone_region="GB")
     with pytest.raises(AlreadyConverted):
-        convert_lead(db, lead, owner, _convert_form(db, lead), phone_region="GB")
+        convert_lead(db, lead, owner, _convert_form(db, lead, **ticked), phone_region="GB")
     assert db.query(Company).count() == 1
     assert db.query(Contact).count() == 1
     assert db.query(Opportunity).count() == 1

@@ -1,0 +1,58 @@
+"""The weekly meeting (coordinators): what changed since the last meeting, any two
+snapshots compared, and *Start this week's meeting* (README, "The weekly meeting")."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+
+from quickcrm.db import get_session
+from quickcrm.domain import meeting
+from quickcrm.domain import validation as v
+from quickcrm.models import MeetingSnapshot
+from quickcrm.web import render, role_required, today
+
+bp = Blueprint("meeting", __name__, url_prefix="/meeting")
+
+
+@bp.before_request
+@role_required("coordinator")
+def only_coordinators():
+    return None
+
+
+def _chosen(snapshots: list[MeetingSnapshot], name: str) -> MeetingSnapshot | None:
+    """The snapshot the query parameter ``name`` names, if it is one of ``snapshots``."""
+    ident = v.record_id(request.args.get(name))
+    return next((s for s in snapshots if s.id == ident), None)
+
+
+@bp.get("")
+def index():
+    session = get_session()
+    snapshots = meeting.snapshots(session)
+    older = _chosen(snapshots, "from") or (snapshots[0] if snapshots else None)
+    newer = _chosen(snapshots, "to")
+    if older is not None and newer is not None and newer.taken_at < older.taken_at:
+        older, newer = newer, older
+    comparison = meeting.compare(session, older, newer, today()) if older else None
+    return render(
+        "meeting/index.html",
+        ["content"],
+        snapshots=snapshots,
+        older=older,
+        newer=newer,
+        comparison=comparison,
+    )
+
+
+@bp.post("/snapshots")
+def start():
+    """Start this week's meeting: snapshot now, and show the week since the last one."""
+    session = get_session()
+    previous = next(iter(meeting.snapshots(session, limit=1)), None)
+    snapshot = meeting.take_snapshot(session, current_user)
+    flash("This week's meeting has started: the next meeting compares with today.")
+    if previous is None:
+        return redirect(url_for("meeting.index"), 303)
+    return redirect(url_for("meeting.index", **{"from": previous.id, "to": snapshot.id}), 303)

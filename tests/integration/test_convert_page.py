@@ -1,0 +1,98 @@
+"""The convert page over HTTP: what it shows beside the form, the opportunity only when
+asked for, back to review mode at the next lead, and undoing a conversion."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from quickcrm.models import Company, Contact, Lead, Opportunity
+from tests.conftest import csrf_token
+
+
+def _lead(db, owner, name, **fields):
+    lead = Lead(name=name, owner_id=owner.id, **fields)
+    db.add(lead)
+    db.commit()
+    return lead
+
+
+def test_the_page_shows_the_lead_and_why_a_company_matched(client, db, coordinator, make_user):
+    sam = make_user("sam@example.com", "rep", "Sam Rep")
+    acme = Company(name="Acme", name_key="acme", email_domain="acme.com", owner_id=sam.id)
+    db.add_all([acme, Contact(company=acme, name="Ann Smith")])
+    lead = _lead(db, sam, "Jo Bloggs", company_name="ACME Ltd", email="jo@acme.com",
+                 note="Wants 5 units", temperature="hot", source="Trade show")  # fmt: skip
+    page = client.get(f"/leads/{lead.id}/convert").get_data(as_text=True)
+    shown_beside = (
+        "Wants 5 units",
+        "Hot",
+        "Trade show",
+        "Same name, same email domain",
+        "owner Sam Rep",
+        "contacts: Ann Smith",
+        "Used only with New company",
+    )
+    for shown in shown_beside:
+        assert shown in page
+    assert re.search(r'name="create_opportunity"[^>]*>', page)
+    assert "checked" not in re.search(r'name="create_opportunity"[^>]*>', page).group(0)
+
+
+def test_converting_without_ticking_makes_no_opportunity(client, db, coordinator):
+    lead = _lead(db, coordinator, "Jo Bloggs")
+    token = csrf_token(client, f"/leads/{lead.id}/convert")
+    data = {"csrf_token": token, "company": "new", "company_name": "Jo's shop",
+            "contact": "new", "contact_name": "Jo Bloggs", "value": ""}  # fmt: skip
+    response = client.post(f"/leads/{lead.id}/convert", data=data)
+    assert response.status_code == 303
+    assert db.scalar(select(Opportunity.id)) is None
+    assert db.scalar(select(Company.name)) == "Jo's shop"
+
+
+def test_from_review_mode_back_to_the_next_lead(client, db, coordinator):
+    first = _lead(db, coordinator, "Anna First")
+    second = _lead(db, coordinator, "Bert Second")
+    review = client.get("/leads/review?sort=name&status=all").get_data(as_text=True)
+    link = re.search(rf'href="(/leads/{first.id}/convert\?next=[^"]+)"', review).group(1)
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    back = re.search(r'name="next" value="([^"]+)"', form).group(1).replace("&amp;", "&")
+    token = csrf_token(client, f"/leads/{first.id}/convert")
+    data = {"csrf_token": token, "company": "new", "company_name": "Anna Co", "contact": "new",
+            "contact_name": "Anna First", "next": back}  # fmt: skip
+    response = client.post(f"/leads/{first.id}/convert", data=data)
+    assert response.status_code == 303 and response.headers["Location"] == back
+    page = client.get(back).get_data(as_text=True)
+    assert "Converted — Anna First is now a contact at" in page and ">Anna Co</a>" in page
+    assert "2 of 2" in page and "Bert Second" in page
+    assert second.status == "open"
+
+
+def test_undo_from_the_lead_page_and_refusals(client, db, coordinator, make_user):
+    lead = _lead(db, coordinator, "Jo Bloggs")
+    token = csrf_token(client, f"/leads/{lead.id}/convert")
+    not_yet = client.post(f"/leads/{lead.id}/convert/undo", data={"csrf_token": token})
+    assert not_yet.status_code == 409 and "not converted" in not_yet.get_data(as_text=True)
+    data = {"csrf_token": token, "company": "new", "company_name": "Jo Co", "contact": "new",
+            "contact_name": "Jo Bloggs", "create_opportunity": "on", "opportunity_title": "Deal",
+            "stage_id": "1", "probability": "10"}  # fmt: skip
+    assert client.post(f"/leads/{lead.id}/convert", data=data).status_code == 303
+    assert "Undo conversion" in client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert client.post(f"/leads/{lead.id}/convert/undo", data={}).status_code == 400  # CSRF
+    response = client.post(f"/leads/{lead.id}/convert/undo", data={"csrf_token": token})
+    assert response.status_code == 303
+    db.refresh(lead)
+    assert lead.status == "open" and db.scalar(select(Company.id)) is None
+    assert "Conversion undone" in client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert (
+        client.post("/leads/2147483647/convert/undo", data={"csrf_token": token}).status_code == 404
+    )
+
+
+def test_a_rep_cannot_undo(client, db, rep):
+    lead = _lead(db, rep, "Jo", status="converted")
+    token = csrf_token(client, "/")
+    assert (
+        client.post(f"/leads/{lead.id}/convert/undo", data={"csrf_token": token}).status_code == 403
+    )

@@ -1,0 +1,116 @@
+"""Undoing a conversion (README, "Undo a conversion"): who, how long, and what stops it;
+and what a conversion makes when nobody asks for an opportunity."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from quickcrm.domain import activities, matching
+from quickcrm.domain.convert import (
+    ConvertForm,
+    UndoRefused,
+    convert_lead,
+    undo_conversion,
+    undo_refusal,
+)
+from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, utcnow
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "rep": make_user("rep@example.com", "rep", "Rita Rep"),
+        "coordinator": make_user("c@example.com", "coordinator", "Cora"),
+        "other": make_user("o@example.com", "coordinator", "Olga"),
+        "admin": make_user("a@example.com", "admin", "Ada"),
+    }
+
+
+def _converted(db, people, **form_changes):
+    lead = Lead(name="Jo Bloggs", company_name="Acme Inc", email="jo@acme.com",
+                note="Wants 5 units", owner=people["rep"])  # fmt: skip
+    db.add(lead)
+    db.add(Activity(kind="task", text="Call back", due_on=TODAY, lead=lead, author=people["rep"]))
+    db.commit()
+    form = ConvertForm.initial(db, lead, [], TODAY)
+    form.raw.update(form_changes)
+    convert_lead(db, lead, people["coordinator"], form.clean(db, phone_region="GB"),
+                 phone_region="GB")  # fmt: skip
+    return lead
+
+
+def test_no_opportunity_unless_ticked_or_valued(db, people):
+    lead = _converted(db, people)
+    assert lead.opportunity_id is None and db.query(Opportunity).count() == 0
+    assert lead.converted_by_id == people["coordinator"].id
+    assert lead.created_company and lead.created_contact
+    valued = Lead(name="Val", owner=people["rep"])
+    db.add(valued)
+    db.commit()
+    form = ConvertForm.initial(db, valued, [], TODAY)
+    form.raw["value"] = "500"
+    convert_lead(db, valued, people["coordinator"], form.clean(db, phone_region="GB"),
+                 phone_region="GB")  # fmt: skip
+    assert valued.opportunity_id is not None
+
+
+def test_undo_puts_the_lead_back_and_removes_what_it_made(db, people):
+    lead = _converted(db, people, create_opportunity="on")
+    company_id, contact_id = lead.company_id, lead.contact_id
+    assert undo_refusal(db, lead, people["coordinator"]) is None
+    undo_conversion(db, lead, people["coordinator"])
+    db.refresh(lead)
+    assert lead.status == "open" and lead.company_id is None and lead.converted_at is None
+    assert db.get(Company, company_id) is None and db.get(Contact, contact_id) is None
+    assert db.query(Opportunity).count() == 0
+    kept = db.query(Activity).filter_by(lead_id=lead.id).all()
+    assert [(a.kind, a.company_id, a.opportunity_id) for a in kept] == [("task", None, None)]
+    assert lead.next_action_on == TODAY
+
+
+def test_only_the_converter_or_an_admin_within_a_day(db, people):
+    lead = _converted(db, people)
+    assert "Only the coordinator who converted" in undo_refusal(db, lead, people["other"])
+    assert "Only the coordinator who converted" in undo_refusal(db, lead, people["rep"])
+    assert undo_refusal(db, lead, people["admin"]) is None
+    later = utcnow() + timedelta(hours=24, minutes=1)
+    assert "24 hours" in undo_refusal(db, lead, people["coordinator"], later)
+    with pytest.raises(UndoRefused):
+        undo_conversion(db, lead, people["coordinator"], later)
+    db.refresh(lead)
+    assert lead.status == "converted"
+
+
+def test_something_added_since_stops_the_undo_and_says_what_and_who(db, people):
+    lead = _converted(db, people, create_opportunity="on")
+    company = db.get(Company, lead.company_id)
+    activities.log_activity(db, company, people["other"], kind="call", text="Called")
+    db.add(Contact(company=company, name="Bob Jones"))
+    db.commit()
+    refusal = undo_refusal(db, lead, people["coordinator"])
+    assert "a call by Olga" in refusal and "the contact Bob Jones" in refusal
+    with pytest.raises(UndoRefused):
+        undo_conversion(db, lead, people["coordinator"])
+    assert db.get(Company, company.id) is not None
+
+
+def test_undo_into_an_existing_company_keeps_the_company(db, people):
+    acme = Company(name="Acme", name_key="acme", email_domain="acme.com")
+    db.add(acme)
+    db.commit()
+    lead = _converted(db, people, company=str(acme.id))
+    assert not lead.created_company and lead.created_contact
+    undo_conversion(db, lead, people["admin"])
+    assert db.get(Company, acme.id) is not None and db.query(Contact).count() == 0
+
+
+def test_match_reasons_say_why(db, people):
+    acme = Company(name="Acme", name_key="acme", email_domain="acme.com", phone_key="+442079460000")
+    lead = Lead(name="Jo", company_name="ACME Ltd", email="jo@acme.com", phone="020 7946 0000",
+                owner=people["rep"])  # fmt: skip
+    reasons = matching.company_match_reasons(acme, lead, "GB")
+    assert reasons == ["same name", "same email domain", "same phone"]
