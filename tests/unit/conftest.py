@@ -38,8 +38,15 @@ def unit_engine(database_url):
 
 
 @pytest.fixture
-def db(unit_engine):
-    """A session whose commits stay inside the test's own transaction, rolled back after."""
+def db(request, unit_engine):
+    """A session whose commits stay inside the test's own transaction, rolled back after —
+    or, for a test that also asks for the ``app``, a session of the app's that really
+    commits (what it writes must be seen by other connections)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        with app.extensions["quickcrm.sessionmaker"]() as session:
+            yield session
+        return
     with unit_engine.connect() as connection:
         outer = connection.begin()
         session = Session(
