@@ -311,7 +311,7 @@ def test_an_admin_creates_a_token_that_is_shown_once_and_stored_hashed(client, d
     assert (lead.owner_id, lead.source) == (owner.id, "website")
     listing = client.get("/admin/tokens").get_data(as_text=True)
     assert "Website form" in listing and "Olive Owner" in listing
-    assert "never" not in listing.split("Website form", 1)[1].split("</tr>", 1)[0]
+    assert "never" not in listing.split("Website form", 1)[1].split("</li>", 1)[0]
 
 
 def test_a_token_needs_a_name(client, db, admin):
