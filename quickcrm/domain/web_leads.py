@@ -81,12 +81,13 @@ def lead_form(
 
 
 def idempotency_key(value: str | None) -> str | None:
-    """The ``Idempotency-Key`` header's value, or ``None`` when not sent; raises ``Invalid``
-    for a key that cannot be stored as it is (empty, past ``KEY_MAX``, not plain ASCII)."""
-    if value is None:
+    """The ``Idempotency-Key`` header's value, or ``None`` when not sent or blank (a
+    website's empty key must not cost it the lead); raises ``Invalid`` for a key that
+    cannot be stored as it is (past ``KEY_MAX``, not printable ASCII)."""
+    key = (value or "").strip()
+    if not key:
         return None
-    key = value.strip()
-    if not key or len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
+    if len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
         raise v.Invalid(
             f"An Idempotency-Key is 1 to {KEY_MAX} printable ASCII characters (a UUID is ideal)."
         )

@@ -243,7 +243,7 @@ def test_a_refused_attempt_does_not_use_up_its_key(client, db, secret):
     assert [lead.name for lead in leads(db)] == ["Ann"]
 
 
-@pytest.mark.parametrize("key", ["k" * 201, "   ", "clé-1"])
+@pytest.mark.parametrize("key", ["k" * 201, "clé-1"])
 def test_a_key_that_cannot_be_stored_is_a_422(client, db, secret, key):
     headers = with_token(secret, **{"Idempotency-Key": key})
     response = client.post(URL, json={"name": "Ann"}, headers=headers)
