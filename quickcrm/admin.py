@@ -214,7 +214,7 @@ def create_token():
             owner=api_tokens.owner_by_id(db, form.get("owner")),
             source=form.get("source"),
             rate_limit=form.get("rate_limit"),
-            created_by=current_user,
+            created_by=current_user._get_current_object(),
         )
     except api_tokens.TokenError as exc:
         db.rollback()

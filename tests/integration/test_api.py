@@ -303,6 +303,7 @@ def test_an_admin_creates_a_token_that_is_shown_once_and_stored_hashed(client, d
     token = db.scalars(select(ApiToken)).one()
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert (token.name, token.source, token.owner_id) == ("Website form", "website", owner.id)
+    assert token.created_by_id == admin.id
     assert secret not in client.get("/admin/tokens").get_data(as_text=True)
 
     created = client.post(URL, data={"name": "From the site"}, headers=with_token(secret))
