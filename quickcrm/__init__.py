@@ -56,6 +56,7 @@ def create_app(
     from quickcrm import (
         admin,
         agenda,
+        api,
         auth,
         capture,
         cli,
@@ -89,6 +90,9 @@ def create_app(
         exports,
     ):
         app.register_blueprint(area.bp)
+    # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
     agenda.init_app(app)
     cli.init_app(app)
     proxies = int(app.config["TRUSTED_PROXIES"])

@@ -1,4 +1,5 @@
-"""Admin: users, the pipeline's stages and the list of lost reasons (admins only)."""
+"""Admin: users, the pipeline's stages, the list of lost reasons and API tokens (admins
+only)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import companies, pipeline, users
+from quickcrm.domain import api_tokens, companies, pipeline, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
-from quickcrm.models import ROLES, LostReason, Segment, Stage, User
+from quickcrm.models import ROLES, ApiToken, LostReason, Segment, Stage, User
 from quickcrm.web import get_or_404, render, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -216,3 +217,52 @@ def reactivate_user(user_id: int):
     user = get_or_404(User, user_id)
     users.reactivate(get_session(), user)
     return _done(f"Reactivated {user.name}: they can sign in again.", "admin.user_list")
+
+
+def _tokens_page(status: int = 200, errors: dict | None = None, created=None, secret: str = ""):
+    db = get_session()
+    response = render(
+        "admin/tokens.html",
+        ["content"],
+        status=status,
+        tokens=api_tokens.list_tokens(db),
+        owners=[user for user in users.list_users(db) if user.active],
+        errors=errors or {},
+        form=request.form,
+        created=created,
+        secret=secret,
+        default_rate_limit=api_tokens.rate_limit(current_app.config),
+    )
+    return *response, {"Cache-Control": "no-store"}
+
+
+@bp.get("/tokens")
+def tokens():
+    return _tokens_page()
+
+
+@bp.post("/tokens")
+def create_token():
+    db = get_session()
+    form = request.form
+    try:
+        token, secret = api_tokens.create_token(
+            db,
+            form.get("token_name"),
+            owner=api_tokens.owner_by_id(db, form.get("owner")),
+            source=form.get("source"),
+            rate_limit=form.get("rate_limit"),
+            created_by=current_user._get_current_object(),
+        )
+    except api_tokens.TokenError as exc:
+        db.rollback()
+        return _tokens_page(422, {exc.field: str(exc)})
+    # The secret is in this answer only (no-store), never kept: it cannot be shown again.
+    return _tokens_page(201, created=token, secret=secret)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    token = get_or_404(ApiToken, token_id)
+    api_tokens.revoke(get_session(), token)
+    return _done(f"Revoked the token {token.name}: it no longer opens the API.", "admin.tokens")

@@ -29,14 +29,16 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
 # Endpoints anyone may reach: signing in, the first-run page, the service worker (browsers
-# re-check it even when signed out) and the iCal feed (the secret token in its URL is the
-# credential). Static files never reach Flask: WhiteNoise answers them.
+# re-check it even when signed out), the iCal feed (the secret token in its URL is the
+# credential) and the web-to-lead API (its Bearer token is). Static files never reach
+# Flask: WhiteNoise answers them.
 PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.setup",
     "static",
     "capture.service_worker",
     "agenda.feed",
+    "api.create_lead",
 }
 
 

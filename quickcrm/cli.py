@@ -1,5 +1,5 @@
 """Command line: ``flask --app wsgi db upgrade | create-user | seed-demo | setup-code |
-backup | restore``."""
+backup | restore | create-api-token``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
+from quickcrm.domain import api_tokens, demo, users
 from quickcrm.domain import backup as backups
-from quickcrm.domain import demo, users
 from quickcrm.models import ROLES
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -124,6 +124,35 @@ def restore(path: str) -> None:
     click.echo(f"Restored {path}: {restored or 'no rows'}.")
 
 
+@click.command("create-api-token")
+@with_appcontext
+@click.argument("name")
+@click.option("--source", default=None, help="The source every lead of this token gets.")
+@click.option("--owner", default=None, help="Email of who the leads go to (default: an admin).")
+@click.option("--rate-limit", default=None, type=int, help="Requests per minute (default: 60).")
+def create_api_token(name: str, source: str | None, owner: str | None, rate_limit) -> None:
+    """Create an API token for the web-to-lead API and print it (only this once)."""
+    db = get_session()
+    user = api_tokens.owner_by_email(db, owner)
+    if user is None:
+        raise click.ClickException(
+            f"No active user {owner}." if owner else "No active admin: give --owner EMAIL."
+        )
+    try:
+        token, secret = api_tokens.create_token(
+            db, name, owner=user, source=source, rate_limit=rate_limit
+        )
+    except api_tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Created the API token {token.name}; its leads go to {user.email}"
+        f"{f' with the source {token.source}' if token.source else ''}.\n"
+        "Copy it now, it is not shown again:",
+        err=True,
+    )
+    click.echo(secret)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_user)
@@ -131,3 +160,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(setup_code)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
+    app.cli.add_command(create_api_token)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
     event,
     false,
@@ -372,6 +373,51 @@ class RateLimit(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     hits: Mapped[int]
+
+
+class ApiToken(Base):
+    """A secret a website or a webhook sends to ``POST /api/leads`` (README.md, "Web-to-lead
+    API"). Only the SHA-256 of the secret is kept; revoking keeps the row for the record."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # hex SHA-256 of the whole secret: what a request's token is looked up by.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The secret's first characters, so an admin can tell which token a website holds.
+    prefix: Mapped[str] = mapped_column(String(20))
+    # The source every lead of this token gets (when set) and who the leads go to.
+    source: Mapped[str | None] = mapped_column(String(120))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # Requests per minute; None follows the app's API_RATE_LIMIT.
+    rate_limit: Mapped[int | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+
+class ApiRequest(Base):
+    """The first answer given to an ``Idempotency-Key`` of a token: the same key again gets
+    it back. The UNIQUE (token_id, key) constraint decides which of two requests is first."""
+
+    __tablename__ = "api_request"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_api_request_token_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[int]
+    # The answer's JSON body, exactly as it was sent the first time.
+    body: Mapped[str] = mapped_column(Text)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # --- Lead.next_action_on follows the lead's activities ------------------------------------

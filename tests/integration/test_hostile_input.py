@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import select, text
 
+from quickcrm.domain import api_tokens
 from quickcrm.models import (
     Activity,
     Base,
@@ -114,6 +115,7 @@ def world(db, admin, make_user):
     rep.ical_token = "t" * 40
     db.commit()
     reason = db.scalars(select(LostReason)).first()
+    api_token, _secret = api_tokens.create_token(db, "Website", owner=rep)
     return {
         "lead_id": lead.id,
         "company_id": company.id,
@@ -124,6 +126,7 @@ def world(db, admin, make_user):
         "segment_id": segment.id,
         "reason_id": reason.id,
         "user_id": rep.id,
+        "token_id": api_token.id,
         "name": "name",
         "token": rep.ical_token,
     }

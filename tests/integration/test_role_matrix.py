@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from quickcrm.domain import api_tokens
 from quickcrm.models import (
     Activity,
     Company,
@@ -25,6 +26,8 @@ from tests.conftest import PASSWORD, Auth, csrf_token
 
 # Who may use each route:
 #   anyone       — no sign-in needed (sign-in itself, static files, token-authenticated feeds);
+#   token        — no sign-in either: an API token is the credential, and no visitor here
+#                  holds one, so everyone gets 401 (tests/integration/test_api.py has it);
 #   signed-in    — every signed-in user;
 #   owner        — the rep the record belongs to, and coordinators and admins;
 #   coordinator  — coordinators and admins;
@@ -37,6 +40,7 @@ ACCESS = {
     ("auth.setup", "POST"): "anyone",
     ("capture.service_worker", "GET"): "anyone",
     ("agenda.feed", "GET"): "anyone",
+    ("api.create_lead", "POST"): "token",
     ("auth.logout", "POST"): "signed-in",
     ("auth.change_password", "GET"): "signed-in",
     ("auth.change_password", "POST"): "signed-in",
@@ -116,6 +120,9 @@ ACCESS = {
     ("admin.remove_segment", "POST"): "admin",
     ("leads.reassign", "POST"): "coordinator",
     ("leads.reassign_many", "POST"): "coordinator",
+    ("admin.tokens", "GET"): "admin",
+    ("admin.create_token", "POST"): "admin",
+    ("admin.revoke_token", "POST"): "admin",
 }
 
 # Which levels each visitor reaches.
@@ -174,6 +181,7 @@ def world(db, make_user):
     owner.ical_token = "f" * 40
     db.add_all([segment, spare_stage, company, contact, opportunity, lead, task])
     db.commit()
+    api_token, _secret = api_tokens.create_token(db, "Website", owner=owner)
     return {
         "users": users,
         "path": {
@@ -186,6 +194,7 @@ def world(db, make_user):
             "segment_id": segment.id,
             "reason_id": db.scalars(select(LostReason)).first().id,
             "user_id": spare.id,
+            "token_id": api_token.id,
             "name": "name",
             "token": owner.ical_token,
             "filename": "app.css",
@@ -199,6 +208,8 @@ def url_of(rule, values: dict) -> str:
 
 def denied(response, visitor: str) -> bool:
     """Did the app refuse this visitor for who they are (not for what they sent)?"""
+    if response.status_code == 401 and "Bearer" in response.headers.get("WWW-Authenticate", ""):
+        return True  # an API route, asking for its token
     if visitor == "anonymous":  # sent to sign in, and back here afterwards
         location = response.headers.get("Location", "")
         return response.status_code in (302, 303) and "/login?next=" in location

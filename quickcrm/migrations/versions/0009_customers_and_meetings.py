@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_customers_and_meetings"
-down_revision: str | None = "0006_sessions_and_rate_limits"
+down_revision: str | None = "0007_api_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

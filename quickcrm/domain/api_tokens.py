@@ -1,0 +1,186 @@
+"""API tokens: the credential of the web-to-lead API (README.md, "Web-to-lead API").
+
+A token is a long random secret (``qcrm_`` + 32 random bytes, URL-safe), shown once when it
+is made. Only its SHA-256 is stored: the secret has 256 bits of randomness, so a plain hash
+is as hard to reverse as the secret is to guess, and a request's token is found by its hash
+with one index look-up. A revoked token is kept (the list shows it) but opens nothing.
+
+These functions commit themselves, as the rest of the domain package does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quickcrm.domain import validation as v
+from quickcrm.domain.users import normalise_email
+from quickcrm.models import ApiToken, User, utcnow
+
+PREFIX = "qcrm_"
+SECRET_BYTES = 32
+# What a token looks like: the prefix and 43 URL-safe characters. Anything else (longer,
+# other characters) is not looked up at all.
+_TOKEN = re.compile(rf"{PREFIX}[A-Za-z0-9_-]{{43}}")
+_BEARER = re.compile(r"Bearer[ ]+(\S+)[ ]*", re.IGNORECASE)
+NAME_MAX = 120
+SOURCE_MAX = 120
+RATE_LIMIT_MAX = 10_000
+# Requests per minute per token, unless the token names its own; the app's API_RATE_LIMIT
+# setting (QUICKCRM_API_RATE_LIMIT) replaces this default.
+DEFAULT_RATE_LIMIT = 60
+RATE_WINDOW = timedelta(minutes=1)
+# "Last used" is written at most this often per token: not one write per request.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+class TokenError(ValueError):
+    """A token that cannot be made as asked; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(SECRET_BYTES)
+
+
+def hash_token(secret: str) -> str:
+    """The hex SHA-256 of ``secret``: what is stored and looked up."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(
+    session: Session,
+    name: str | None,
+    *,
+    owner: User | None,
+    source: str | None = None,
+    rate_limit: str | int | None = None,
+    created_by: User | None = None,
+) -> tuple[ApiToken, str]:
+    """Make a token named ``name`` whose leads go to ``owner`` with ``source``; commits.
+
+    Returns the token and its secret — the only time the secret exists outside the client.
+    Raises ``TokenError`` for a missing name, a bad source or limit, or no active owner.
+    """
+    try:
+        name = v.text(name, max_length=NAME_MAX, required="Name the token (e.g. the website).")
+    except v.Invalid as exc:
+        raise TokenError(str(exc), "token_name") from None
+    try:
+        source = v.text(source, max_length=SOURCE_MAX)
+    except v.Invalid as exc:
+        raise TokenError(str(exc), "source") from None
+    try:
+        limit = v.integer(
+            None if rate_limit is None else str(rate_limit),
+            low=1,
+            high=RATE_LIMIT_MAX,
+            message=f"Enter a number of requests per minute from 1 to {RATE_LIMIT_MAX:,}.",
+        )
+    except v.Invalid as exc:
+        raise TokenError(str(exc), "rate_limit") from None
+    if owner is None or not owner.active:
+        raise TokenError("Choose an active user to receive the leads.", "owner")
+    secret = new_secret()
+    token = ApiToken(
+        name=name,
+        token_hash=hash_token(secret),
+        prefix=secret[: len(PREFIX) + 4],
+        source=source,
+        owner=owner,
+        rate_limit=limit,
+        created_by=created_by,
+    )
+    session.add(token)
+    session.commit()
+    return token, secret
+
+
+def owner_by_id(session: Session, raw: str | None) -> User | None:
+    """The active user a form's owner select names, or ``None``."""
+    user_id = v.record_id(raw)
+    user = session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.active else None
+
+
+def owner_by_email(session: Session, email: str | None) -> User | None:
+    """The active user with ``email``; without an email, the first active admin."""
+    query = select(User).where(User.active)
+    if email:
+        query = query.where(User.email == normalise_email(email))
+    else:
+        query = query.where(User.role == "admin").order_by(User.id).limit(1)
+    return session.scalars(query).first()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if it has the shape of one."""
+    match = _BEARER.fullmatch(authorization or "")
+    if match is None or not _TOKEN.fullmatch(match.group(1)):
+        return None
+    return match.group(1)
+
+
+def authenticate(
+    session: Session, authorization: str | None, *, now: datetime | None = None
+) -> ApiToken | None:
+    """The unrevoked token an ``Authorization`` header carries, or ``None``.
+
+    Notes when the token was last used (to the minute; commits when that changes).
+    """
+    secret = bearer_token(authorization)
+    if secret is None:
+        return None
+    token = session.scalars(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None)
+        )
+    ).one_or_none()
+    if token is None:
+        return None
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_STEP:
+        token.last_used_at = now
+        session.commit()
+    return token
+
+
+def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) -> bool:
+    """Revoke ``token`` for good; commits. False when it already was."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = now or utcnow()
+    session.commit()
+    return True
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token: the ones in use first, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken).order_by(
+                ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc()
+            )
+        )
+    )
+
+
+def rate_limit(config: Mapping[str, object], token: ApiToken | None = None) -> int:
+    """Requests a minute allowed to ``token`` (or to a token that names none)."""
+    if token is not None and token.rate_limit:
+        return token.rate_limit
+    return int(config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT))  # type: ignore[call-overload]
+
+
+def rate_limit_key(token: ApiToken) -> str:
+    """The key the token's requests are counted under (quickcrm/domain/ratelimit.py)."""
+    return f"api:token:{token.id}"
