@@ -132,25 +132,49 @@
     menu.querySelector("summary").focus();
   });
 
-  // The main navigation scrolls sideways on a phone: show the current area, fade cut sides.
-  function fitNavigation() {
-    const nav = document.querySelector("[data-nav]");
-    if (!nav) return;
-    const mark = () => {
-      nav.classList.toggle("more-left", nav.scrollLeft > 1);
-      nav.classList.toggle("more-right", nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1);
-    };
-    const current = nav.querySelector("[aria-current=page]");
-    if (current) {
-      const box = nav.getBoundingClientRect();
-      const link = current.getBoundingClientRect();
-      nav.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
-    }
-    mark();
-    nav.addEventListener("scroll", mark, { passive: true });
-    window.addEventListener("resize", mark);
+  // The service worker keeps the app on the phone (static/sw.js): every signed-in page
+  // registers it, so the pages a rep opens are kept for a day without signal.
+  const body = document.body;
+  if ("serviceWorker" in navigator && body.dataset.serviceWorker) {
+    navigator.serviceWorker.register(body.dataset.serviceWorker, { scope: "/" }).catch(() => {});
   }
-  document.addEventListener("DOMContentLoaded", fitNavigation);
+
+  // "Offline" while the phone has no network; the page shown is then the phone's copy.
+  function showConnection() {
+    const state = document.querySelector("[data-connection-state]");
+    if (!state) return;
+    state.textContent = navigator.onLine ? "" : "Offline — showing what this phone kept; changes wait and are sent when the network is back.";
+    document.documentElement.classList.toggle("offline", !navigator.onLine);
+    document.querySelectorAll("[data-needs-network]").forEach((el) => { el.disabled = !navigator.onLine; });
+  }
+  window.addEventListener("online", showConnection);
+  window.addEventListener("offline", showConnection);
+  document.addEventListener("DOMContentLoaded", showConnection);
+
+  // Agenda: Done, then a date chip saves at once (two taps; the outcome is optional).
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest("[data-submit-chip]");
+    if (!chip || !chip.form) return;
+    const input = chip.form.querySelector("input[name=next_action_on]");
+    input.value = localISODate(Number(chip.dataset.daysAhead));
+    chip.form.requestSubmit();
+  }, true);
+
+  // After Done or Snooze the agenda is new: the focus goes to the next item's Done (else
+  // the status message), where a screen reader user expects to carry on.
+  let actedAt = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const item = event.detail.elt.closest?.(".agenda-item");
+    actedAt = item ? [...document.querySelectorAll(".agenda-item")].indexOf(item) : null;
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (actedAt === null || event.detail.elt.id !== "agenda") return;
+    const items = document.querySelectorAll(".agenda-item");
+    const next = items[Math.min(actedAt, items.length - 1)];
+    actedAt = null;
+    const done = next?.querySelector(".act-done:not([hidden])");
+    (done || document.getElementById("agenda-status"))?.focus();
+  });
 
   // The lead page's one-field forms: Escape cancels; Enter saves from a radio, and
   // Ctrl/Cmd+Enter from the note (a plain Enter there starts a new line). In the other
@@ -199,7 +223,8 @@
     showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
   }
   // A capture that does not get through is kept on the phone instead (offline.js says so).
-  const keptOnPhone = (event) => window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]");
+  const keptOnPhone = (event) => (window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]"))
+    || (window.QUICKCRM_QUEUE && event.detail.elt?.closest?.("[data-offline-action]"));
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
     if (keptOnPhone(event) && (status >= 500 || [400, 401, 403].includes(status))) return;

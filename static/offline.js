@@ -459,6 +459,8 @@
       if (!fresh) return;
       recent.replaceWith(fresh);
       window.htmx?.process(fresh);
+      const badge = page.getElementById("agenda-badge");
+      if (badge) document.getElementById("agenda-badge")?.replaceWith(badge);
       document.dispatchEvent(new CustomEvent("quickcrm:recent", { detail: { elt: fresh } }));
     } catch (error) {
       // Offline again: the list catches up on the next sync.
@@ -581,7 +583,30 @@
   if (localStorage.getItem(LOCATION_KEY) === "on") watchPosition();
   render().then(syncNow);
 
-  if ("serviceWorker" in navigator && panel.dataset.serviceWorker) {
-    navigator.serviceWorker.register(panel.dataset.serviceWorker, { scope: "/" }).catch(() => {});
+  // The page may be the phone's copy (static/sw.js opens it from the cache at once): a
+  // fresh CSRF token, recent captures and agenda badge are fetched behind it. A session
+  // that ended sends the rep to sign in; another rep's copy is never used.
+  async function freshen() {
+    if (!navigator.onLine || !navigator.serviceWorker?.controller) return;
+    let answer;
+    try {
+      answer = await ask(TOKEN_URL, { headers: { Accept: "application/json" } });
+    } catch (error) {
+      return; // no answer: the page from the phone is all there is for now
+    }
+    if (answer.signedOut) {
+      if (!(await allCaptures()).length) window.location.assign(panel.dataset.signIn);
+      return;
+    }
+    if (answer.status !== 200 || !answer.body?.csrf_token) return;
+    if (String(answer.body.user) !== USER && !sessionStorage.getItem("quickcrm.reloaded")) {
+      sessionStorage.setItem("quickcrm.reloaded", "1"); // once: the worker has a fresh copy now
+      window.location.reload();
+      return;
+    }
+    sessionStorage.removeItem("quickcrm.reloaded");
+    useToken(answer.body.csrf_token);
+    refreshRecent();
   }
+  freshen();
 })();

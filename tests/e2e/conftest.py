@@ -109,3 +109,13 @@ def sign_in(page, email="rep@example.com", password=PASSWORD):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def open_area(page, name: str) -> None:
+    """Open an area from the main navigation as a person would: on a phone the first four
+    are in the bottom bar and the rest behind *More*."""
+    nav = page.get_by_role("navigation", name="Main")
+    link = nav.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        nav.get_by_text("More", exact=True).click()
+    link.click()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import Activity, Company, Lead, Opportunity, Stage
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import open_area, sign_in
 
 
 def test_a_due_follow_up_is_done_with_a_next_date(page, make_live_user, live_db):
@@ -63,7 +63,7 @@ def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_
     )
     live_db.commit()
     sign_in(page)
-    page.get_by_role("link", name="Opportunities").click()
+    open_area(page, "Opportunities")
     new_column = page.get_by_role("region", name="New")
     proposal_column = page.get_by_role("region", name="Proposal")
     expect(new_column.get_by_test_id("sums-New")).to_contain_text("10,000")
