@@ -34,8 +34,9 @@ def test_the_phones_copy_of_the_capture_page_has_no_saved_message(client, rep):
 
 
 def _due_today(db, rep) -> Activity:
+    lead = Lead(name="Maria Novak", owner_id=rep.id)
     activity = Activity(kind="task", text="Call back", due_on=date.today(), author_id=rep.id,
-                        assignee_id=rep.id, lead=Lead(name="Maria Novak", owner_id=rep.id))  # fmt: skip
+                        assignee_id=rep.id, lead=lead)  # fmt: skip
     db.add(activity)
     db.commit()
     return activity
