@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from quickcrm.models import Activity, Company, Contact, Lead, OfflineAction
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_capture import screenshot_path
 from tests.e2e.test_offline import open_app_ready_for_offline
 
 # Every request takes 2 s to answer, as on a crowded trade-show network.
@@ -198,3 +199,74 @@ def test_done_offline_waits_and_a_resend_after_a_lost_reply_is_stored_once(
     ).all()
     assert [a.due_on for a in follow_ups] == [tomorrow]
     assert live_db.scalar(select(func.count(OfflineAction.key))) == 1
+
+
+def busy_day(live_db, rep, n=7):
+    """``n`` follow-ups due today: leads, some with a phone, some with an email, some neither."""
+    items = []
+    for i in range(n):
+        lead = Lead(name=f"Person {i}", owner_id=rep.id, company_name=f"Firm {i}",
+                    temperature=("hot", "warm", "cold", None)[i % 4],
+                    phone="+44 20 7946 0958" if i % 3 == 0 else None,
+                    email=f"p{i}@example.com" if i % 3 == 1 else None)  # fmt: skip
+        activity = Activity(kind="task", text=f"Send the quote {i}", due_on=date.today(),
+                            author_id=rep.id, assignee_id=rep.id, lead=lead)  # fmt: skip
+        live_db.add(activity)
+        items.append(activity)
+    live_db.commit()
+    return items
+
+
+def test_done_and_a_date_chip_is_two_taps_and_the_badge_follows(make_live_user, live_db, page):
+    rep = make_live_user()
+    busy_day(live_db, rep)
+    sign_in(page)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Agenda")).to_contain_text("7")
+    nav.get_by_role("link", name="Agenda").tap()
+
+    today = page.get_by_role("region", name="Today")
+    cards = today.get_by_role("listitem")
+    expect(cards).to_have_count(7)
+    page.screenshot(path=str(screenshot_path("agenda.png")))
+    first = cards.filter(has_text="Person 0")
+    expect(first).to_contain_text("Firm 0")
+    expect(first).to_contain_text("Hot")
+    expect(first).to_contain_text("Send the quote 0")
+    # At least five cards fit on the screen, above the bottom bar.
+    bar_top = nav.bounding_box()["y"]
+    assert cards.nth(4).bounding_box()["y"] + cards.nth(4).bounding_box()["height"] <= bar_top
+    # Done and Snooze keep their place whether or not there is a Call or Email link.
+    places = {
+        (round(c.get_by_role("button", name="Done").bounding_box()["x"]),
+         round(c.get_by_role("button", name="Snooze").bounding_box()["x"]))
+        for c in cards.all()
+    }  # fmt: skip
+    assert len(places) == 1, places
+
+    taps = 0
+    first.get_by_role("button", name="Done").tap()
+    taps += 1
+    first.get_by_role("button", name="Tomorrow").tap()
+    taps += 1
+    status = page.get_by_role("status").filter(has_text="Done — Person 0")
+    expect(status).to_contain_text("Next: tomorrow")
+    assert taps == 2
+    expect(today.get_by_role("listitem")).to_have_count(6)
+    expect(nav.get_by_role("link", name="Agenda")).to_contain_text("6")
+    # The focus goes on with the next item, where a screen reader user carries on.
+    expect(today.get_by_role("listitem").first.get_by_role("button", name="Done")).to_be_focused()
+    live_db.expire_all()
+    follow = live_db.scalars(
+        select(Activity).where(Activity.done.is_(False), Activity.due_on > date.today())
+    ).all()
+    assert [(a.lead.name, a.due_on) for a in follow] == [
+        ("Person 0", date.today() + timedelta(days=1))
+    ]
+
+    # Snooze: two taps as well, and the badge follows.
+    second = today.get_by_role("listitem").filter(has_text="Person 1")
+    second.get_by_role("button", name="Snooze").tap()
+    second.get_by_role("button", name="+1 week").tap()
+    expect(page.get_by_role("status").filter(has_text="Snoozed — Person 1")).to_be_visible()
+    expect(nav.get_by_role("link", name="Agenda")).to_contain_text("5")

@@ -98,8 +98,8 @@ def test_the_agenda_pages_a_long_week_and_says_how_many_more(client, db, rep):
                         assignee_id=rep.id))  # fmt: skip
     db.commit()
     first = client.get("/agenda").get_data(as_text=True)
-    assert first.count('class="agenda-item"') == 50
-    assert "10 more this week" in first
+    assert first.count('class="agenda-item"') == 30
+    assert "30 more this week" in first
     second = client.get("/agenda?week=2").get_data(as_text=True)
-    assert second.count('class="agenda-item"') == 10 and "Item 59" in second
+    assert second.count('class="agenda-item"') == 30 and "Item 59" in second
     assert client.get("/agenda?week=nonsense").status_code == 200
