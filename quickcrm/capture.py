@@ -84,7 +84,9 @@ def index():
 def save():
     form = _clean(request.form)
     if not form.ok:
-        return _page(form, status=422)
+        # The status says so too, replacing any "Saved — …" of the card before.
+        refusal = "Not saved — check the marked fields."
+        return _page(form, 422, ["capture_form", "status"], refusal=refusal, oob=True)
     lead = _store(form, request.form)
     session[STICKY_SOURCE] = form.values["source"] or ""
     if wants_page():

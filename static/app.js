@@ -53,7 +53,27 @@
 
   document.addEventListener("input", (event) => {
     if (event.target.matches("input[name=next_action_on]")) syncChips(event.target.form);
+    clearError(event.target);
   });
+  document.addEventListener("change", (event) => clearError(event.target));
+
+  // A field's error goes as soon as the field is changed: the message was about the old value.
+  function clearError(field) {
+    const box = field.closest?.(".has-error, .field, fieldset");
+    const marked = field.getAttribute?.("aria-invalid") === "true" || box?.classList.contains("has-error");
+    if (!marked) return;
+    field.removeAttribute("aria-invalid");
+    box?.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    box?.querySelectorAll(".field-error").forEach((el) => {
+      box.querySelectorAll(`[aria-describedby~="${el.id}"]`).forEach((input) => {
+        const rest = input.getAttribute("aria-describedby").split(/\s+/).filter((id) => id !== el.id);
+        if (rest.length) input.setAttribute("aria-describedby", rest.join(" "));
+        else input.removeAttribute("aria-describedby");
+      });
+      el.remove();
+    });
+    box?.classList.remove("has-error");
+  }
 
   // Times are stored in UTC; show them in the phone's own time zone.
   function localiseTimes(root) {
@@ -143,7 +163,7 @@
   function showConnection() {
     const state = document.querySelector("[data-connection-state]");
     if (!state) return;
-    state.textContent = navigator.onLine ? "" : "Offline — showing what this phone kept; changes wait and are sent when the network is back.";
+    state.textContent = navigator.onLine ? "" : "Offline — what you do waits on this phone.";
     document.documentElement.classList.toggle("offline", !navigator.onLine);
     document.querySelectorAll("[data-needs-network]").forEach((el) => { el.disabled = !navigator.onLine; });
   }

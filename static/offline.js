@@ -82,7 +82,12 @@
     attention.textContent = problems.length === 1 ? "1 needs attention" : `${problems.length} need attention`;
     attention.hidden = !problems.length;
     panel.querySelector("[data-sync-sign-in]").hidden = !(state.signIn && waiting.length);
-    panel.querySelector("[data-sync-button]").disabled = state.syncing || !waiting.length;
+    // Sync now needs a network: with none it waits, disabled, and the queue waits too.
+    panel.querySelector("[data-sync-button]").disabled = state.syncing || !waiting.length || !navigator.onLine;
+    const toggle = panel.querySelector("[data-sync-toggle]");
+    toggle.disabled = !waiting.length;
+    if (!waiting.length) toggle.setAttribute("aria-expanded", "false");
+    panel.querySelector("[data-sync-list]").classList.toggle("open", toggle.getAttribute("aria-expanded") === "true");
     const list = panel.querySelector("[data-sync-list]");
     list.replaceChildren(...items.map(itemRow));
     state.waitedThisVisit = state.waitedThisVisit || items.length > 0;
@@ -107,7 +112,10 @@
     li.append(name);
     if (!item.problem) {
       // Sent but not taken yet (a server error): it is tried again by itself.
-      if (item.last_error) li.append(element("span", "sync-note", item.last_error));
+      if (item.last_error) {
+        li.className = "sync-retrying"; // listed even when the list is closed: it says why
+        li.append(element("span", "sync-note", item.last_error));
+      }
       return li;
     }
     li.className = "sync-problem";
@@ -214,7 +222,8 @@
     if (!item.fields.name.trim()) {
       // Nothing worth keeping yet: the one rule a capture has is checked here too.
       formEl.elements.name?.focus();
-      say(`<p class="refused">${escape("Enter a name — a person or a business.")}</p>`);
+      formEl.elements.name?.setAttribute("aria-invalid", "true");
+      say(`<p class="refused">${escape("Not saved — enter a name: a person or a business.")}</p>`);
       return;
     }
     // An edited capture goes back in the queue under its UUID, its problem solved or not.
@@ -574,6 +583,12 @@
 
   // --- When to sync. -----------------------------------------------------------------
   panel.querySelector("[data-sync-button]").addEventListener("click", syncNow);
+  panel.querySelector("[data-sync-toggle]").addEventListener("click", (event) => {
+    const toggle = event.currentTarget;
+    toggle.setAttribute("aria-expanded", toggle.getAttribute("aria-expanded") === "true" ? "false" : "true");
+    render();
+  });
+  window.addEventListener("offline", render);
   window.addEventListener("online", () => {
     failedTries = 0; // a new network: start again with short pauses
     syncNow();

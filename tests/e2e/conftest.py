@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 
@@ -128,3 +129,15 @@ def text_zoom(page, factor: int = 2) -> int:
     size = {"width": PHONE["width"] // factor, "height": PHONE["height"] // factor}
     page.set_viewport_size(size)
     return size["width"]
+
+
+def sign_out(page) -> None:
+    """Sign out from the account menu (on a phone, behind *More* in the bottom bar)."""
+    nav = page.get_by_role("navigation", name="Main")
+    button = page.get_by_role("button", name="Sign out")
+    if not button.is_visible():
+        if nav.get_by_text("More", exact=True).is_visible():
+            nav.get_by_text("More", exact=True).click()
+        else:
+            page.get_by_label(re.compile("^Account: ")).click()
+    button.click()
