@@ -208,5 +208,11 @@ def due_badge() -> dict:
     return {"agenda_due": agenda.due_count(get_session(), current_user.id, today())}
 
 
+def overdue(when) -> bool:
+    """Template filter: a next-action date before today."""
+    return when is not None and when < today()
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(due_badge)
+    app.jinja_env.filters["overdue"] = overdue

@@ -180,6 +180,91 @@
     chip.form.requestSubmit();
   }, true);
 
+  // The leads list's Filters button (a phone): shows or hides the filter fields.
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-disclose-filters]");
+    if (!toggle) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    document.getElementById(toggle.getAttribute("aria-controls"))?.classList.toggle("open", open);
+  });
+
+  // The board on a phone: one stage at a time, the stages as tabs with their counts.
+  function setUpStageTabs(root) {
+    const all = [...(root.querySelectorAll?.("[data-stage-tabs]") || [])];
+    if (root.matches?.("[data-stage-tabs]")) all.push(root);
+    all.forEach((tabs) => {
+      const kept = tabs.querySelector(`[data-stage="${CSS.escape(sessionStorage.getItem("quickcrm.stage") || "")}"]`);
+      const chosen = kept || tabs.querySelector("[aria-selected=true]") || tabs.querySelector("[role=tab]");
+      if (chosen) showStage(tabs, chosen, false);
+      tabs.closest(".board")?.classList.add("tabbed");
+    });
+  }
+
+  // A stage move says what happened, with Undo (a move back), in the board's status.
+  let lastMove = null;
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest?.(".opp-stage select[name=stage_id]");
+    if (!select) return;
+    const card = select.closest("[data-opportunity]");
+    const before = select.querySelector("option[selected]") || select.options[0];
+    lastMove = {
+      id: card.dataset.opportunity,
+      title: card.querySelector(".opp-title")?.textContent.trim() || "",
+      from: before.value,
+      fromName: before.textContent,
+      to: select.options[select.selectedIndex].textContent,
+      undoing: Boolean(select.dataset.undoing),
+    };
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (!lastMove || event.detail.elt.id !== "board") return;
+    const move = lastMove;
+    lastMove = null;
+    const status = document.getElementById("board-status");
+    if (!status) return;
+    status.replaceChildren(`${move.title} moved to ${move.to}.`);
+    if (move.undoing) return;
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "link-button";
+    undo.textContent = "Undo";
+    undo.addEventListener("click", () => {
+      const select = document.querySelector(`[data-opportunity="${CSS.escape(move.id)}"] select[name=stage_id]`);
+      if (!select) return;
+      select.value = move.from;
+      select.dataset.undoing = "1";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    status.append(" ", undo);
+  });
+  function showStage(tabs, tab, focus) {
+    tabs.querySelectorAll("[role=tab]").forEach((t) => {
+      const on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls"))?.classList.toggle("current-stage", on);
+    });
+    sessionStorage.setItem("quickcrm.stage", tab.dataset.stage);
+    if (focus) tab.focus();
+  }
+  document.addEventListener("click", (event) => {
+    const tab = event.target.closest("[data-stage-tabs] [role=tab]");
+    if (tab) showStage(tab.closest("[data-stage-tabs]"), tab, false);
+  });
+  document.addEventListener("keydown", (event) => {
+    const tab = event.target.closest?.("[data-stage-tabs] [role=tab]");
+    if (!tab || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+    const all = [...tab.parentElement.querySelectorAll("[role=tab]")];
+    const i = all.indexOf(tab);
+    const next = event.key === "Home" ? 0 : event.key === "End" ? all.length - 1
+      : (i + (event.key === "ArrowRight" ? 1 : -1) + all.length) % all.length;
+    event.preventDefault();
+    showStage(tab.parentElement, all[next], true);
+  });
+  document.addEventListener("DOMContentLoaded", () => setUpStageTabs(document));
+  document.addEventListener("htmx:load", (event) => setUpStageTabs(event.detail.elt));
+
   // After Done or Snooze the agenda is new: the focus goes to the next item's Done (else
   // the status message), where a screen reader user expects to carry on.
   let actedAt = null;
