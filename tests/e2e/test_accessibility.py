@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.domain import demo
 from quickcrm.models import Company, Contact, Lead, Opportunity, User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_field_day import busy_day
+from tests.e2e.test_offline import capture, kept, open_app_ready_for_offline
 
 AXE = next((Path(__file__).parent / "vendor").glob("axe-core-*.min.js"))
 
@@ -65,4 +68,28 @@ def test_every_screen_passes_axe(page, live_db, live_app, make_live_user, scheme
             name = "home" if url == "/" else url.strip("/").replace("/", "-")
             page.screenshot(path=f"test-results/{name}-{scheme}.png")
     found = {url: v for url, v in found.items() if v}
+    assert found == {}, found
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_field_day_passes_axe(page, live_db, make_live_user, scheme):
+    """The states a rep sees on the road: the agenda with Done open, things waiting to sync
+    with no network, a page the phone did not keep."""
+    rep = make_live_user()
+    busy_day(live_db, rep)
+    page.emulate_media(color_scheme=scheme)
+    open_app_ready_for_offline(page)
+    found = {}
+    page.goto("/agenda")
+    page.get_by_role("button", name="Done").first.tap()
+    found["agenda, Done open"] = violations(page)
+    page.context.set_offline(True)
+    page.goto("/")
+    capture(page, "Waiting Walter")
+    expect(kept(page)).to_contain_text("Waiting Walter")
+    found["capture, offline with a queue"] = violations(page)
+    page.goto("/forecast")
+    expect(page.get_by_role("heading", name="Not available offline")).to_be_visible()
+    found["not kept offline"] = violations(page)
+    found = {state: v for state, v in found.items() if v}
     assert found == {}, found

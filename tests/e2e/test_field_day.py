@@ -270,3 +270,25 @@ def test_done_and_a_date_chip_is_two_taps_and_the_badge_follows(make_live_user, 
     second.get_by_role("button", name="+1 week").tap()
     expect(page.get_by_role("status").filter(has_text="Snoozed — Person 1")).to_be_visible()
     expect(nav.get_by_role("link", name="Agenda")).to_contain_text("5")
+
+
+def test_a_note_made_offline_on_a_kept_lead_page_is_stored_once(make_live_user, live_db, page):
+    rep = make_live_user()
+    maria, _, _ = agenda_day(live_db, rep)
+    open_app_ready_for_offline(page)
+    page.goto(f"/leads/{maria.id}")  # opened once: kept for the field day
+    assert page.evaluate(KEPT, [f"/leads/{maria.id}"])
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("status").filter(has_text="Offline")).to_be_visible()
+    page.get_by_label("What happened or what to do").fill("Met at the stand, wants a demo")
+    page.get_by_role("button", name="Log it").tap()
+    expect(page.get_by_text("1 update waiting to sync")).to_be_visible()
+    live_db.expire_all()
+    assert live_db.scalars(select(Activity).where(Activity.kind == "note")).all() == []
+
+    page.context.set_offline(False)
+    expect(page.get_by_text("1 update waiting to sync")).to_be_hidden(timeout=20000)
+    live_db.expire_all()
+    notes = live_db.scalars(select(Activity).where(Activity.kind == "note")).all()
+    assert [(n.lead_id, n.text) for n in notes] == [(maria.id, "Met at the stand, wants a demo")]

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from quickcrm.models import Activity, Lead
 from tests.e2e.conftest import PHONE, open_area, sign_in, text_zoom
+from tests.e2e.test_capture import screenshot_path
 
 # A phone browser widens its layout to fit overflowing content, so innerWidth would follow.
 PAGE_FITS = f"() => document.documentElement.scrollWidth <= {PHONE['width']}"
@@ -38,7 +39,7 @@ def test_the_phone_has_a_bottom_bar_and_more(page, make_live_user, live_db):
     box = nav.bounding_box()
     assert box["y"] + box["height"] == PHONE["height"], "the bar sits along the bottom"
     assert page.evaluate(PAGE_FITS), "the page is wider than the phone"
-    page.screenshot(path="test-results/bottom-bar.png")
+    page.screenshot(path=str(screenshot_path("bottom-bar.png")))
 
     nav.get_by_role("link", name="Contacts").tap()
     expect(page).to_have_url(re.compile(r"/contacts/"))
@@ -64,7 +65,7 @@ def test_at_200_percent_text_every_area_is_still_reachable(page, make_live_user)
         expect(page).to_have_url(re.compile(re.escape(url) + "$"))
         nav = page.get_by_role("navigation", name="Main").bounding_box()
         assert nav["y"] + nav["height"] <= width * 844 / 390 + 1, "the bar is on the screen"
-    page.screenshot(path="test-results/bottom-bar-200.png")
+    page.screenshot(path=str(screenshot_path("bottom-bar-200.png")))
 
 
 def test_a_wide_screen_shows_every_area_in_the_header(page, make_live_user):
