@@ -10,10 +10,10 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import agenda, ratelimit
+from quickcrm.domain import agenda, offline, ratelimit
 from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
-from quickcrm.web import get_or_404, render, today, wants_page
+from quickcrm.web import friendly_date, get_or_404, render, today, wants_page
 
 bp = Blueprint("agenda", __name__)
 
@@ -36,7 +36,24 @@ def _whose() -> User:
     return user
 
 
-def _page(user: User, status: int = 200, errors: dict | None = None, done_id: int | None = None):
+def _pages() -> dict[str, int]:
+    """Which page of each section (?overdue=2, ?today=2, ?week=3); anything else is page 1."""
+    pages = {}
+    for key in agenda.SECTIONS:
+        try:
+            pages[key] = v.integer(request.args.get(key), low=1, high=100_000, message="") or 1
+        except v.Invalid:
+            pages[key] = 1
+    return pages
+
+
+def _page(
+    user: User,
+    status: int = 200,
+    errors: dict | None = None,
+    done_id: int | None = None,
+    said: str | None = None,
+):
     db = get_session()
     people = (
         list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
@@ -49,10 +66,12 @@ def _page(user: User, status: int = 200, errors: dict | None = None, done_id: in
         status=status,
         whose=user,
         people=people,
-        agenda=agenda.agenda(db, user.id, today()),
+        agenda=agenda.agenda(db, user.id, today(), pages=_pages()),
         errors=errors or {},
         done_id=done_id,
+        said=said,
         today=today(),
+        oob=not wants_page(),
     )
 
 
@@ -68,45 +87,61 @@ def _activity(activity_id: int) -> Activity:
     return activity
 
 
-def _back(activity: Activity):
+def _back(activity: Activity, said: str):
     user = get_session().get(User, activity.assignee_id) if activity.assignee_id else current_user
     if wants_page():
+        flash(said)
         args = {} if user.id == current_user.id else {"user": user.id}
         return redirect(url_for("agenda.index", **args), 303)
-    return _page(user)
+    return _page(user, said=said)
+
+
+def _key():
+    """The UUID a phone gave a queued Done or Snooze (static/queue.js): applied once."""
+    return offline.client_key(request.form.get(offline.FIELD))
 
 
 @bp.post("/agenda/<int:activity_id>/done")
 def done(activity_id: int):
     activity = _activity(activity_id)
     try:
-        agenda.complete(
+        created = agenda.complete(
             get_session(),
             activity,
             current_user,
             today=today(),
             outcome=request.form.get("outcome", ""),
             next_on=request.form.get("next_action_on", ""),
+            client_key=_key(),
         )
     except agenda.AgendaError as exc:
         get_session().rollback()
         user = get_session().get(User, activity.assignee_id) or current_user
         return _page(user, 422, {exc.field: str(exc)}, done_id=activity.id)
-    if wants_page():
-        flash("Done.")
-    return _back(activity)
+    who = agenda.item(activity).who
+    due = [a.due_on for a in created if a.due_on is not None]
+    follow = f" Next: {friendly_date(min(due))}." if due else ""
+    return _back(activity, f"Done — {who}.{follow}")
 
 
 @bp.post("/agenda/<int:activity_id>/snooze")
 def snooze(activity_id: int):
     activity = _activity(activity_id)
     try:
-        agenda.snooze(get_session(), activity, request.form.get("by", ""), today())
+        agenda.snooze(
+            get_session(),
+            activity,
+            request.form.get("by", ""),
+            today(),
+            user=current_user,
+            client_key=_key(),
+        )
     except agenda.AgendaError as exc:
         get_session().rollback()
         user = get_session().get(User, activity.assignee_id) or current_user
         return _page(user, 422, {exc.field: str(exc)}, done_id=activity.id)
-    return _back(activity)
+    who = agenda.item(activity).who
+    return _back(activity, f"Snoozed — {who}, now due {friendly_date(activity.due_on)}.")
 
 
 @bp.get("/agenda/calendar")
@@ -148,7 +183,7 @@ def feed(token: str):
         entry = agenda.item(activity)
         event = Event()
         event.add("uid", f"activity-{activity.id}@{host}")
-        event.add("summary", f"{activity.text or activity.kind.capitalize()} — {entry.who}")
+        event.add("summary", f"{activity.text or activity.kind.capitalize()} — {entry.label}")
         event.add("dtstart", activity.due_on)
         event.add("dtend", activity.due_on + timedelta(days=1))
         event.add("dtstamp", activity.updated_at)
@@ -173,5 +208,11 @@ def due_badge() -> dict:
     return {"agenda_due": agenda.due_count(get_session(), current_user.id, today())}
 
 
+def overdue(when) -> bool:
+    """Template filter: a next-action date before today."""
+    return when is not None and when < today()
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(due_badge)
+    app.jinja_env.filters["overdue"] = overdue

@@ -38,9 +38,17 @@ SHELL_STATIC = (
     "head.js",
     "vendor/htmx-2.0.11.min.js",
     "app.js",
+    "queue.js",
     "offline.js",
     "icons/icon.svg",
     "icons/apple-touch-icon.png",
+)
+
+KEPT_RECORDS = (
+    ("leads.detail", "lead_id"),
+    ("companies.detail", "company_id"),
+    ("contacts.detail", "contact_id"),
+    ("opportunities.detail", "opportunity_id"),
 )
 
 
@@ -62,6 +70,9 @@ def _page(form: leads.LeadForm | None = None, status: int = 200, blocks=None, **
 
 @bp.get("/")
 def index():
+    if request.headers.get("X-QuickCRM-Shell"):
+        # The copy the phone keeps (static/sw.js): no "Saved — …" or message of this visit.
+        return _page(shell=True)
     saved = None
     saved_id = session.pop(LAST_SAVED, None)
     if saved_id is not None:
@@ -73,7 +84,9 @@ def index():
 def save():
     form = _clean(request.form)
     if not form.ok:
-        return _page(form, status=422)
+        # The status says so too, replacing any "Saved — …" of the card before.
+        refusal = "Not saved — check the marked fields."
+        return _page(form, 422, ["capture_form", "status"], refusal=refusal, oob=True)
     lead = _store(form, request.form)
     session[STICKY_SOURCE] = form.values["source"] or ""
     if wants_page():
@@ -159,7 +172,7 @@ def sync():
 def token():
     """A CSRF token for this session: a page opened from the phone's cache may carry an
     old one."""
-    response = jsonify(csrf_token=generate_csrf())
+    response = jsonify(csrf_token=generate_csrf(), user=current_user.id)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -176,6 +189,15 @@ def _service_worker_script() -> str:
         "shell": shell,
         "page": url_for("capture.index"),
         "signOut": url_for("auth.logout"),
+        "signIn": url_for("auth.login"),
+        "agenda": url_for("agenda.index"),
+        "style": static_url("app.css"),
+        # Record pages the phone keeps for a field day offline: these prefixes and an id.
+        "records": [
+            url_for(endpoint, **{key: 1}).removesuffix("1")
+            for endpoint, key in KEPT_RECORDS
+            if endpoint in current_app.view_functions
+        ],
     }
     return f"const QUICKCRM = {json.dumps(settings)};\n{code}"
 

@@ -363,6 +363,22 @@ class SnapshotOpportunity(Base):
     close_on: Mapped[date | None] = mapped_column(Date)
 
 
+class OfflineAction(Base):
+    """A *Done*, *Snooze* or note sent by a phone under the UUID it made for it: the key
+    makes a resend (a reply lost on the way back, a retry) a no-op, like a capture's UUID
+    (docs/architecture.md, "offline")."""
+
+    __tablename__ = "offline_action"
+
+    key: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    activity: Mapped[Activity | None] = relationship()
+
+
 class RateLimit(Base):
     """How often something keyed (a user's iCal feed, sign-in attempts at an account or from
     an address) was asked for in its current window: the rate limits' state lives in the

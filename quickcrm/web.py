@@ -21,7 +21,7 @@ from whitenoise import WhiteNoise
 
 from quickcrm import htmx
 from quickcrm.db import get_session
-from quickcrm.domain import activities
+from quickcrm.domain import activities, offline
 from quickcrm.domain import validation as v
 
 T = TypeVar("T")
@@ -242,7 +242,9 @@ def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
     """
     try:
         values = activities.parse(request.form, today())
-        activities.log_activity(get_session(), record, current_user, **values)
+        # A note queued on the phone offline carries its UUID: a resend is stored once.
+        key = offline.client_key(request.form.get(offline.FIELD))
+        activities.log_activity(get_session(), record, current_user, **values, client_key=key)
     except (activities.ActivityErrors, v.Invalid) as exc:
         errors = getattr(exc, "errors", None) or {"text": str(exc)}
         return timeline(status=422, activity_errors=errors, activity_raw=request.form)

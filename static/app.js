@@ -53,7 +53,27 @@
 
   document.addEventListener("input", (event) => {
     if (event.target.matches("input[name=next_action_on]")) syncChips(event.target.form);
+    clearError(event.target);
   });
+  document.addEventListener("change", (event) => clearError(event.target));
+
+  // A field's error goes as soon as the field is changed: the message was about the old value.
+  function clearError(field) {
+    const box = field.closest?.(".has-error, .field, fieldset");
+    const marked = field.getAttribute?.("aria-invalid") === "true" || box?.classList.contains("has-error");
+    if (!marked) return;
+    field.removeAttribute("aria-invalid");
+    box?.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    box?.querySelectorAll(".field-error").forEach((el) => {
+      box.querySelectorAll(`[aria-describedby~="${el.id}"]`).forEach((input) => {
+        const rest = input.getAttribute("aria-describedby").split(/\s+/).filter((id) => id !== el.id);
+        if (rest.length) input.setAttribute("aria-describedby", rest.join(" "));
+        else input.removeAttribute("aria-describedby");
+      });
+      el.remove();
+    });
+    box?.classList.remove("has-error");
+  }
 
   // Times are stored in UTC; show them in the phone's own time zone.
   function localiseTimes(root) {
@@ -132,25 +152,134 @@
     menu.querySelector("summary").focus();
   });
 
-  // The main navigation scrolls sideways on a phone: show the current area, fade cut sides.
-  function fitNavigation() {
-    const nav = document.querySelector("[data-nav]");
-    if (!nav) return;
-    const mark = () => {
-      nav.classList.toggle("more-left", nav.scrollLeft > 1);
-      nav.classList.toggle("more-right", nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1);
-    };
-    const current = nav.querySelector("[aria-current=page]");
-    if (current) {
-      const box = nav.getBoundingClientRect();
-      const link = current.getBoundingClientRect();
-      nav.scrollLeft += link.left - box.left - (box.width - link.width) / 2;
-    }
-    mark();
-    nav.addEventListener("scroll", mark, { passive: true });
-    window.addEventListener("resize", mark);
+  // The service worker keeps the app on the phone (static/sw.js): every signed-in page
+  // registers it, so the pages a rep opens are kept for a day without signal.
+  const body = document.body;
+  if ("serviceWorker" in navigator && body.dataset.serviceWorker) {
+    navigator.serviceWorker.register(body.dataset.serviceWorker, { scope: "/" }).catch(() => {});
   }
-  document.addEventListener("DOMContentLoaded", fitNavigation);
+
+  // "Offline" while the phone has no network; the page shown is then the phone's copy.
+  function showConnection() {
+    const state = document.querySelector("[data-connection-state]");
+    if (!state) return;
+    state.textContent = navigator.onLine ? "" : "Offline — what you do waits on this phone.";
+    document.documentElement.classList.toggle("offline", !navigator.onLine);
+    document.querySelectorAll("[data-needs-network]").forEach((el) => { el.disabled = !navigator.onLine; });
+  }
+  window.addEventListener("online", showConnection);
+  window.addEventListener("offline", showConnection);
+  document.addEventListener("DOMContentLoaded", showConnection);
+
+  // Agenda: Done, then a date chip saves at once (two taps; the outcome is optional).
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest("[data-submit-chip]");
+    if (!chip || !chip.form) return;
+    const input = chip.form.querySelector("input[name=next_action_on]");
+    input.value = localISODate(Number(chip.dataset.daysAhead));
+    chip.form.requestSubmit();
+  }, true);
+
+  // The leads list's Filters button (a phone): shows or hides the filter fields.
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-disclose-filters]");
+    if (!toggle) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    document.getElementById(toggle.getAttribute("aria-controls"))?.classList.toggle("open", open);
+  });
+
+  // The board on a phone: one stage at a time, the stages as tabs with their counts.
+  function setUpStageTabs(root) {
+    const all = [...(root.querySelectorAll?.("[data-stage-tabs]") || [])];
+    if (root.matches?.("[data-stage-tabs]")) all.push(root);
+    all.forEach((tabs) => {
+      const kept = tabs.querySelector(`[data-stage="${CSS.escape(sessionStorage.getItem("quickcrm.stage") || "")}"]`);
+      const chosen = kept || tabs.querySelector("[aria-selected=true]") || tabs.querySelector("[role=tab]");
+      if (chosen) showStage(tabs, chosen, false);
+      tabs.closest(".board")?.classList.add("tabbed");
+    });
+  }
+
+  // A stage move says what happened, with Undo (a move back), in the board's status.
+  let lastMove = null;
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest?.(".opp-stage select[name=stage_id]");
+    if (!select) return;
+    const card = select.closest("[data-opportunity]");
+    const before = select.querySelector("option[selected]") || select.options[0];
+    lastMove = {
+      id: card.dataset.opportunity,
+      title: card.querySelector(".opp-title")?.textContent.trim() || "",
+      from: before.value,
+      fromName: before.textContent,
+      to: select.options[select.selectedIndex].textContent,
+      undoing: Boolean(select.dataset.undoing),
+    };
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (!lastMove || event.detail.elt.id !== "board") return;
+    const move = lastMove;
+    lastMove = null;
+    const status = document.getElementById("board-status");
+    if (!status) return;
+    status.replaceChildren(`${move.title} moved to ${move.to}.`);
+    if (move.undoing) return;
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "link-button";
+    undo.textContent = "Undo";
+    undo.addEventListener("click", () => {
+      const select = document.querySelector(`[data-opportunity="${CSS.escape(move.id)}"] select[name=stage_id]`);
+      if (!select) return;
+      select.value = move.from;
+      select.dataset.undoing = "1";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    status.append(" ", undo);
+  });
+  function showStage(tabs, tab, focus) {
+    tabs.querySelectorAll("[role=tab]").forEach((t) => {
+      const on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls"))?.classList.toggle("current-stage", on);
+    });
+    sessionStorage.setItem("quickcrm.stage", tab.dataset.stage);
+    if (focus) tab.focus();
+  }
+  document.addEventListener("click", (event) => {
+    const tab = event.target.closest("[data-stage-tabs] [role=tab]");
+    if (tab) showStage(tab.closest("[data-stage-tabs]"), tab, false);
+  });
+  document.addEventListener("keydown", (event) => {
+    const tab = event.target.closest?.("[data-stage-tabs] [role=tab]");
+    if (!tab || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+    const all = [...tab.parentElement.querySelectorAll("[role=tab]")];
+    const i = all.indexOf(tab);
+    const next = event.key === "Home" ? 0 : event.key === "End" ? all.length - 1
+      : (i + (event.key === "ArrowRight" ? 1 : -1) + all.length) % all.length;
+    event.preventDefault();
+    showStage(tab.parentElement, all[next], true);
+  });
+  document.addEventListener("DOMContentLoaded", () => setUpStageTabs(document));
+  document.addEventListener("htmx:load", (event) => setUpStageTabs(event.detail.elt));
+
+  // After Done or Snooze the agenda is new: the focus goes to the next item's Done (else
+  // the status message), where a screen reader user expects to carry on.
+  let actedAt = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const item = event.detail.elt.closest?.(".agenda-item");
+    actedAt = item ? [...document.querySelectorAll(".agenda-item")].indexOf(item) : null;
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (actedAt === null || event.detail.elt.id !== "agenda") return;
+    const items = document.querySelectorAll(".agenda-item");
+    const next = items[Math.min(actedAt, items.length - 1)];
+    actedAt = null;
+    const done = next?.querySelector(".act-done:not([hidden])");
+    (done || document.getElementById("agenda-status"))?.focus();
+  });
 
   // The lead page's one-field forms: Escape cancels; Enter saves from a radio, and
   // Ctrl/Cmd+Enter from the note (a plain Enter there starts a new line). In the other
@@ -199,7 +328,8 @@
     showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
   }
   // A capture that does not get through is kept on the phone instead (offline.js says so).
-  const keptOnPhone = (event) => window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]");
+  const keptOnPhone = (event) => (window.QUICKCRM_OFFLINE && event.detail.elt?.matches?.("[data-capture-form]"))
+    || (window.QUICKCRM_QUEUE && event.detail.elt?.closest?.("[data-offline-action]"));
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
     if (keptOnPhone(event) && (status >= 500 || [400, 401, 403].includes(status))) return;

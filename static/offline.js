@@ -82,7 +82,12 @@
     attention.textContent = problems.length === 1 ? "1 needs attention" : `${problems.length} need attention`;
     attention.hidden = !problems.length;
     panel.querySelector("[data-sync-sign-in]").hidden = !(state.signIn && waiting.length);
-    panel.querySelector("[data-sync-button]").disabled = state.syncing || !waiting.length;
+    // Sync now needs a network: with none it waits, disabled, and the queue waits too.
+    panel.querySelector("[data-sync-button]").disabled = state.syncing || !waiting.length || !navigator.onLine;
+    const toggle = panel.querySelector("[data-sync-toggle]");
+    toggle.disabled = !waiting.length;
+    if (!waiting.length) toggle.setAttribute("aria-expanded", "false");
+    panel.querySelector("[data-sync-list]").classList.toggle("open", toggle.getAttribute("aria-expanded") === "true");
     const list = panel.querySelector("[data-sync-list]");
     list.replaceChildren(...items.map(itemRow));
     state.waitedThisVisit = state.waitedThisVisit || items.length > 0;
@@ -107,7 +112,10 @@
     li.append(name);
     if (!item.problem) {
       // Sent but not taken yet (a server error): it is tried again by itself.
-      if (item.last_error) li.append(element("span", "sync-note", item.last_error));
+      if (item.last_error) {
+        li.className = "sync-retrying"; // listed even when the list is closed: it says why
+        li.append(element("span", "sync-note", item.last_error));
+      }
       return li;
     }
     li.className = "sync-problem";
@@ -214,7 +222,8 @@
     if (!item.fields.name.trim()) {
       // Nothing worth keeping yet: the one rule a capture has is checked here too.
       formEl.elements.name?.focus();
-      say(`<p class="refused">${escape("Enter a name — a person or a business.")}</p>`);
+      formEl.elements.name?.setAttribute("aria-invalid", "true");
+      say(`<p class="refused">${escape("Not saved — enter a name: a person or a business.")}</p>`);
       return;
     }
     // An edited capture goes back in the queue under its UUID, its problem solved or not.
@@ -459,6 +468,8 @@
       if (!fresh) return;
       recent.replaceWith(fresh);
       window.htmx?.process(fresh);
+      const badge = page.getElementById("agenda-badge");
+      if (badge) document.getElementById("agenda-badge")?.replaceWith(badge);
       document.dispatchEvent(new CustomEvent("quickcrm:recent", { detail: { elt: fresh } }));
     } catch (error) {
       // Offline again: the list catches up on the next sync.
@@ -572,6 +583,12 @@
 
   // --- When to sync. -----------------------------------------------------------------
   panel.querySelector("[data-sync-button]").addEventListener("click", syncNow);
+  panel.querySelector("[data-sync-toggle]").addEventListener("click", (event) => {
+    const toggle = event.currentTarget;
+    toggle.setAttribute("aria-expanded", toggle.getAttribute("aria-expanded") === "true" ? "false" : "true");
+    render();
+  });
+  window.addEventListener("offline", render);
   window.addEventListener("online", () => {
     failedTries = 0; // a new network: start again with short pauses
     syncNow();
@@ -581,7 +598,30 @@
   if (localStorage.getItem(LOCATION_KEY) === "on") watchPosition();
   render().then(syncNow);
 
-  if ("serviceWorker" in navigator && panel.dataset.serviceWorker) {
-    navigator.serviceWorker.register(panel.dataset.serviceWorker, { scope: "/" }).catch(() => {});
+  // The page may be the phone's copy (static/sw.js opens it from the cache at once): a
+  // fresh CSRF token, recent captures and agenda badge are fetched behind it. A session
+  // that ended sends the rep to sign in; another rep's copy is never used.
+  async function freshen() {
+    if (!navigator.onLine || !navigator.serviceWorker?.controller) return;
+    let answer;
+    try {
+      answer = await ask(TOKEN_URL, { headers: { Accept: "application/json" } });
+    } catch (error) {
+      return; // no answer: the page from the phone is all there is for now
+    }
+    if (answer.signedOut) {
+      if (!(await allCaptures()).length) window.location.assign(panel.dataset.signIn);
+      return;
+    }
+    if (answer.status !== 200 || !answer.body?.csrf_token) return;
+    if (String(answer.body.user) !== USER && !sessionStorage.getItem("quickcrm.reloaded")) {
+      sessionStorage.setItem("quickcrm.reloaded", "1"); // once: the worker has a fresh copy now
+      window.location.reload();
+      return;
+    }
+    sessionStorage.removeItem("quickcrm.reloaded");
+    useToken(answer.body.csrf_token);
+    refreshRecent();
   }
+  freshen();
 })();

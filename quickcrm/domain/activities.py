@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from quickcrm.domain import offline
 from quickcrm.domain import validation as v
 from quickcrm.models import (
     ACTIVITY_KINDS,
@@ -82,8 +84,12 @@ def log_activity(
     due_on: date | None = None,
     repeat_every: int | None = None,
     repeat_unit: str | None = None,
-) -> Activity:
-    """Add an activity to ``record``'s timeline; raises ``Invalid`` for bad input."""
+    client_key: uuid.UUID | None = None,
+) -> Activity | None:
+    """Add an activity to ``record``'s timeline; raises ``Invalid`` for bad input. With the
+    phone's ``client_key`` already stored (a resend), nothing is added: returns None."""
+    if offline.applied(session, client_key):
+        return None
     if kind not in ACTIVITY_KINDS:
         raise v.Invalid("Choose note, call, email, meeting or task.")
     cleaned = v.long_text(text, max_length=TEXT_MAX)
@@ -107,8 +113,8 @@ def log_activity(
         activity.company_id = record.company_id
         activity.contact_id = record.contact_id
     session.add(activity)
-    session.commit()
-    return activity
+    offline.claim(session, client_key, author, kind, activity)
+    return activity if offline.commit_once(session, client_key) else None
 
 
 def _about(record) -> ColumnElement[bool]:

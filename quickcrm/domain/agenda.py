@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import calendar
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from quickcrm.domain import offline
 from quickcrm.domain import validation as v
-from quickcrm.models import Activity, User, utcnow
+from quickcrm.models import Activity, Contact, Opportunity, User, utcnow
 
 # "This week" is the seven days after today.
 WEEK_AHEAD = 7
@@ -37,6 +39,11 @@ def add_interval(when: date, every: int, unit: str) -> date:
     raise ValueError(f"unknown repeat unit {unit!r}")
 
 
+# Overdue and today show in full up to this many, then "N more"; the week is paged by it.
+SECTION_LIMIT = 30
+SECTIONS = ("overdue", "today", "week")
+
+
 @dataclass
 class AgendaItem:
     activity: Activity
@@ -44,76 +51,167 @@ class AgendaItem:
     phone: str | None
     email: str | None
     link: tuple[str, dict] | None  # (endpoint, values) of the page it is about
+    company: str | None = None
+    temperature: str | None = None
+    # The lead's note when the activity itself says nothing more than its kind.
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.who} ({self.company})" if self.company else self.who
+
+
+@dataclass
+class Section:
+    key: str
+    items: list[AgendaItem]
+    total: int
+    page: int = 1
+    limit: int = SECTION_LIMIT
+
+    @property
+    def more(self) -> int:
+        """How many come after this page."""
+        return max(0, self.total - self.page * self.limit)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
 
 
 @dataclass
 class Agenda:
-    overdue: list[AgendaItem]
-    today: list[AgendaItem]
-    this_week: list[AgendaItem]
+    overdue: Section
+    today: Section
+    this_week: Section
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.today or self.this_week)
+        return not (self.overdue.total or self.today.total or self.this_week.total)
+
+    @property
+    def sections(self) -> list[Section]:
+        return [self.overdue, self.today, self.this_week]
 
 
-def _subject(activity: Activity) -> tuple[str, str | None, str | None, tuple[str, dict] | None]:
+def _subject(activity: Activity) -> AgendaItem:
     """Who the activity is about, with the phone and email to reach them."""
     if activity.lead is not None:
         lead = activity.lead
-        who = f"{lead.name} ({lead.company_name})" if lead.company_name else lead.name
-        return who, lead.phone, lead.email, ("leads.detail", {"lead_id": lead.id})
+        return AgendaItem(
+            activity,
+            lead.name,
+            lead.phone,
+            lead.email,
+            ("leads.detail", {"lead_id": lead.id}),
+            company=lead.company_name or None,
+            temperature=lead.temperature,
+            note=lead.note or None,
+        )
     if activity.contact is not None:
         contact = activity.contact
-        return contact.name, contact.phone, contact.email, None
+        company = contact.company or activity.company
+        return AgendaItem(
+            activity,
+            contact.name,
+            contact.phone,
+            contact.email,
+            ("contacts.detail", {"contact_id": contact.id}),
+            company=company.name if company else None,
+        )
     if activity.opportunity is not None:
         opportunity = activity.opportunity
         contact = opportunity.contact
-        return (
+        return AgendaItem(
+            activity,
             opportunity.title,
             contact.phone if contact else None,
             contact.email if contact else None,
             ("opportunities.detail", {"opportunity_id": opportunity.id}),
+            company=opportunity.company.name if opportunity.company else None,
         )
     if activity.company is not None:
-        return activity.company.name, activity.company.phone, None, None
-    return "", None, None, None
+        company = activity.company
+        return AgendaItem(
+            activity,
+            company.name,
+            company.phone,
+            None,
+            ("companies.detail", {"company_id": company.id}),
+        )
+    return AgendaItem(activity, "", None, None, None)
 
 
 def item(activity: Activity) -> AgendaItem:
-    who, phone, email, link = _subject(activity)
-    return AgendaItem(activity, who, phone, email, link)
+    return _subject(activity)
 
 
-def agenda(session: Session, user_id: int, today: date) -> Agenda:
-    """The user's open activities due up to a week ahead: overdue, today, this week."""
-    activities = session.scalars(
-        select(Activity)
-        .where(
-            Activity.assignee_id == user_id,
-            Activity.done.is_(False),
-            Activity.due_on.is_not(None),
-            Activity.due_on <= today + timedelta(days=WEEK_AHEAD),
-        )
-        .order_by(Activity.due_on, Activity.id)
-        .options(
-            selectinload(Activity.lead),
-            selectinload(Activity.contact),
-            selectinload(Activity.company),
-            selectinload(Activity.opportunity),
-        )
+def _open_for(user_id: int):
+    return (
+        Activity.assignee_id == user_id,
+        Activity.done.is_(False),
+        Activity.due_on.is_not(None),
     )
-    result = Agenda([], [], [])
-    for activity in activities:
-        section = (
-            result.overdue
-            if activity.due_on < today
-            else result.today
-            if activity.due_on == today
-            else result.this_week
+
+
+def _window(key: str, today: date):
+    if key == "overdue":
+        return (Activity.due_on < today,)
+    if key == "today":
+        return (Activity.due_on == today,)
+    return (Activity.due_on > today, Activity.due_on <= today + timedelta(days=WEEK_AHEAD))
+
+
+def agenda(
+    session: Session,
+    user_id: int,
+    today: date,
+    *,
+    pages: dict[str, int] | None = None,
+    limit: int = SECTION_LIMIT,
+) -> Agenda:
+    """The user's open activities due up to a week ahead: overdue, today, this week — each
+    section one page of ``limit`` items (``pages`` picks which; the first by default) with
+    its total, so the page costs the same with twelve items or twelve thousand."""
+    pages = pages or {}
+    # One count per section, each a range of the (assignee, done, due) index.
+    totals = {
+        key: session.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .where(*_open_for(user_id), *_window(key, today))
         )
-        section.append(item(activity))
-    return result
+        for key in SECTIONS
+    }
+    sections = []
+    for key in SECTIONS:
+        page = max(1, pages.get(key, 1))
+        total = totals.get(key, 0)
+        activities = (
+            session.scalars(
+                select(Activity)
+                .where(*_open_for(user_id), *_window(key, today))
+                .order_by(Activity.due_on, Activity.id)
+                .limit(limit)
+                .offset((page - 1) * limit)
+                .options(
+                    selectinload(Activity.lead),
+                    selectinload(Activity.contact).selectinload(Contact.company),
+                    selectinload(Activity.company),
+                    selectinload(Activity.opportunity).selectinload(Opportunity.contact),
+                    selectinload(Activity.opportunity).selectinload(Opportunity.company),
+                )
+            ).all()
+            if total
+            else []
+        )
+        sections.append(Section(key, [item(a) for a in activities], total, page, limit))
+    return Agenda(*sections)
 
 
 def due_count(session: Session, user_id: int, today: date) -> int:
@@ -160,10 +258,14 @@ def complete(
     outcome: str = "",
     next_on: str = "",
     now: datetime | None = None,
+    client_key: uuid.UUID | None = None,
 ) -> list[Activity]:
     """Mark the activity done, log the outcome note, and create what comes next: the next
     occurrence of a repeating task and/or a follow-up on ``next_on``. Returns the new
-    activities. Nothing is written when the input is refused."""
+    activities. Nothing is written when the input is refused, nor when the phone's
+    ``client_key`` shows this Done was already applied (a resend)."""
+    if offline.applied(session, client_key):
+        return []
     try:
         note = v.text(outcome, max_length=OUTCOME_MAX)
     except v.Invalid as exc:
@@ -198,20 +300,33 @@ def complete(
         follow.repeat_every = follow.repeat_unit = None
         created.append(follow)
     session.add_all(created)
-    session.commit()
-    return created
+    offline.claim(session, client_key, user, "done", activity)
+    return created if offline.commit_once(session, client_key) else []
 
 
-def snooze(session: Session, activity: Activity, by: str, today: date) -> Activity:
+def snooze(
+    session: Session,
+    activity: Activity,
+    by: str,
+    today: date,
+    *,
+    user: User | None = None,
+    client_key: uuid.UUID | None = None,
+) -> Activity:
     """Put the activity off by a day or a week, counted from today for an overdue one (so
-    a snoozed item never stays overdue)."""
+    a snoozed item never stays overdue). A resend under the same ``client_key`` does not
+    put it off again."""
+    if offline.applied(session, client_key):
+        return activity
     if by not in SNOOZE_DAYS:
         raise AgendaError("by", "Snooze by a day or a week.")
     if activity.done:
         raise AgendaError("done", "This is already done.")
     start = max(activity.due_on or today, today)
     activity.due_on = start + timedelta(days=SNOOZE_DAYS[by])
-    session.commit()
+    if user is not None:
+        offline.claim(session, client_key, user, "snooze", activity)
+    offline.commit_once(session, client_key)
     return activity
 
 

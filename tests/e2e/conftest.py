@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 
@@ -109,3 +110,34 @@ def sign_in(page, email="rep@example.com", password=PASSWORD):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def open_area(page, name: str) -> None:
+    """Open an area from the main navigation as a person would: on a phone the first four
+    are in the bottom bar and the rest behind *More*."""
+    nav = page.get_by_role("navigation", name="Main")
+    link = nav.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        nav.get_by_text("More", exact=True).click()
+    link.click()
+
+
+def text_zoom(page, factor: int = 2) -> int:
+    """200 % text as a phone browser's zoom gives it: every CSS pixel drawn twice as large,
+    so the page lays out in half the width (195 x 422 CSS px on a 390 x 844 phone).
+    Returns the width the page now has."""
+    size = {"width": PHONE["width"] // factor, "height": PHONE["height"] // factor}
+    page.set_viewport_size(size)
+    return size["width"]
+
+
+def sign_out(page) -> None:
+    """Sign out from the account menu (on a phone, behind *More* in the bottom bar)."""
+    nav = page.get_by_role("navigation", name="Main")
+    button = page.get_by_role("button", name="Sign out")
+    if not button.is_visible():
+        if nav.get_by_text("More", exact=True).is_visible():
+            nav.get_by_text("More", exact=True).click()
+        else:
+            page.get_by_label(re.compile("^Account: ")).click()
+    button.click()

@@ -6,13 +6,13 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import User
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import open_area, sign_in
 
 
 def test_an_admin_creates_a_rep_then_deactivates_them(page, make_live_user, live_db):
     make_live_user("admin@example.com", "admin", "Ada Admin")
     sign_in(page, "admin@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    open_area(page, "Admin")
     page.get_by_role("link", name="Manage users").click()
 
     page.get_by_label("Name", exact=True).fill("Remy Rep")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import Activity, Company, Lead, Opportunity, Stage
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import open_area, sign_in
 
 
 def test_a_due_follow_up_is_done_with_a_next_date(page, make_live_user, live_db):
@@ -63,19 +63,32 @@ def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_
     )
     live_db.commit()
     sign_in(page)
-    page.get_by_role("link", name="Opportunities").click()
+    open_area(page, "Opportunities")
+    # On a phone the board is one stage at a time, the stages as tabs with their counts.
+    tabs = page.get_by_role("tablist", name="Stages")
+    expect(tabs.get_by_role("tab", name="New 1")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("region", name="Proposal")).to_be_hidden()
     new_column = page.get_by_role("region", name="New")
-    proposal_column = page.get_by_role("region", name="Proposal")
     expect(new_column.get_by_test_id("sums-New")).to_contain_text("10,000")
-    expect(proposal_column.get_by_test_id("sums-Proposal")).to_contain_text("Weighted0")
 
     card = new_column.get_by_role("listitem").filter(has_text="Acme — first order")
     card.get_by_label("Stage").select_option("Proposal")
 
+    status = page.get_by_role("status").filter(has_text="moved to")
+    expect(status).to_contain_text("Acme — first order moved to Proposal.")
+    expect(tabs.get_by_role("tab", name="Proposal 1")).to_be_visible()
+    expect(tabs.get_by_role("tab", name="New 0")).to_be_visible()
+    tabs.get_by_role("tab", name="Proposal 1").tap()
     proposal_column = page.get_by_role("region", name="Proposal")
     expect(proposal_column).to_contain_text("Acme — first order")
     expect(proposal_column.get_by_test_id("sums-Proposal")).to_contain_text("Count1")
     expect(proposal_column.get_by_test_id("sums-Proposal")).to_contain_text("Weighted5,000")
-    expect(page.get_by_role("region", name="New").get_by_test_id("sums-New")).to_contain_text(
-        "Count0"
+
+    # Undo puts it back where it was.
+    status.get_by_role("button", name="Undo").tap()
+    expect(page.get_by_role("status").filter(has_text="moved to")).to_contain_text(
+        "Acme — first order moved to New."
     )
+    expect(tabs.get_by_role("tab", name="New 1")).to_be_visible()
+    live_db.expire_all()
+    assert live_db.scalars(select(Opportunity)).one().stage.name == "New"

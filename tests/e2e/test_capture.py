@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import Activity, Lead
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, sign_out
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,8 +70,7 @@ def test_capture_a_hot_lead_for_tomorrow_then_undo_and_sign_out(page, make_live_
     live_db.expire_all()
     assert live_db.scalars(select(Lead)).all() == []
 
-    page.get_by_label("Account: Rita Rep").click()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.goto("/")
     expect(page).to_have_url("/login?next=/")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import Lead
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, sign_out
 
 PAGE_CACHED = """async () => {
   for (const name of await caches.keys()) {
@@ -461,8 +461,7 @@ def test_signing_out_forgets_the_page_but_not_the_waiting_captures(make_live_use
         "aria-busy", "true"
     )
     expect(waiting(page, 1)).to_be_visible()
-    page.get_by_label("Account: Rita Rep").click()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.wait_for_function(f"async () => !(await ({PAGE_CACHED})())")
     page.unroute("**/captures")

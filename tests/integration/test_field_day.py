@@ -1,0 +1,105 @@
+"""A field day on the phone, on the server's side: the service worker keeps every file the
+capture page loads; Done, Snooze and notes sent again under the phone's UUID apply once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from quickcrm.models import Activity, Lead, OfflineAction
+from tests.integration.test_capture_sync import csrf_token
+
+
+def test_the_service_worker_keeps_every_script_and_style_of_the_capture_page(client, rep):
+    page = client.get("/").get_data(as_text=True)
+    script = client.get("/sw.js").get_data(as_text=True)
+    shell = re.search(r'"shell": (\[[^\]]*\])', script).group(1)
+    urls = re.findall(r'<script src="([^"]+)"', page) + re.findall(
+        r'<link rel="stylesheet" href="([^"]+)"', page
+    )
+    assert len(urls) >= 5
+    for url in urls:
+        assert f'"{url}"' in shell, f"{url} is loaded by the capture page but not kept"
+
+
+def test_the_phones_copy_of_the_capture_page_has_no_saved_message(client, rep):
+    token = csrf_token(client, "/")
+    client.post("/", data={"csrf_token": token, "name": "Shown Once"})
+    shell = client.get("/", headers={"X-QuickCRM-Shell": "1"}).get_data(as_text=True)
+    assert "Saved —" not in shell and "Shown Once" in shell  # in recent captures only
+    assert "Saved — <strong>Shown Once" in client.get("/").get_data(as_text=True)
+
+
+def _due_today(db, rep) -> Activity:
+    lead = Lead(name="Maria Novak", owner_id=rep.id)
+    activity = Activity(kind="task", text="Call back", due_on=date.today(), author_id=rep.id,
+                        assignee_id=rep.id, lead=lead)  # fmt: skip
+    db.add(activity)
+    db.commit()
+    return activity
+
+
+def test_done_sent_twice_under_one_key_is_applied_once(client, db, rep):
+    activity = _due_today(db, rep)
+    key = str(uuid.uuid4())
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    data = {"csrf_token": csrf_token(client, "/agenda"), "client_key": key,
+            "next_action_on": tomorrow, "outcome": "Left a voicemail"}  # fmt: skip
+    for _ in range(2):
+        response = client.post(
+            f"/agenda/{activity.id}/done", data=data, headers={"HX-Request": "true"}
+        )
+        assert response.status_code == 200
+    db.expire_all()
+    open_ones = db.scalars(select(Activity).where(Activity.done.is_(False))).all()
+    assert [a.due_on.isoformat() for a in open_ones] == [tomorrow]
+    notes = db.scalars(select(Activity).where(Activity.kind == "note")).all()
+    assert [n.text for n in notes] == ["Left a voicemail"]
+    assert db.scalar(select(func.count(OfflineAction.key))) == 1
+
+
+def test_snooze_sent_twice_under_one_key_puts_off_once(client, db, rep):
+    activity = _due_today(db, rep)
+    data = {"csrf_token": csrf_token(client, "/agenda"), "client_key": str(uuid.uuid4()),
+            "by": "day"}  # fmt: skip
+    for _ in range(2):
+        assert client.post(f"/agenda/{activity.id}/snooze", data=data).status_code == 303
+    db.expire_all()
+    assert db.get(Activity, activity.id).due_on == date.today() + timedelta(days=1)
+    # Without a key (a page without the queue) each Snooze counts.
+    del data["client_key"]
+    client.post(f"/agenda/{activity.id}/snooze", data=data)
+    db.expire_all()
+    assert db.get(Activity, activity.id).due_on == date.today() + timedelta(days=2)
+
+
+def test_a_note_sent_twice_under_one_key_is_stored_once(client, db, rep):
+    lead = Lead(name="Maria Novak", owner_id=rep.id)
+    db.add(lead)
+    db.commit()
+    data = {"csrf_token": csrf_token(client, f"/leads/{lead.id}"), "kind": "note",
+            "text": "Met at the stand", "client_key": str(uuid.uuid4())}  # fmt: skip
+    urls = [r.rule for r in client.application.url_map.iter_rules() if "activities" in r.rule]
+    url = next(u for u in urls if u.startswith("/leads/")).replace("<int:lead_id>", str(lead.id))
+    for _ in range(2):
+        assert client.post(url, data=data, headers={"HX-Request": "true"}).status_code == 200
+    db.expire_all()
+    notes = db.scalars(select(Activity).where(Activity.lead_id == lead.id)).all()
+    assert [n.text for n in notes] == ["Met at the stand"]
+
+
+def test_the_agenda_pages_a_long_week_and_says_how_many_more(client, db, rep):
+    soon = date.today() + timedelta(days=3)
+    for i in range(60):
+        db.add(Activity(kind="task", text=f"Item {i:02}", due_on=soon, author_id=rep.id,
+                        assignee_id=rep.id))  # fmt: skip
+    db.commit()
+    first = client.get("/agenda").get_data(as_text=True)
+    assert first.count('class="agenda-item"') == 30
+    assert "30 more this week" in first
+    second = client.get("/agenda?week=2").get_data(as_text=True)
+    assert second.count('class="agenda-item"') == 30 and "Item 59" in second
+    assert client.get("/agenda?week=nonsense").status_code == 200
