@@ -8,14 +8,14 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import ApiToken
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import open_area, sign_in
 
 
 def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(page, make_live_user, live_db):
     make_live_user("admin@example.com", "admin", "Ada Admin")
     make_live_user("rita@example.com", "rep", "Rita Rep")
     sign_in(page, "admin@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    open_area(page, "Admin")
     page.get_by_role("link", name="Manage API tokens").click()
 
     page.get_by_label("Token name").fill("Website form")
