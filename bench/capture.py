@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import brotli  # noqa: E402
 from flask import Flask, request  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -259,21 +260,33 @@ def same_origin(url: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, int]]:
-    """(resource, raw bytes, gzip -6 bytes) for the page and each same-origin asset."""
-    response = client.get(path)
-    check(response, f"GET {path}")
-    html = response.get_data()
-    rows = [(f"{path} (HTML)", len(html), len(gzip.compress(html, compresslevel=6)))]
+def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, int, int, int]]:
+    """(resource, raw, gzip -6, brotli, sent) bytes for the page, each same-origin asset it
+    links and the service worker it registers, as a browser that accepts Brotli gets them:
+    "sent" is the body the app answered (compressed by quickcrm/compress.py) or, for a
+    static file, its Brotli copy that WhiteNoise serves once ``scripts/run`` wrote it."""
+    accept = {"Accept-Encoding": "br, gzip"}
+
+    def row(name: str, url: str, static: bool) -> tuple[str, int, int, int, int]:
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        check(plain, f"GET {url}")
+        body = plain.get_data()
+        sent = len(body)
+        if static:
+            sent = min(sent, len(brotli.compress(body)))  # whitenoise.compress keeps smaller
+        else:
+            with client.get(url, headers=accept) as answer:
+                sent = len(answer.get_data())
+        packed = len(gzip.compress(body, compresslevel=6))
+        return name, len(body), packed, len(brotli.compress(body)), sent
+
+    rows = [row(f"{path} (HTML)", path, static=False)]
     parser = _Assets()
-    parser.feed(html.decode("utf-8"))
+    parser.feed(client.get(path).get_data(as_text=True))
     for url in dict.fromkeys(parser.urls):  # in page order, each once
-        if not same_origin(url):
-            continue
-        with client.get(url) as asset:
-            check(asset, f"GET {url}")
-            body = asset.get_data()
-        rows.append((urlsplit(url).path, len(body), len(gzip.compress(body, compresslevel=6))))
+        if same_origin(url):
+            rows.append(row(urlsplit(url).path, url, static=urlsplit(url).path != "/sw.js"))
+    rows.append(row("/sw.js", "/sw.js", static=False))
     return rows
 
 
@@ -287,18 +300,20 @@ def print_timings(label: str, stats: dict[str, float]) -> None:
     )
 
 
-def print_weight(rows: list[tuple[str, int, int]]) -> None:
-    width = max(len(name) for name, _, _ in rows) + 2
-    print(f"  {'resource':<{width}}{'raw B':>9}{'gzip -6 B':>11}")
-    for name, raw, packed in rows:
-        print(f"  {name:<{width}}{raw:>9,}{packed:>11,}")
-    total_raw = sum(raw for _, raw, _ in rows)
-    total_packed = sum(packed for _, _, packed in rows)
-    print(f"  {'total':<{width}}{total_raw:>9,}{total_packed:>11,}")
+def print_weight(rows: list[tuple[str, int, int, int, int]]) -> None:
+    width = max(len(row[0]) for row in rows) + 2
+    print(f"  {'resource':<{width}}{'raw B':>9}{'gzip -6 B':>11}{'brotli B':>10}{'sent B':>9}")
+    for name, raw, packed, br, sent in rows:
+        print(f"  {name:<{width}}{raw:>9,}{packed:>11,}{br:>10,}{sent:>9,}")
+    totals = [sum(row[i] for row in rows) for i in range(1, 5)]
+    print(f"  {'total':<{width}}{totals[0]:>9,}{totals[1]:>11,}{totals[2]:>10,}{totals[3]:>9,}")
+    before = sum(raw if name.endswith(("(HTML)", "sw.js")) else packed
+                 for name, raw, packed, _, _ in rows)  # fmt: skip
     print(
-        "  note: WhiteNoise serves these uncompressed unless precompressed (.gz/.br) files"
-        " exist\n        next to them; a reverse proxy or CDN in front usually gzips them."
-        "\n        Icons in the manifest are fetched on install, not on this load."
+        f"  before quickcrm/compress.py (HTML and sw.js raw, static files gzip): {before:,} B;"
+        f" now {totals[3]:,} B ({before / totals[3]:.1f}x less)"
+        "\n  (bodies only, no headers; the service worker's install fetches its shell again,"
+        " not counted here)"
     )
 
 
@@ -346,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
         help="load mode: --clients clients capture for SECONDS against gunicorn, then the"
         " floor app for as long",
     )  # fmt: skip
+    parser.add_argument("--weight-only", action="store_true", help="only the cold-load bytes")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -355,6 +371,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--n must be at least 1")
     if args.load:
         load(args)
+        return
+    if args.weight_only:
+        workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-", dir=args.dir))
+        app = build_app(workdir)
+        print("Cold load of / (signed in): HTML, linked same-origin assets, the service worker")
+        print_weight(page_weight(sign_in(app)))
+        app.extensions["quickcrm.engine"].dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-", dir=args.dir))
@@ -393,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
                     f" ({extra:+.2f} ms per request)"
                 )
         print()
-        print("Cold load of / (signed in): HTML plus linked same-origin assets")
+        print("Cold load of / (signed in): HTML, linked same-origin assets, the service worker")
         print_weight(page_weight(clients[first]))
     finally:
         for connection in connections:
