@@ -308,7 +308,9 @@ def test_a_short_or_common_search_reads_the_leads(db, make_user, monkeypatch):
             condition = leads.search_condition(db, typed)
         query = select(Lead.id).where(condition)
         assert len(db.scalars(query).all()) == 5
-        return len(ran), _from_the_index(db, _plan_of(db, query))
+        # (PostgreSQL's planner may be asked for its estimate first: that reads no lead.)
+        asked = [statement for statement, _ in ran if not statement.startswith("EXPLAIN")]
+        return len(asked), _from_the_index(db, _plan_of(db, query))
 
     assert search("x ") == (0, False)  # not only letters and digits: no index
     assert search("gl") == (1, True)
