@@ -209,7 +209,10 @@ def cohort(session: Session, start: date, end: date) -> Cohort:
             func.count(),
             func.coalesce(func.sum(Opportunity.value), 0),
         )
-        .join(Lead, Lead.opportunity_id == Opportunity.id)
+        # "+ 0": the lead table is reached from the won opportunities, never the other way
+        # round. With ANALYZE's statistics SQLite preferred reading every lead of the period
+        # and looking its opportunity up (800 ms against 20 at 100,000 leads).
+        .join(Lead, Lead.opportunity_id == Opportunity.id + 0)
         .where(Opportunity.outcome == "won", *_in_period(start, end))
         .group_by(Lead.owner_id, Lead.source)
     )
