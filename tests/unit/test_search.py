@@ -246,7 +246,9 @@ def _plan(db, statement: str, params) -> str:
 
 
 def _plan_of(db, query) -> str:
-    compiled = query.compile(dialect=db.get_bind().dialect)
+    compiled = query.compile(
+        dialect=db.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
     if db.get_bind().dialect.name == "sqlite":
         return _plan(db, str(compiled), tuple(compiled.params[n] for n in compiled.positiontup))
     return _plan(db, str(compiled), compiled.params)
