@@ -38,26 +38,32 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import re
 import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import brotli  # noqa: E402
 from flask import Flask, request  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench.crash import Browser, Server, Unreachable, free_port  # noqa: E402
 from quickcrm import create_app, migrate  # noqa: E402
 from quickcrm.config import TestConfig  # noqa: E402
 from quickcrm.db import SQLITE_SYNCHRONOUS, make_engine  # noqa: E402
@@ -254,21 +260,33 @@ def same_origin(url: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, int]]:
-    """(resource, raw bytes, gzip -6 bytes) for the page and each same-origin asset."""
-    response = client.get(path)
-    check(response, f"GET {path}")
-    html = response.get_data()
-    rows = [(f"{path} (HTML)", len(html), len(gzip.compress(html, compresslevel=6)))]
+def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, int, int, int]]:
+    """(resource, raw, gzip -6, brotli, sent) bytes for the page, each same-origin asset it
+    links and the service worker it registers, as a browser that accepts Brotli gets them:
+    "sent" is the body the app answered (compressed by quickcrm/compress.py) or, for a
+    static file, its Brotli copy that WhiteNoise serves once ``scripts/run`` wrote it."""
+    accept = {"Accept-Encoding": "br, gzip"}
+
+    def row(name: str, url: str, static: bool) -> tuple[str, int, int, int, int]:
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        check(plain, f"GET {url}")
+        body = plain.get_data()
+        sent = len(body)
+        if static:
+            sent = min(sent, len(brotli.compress(body)))  # whitenoise.compress keeps smaller
+        else:
+            with client.get(url, headers=accept) as answer:
+                sent = len(answer.get_data())
+        packed = len(gzip.compress(body, compresslevel=6))
+        return name, len(body), packed, len(brotli.compress(body)), sent
+
+    rows = [row(f"{path} (HTML)", path, static=False)]
     parser = _Assets()
-    parser.feed(html.decode("utf-8"))
+    parser.feed(client.get(path).get_data(as_text=True))
     for url in dict.fromkeys(parser.urls):  # in page order, each once
-        if not same_origin(url):
-            continue
-        with client.get(url) as asset:
-            check(asset, f"GET {url}")
-            body = asset.get_data()
-        rows.append((urlsplit(url).path, len(body), len(gzip.compress(body, compresslevel=6))))
+        if same_origin(url):
+            rows.append(row(urlsplit(url).path, url, static=urlsplit(url).path != "/sw.js"))
+    rows.append(row("/sw.js", "/sw.js", static=False))
     return rows
 
 
@@ -282,18 +300,20 @@ def print_timings(label: str, stats: dict[str, float]) -> None:
     )
 
 
-def print_weight(rows: list[tuple[str, int, int]]) -> None:
-    width = max(len(name) for name, _, _ in rows) + 2
-    print(f"  {'resource':<{width}}{'raw B':>9}{'gzip -6 B':>11}")
-    for name, raw, packed in rows:
-        print(f"  {name:<{width}}{raw:>9,}{packed:>11,}")
-    total_raw = sum(raw for _, raw, _ in rows)
-    total_packed = sum(packed for _, _, packed in rows)
-    print(f"  {'total':<{width}}{total_raw:>9,}{total_packed:>11,}")
+def print_weight(rows: list[tuple[str, int, int, int, int]]) -> None:
+    width = max(len(row[0]) for row in rows) + 2
+    print(f"  {'resource':<{width}}{'raw B':>9}{'gzip -6 B':>11}{'brotli B':>10}{'sent B':>9}")
+    for name, raw, packed, br, sent in rows:
+        print(f"  {name:<{width}}{raw:>9,}{packed:>11,}{br:>10,}{sent:>9,}")
+    totals = [sum(row[i] for row in rows) for i in range(1, 5)]
+    print(f"  {'total':<{width}}{totals[0]:>9,}{totals[1]:>11,}{totals[2]:>10,}{totals[3]:>9,}")
+    before = sum(raw if name.endswith(("(HTML)", "sw.js")) else packed
+                 for name, raw, packed, _, _ in rows)  # fmt: skip
     print(
-        "  note: WhiteNoise serves these uncompressed unless precompressed (.gz/.br) files"
-        " exist\n        next to them; a reverse proxy or CDN in front usually gzips them."
-        "\n        Icons in the manifest are fetched on install, not on this load."
+        f"  before quickcrm/compress.py (HTML and sw.js raw, static files gzip): {before:,} B;"
+        f" now {totals[3]:,} B ({before / totals[3]:.1f}x less)"
+        "\n  (bodies only, no headers; the service worker's install fetches its shell again,"
+        " not counted here)"
     )
 
 
@@ -336,9 +356,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--dir", type=Path, default=None, help="where the database files go (default: tmp)"
     )
+    parser.add_argument(
+        "--load", type=float, metavar="SECONDS",
+        help="load mode: --clients clients capture for SECONDS against gunicorn, then the"
+        " floor app for as long",
+    )  # fmt: skip
+    parser.add_argument("--weight-only", action="store_true", help="only the cold-load bytes")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--database", help="load mode: a scratch PostgreSQL URL (default SQLite)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
+    if args.load:
+        load(args)
+        return
+    if args.weight_only:
+        workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-", dir=args.dir))
+        app = build_app(workdir)
+        print("Cold load of / (signed in): HTML, linked same-origin assets, the service worker")
+        print_weight(page_weight(sign_in(app)))
+        app.extensions["quickcrm.engine"].dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-", dir=args.dir))
     connections: list[sqlite3.Connection] = []
@@ -376,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
                     f" ({extra:+.2f} ms per request)"
                 )
         print()
-        print("Cold load of / (signed in): HTML plus linked same-origin assets")
+        print("Cold load of / (signed in): HTML, linked same-origin assets, the service worker")
         print_weight(page_weight(clients[first]))
     finally:
         for connection in connections:
@@ -384,6 +425,225 @@ def main(argv: list[str] | None = None) -> None:
         for app in apps.values():
             app.extensions["quickcrm.engine"].dispose()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- load: N clients for T seconds against gunicorn ---------------------------------------
+
+FLOOR_APP = """
+import os
+import sqlite3
+import threading
+
+from flask import Flask, request
+
+app = Flask("floor")
+local = threading.local()
+
+
+def connection():
+    if not hasattr(local, "db"):
+        local.db = sqlite3.connect(os.environ["FLOOR_DATABASE"])
+        local.db.execute("PRAGMA journal_mode=WAL")
+        local.db.execute("PRAGMA synchronous=FULL")
+        local.db.execute("PRAGMA busy_timeout=10000")
+    return local.db
+
+
+@app.post("/")
+def save():
+    db = connection()
+    db.execute("INSERT INTO lead (name) VALUES (?)", (request.form["name"],))
+    db.commit()
+    return "saved"
+"""
+LOAD_PASSWORD_METHOD = "pbkdf2:sha256:1000"  # cheap to create the clients' users
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes ``pids`` so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench's database (same machine)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        pids = conn.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    engine.dispose()
+    return list(pids)
+
+
+def _load_client(port: int, form_path: str, prefix: str, until: list, sign_in_as, out: dict):
+    """One client: sign in (if ``sign_in_as``), then, once ``out["ready"]`` is set, POST
+    captures back to back until ``until[0]``; counts the acknowledged ones (200) and their
+    latencies."""
+    browser = Browser(port)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"}
+    if sign_in_as:
+        status, page = browser.request("GET", "/login")
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+        body = urlencode({"email": sign_in_as, "password": PASSWORD, "csrf_token": token})
+        status, _ = browser.request("POST", "/login", body.encode(), headers)
+        if status not in (302, 303):
+            raise SystemExit(f"load client {sign_in_as}: sign-in answered {status}")
+        status, page = browser.request("GET", "/")
+        headers["X-CSRFToken"] = (
+            re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+        )
+    out["signed_in"].release()
+    out["ready"].wait()
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    n, acked, latencies, errors = 0, 0, [], 0
+    while time.perf_counter() < until[0]:
+        n += 1
+        body = urlencode({
+            "name": f"{prefix} {n}", "temperature": "hot", "next_action_on": tomorrow,
+            "note": f"Wants {n % 50 + 1} seats; call after the demo. Met at booth B12.",
+            "source": "Trade show Lyon",
+        }).encode()  # fmt: skip
+        started = time.perf_counter()
+        try:
+            status, _ = browser.request("POST", form_path, body, headers)
+        except Unreachable:
+            errors += 1
+            continue
+        if status == 200:
+            acked += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+        else:
+            errors += 1
+    browser.close()
+    with out["lock"]:
+        out["acked"] += acked
+        out["errors"] += errors
+        out["latencies"] += latencies
+
+
+def _run_load(server: Server, clients: int, seconds: float, emails: list[str] | None,
+              prefix: str, extra_pids) -> dict:  # fmt: skip
+    out = {"acked": 0, "errors": 0, "latencies": [], "lock": threading.Lock(),
+           "ready": threading.Event(), "signed_in": threading.Semaphore(0)}  # fmt: skip
+    until = [0.0]
+    threads = []
+    for c in range(clients):
+        email = emails[c] if emails else None
+
+        def run(c=c, email=email):
+            _load_client(server.port, "/", f"{prefix} c{c}", until, email, out)
+
+        threads.append(threading.Thread(target=run))
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        out["signed_in"].acquire()  # the sign-ins' CPU is not counted below
+    pids = [server.process.pid, *server.worker_pids()]
+    others = extra_pids()
+    cpu_before = cpu_seconds(pids) + cpu_seconds(others)
+    started = time.perf_counter()
+    until[0] = started + seconds
+    out["ready"].set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    server_cpu = cpu_seconds(pids) + cpu_seconds(extra_pids() if others else [])
+    out["cpu"] = server_cpu - cpu_before
+    out["elapsed"] = elapsed
+    return out
+
+
+def load(args) -> None:
+    """Captures per second, latency and server CPU per capture under load, against gunicorn,
+    for the app and the floor app in one run."""
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-load-", dir=args.dir))
+    (workdir / "floor_app.py").write_text(FLOOR_APP)
+    floor_db = workdir / "floor.sqlite3"
+    with sqlite3.connect(floor_db) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE lead (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    url = args.database or f"sqlite:///{workdir / 'quickcrm.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    stamp = int(time.time())
+    emails = [f"load{stamp}-{c}@bench.example" for c in range(args.clients)]
+    with sessionmaker(engine)() as session:
+        for email in emails:
+            users.create_user(session, email, PASSWORD, role="rep",
+                              password_method=LOAD_PASSWORD_METHOD)  # fmt: skip
+    env = {
+        **os.environ,
+        "QUICKCRM_DATABASE_URL": url,
+        "QUICKCRM_SECRET_KEY": "bench-load",
+        "QUICKCRM_INSTANCE_PATH": str(workdir / "instance"),
+        "QUICKCRM_SIGN_IN_ADDRESS_LIMIT": "100000",
+        "FLOOR_DATABASE": str(floor_db),
+    }
+    postgres = engine.dialect.name == "postgresql"
+    results = {}
+    try:
+        for label, app_name, cwd in (
+            ("floor: bare Flask + one SQLite INSERT", "floor_app:app", workdir),
+            (f"capture POST / ({engine.dialect.name})", "wsgi:app", ROOT),
+        ):
+            server = Server(env, free_port(), args.workers, args.threads,
+                            workdir / "gunicorn.log", app=app_name, cwd=cwd)  # fmt: skip
+            server.start()
+            floor = app_name.startswith("floor")
+            prefix = f"Load {stamp} {'floor' if floor else 'app'}"
+            try:
+                figures = _run_load(
+                    server, args.clients, args.load, None if floor else emails, prefix,
+                    (lambda: _backends(url)) if postgres and not floor else (lambda: []),
+                )  # fmt: skip
+            finally:
+                server.stop()
+            if floor:
+                with sqlite3.connect(floor_db) as db:
+                    stored = db.execute("SELECT count(*) FROM lead").fetchone()[0]
+            else:
+                with engine.connect() as conn:
+                    stored = conn.scalar(
+                        text("SELECT count(*) FROM lead WHERE name LIKE :p"),
+                        {"p": prefix + " %"},
+                    )
+            figures["stored"] = stored
+            results[label] = figures
+    finally:
+        engine.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"Load: {args.clients} clients for {args.load:.0f} s each against gunicorn"
+        f" ({args.workers} workers x {args.threads} threads), SQLite synchronous=FULL;"
+        f" server CPU = gunicorn master + workers{' + PostgreSQL backends' if postgres else ''}"
+    )
+    for label, f in results.items():
+        lat = summary(f["latencies"]) if f["latencies"] else {"median": 0, "p95": 0}
+        per = f["cpu"] / f["acked"] * 1000 if f["acked"] else float("nan")
+        print(
+            f"  {label:<38} {f['acked'] / f['elapsed']:7.1f} creates/s  p50 {lat['median']:6.1f}"
+            f" ms  p95 {lat['p95']:6.1f} ms  server CPU {per:5.2f} ms/create;"
+            f" acknowledged {f['acked']}, stored {f['stored']}"
+            f" {'(equal)' if f['acked'] == f['stored'] else '(DIFFERENT)'}, errors {f['errors']}"
+        )
+    (floor_label, floor), (app_label, app) = results.items()
+    if floor["acked"] and app["acked"]:
+        cpu_ratio = (app["cpu"] / app["acked"]) / (floor["cpu"] / floor["acked"])
+        rate_ratio = (floor["acked"] / floor["elapsed"]) / (app["acked"] / app["elapsed"])
+        print(f"  ratio: server CPU per create {cpu_ratio:.1f}x the floor's;"
+              f" the floor creates {rate_ratio:.1f}x as many per second")  # fmt: skip
+    if any(f["acked"] != f["stored"] for f in results.values()):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

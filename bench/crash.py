@@ -94,24 +94,35 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn on ``wsgi:app`` in a process group of its own."""
+    """gunicorn on ``wsgi:app`` (or ``app`` from the folder ``cwd``) in a process group of
+    its own."""
 
-    def __init__(self, env: dict[str, str], port: int, workers: int, threads: int, log: Path):
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int,
+        workers: int,
+        threads: int,
+        log: Path,
+        app: str = "wsgi:app",
+        cwd: Path = ROOT,
+    ):
         self.env, self.port, self.workers, self.threads, self.log = env, port, workers, threads, log
+        self.app, self.cwd = app, cwd
         self.process: subprocess.Popen | None = None
 
     def start(self) -> float:
         """Start gunicorn and wait until it answers; seconds it took."""
         started = time.perf_counter()
         command = [
-            sys.executable, "-m", "gunicorn", "wsgi:app",
+            sys.executable, "-m", "gunicorn", self.app,
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--threads", str(self.threads),
             "--graceful-timeout", "5",
         ]  # fmt: skip
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+                command, cwd=self.cwd, env=self.env, stdout=log, stderr=log, start_new_session=True
             )
         while time.perf_counter() - started < 60:
             if self.process.poll() is not None:

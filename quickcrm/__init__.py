@@ -10,7 +10,7 @@ from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from quickcrm import db, inputs
+from quickcrm import compress, db, inputs
 from quickcrm.config import Config, ensure_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,8 @@ def create_app(
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
 
+    # First: its after_request function then runs last, on the finished response.
+    compress.init_app(app)
     db.init_app(app)
     inputs.init_app(app)
     csrf.init_app(app)

@@ -41,6 +41,7 @@ def index():
     errors: dict[str, str] = {}
     start, end = _period(errors)
     months = forecast.by_close_month(db, today())
+    cohort = forecast.cohort(db, start, end)
     return render(
         "forecast/index.html",
         ["period_figures"],
@@ -54,7 +55,7 @@ def index():
         start=start,
         end=end,
         errors=errors,
-        funnel=forecast.funnel(db, start, end),
-        sources=forecast.by_source(db, start, end),
-        reps=forecast.by_rep(db, start, end),
+        funnel=cohort.funnel,
+        sources=cohort.sources,
+        reps=cohort.reps,
     )

@@ -16,12 +16,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The lead search index of revision 0005, which is not in the models: an FTS5 table (and
 # the tables FTS5 keeps it in) on SQLite, trigram GIN indexes on PostgreSQL. Alembic's
 # comparison knows neither a virtual table nor an index declared for one dialect only.
+# Revision 0012 adds the word-prefix index: an FTS5 table on SQLite, an expression GIN
+# index on PostgreSQL.
 SEARCH_TABLES = frozenset(
-    ("lead_search", *(f"lead_search_{part}" for part in ("data", "idx", "docsize", "config")))
+    f"{table}{part}"
+    for table in ("lead_search", "lead_words")
+    for part in ("", "_data", "_idx", "_docsize", "_config")
 )
 SEARCH_INDEXES = frozenset(
     f"ix_lead_{column}_trgm" for column in ("name", "company_name", "email", "phone", "note")
 )
+WORD_INDEXES = frozenset(("ix_lead_word_starts",))
 
 
 def include_name(name: str | None, type_: str, _parent_names: dict) -> bool:
@@ -30,7 +35,7 @@ def include_name(name: str | None, type_: str, _parent_names: dict) -> bool:
     if type_ == "table":
         return name not in SEARCH_TABLES
     if type_ == "index":
-        return name not in SEARCH_INDEXES
+        return name not in SEARCH_INDEXES | WORD_INDEXES
     return True
 
 

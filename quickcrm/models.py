@@ -138,6 +138,10 @@ class Lead(Timestamped, Base):
         Index("ix_lead_status_next_action", "status", "next_action_on", "id"),
         Index("ix_lead_next_action", "next_action_on", "id"),
         Index("ix_lead_status_name", "status", "name", "id"),
+        # The forecast's cohort counts from this index alone (quickcrm/domain/forecast.py).
+        Index(
+            "ix_lead_owner_source_status_captured", "owner_id", "source", "status", "captured_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

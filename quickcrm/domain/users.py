@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import hmac
 import re
+import threading
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -30,6 +31,25 @@ COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-pas
 # Sign-in attempts are counted per account and per client address in windows of a minute
 # (quickcrm/domain/ratelimit.py); the limits themselves are settings (quickcrm/config.py).
 SIGN_IN_WINDOW = timedelta(minutes=1)
+
+# How many passwords one process hashes or checks at a time. scrypt's strength is its
+# memory: werkzeug's default (N=2**15, r=8) takes 32 MB for each hash, so a gunicorn worker
+# whose 4 threads sign people in at once grew by 128 MB. One at a time keeps a worker's
+# peak at one hash and the hashing as strong as before; a burst of sign-ins waits its turn
+# (about 0.1 s each) instead, which costs little on a server with a core or two, where
+# parallel hashes would compete for the same cores anyway (README, Speed: bench/signin.py).
+SIMULTANEOUS_HASHES = 1
+_hashing = threading.BoundedSemaphore(SIMULTANEOUS_HASHES)
+
+
+def _hash(password: str, method: str) -> str:
+    with _hashing:
+        return generate_password_hash(password, method=method)
+
+
+def _check(stored: str, password: str) -> bool:
+    with _hashing:
+        return check_password_hash(stored, password)
 
 
 class UserError(ValueError):
@@ -177,7 +197,7 @@ def create_user(
         email=address,
         name=display_name,
         role=role,
-        password_hash=generate_password_hash(password, method=password_method),
+        password_hash=_hash(password, password_method),
     )
     session.add(user)
     session.commit()
@@ -188,7 +208,7 @@ def create_user(
 def dummy_hash(password_method: str) -> str:
     """A hash made once per method and checked when the email is unknown, so an unknown
     email costs one password check, as a wrong password does."""
-    return generate_password_hash("not anyone's password", method=password_method)
+    return _hash("not anyone's password", password_method)
 
 
 def authenticate(
@@ -202,7 +222,7 @@ def authenticate(
     if len(address) <= EMAIL_MAX and "\x00" not in address and _typeable(address) == address:
         user = session.scalar(select(User).where(User.email == address))
     stored = user.password_hash if user is not None else dummy_hash(password_method)
-    matches = check_password_hash(stored, _typeable(password or ""))
+    matches = _check(stored, _typeable(password or ""))
     if user is None or not matches or not user.active:
         return None
     return user
@@ -258,10 +278,10 @@ def change_password(
     *,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> None:
-    if not check_password_hash(user.password_hash, _typeable(current or "")):
+    if not _check(user.password_hash, _typeable(current or "")):
         raise UserError("That is not your current password.", "current_password")
     check_password_strength(new, user.email)
-    user.password_hash = generate_password_hash(new, method=password_method)
+    user.password_hash = _hash(new, password_method)
     # Anyone signed in with the old password is signed out; the caller signs the person
     # who changed it in again with the new session version.
     end_sessions(session, user, commit=False)

@@ -142,3 +142,33 @@ def test_empty_period_and_empty_database(db, data):
     assert forecast.by_rep(db, date(2025, 1, 1), date(2025, 1, 31)) == []
     far = forecast.by_close_month(db, date(2030, 1, 10))
     assert [m.count for m in far] == [0] * 6 and far[0].month == date(2030, 1, 1)
+
+
+def test_one_cohort_gives_the_funnel_and_both_tables_alike(db, data, make_user):
+    """The page reads the funnel, by source and by rep from one cohort; by hand, on top of
+    the data above: a second lead converted into the won deal E (each lead counts it, as a
+    join of each lead to its deal does), a rep who shares Sam's name (a row of their own),
+    and a lead of the won deal F captured before the period (not counted)."""
+    other_sam = make_user("sam2@example.com", name="Sam Rep")
+    won_e = db.scalar(select(Opportunity).where(Opportunity.title == "E"))
+    db.add(
+        Lead(name="L8", captured_at=at(2026, 11, 12), source=None, owner_id=other_sam.id,
+             status="converted", opportunity_id=won_e.id)
+    )  # fmt: skip
+    db.commit()
+    result = forecast.cohort(db, date(2026, 11, 1), date(2026, 11, 30))
+    funnel = result.funnel
+    assert (funnel.leads, funnel.converted, funnel.won, funnel.won_value) == (
+        6, 4, 2, Decimal("8000.00"),
+    )  # fmt: skip
+    assert [(s.name, s.leads, s.converted, s.won, s.won_value) for s in result.sources] == [
+        ("Website", 3, 2, 1, Decimal("4000.00")),  # the same won value: more leads first
+        ("(no source)", 2, 1, 1, Decimal("4000.00")),
+        ("Referral", 1, 1, 0, Decimal("0.00")),
+    ]
+    assert [(r.name, r.leads, r.converted, r.won, r.won_value) for r in result.reps] == [
+        ("Rita Rep", 3, 2, 1, Decimal("4000.00")),
+        ("Sam Rep", 1, 1, 1, Decimal("4000.00")),
+        ("Sam Rep", 2, 1, 0, Decimal("0.00")),
+    ]
+    assert result.funnel == forecast.funnel(db, date(2026, 11, 1), date(2026, 11, 30))

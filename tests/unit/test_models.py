@@ -179,6 +179,7 @@ def test_the_search_migration_indexes_existing_leads_and_can_be_undone(empty_eng
     assert found("novak") == ["Maria Novak"]
     assert found("expo stand") == ["Jo Bloggs"]
     assert found("GLOBEX") == ["Maria Novak"]
+    assert found("gl") == ["Maria Novak"]  # the word-prefix index of revision 0012
     sqlite = engine.dialect.name == "sqlite"
     assert _search_objects(engine) == (migrate.SEARCH_TABLES if sqlite else migrate.SEARCH_INDEXES)
 
@@ -188,6 +189,7 @@ def test_the_search_migration_indexes_existing_leads_and_can_be_undone(empty_eng
         add(conn, 3, "Pia Petersen")  # written while there is no search index
     migrate.upgrade(engine)
     assert found("petersen") == ["Pia Petersen"]
+    assert found("pe") == ["Pia Petersen"]
     assert found("novak") == ["Maria Novak"]
 
 

@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,3 +214,28 @@ def test_sign_in_attempts_are_counted_per_account_and_per_address(db):
         attempt("dan@example.com", "203.0.113.1")
     users.forget_sign_in_attempts(db, "ana@example.com")
     attempt("ana@example.com", "203.0.113.4")
+
+
+def test_passwords_are_hashed_one_at_a_time_in_a_process(monkeypatch):
+    """scrypt takes 32 MB a hash: two sign-ins at once must not hold two hashes at once.
+    Each fake hash waits (briefly) for another to start beside it; none may."""
+    assert users.SIMULTANEOUS_HASHES == 1
+    together = threading.Barrier(2, timeout=0.3)
+    overlaps: list[bool] = []
+
+    def slow_check(stored, password):
+        try:
+            together.wait()
+            overlaps.append(True)
+        except threading.BrokenBarrierError:
+            overlaps.append(False)
+            together.reset()
+        return False
+
+    monkeypatch.setattr(users, "check_password_hash", slow_check)
+    threads = [threading.Thread(target=users._check, args=("x", "y")) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [False, False]
