@@ -56,6 +56,7 @@ def create_app(
     from quickcrm import (
         admin,
         agenda,
+        attachments,
         auth,
         capture,
         cli,
@@ -76,6 +77,7 @@ def create_app(
         auth,
         capture,
         leads,
+        attachments,
         convert,
         companies,
         contacts,

@@ -57,6 +57,11 @@ class Config:
     # The largest request body (a capture, a form); more is refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
 
+    # Card photos (quickcrm/ocr.py): seconds one photo may take to read, and seconds
+    # without a photo after which the OCR process stops and gives its memory back.
+    OCR_TIMEOUT = 15
+    OCR_IDLE_SECONDS = 600
+
     # How long a rep may undo a capture they just saved.
     UNDO_WINDOW = timedelta(minutes=5)
     # Static files carry a content hash in their URL, so they can be cached for a year.
