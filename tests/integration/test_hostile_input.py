@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 
 from quickcrm.models import (
     Activity,
+    Attachment,
     Base,
     Company,
     Contact,
@@ -108,7 +109,8 @@ def world(db, admin, make_user):
         kind="task", text="Call back", due_on=date.today() + timedelta(days=1),
         author_id=rep.id, assignee_id=admin.id, lead=lead,
     )  # fmt: skip
-    db.add_all([company, contact, opportunity, lead, task])
+    note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
+    db.add_all([company, contact, opportunity, lead, task, note])
     rep.ical_token = "t" * 40
     db.commit()
     reason = db.scalars(select(LostReason)).first()
@@ -123,6 +125,7 @@ def world(db, admin, make_user):
         "user_id": rep.id,
         "name": "name",
         "token": rep.ical_token,
+        "attachment_id": note.id,
     }
 
 

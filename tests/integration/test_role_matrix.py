@@ -11,7 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.models import Activity, Company, Contact, Lead, LostReason, Opportunity, Stage
+from quickcrm.models import (
+    Activity,
+    Attachment,
+    Company,
+    Contact,
+    Lead,
+    LostReason,
+    Opportunity,
+    Stage,
+)
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 # Who may use each route:
@@ -84,6 +93,12 @@ ACCESS = {
     ("admin.change_role", "POST"): "admin",
     ("admin.deactivate_user", "POST"): "admin",
     ("admin.reactivate_user", "POST"): "admin",
+    # Reading a card stores nothing: any signed-in user may ask.
+    ("attachments.read", "POST"): "signed-in",
+    ("attachments.add_voice_note", "POST"): "owner",
+    ("attachments.card_checked", "POST"): "owner",
+    # A lead's photo or voice note: whoever may see the lead (the world's is not converted).
+    ("attachments.show", "GET"): "owner",
 }
 
 # Which levels each visitor reaches.
@@ -139,7 +154,8 @@ def world(db, make_user):
         assignee_id=owner.id, lead=lead,
     )  # fmt: skip
     owner.ical_token = "f" * 40
-    db.add_all([spare_stage, company, contact, opportunity, lead, task])
+    note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
+    db.add_all([spare_stage, company, contact, opportunity, lead, task, note])
     db.commit()
     return {
         "users": users,
@@ -155,6 +171,7 @@ def world(db, make_user):
             "name": "name",
             "token": owner.ical_token,
             "filename": "app.css",
+            "attachment_id": note.id,
         },
     }
 
