@@ -59,7 +59,7 @@ class Config:
 
     # Card photos (quickcrm/ocr.py): seconds one photo may take to read, and seconds
     # without a photo after which the OCR process stops and gives its memory back.
-    OCR_TIMEOUT = 15
+    OCR_TIMEOUT = 20
     OCR_IDLE_SECONDS = 600
 
     # How long a rep may undo a capture they just saved.
@@ -73,6 +73,10 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     # Scrypt at full strength makes every sign-in in the suite slow; tests use pbkdf2.
     PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    # Each test has its own instance folder, so its own OCR process: gone soon after.
+    OCR_IDLE_SECONDS = 10
+    # The suite shares a busy machine: a slow read is not what it tests.
+    OCR_TIMEOUT = 60
 
 
 def ensure_secret_key(instance_path: str) -> str:

@@ -116,7 +116,33 @@ def read_card(lines: Sequence[str | tuple[str, float]], *, region: str | None = 
     _classify(card, leftover, heights, stem)
     if card.name:
         card.name = _restore_accents(_person_case(card.name), card.email)
+    if card.title:
+        card.title = " ".join(_accented_title_word(token) for token in card.title.split())
+    if card.email and card.name:
+        card.email = _mend_email(card.email, card.name)
     return card
+
+
+def _accented_title_word(token: str) -> str:
+    """ "Geschaftsfuhrer" (the OCR dropped the umlauts) → "Geschäftsführer"."""
+    accented = w.ACCENTED_TITLES.get(token.lower())
+    if accented is None:
+        return token
+    return accented[:1].upper() + accented[1:] if token[:1].isupper() else accented
+
+
+def _mend_email(email: str, name: str) -> str:
+    """An initial the OCR read as a digit: "1.schneider@…" for Lukas Schneider."""
+    local, domain = email.split("@", 1)
+    initials = {fold(t)[:1] for t in name.split()}
+    for digit, letter in (("1", "l"), ("0", "o")):
+        if (
+            local.startswith(digit)
+            and letter in initials
+            and not any(c.isdigit() for c in local[1:])
+        ):
+            return f"{letter}{local[1:]}@{domain}"
+    return email
 
 
 # --- email, website --------------------------------------------------------------------
@@ -133,8 +159,13 @@ def _email_and_web(text: str) -> tuple[str | None, str | None, str]:
         if glued:
             website = _clean_web(domain[glued.start() :])
             domain = domain[: glued.start()].rstrip(".")
+        # a word glued after the domain starts with a capital: "….co.ukLondon"
+        capital = re.search(r"(?<=[a-z])[A-Z]", domain)
+        after = ""
+        if capital:
+            domain, after = domain[: capital.start()], domain[capital.start() :]
         email = f"{local}@{domain}".lower().strip(".")
-        text = text[: match.start()] + " " + text[match.end() :]
+        text = text[: match.start()] + " " + after + " " + text[match.end() :]
     for found in WEB.finditer(text):
         candidate = found.group()
         tld = candidate.split("/")[0].rsplit(".", 1)[-1].lower()
@@ -284,9 +315,15 @@ def _segment_with_prefix(word: str, stem: str | None) -> list[str] | None:
     """An unknown first word (the company's own name) then known words ending in a legal
     form or a company word: "brightwavetechnologiesltd"."""
     if stem and word.startswith(stem) and len(word) > len(stem):
-        rest = _segment(word[len(stem) :]) or (
-            [word[len(stem) :]] if _known(word[len(stem) :]) else None
-        )
+        after = word[len(stem) :]
+        rest = _segment(after) or ([after] if _known(after) else None)
+        if rest is None:
+            # an unknown word between the company's name and its legal form
+            legal = next(
+                (x for x in w.LEGAL_SUFFIXES if after.endswith(x) and x not in AMBIGUOUS), None
+            )
+            if legal and len(after) > len(legal) + 2:
+                rest = [after[: -len(legal)], legal]
         if rest:
             return [stem, *rest]
     for start in range(3, len(word) - 1):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 
 def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -59,7 +61,7 @@ COMPANY_WORDS = words(
     technologies technology tech solutions systems system group consulting services
     software industries industry holdings holding partners international digital media
     logistics engineering labs lab global networks network energy design data
-    analytics capital ventures trading manufacturing medical health foods foods
+    analytics capital ventures trading traders trade manufacturing medical health foods foods
     electronics robotics security cloud mobile studio studios works factory bau
     maschinenbau werke handel beratung gruppe technik systeme dienstleistungen
     """
@@ -113,3 +115,10 @@ CITIES = {
     "rotterdam": "NL", "dublin": "IE", "new york": "US", "san francisco": "US",
     "chicago": "US", "boston": "US", "toronto": "CA",
 }  # fmt: skip
+
+# Title words whose accents the OCR drops, by their plain spelling.
+ACCENTED_TITLES = {
+    "".join(c for c in unicodedata.normalize("NFKD", word) if c.isascii()): word
+    for word in TITLE_WORDS
+    if not word.isascii()
+}
