@@ -11,12 +11,15 @@ reads each through the app's own path — the OCR process of quickcrm/ocr.py, th
 ``quickcrm.domain.cards.read_card`` — and prints the share of each field read exactly
 and the median time per card. Names and titles are compared as printed (accents
 included), companies ignoring case (cards print them in capitals), phones as E.164.
-The OCR process is started (and warmed up) before the clock starts. Not a test.
+The OCR process is started (and warmed up) before the clock starts. The wall time depends
+on what else the machine runs; the OCR process's CPU seconds per card do not (onnxruntime
+uses both cores, so on an idle 2-core machine a card takes about half of them). Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -56,6 +59,19 @@ def right(field: str, truth, card) -> bool:
     return got == want
 
 
+def ocr_cpu_seconds() -> float:
+    """CPU time used so far by the OCR process(es) started here (user + system)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"quickcrm.ocr" in stat.read_bytes():
+                fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=60)
@@ -66,6 +82,7 @@ def main() -> None:
         ocr.read_lines(warm, instance_path=instance, timeout=60, idle=60)
         hits = dict.fromkeys(FIELDS, 0)
         times = []
+        cpu_before = ocr_cpu_seconds()
         for seed in range(args.n):
             truth, photo = sample(seed)
             start = time.perf_counter()
@@ -81,9 +98,12 @@ def main() -> None:
                 elif args.show:
                     print(f"#{seed} {field}: {getattr(card, field)!r} ≠ {getattr(truth, field)!r}")
                     print("    ", [line for line, _ in lines])
+        cpu = (ocr_cpu_seconds() - cpu_before) / args.n
     total = sum(hits.values())
     print(
-        f"{args.n} cards, median {statistics.median(times):.2f} s per card (max {max(times):.2f} s)"
+        f"{args.n} cards, median {statistics.median(times):.2f} s per card "
+        f"(max {max(times):.2f} s); OCR process CPU {cpu:.2f} s per card "
+        f"(load average now {os.getloadavg()[0]:.1f})"
     )
     for field in FIELDS:
         print(f"  {field:8} {hits[field] / args.n:6.1%}")

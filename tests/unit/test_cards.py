@@ -61,6 +61,13 @@ def test_a_card_of_each_layout_gives_its_fields(lines, want):
     assert {field: getattr(card, field) for field in want} == want
 
 
+def test_an_initial_misread_in_the_email_is_mended_from_the_name():
+    assert cards.read_card(["Lukas Schneider", "i.schneider@northwind.com"]).email == (
+        "l.schneider@northwind.com"
+    )
+    assert cards.read_card(["Ian Shaw", "i.shaw@example.com"]).email == "i.shaw@example.com"
+
+
 def test_a_word_glued_after_the_email_is_cut_off():
     card = cards.read_card(["Oliver Bennett", "oliver.bennett@brightwave.co.ukLondon EC1A 1BB"])
     assert card.email == "oliver.bennett@brightwave.co.uk"

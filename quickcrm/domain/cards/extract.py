@@ -37,7 +37,7 @@ LABEL = re.compile(
 )
 FAX = re.compile(r"^\s*(?:fax|f)\b\s*[.:]?", re.IGNORECASE)
 UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
-US_ZIP = re.compile(r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+US_ZIP = re.compile(r"\b[A-Z]{2}\s*\d{5}(?:-\d{4})?\b")
 POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}-)?\d{4,5}\b")
 SEPARATORS = re.compile(r"\s+[|•·]\s+|\s*\|\s*|\s+[/–—-]\s+")
 # Legal forms too short to be told from a word's end when glued to it.
@@ -132,15 +132,13 @@ def _accented_title_word(token: str) -> str:
 
 
 def _mend_email(email: str, name: str) -> str:
-    """An initial the OCR read as a digit: "1.schneider@…" for Lukas Schneider."""
+    """An initial the OCR misread: "1.schneider@…" or "i.schneider@…" for Lukas Schneider."""
     local, domain = email.split("@", 1)
     initials = {fold(t)[:1] for t in name.split()}
-    for digit, letter in (("1", "l"), ("0", "o")):
-        if (
-            local.startswith(digit)
-            and letter in initials
-            and not any(c.isdigit() for c in local[1:])
-        ):
+    if not local or local[0] in initials or local[1:2] not in (".", "_", "-"):
+        return email
+    for wrong, letter in (("1", "l"), ("i", "l"), ("|", "l"), ("0", "o")):
+        if local[0] == wrong and letter in initials:
             return f"{letter}{local[1:]}@{domain}"
     return email
 
