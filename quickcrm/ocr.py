@@ -42,11 +42,6 @@ HEADER = struct.Struct(">Q")
 MESSAGE_MAX = 16 * 1024 * 1024
 
 
-# The OCR processes this worker started: kept, as a Popen dropped while its process runs
-# warns (the process outlives the request that started it, by design).
-_started: list[subprocess.Popen] = []
-
-
 class CardUnreadable(Exception):
     """The card could not be read; the message is for the rep."""
 
@@ -105,23 +100,22 @@ def _start(path: str, instance_path: str, *, timeout: float, idle: float) -> Non
                 return
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)  # left by a process that died
-            log = open(Path(instance_path) / "ocr.log", "ab")  # noqa: SIM115 - the child keeps it
-            with log:
-                process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                    [sys.executable, "-m", "quickcrm.ocr", path, str(timeout), str(idle)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            _started.append(process)
+            # Started through a short-lived launcher that is waited for: the OCR process is
+            # no child of this worker (no zombie, nothing left to reap when it stops).
+            log = Path(instance_path) / "ocr.log"
+            launcher = [sys.executable, "-m", "quickcrm.ocr", "--detach", str(log)]
+            subprocess.run(  # noqa: S603 - our own module, no shell
+                [*launcher, path, str(timeout), str(idle)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+                timeout=START_TIMEOUT,
+            )
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if _listening(path):
                     return
-                if process.poll() is not None:
-                    break
                 time.sleep(0.05)
             raise CardUnreadable(UNREADABLE)
         finally:
@@ -258,5 +252,22 @@ def serve(path: str, timeout: float, idle: float) -> None:
                 os.unlink(path)
 
 
+def detach(log: str, arguments: list[str]) -> None:
+    """Start the OCR process in a session of its own, writing to ``log``, and leave."""
+    with open(log, "ab") as out:
+        subprocess.Popen(  # noqa: S603 - our own module, no shell
+            [sys.executable, "-m", "quickcrm.ocr", *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+        )
+    os._exit(0)  # no clean-up that would wait for or warn about the process just started
+
+
 if __name__ == "__main__":
-    serve(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))
+    if sys.argv[1] == "--detach":
+        detach(sys.argv[2], sys.argv[3:])
+    else:
+        serve(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))
