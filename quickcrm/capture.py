@@ -21,10 +21,12 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from quickcrm.attachments import capture_attachments
 from quickcrm.db import get_session
-from quickcrm.domain import leads
+from quickcrm.domain import attachments, leads
+from quickcrm.inputs import body_limit
 from quickcrm.models import Lead, utcnow
-from quickcrm.web import get_or_404, render, static_url, today, wants_page
+from quickcrm.web import form_data, get_or_404, render, static_url, today, wants_page
 
 bp = Blueprint("capture", __name__)
 
@@ -40,6 +42,8 @@ SHELL_STATIC = (
     "app.js",
     "queue.js",
     "offline.js",
+    "cards.js",
+    "voice.js",
     "icons/icon.svg",
     "icons/apple-touch-icon.png",
 )
@@ -81,13 +85,23 @@ def index():
 
 
 @bp.post("/")
+@body_limit(attachments.CAPTURE_BODY_LIMIT)
 def save():
-    form = _clean(request.form)
+    details = _details(request.form)
+    try:
+        data, files, from_card = capture_attachments(
+            request.files, form_data(), details["captured_at"]
+        )
+    except attachments.Refused as refusal:
+        form = _clean(request.form)
+        form.errors[refusal.field] = str(refusal)
+        return _page(form, status=422)
+    form = _clean(data)
     if not form.ok:
         # The status says so too, replacing any "Saved — …" of the card before.
         refusal = "Not saved — check the marked fields."
         return _page(form, 422, ["capture_form", "status"], refusal=refusal, oob=True)
-    lead = _store(form, request.form)
+    lead = _store(form, data, attachments=files, from_card=from_card)
     session[STICKY_SOURCE] = form.values["source"] or ""
     if wants_page():
         session[LAST_SAVED] = lead.id
@@ -126,35 +140,55 @@ def _details(data) -> dict:
     }
 
 
-def _store(form: leads.LeadForm, data) -> Lead:
+def _store(form: leads.LeadForm, data, **extra) -> Lead:
     """Store a form capture once per the UUID the page gave it (a double tap, or a resend
     after a lost reply, shows the same lead)."""
     key = leads.capture_key(data.get("uuid")) or uuid.uuid4()
+    details = {**_details(data), **extra}
     try:
-        return leads.store_capture(get_session(), current_user, form, key, **_details(data)).lead
+        return leads.store_capture(get_session(), current_user, form, key, **details).lead
     except leads.CaptureConflict:
         # Not this rep's key: store under a fresh one, and tell nothing of the other lead.
-        return leads.store_capture(
-            get_session(), current_user, form, uuid.uuid4(), **_details(data)
-        ).lead
+        return leads.store_capture(get_session(), current_user, form, uuid.uuid4(), **details).lead
 
 
 @bp.post("/captures")
+@body_limit(attachments.CAPTURE_BODY_LIMIT)
 def sync():
-    """A capture queued on the phone, sent as JSON with its UUID as idempotency key:
-    201 when stored now, 200 when it already was, 422 with the field messages."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return jsonify(error="Send the capture as a JSON object."), 400
+    """A capture queued on the phone, sent as JSON — or as multipart form data when it
+    carries a card photo or a voice note — with its UUID as idempotency key: 201 when
+    stored now, 200 when it already was, 422 with the field messages."""
+    if request.mimetype == "multipart/form-data":
+        data = form_data()
+    else:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return jsonify(error="Send the capture as a JSON object."), 400
     fields = {name: "" if data.get(name) is None else str(data[name]) for name in data}
     key = leads.capture_key(fields.get("uuid") or request.headers.get("Idempotency-Key"))
     if key is None:
         return jsonify(errors={"uuid": "A capture needs the UUID the phone made for it."}), 422
-    form = _clean(fields)
-    if not form.ok:
-        return jsonify(errors=form.errors), 422
+    details = _details(fields)
     try:
-        stored = leads.store_capture(get_session(), current_user, form, key, **_details(fields))
+        stored = leads.stored_capture(get_session(), current_user, key)
+        if stored is None:
+            fields, files, from_card = capture_attachments(
+                request.files, fields, details["captured_at"]
+            )
+            form = _clean(fields)
+            if not form.ok:
+                return jsonify(errors=form.errors), 422
+            stored = leads.store_capture(
+                get_session(),
+                current_user,
+                form,
+                key,
+                **details,
+                attachments=files,
+                from_card=from_card,
+            )
+    except attachments.Refused as refusal:
+        return jsonify(errors={refusal.field: str(refusal)}), refusal.status
     except leads.CaptureConflict:
         return jsonify(error="This capture's UUID is already in use."), 409
     lead = stored.lead

@@ -57,6 +57,11 @@ class Config:
     # The largest request body (a capture, a form); more is refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
 
+    # Card photos (quickcrm/ocr.py): seconds one photo may take to read, and seconds
+    # without a photo after which the OCR process stops and gives its memory back.
+    OCR_TIMEOUT = 20
+    OCR_IDLE_SECONDS = 600
+
     # How long a rep may undo a capture they just saved.
     UNDO_WINDOW = timedelta(minutes=5)
     # Static files carry a content hash in their URL, so they can be cached for a year.
@@ -68,6 +73,10 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     # Scrypt at full strength makes every sign-in in the suite slow; tests use pbkdf2.
     PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    # Each test has its own instance folder, so its own OCR process: gone soon after.
+    OCR_IDLE_SECONDS = 10
+    # The suite shares a busy machine: a slow read is not what it tests.
+    OCR_TIMEOUT = 60
 
 
 def ensure_secret_key(instance_path: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
@@ -55,11 +55,30 @@ class StrictJSONProvider(DefaultJSONProvider):
         return data
 
 
+def body_limit(limit: int):
+    """A view that accepts multipart bodies (files) up to ``limit`` bytes rather than
+    ``MAX_CONTENT_LENGTH`` (a card photo, a voice note): ``refuse_unstorable_input`` raises
+    the request's limit before anything reads the body. Other bodies keep the usual limit,
+    and so do the text fields of a multipart body (werkzeug's ``max_form_memory_size``)."""
+
+    def mark(view):
+        view.body_limit = limit
+        return view
+
+    return mark
+
+
 def refuse_unstorable_input():
     """Before every view: a body past the limit is a 413 without reading it, and NUL bytes
     in the URL or a form are a 400 with a message (PostgreSQL stores no NUL)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "body_limit", None) and request.mimetype == "multipart/form-data":
+        request.max_content_length = view.body_limit
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
+        if limit != current_app.config["MAX_CONTENT_LENGTH"]:
+            megabytes = limit // 2**20
+            abort(413, description=f"That is more than QuickCRM accepts at once ({megabytes} MB).")
         abort(413)
     values = [request.path, *request.args.values()]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -43,6 +44,7 @@ COMPANY_TYPES = ("prospect", "customer", "partner", "supplier", "reseller", "oth
 COMPANY_RATINGS = ("A", "B", "C")
 OUTCOMES = ("open", "won", "lost")
 ACTIVITY_KINDS = ("note", "call", "email", "meeting", "task")
+ATTACHMENT_KINDS = ("card_photo", "voice_note")
 REPEAT_UNITS = ("day", "week", "month")
 
 # Constraint names that are the same on SQLite and PostgreSQL, so migrations can name them.
@@ -174,11 +176,20 @@ class Lead(Timestamped, Base):
     converted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_company: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_contact: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Filled from a card photo the rep has not looked at yet (read at sync): "from a card —
+    # check" until someone marks it checked.
+    from_card: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     converted_by: Mapped[User | None] = relationship(foreign_keys=[converted_by_id])
     activities: Mapped[list[Activity]] = relationship(
         back_populates="lead", cascade="all, delete-orphan", passive_deletes=True
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="lead",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Attachment.id",
     )
 
 
@@ -314,6 +325,32 @@ class Activity(Timestamped, Base):
     company: Mapped[Company | None] = relationship()
     contact: Mapped[Contact | None] = relationship()
     opportunity: Mapped[Opportunity | None] = relationship()
+
+
+class Attachment(Base):
+    """A card photo or a voice note kept with a lead (and, once the lead is converted,
+    with the contact it became). The bytes live in the database, so a backup holds them."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (
+        _one_of("kind", ATTACHMENT_KINDS),
+        CheckConstraint("size >= 0", name="size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int]
+    # Loaded only when the file itself is served, never with a page's list of attachments.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lead: Mapped[Lead | None] = relationship(back_populates="attachments")
 
 
 class LostReason(Base):

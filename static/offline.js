@@ -104,10 +104,12 @@
     return el;
   }
 
+  const displayName = (item) => item.fields.name || (item.blobs?.card_photo ? "Card photo" : "(no name)");
+
   function itemRow(item) {
     const li = element("li");
     li.dataset.uuid = item.uuid;
-    const name = element("span", "sync-name", item.fields.name || "(no name)");
+    const name = element("span", "sync-name", displayName(item));
     name.id = `sync-${item.uuid}`;
     li.append(name);
     if (!item.problem) {
@@ -177,12 +179,27 @@
     return span.innerHTML;
   }
 
+  // --- Attachments: the hook static/cards.js and static/voice.js use. ----------------
+  // A queued capture keeps its files in IndexedDB as `blobs` ({card_photo, voice_note}:
+  // Blobs) and is then sent as multipart form data instead of JSON. The form's modules
+  // are asked for them by the event "quickcrm:capture-blobs" on document (detail.blobs
+  // is filled in by each listener), and told by "quickcrm:capture-cleared" that the form
+  // is empty again, and by "quickcrm:capture-restore" (detail.blobs) that a queued
+  // capture is back in the form to edit.
+  function blobsOf() {
+    const detail = { blobs: {} };
+    document.dispatchEvent(new CustomEvent("quickcrm:capture-blobs", { detail }));
+    return detail.blobs;
+  }
+  const hasBlobs = (item) => !!item.blobs && Object.keys(item.blobs).length > 0;
+
   // --- Keeping a capture the server did not take. ------------------------------------
   function captureOf(formEl) {
     const data = new FormData(formEl);
     const fields = {};
     FIELDS.forEach((name) => { fields[name] = (data.get(name) || "").toString(); });
     return {
+      blobs: blobsOf(),
       uuid: data.get("uuid") || newUuid(),
       user: USER,
       fields,
@@ -214,12 +231,14 @@
     formEl.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
     formEl.querySelectorAll(".field-error").forEach((el) => el.remove());
     formEl.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
+    document.dispatchEvent(new CustomEvent("quickcrm:capture-cleared"));
     formEl.elements.name?.focus();
   }
 
   async function keepOnPhone(formEl, why) {
     const item = captureOf(formEl);
-    if (!item.fields.name.trim()) {
+    // A card photo stands for the name: the server reads it at sync.
+    if (!item.fields.name.trim() && !item.blobs.card_photo) {
       // Nothing worth keeping yet: the one rule a capture has is checked here too.
       formEl.elements.name?.focus();
       formEl.elements.name?.setAttribute("aria-invalid", "true");
@@ -229,7 +248,7 @@
     // An edited capture goes back in the queue under its UUID, its problem solved or not.
     await putCapture(item);
     clearForm(formEl);
-    say(`<p class="kept">Saved on this phone — will sync · <strong>${escape(item.fields.name)}</strong>`
+    say(`<p class="kept">Saved on this phone — will sync · <strong>${escape(displayName(item))}</strong>`
       + (why ? ` <span class="kept-why">${escape(why)}</span>` : "") + "</p>");
   }
 
@@ -321,6 +340,7 @@
   }
 
   function post(item, token) {
+    if (hasBlobs(item)) return postMultipart(item, token);
     return ask(SYNC_URL, {
       method: "POST",
       headers: {
@@ -336,6 +356,21 @@
         latitude: item.latitude,
         longitude: item.longitude,
       }),
+    });
+  }
+
+  function postMultipart(item, token) {
+    const body = new FormData();
+    Object.entries(item.fields).forEach(([name, value]) => body.append(name, value));
+    body.append("uuid", item.uuid);
+    body.append("captured_at", item.captured_at);
+    body.append("latitude", item.latitude ?? "");
+    body.append("longitude", item.longitude ?? "");
+    Object.entries(item.blobs).forEach(([name, blob]) => body.append(name, blob, name));
+    return ask(SYNC_URL, {
+      method: "POST",
+      headers: { Accept: "application/json", "X-CSRFToken": token, "Idempotency-Key": item.uuid },
+      body,
     });
   }
 
@@ -494,6 +529,7 @@
     });
     formEl.elements.uuid.value = item.uuid;
     formEl.elements.captured_at.value = item.captured_at;
+    document.dispatchEvent(new CustomEvent("quickcrm:capture-restore", { detail: { blobs: item.blobs || {} } }));
     state.editing = item.uuid;
     await render();
     // The field the server named, else Name; More opens if it holds that field or values.
@@ -504,7 +540,7 @@
     if (more && more.getAttribute("aria-expanded") !== "true" && (moreFields?.contains(field)
         || item.fields.company_name || item.fields.phone || item.fields.email)) more.click();
     field.focus();
-    say(`<p class="kept">Editing <strong>${escape(item.fields.name)}</strong> — Save sends it.</p>`);
+    say(`<p class="kept">Editing <strong>${escape(displayName(item))}</strong> — Save sends it.</p>`);
   }
 
   // Discard asks first, in the row itself (no window.confirm: it works with the keyboard

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import matching
+from quickcrm.domain import attachments, matching
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import (
@@ -250,6 +250,7 @@ def _create(session, lead, form, region) -> Conversion:
         session.add(opportunity)
     session.flush()
     _move_timeline(session, lead, company, contact, opportunity)
+    attachments.carry_to_contact(session, lead, contact)
     session.execute(
         update(Lead)
         .where(Lead.id == lead.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.attachments import Prepared, attach
 from quickcrm.models import (
     LEAD_STATUSES,
     TEMPERATURES,
@@ -142,13 +143,16 @@ def store_capture(
     captured_at: datetime | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
+    attachments: Sequence[Prepared] = (),
+    from_card: bool = False,
 ) -> Stored:
     """Save a capture exactly once per ``key`` (the phone-made UUID).
 
     The lead table's UNIQUE constraint on ``uuid`` decides, not a look-up first: a retry,
     a second tab or a reply lost after the commit all end with the one lead that was
     stored first, returned with ``created=False``. The same key from another user raises
-    ``CaptureConflict``.
+    ``CaptureConflict``. ``attachments`` (a card photo, a voice note) are stored with the
+    lead, in its transaction; ``from_card`` marks it "from a card — check".
     """
     assert form.ok, "store_capture needs a cleaned form without errors"
     values = dict(form.values)
@@ -160,9 +164,12 @@ def store_capture(
         captured_at=captured_at or utcnow(),
         latitude=latitude,
         longitude=longitude,
+        from_card=from_card,
         **values,
     )
     session.add(lead)
+    for prepared in attachments:
+        attach(lead, prepared, owner)
     if due is not None:
         session.add(_next_action(lead, owner, due))
     try:
@@ -176,6 +183,18 @@ def store_capture(
             raise CaptureConflict("This capture's key belongs to someone else.") from None
         return Stored(existing, created=False)
     return Stored(lead, created=True)
+
+
+def stored_capture(session: Session, owner: User, key: uuid.UUID) -> Stored | None:
+    """The capture already stored under ``key`` for ``owner`` (a resend), else ``None``:
+    a resend is answered without reading its card photo again. Another user's key raises
+    ``CaptureConflict``."""
+    existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
+    if existing is None:
+        return None
+    if existing.owner_id != owner.id:
+        raise CaptureConflict("This capture's key belongs to someone else.")
+    return Stored(existing, created=False)
 
 
 def capture_key(value: str | None) -> uuid.UUID | None:

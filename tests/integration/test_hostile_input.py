@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from quickcrm.domain import api_tokens
 from quickcrm.models import (
     Activity,
+    Attachment,
     Base,
     Company,
     Contact,
@@ -111,7 +112,8 @@ def world(db, admin, make_user):
         author_id=rep.id, assignee_id=admin.id, lead=lead,
     )  # fmt: skip
     segment = Segment(name="Retail", position=1)
-    db.add_all([segment, company, contact, opportunity, lead, task])
+    note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
+    db.add_all([segment, company, contact, opportunity, lead, task, note])
     rep.ical_token = "t" * 40
     db.commit()
     reason = db.scalars(select(LostReason)).first()
@@ -129,6 +131,7 @@ def world(db, admin, make_user):
         "token_id": api_token.id,
         "name": "name",
         "token": rep.ical_token,
+        "attachment_id": note.id,
     }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from quickcrm.domain import api_tokens
 from quickcrm.models import (
     Activity,
+    Attachment,
     Company,
     Contact,
     Lead,
@@ -123,6 +124,12 @@ ACCESS = {
     ("admin.tokens", "GET"): "admin",
     ("admin.create_token", "POST"): "admin",
     ("admin.revoke_token", "POST"): "admin",
+    # Reading a card stores nothing: any signed-in user may ask.
+    ("attachments.read", "POST"): "signed-in",
+    ("attachments.add_voice_note", "POST"): "owner",
+    ("attachments.card_checked", "POST"): "owner",
+    # A lead's photo or voice note: whoever may see the lead (the world's is not converted).
+    ("attachments.show", "GET"): "owner",
 }
 
 # Which levels each visitor reaches.
@@ -179,7 +186,8 @@ def world(db, make_user):
         assignee_id=owner.id, lead=lead,
     )  # fmt: skip
     owner.ical_token = "f" * 40
-    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task])
+    note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
+    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task, note])
     db.commit()
     api_token, _secret = api_tokens.create_token(db, "Website", owner=owner)
     return {
@@ -198,6 +206,7 @@ def world(db, make_user):
             "name": "name",
             "token": owner.ical_token,
             "filename": "app.css",
+            "attachment_id": note.id,
         },
     }
 

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012_word_prefix_search"
-down_revision: str | None = "0010_offline_actions"
+down_revision: str | None = "0011_attachments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

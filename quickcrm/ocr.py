@@ -1,0 +1,273 @@
+"""Reading card photos: one OCR process per machine, shared by the app's workers.
+
+The OCR model (rapidocr-onnxruntime: PP-OCRv4 models shipped in the wheel, run by
+onnxruntime) needs 0.5–0.9 GB while it reads. It is never imported by the app's workers:
+the first card photo starts one separate process (``python -m quickcrm.ocr SOCKET``) that
+listens on a Unix socket in the instance folder; every worker of the machine sends its
+photos there. A lock file lets only one worker start it; it stops by itself after
+``OCR_IDLE_SECONDS`` without a photo, giving its memory back (README, "Card photos").
+
+The process reads one photo at a time from a bounded queue: a photo that finds the queue
+full, or is not read within ``OCR_TIMEOUT`` seconds, gets ``CardUnreadable`` ("could not
+read the card") and the rep types the card instead; nothing else waits on it.
+
+Wire format, both ways: an 8-byte big-endian length, then the bytes — the photo, then the
+answer as JSON ``{"lines": [[text, height], …]}`` (top to bottom) or ``{"error": "…"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+UNREADABLE = "Could not read the card. Type what it says, or try another photo."
+BUSY = "The card reader is busy. Try the photo again in a moment, or type the card."
+START_TIMEOUT = 120.0
+QUEUE_SIZE = 4
+# The long side a photo is brought down to before the OCR looks for text.
+DETECT_SIDE = 1280
+HEADER = struct.Struct(">Q")
+# The largest answer or photo the socket carries (photos are 10 MB at most).
+MESSAGE_MAX = 16 * 1024 * 1024
+
+
+class CardUnreadable(Exception):
+    """The card could not be read; the message is for the rep."""
+
+
+# --- the app's side ------------------------------------------------------------------------
+
+
+def socket_path(instance_path: str) -> str:
+    """The OCR process's socket: in the instance folder, or — when that path is too long
+    for a Unix socket — in the temporary folder under a name made from it."""
+    path = str(Path(instance_path) / "ocr.sock")
+    if len(path.encode()) < 100:
+        return path
+    digest = hashlib.sha256(str(Path(instance_path).resolve()).encode()).hexdigest()[:16]
+    return str(Path(tempfile.gettempdir()) / f"quickcrm-ocr-{digest}.sock")
+
+
+def read_lines(
+    photo: bytes, *, instance_path: str, timeout: float = 15.0, idle: float = 600.0
+) -> list[tuple[str, float]]:
+    """The text lines of ``photo``, top to bottom, each with its letters' height in pixels.
+    Starts the OCR process if none is running. Raises ``CardUnreadable``."""
+    path = socket_path(instance_path)
+    try:
+        answer = _ask(path, photo, timeout)
+    except (FileNotFoundError, ConnectionRefusedError):
+        _start(path, instance_path, timeout=timeout, idle=idle)
+        try:
+            answer = _ask(path, photo, timeout)
+        except OSError:
+            raise CardUnreadable(UNREADABLE) from None
+    except OSError:
+        raise CardUnreadable(UNREADABLE) from None
+    if "error" in answer:
+        raise CardUnreadable(BUSY if answer["error"] == "busy" else UNREADABLE)
+    return [(str(text), float(height)) for text, height in answer.get("lines", [])]
+
+
+def _ask(path: str, photo: bytes, timeout: float) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        # the queue ahead may hold a few photos: wait for them as well as for this one
+        conn.settimeout(timeout * 2 + 5)
+        conn.connect(path)
+        _send(conn, photo)
+        return json.loads(_receive(conn))
+
+
+def _start(path: str, instance_path: str, *, timeout: float, idle: float) -> None:
+    """Start the OCR process unless another worker just did (the lock file decides), and
+    wait until it listens."""
+    lock = Path(instance_path) / "ocr.lock"
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            if _listening(path):
+                return
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # left by a process that died
+            # Started through a short-lived launcher that is waited for: the OCR process is
+            # no child of this worker (no zombie, nothing left to reap when it stops).
+            log = Path(instance_path) / "ocr.log"
+            launcher = [sys.executable, "-m", "quickcrm.ocr", "--detach", str(log)]
+            subprocess.run(  # noqa: S603 - our own module, no shell
+                [*launcher, path, str(timeout), str(idle)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+                timeout=START_TIMEOUT,
+            )
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline:
+                if _listening(path):
+                    return
+                time.sleep(0.05)
+            raise CardUnreadable(UNREADABLE)
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def _listening(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+        # an empty message: the server answers nothing and closes
+        probe.sendall(HEADER.pack(0))
+        return True
+
+
+def _send(conn: socket.socket, data: bytes) -> None:
+    conn.sendall(HEADER.pack(len(data)) + data)
+
+
+def _receive(conn: socket.socket) -> bytes:
+    head = _exactly(conn, HEADER.size)
+    (size,) = HEADER.unpack(head)
+    if size > MESSAGE_MAX:
+        raise OSError("message too large")
+    return _exactly(conn, size)
+
+
+def _exactly(conn: socket.socket, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = conn.recv(min(left, 1 << 20))
+        if not chunk:
+            raise ConnectionError("closed early")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# --- the OCR process -------------------------------------------------------------------------
+
+
+def serve(path: str, timeout: float, idle: float) -> None:
+    """Listen on ``path`` and read the photos sent there, one at a time, until ``idle``
+    seconds pass without one."""
+    import queue
+    import socketserver
+
+    import cv2
+    import numpy as np
+    from rapidocr_onnxruntime import RapidOCR
+
+    engine = RapidOCR()
+    # The first run of a model is slow (onnxruntime prepares it): not on a rep's photo.
+    blank = np.full((96, 320, 3), 255, np.uint8)
+    cv2.putText(blank, "QuickCRM", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 0, 0), 3)
+    engine(blank)
+    jobs: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
+    last_used = [time.monotonic()]
+
+    def read(photo: bytes) -> list[list]:
+        image = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError("not an image")
+        # Text detection costs with the pixels: a card's letters stay legible at this size.
+        scale = DETECT_SIDE / max(image.shape[:2])
+        if scale < 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        # No 180° classifier: a card photographed upside down is rare, and it costs a pass.
+        found, _ = engine(image, use_cls=False)
+        lines = []
+        for box, text, _score in found or []:
+            ys = [point[1] for point in box]
+            xs = [point[0] for point in box]
+            lines.append((sum(ys) / 4, min(xs), text, max(ys) - min(ys)))
+        lines.sort()
+        return [[text, round(height, 1)] for _, _, text, height in lines]
+
+    def work() -> None:
+        while True:
+            photo, done, answer = jobs.get()
+            try:
+                answer["lines"] = read(photo)
+            except Exception as exc:  # noqa: BLE001 - any failure is "could not read"
+                answer["error"] = f"unreadable: {exc.__class__.__name__}"
+            done.set()
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            try:
+                photo = _receive(self.request)
+            except (OSError, ValueError):
+                return
+            if not photo:
+                return
+            last_used[0] = time.monotonic()
+            done, answer = threading.Event(), {}
+            try:
+                jobs.put_nowait((photo, done, answer))
+            except queue.Full:
+                answer = {"error": "busy"}
+            else:
+                if not done.wait(timeout):
+                    answer = {"error": "timeout"}
+            last_used[0] = time.monotonic()
+            with contextlib.suppress(OSError):
+                _send(self.request, json.dumps(answer).encode())
+
+    class Server(socketserver.ThreadingUnixStreamServer):
+        daemon_threads = True
+
+    old_umask = os.umask(0o077)  # only this user's processes may send photos
+    try:
+        server = Server(path, Handler)
+    finally:
+        os.umask(old_umask)
+    ours = os.stat(path).st_ino
+    threading.Thread(target=work, daemon=True).start()
+
+    def watch_idle() -> None:
+        while time.monotonic() - last_used[0] < idle or not jobs.empty():
+            time.sleep(min(5.0, idle / 4))
+        server.shutdown()
+
+    threading.Thread(target=watch_idle, daemon=True).start()
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+        # not the socket of a process started while this one was stopping
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == ours:
+                os.unlink(path)
+
+
+def detach(log: str, arguments: list[str]) -> None:
+    """Start the OCR process in a session of its own, writing to ``log``, and leave."""
+    with open(log, "ab") as out:
+        subprocess.Popen(  # noqa: S603 - our own module, no shell
+            [sys.executable, "-m", "quickcrm.ocr", *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+        )
+    os._exit(0)  # no clean-up that would wait for or warn about the process just started
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--detach":
+        detach(sys.argv[2], sys.argv[3:])
+    else:
+        serve(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))
