@@ -26,6 +26,7 @@ def test_a_reps_export_from_the_leads_list_holds_only_their_leads(page, make_liv
     sign_in(page, "rita@example.com")
 
     page.get_by_role("link", name="Leads").click()
+    page.get_by_role("button", name="Filters").tap()  # on a phone the filters are folded
     page.get_by_label("Temperature").select_option("hot")
     expect(page.get_by_role("status").filter(has_text="lead")).to_contain_text("1 lead")
     with page.expect_download() as download_info:
