@@ -7,13 +7,13 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=".venv/.installed-$(basename "$requirements")"
-digest=$(cat "$requirements" requirements.txt requirements-ocr.txt | sha256sum | cut -d' ' -f1)
+digest=$(cat "$requirements" requirements.txt requirements-ocr.txt constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   echo "Installing $requirements into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r "$requirements"
+  .venv/bin/python -m pip install --quiet -r "$requirements" -c constraints.txt
   # The OCR package without its own dependencies (requirements-ocr.txt says why).
-  .venv/bin/python -m pip install --quiet --no-deps -r requirements-ocr.txt
+  .venv/bin/python -m pip install --quiet --no-deps -r requirements-ocr.txt -c constraints.txt
   echo "$digest" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
