@@ -64,6 +64,7 @@ def create_app(
         convert,
         errors,
         forecast,
+        imports,
         leads,
         opportunities,
         web,
@@ -83,6 +84,7 @@ def create_app(
         opportunities,
         forecast,
         admin,
+        imports,
     ):
         app.register_blueprint(area.bp)
     agenda.init_app(app)
