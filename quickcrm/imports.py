@@ -45,10 +45,13 @@ def _too_large() -> str:
 
 @bp.url_value_preprocessor
 def raise_upload_limit(endpoint: str | None, _values) -> None:
-    """An admin's upload may be up to ``UPLOAD_MAX``. URL value preprocessors run before
-    every ``before_request`` function, so the app's body check (quickcrm/inputs.py) sees
-    the raised limit; anyone else keeps the 1 MB limit."""
+    """An admin's file upload may be up to ``UPLOAD_MAX``. URL value preprocessors run
+    before every ``before_request`` function, so the app's body check (quickcrm/inputs.py)
+    sees the raised limit; anyone else, and any other kind of body, keeps the 1 MB limit
+    (the form fields beside the file stay under werkzeug's 500 KB per field)."""
     if endpoint != "imports.upload" or request.method != "POST":
+        return
+    if request.mimetype != "multipart/form-data":
         return
     if current_user.is_authenticated and current_user.can("admin"):
         request.max_content_length = _upload_max()

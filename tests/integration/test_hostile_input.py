@@ -24,6 +24,8 @@ from quickcrm.models import (
     Base,
     Company,
     Contact,
+    Import,
+    ImportChunk,
     Lead,
     LostReason,
     Opportunity,
@@ -108,8 +110,15 @@ def world(db, admin, make_user):
         kind="task", text="Call back", due_on=date.today() + timedelta(days=1),
         author_id=rep.id, assignee_id=admin.id, lead=lead,
     )  # fmt: skip
-    db.add_all([company, contact, opportunity, lead, task])
+    waiting_import = Import(
+        kind="leads", status="mapping", filename="fair.csv", encoding="utf-8", delimiter=",",
+        headers='["Name", "Email"]', total_rows=1, chunk_count=1, created_by_id=admin.id,
+        owner_id=admin.id,
+    )  # fmt: skip
+    db.add_all([company, contact, opportunity, lead, task, waiting_import])
     rep.ical_token = "t" * 40
+    db.commit()
+    db.add(ImportChunk(import_id=waiting_import.id, number=0, rows='[[2, "Ann", "a@x.example"]]'))
     db.commit()
     reason = db.scalars(select(LostReason)).first()
     return {
@@ -123,6 +132,7 @@ def world(db, admin, make_user):
         "user_id": rep.id,
         "name": "name",
         "token": rep.ical_token,
+        "import_id": waiting_import.id,
     }
 
 

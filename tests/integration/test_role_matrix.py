@@ -11,7 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.models import Activity, Company, Contact, Lead, LostReason, Opportunity, Stage
+from quickcrm.models import (
+    Activity,
+    Company,
+    Contact,
+    Import,
+    Lead,
+    LostReason,
+    Opportunity,
+    Stage,
+)
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 # Who may use each route:
@@ -84,6 +93,13 @@ ACCESS = {
     ("admin.change_role", "POST"): "admin",
     ("admin.deactivate_user", "POST"): "admin",
     ("admin.reactivate_user", "POST"): "admin",
+    ("imports.index", "GET"): "admin",
+    ("imports.upload", "POST"): "admin",
+    ("imports.detail", "GET"): "admin",
+    ("imports.start", "POST"): "admin",
+    ("imports.run_batches", "POST"): "admin",
+    ("imports.refused_csv", "GET"): "admin",
+    ("imports.undo", "POST"): "admin",
 }
 
 # Which levels each visitor reaches.
@@ -139,7 +155,12 @@ def world(db, make_user):
         assignee_id=owner.id, lead=lead,
     )  # fmt: skip
     owner.ical_token = "f" * 40
-    db.add_all([spare_stage, company, contact, opportunity, lead, task])
+    done_import = Import(
+        kind="leads", status="done", filename="fair.csv", encoding="utf-8", delimiter=",",
+        headers='["Name"]', total_rows=1, chunk_count=1, next_chunk=1, rows_done=1,
+        created_by_id=users["admin"].id, owner_id=owner.id,
+    )  # fmt: skip
+    db.add_all([spare_stage, company, contact, opportunity, lead, task, done_import])
     db.commit()
     return {
         "users": users,
@@ -155,6 +176,7 @@ def world(db, make_user):
             "name": "name",
             "token": owner.ical_token,
             "filename": "app.css",
+            "import_id": done_import.id,
         },
     }
 

@@ -20,6 +20,7 @@ DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # A text file has next to no control characters; a picture, a PDF or a workbook has many.
 BINARY_SHARE = 0.02
+BINARY_MIN = 8  # a stray NUL or two in a short file is a bad cell, not a picture
 # The longest cell csv reads (its default limit, 128 KB).
 CELL_MAX = csv.field_size_limit()
 
@@ -57,7 +58,7 @@ def detect_encoding(stream: BinaryIO) -> str:
             "→ CSV) and upload that."
         )
     controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\r\n\f")
-    if controls > BINARY_SHARE * len(head):
+    if controls > max(BINARY_MIN, BINARY_SHARE * len(head)):
         raise Unreadable("This is not a CSV file (it is not text). Upload a .csv file.")
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
