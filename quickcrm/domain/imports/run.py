@@ -155,13 +155,21 @@ def preview(
     region: str | None,
 ) -> list[Row]:
     """The first rows of the file as ``fields`` would store them (or refuse them)."""
-    chunk = session.get(ImportChunk, (upload.id, 0))
-    if chunk is None:
-        return []
+    lines: list[list] = []
+    query = (
+        select(ImportChunk.rows)
+        .where(ImportChunk.import_id == upload.id)
+        .order_by(ImportChunk.number)
+        .execution_options(yield_per=1)
+    )
+    for rows in session.scalars(query):
+        lines += json.loads(rows)[: PREVIEW_ROWS - len(lines)]
+        if len(lines) >= PREVIEW_ROWS:
+            break
     cleaner = Cleaner(
         upload.kind, headers_of(upload), fields, today=today, region=region, source=source
     )
-    return [cleaner.clean(r[0], r[1:]) for r in json.loads(chunk.rows)[:PREVIEW_ROWS]]
+    return [cleaner.clean(r[0], r[1:]) for r in lines]
 
 
 def start(
