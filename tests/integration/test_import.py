@@ -443,3 +443,14 @@ def test_the_import_page_lists_past_imports(client, admin, db):
     assert f'href="/admin/import/{import_id}">fair.csv</a>' in page
     assert "waiting for its columns" in page
     assert json.loads(db.get(Import, import_id).headers) == ["Name"]
+
+
+def test_imported_leads_and_later_captures_are_found_by_search(client, admin, db):
+    import_id = import_id_of(upload(client, b"Name,Company\nZebulon Quartz,Xylophone Works\n"))
+    start(client, import_id)
+    finish(client, import_id)
+    token = csrf_token(client, "/")
+    client.post("/", data={"csrf_token": token, "name": "Quentin Zyx", "company_name": "Later"})
+    for typed, name in (("Xylophone", "Zebulon Quartz"), ("Zyx", "Quentin Zyx")):
+        listing = client.get("/leads/", query_string={"q": typed}).get_data(as_text=True)
+        assert name in listing, typed
