@@ -212,9 +212,16 @@ def run_batches(import_id: int):
 @bp.get("/<int:import_id>/refused.csv")
 def refused_csv(import_id: int):
     upload = get_or_404(Import, import_id)
-    body = run.refusals_csv(get_session(), upload)
+    db = get_session()
+
+    def body():
+        try:
+            yield from run.refusals_csv(db, upload)
+        finally:  # the download may outlive the request's own teardown: end its transaction
+            db.close()
+
     return Response(
-        stream_with_context(body),
+        stream_with_context(body()),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="import-{upload.id}-refused.csv"',
