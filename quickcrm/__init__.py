@@ -69,6 +69,7 @@ def create_app(
         errors,
         exports,
         forecast,
+        imports,
         leads,
         meeting,
         opportunities,
@@ -92,6 +93,7 @@ def create_app(
         meeting,
         admin,
         exports,
+        imports,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.

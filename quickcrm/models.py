@@ -179,6 +179,8 @@ class Lead(Timestamped, Base):
     # Filled from a card photo the rep has not looked at yet (read at sync): "from a card —
     # check" until someone marks it checked.
     from_card: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The CSV import that created it (undoing the import removes it); ``None`` otherwise.
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import.id"), index=True)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     converted_by: Mapped[User | None] = relationship(foreign_keys=[converted_by_id])
@@ -218,6 +220,8 @@ class Company(Timestamped, Base):
     # Set when merged into another company: the survivor.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segment.id"), index=True)
+    # The CSV import that created it (undoing the import removes it); ``None`` otherwise.
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import.id"), index=True)
 
     owner: Mapped[User | None] = relationship()
     segment: Mapped[Segment | None] = relationship()
@@ -238,6 +242,8 @@ class Contact(Timestamped, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # The CSV import that created it (undoing the import removes it); ``None`` otherwise.
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import.id"), index=True)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
 
@@ -537,3 +543,90 @@ def _keep_next_action_dates(session: Session, _context) -> None:
         loaded = session.identity_map.get(session.identity_key(Lead, lead_id))
         if loaded is not None:
             session.expire(loaded, ["next_action_on"])
+
+
+# --- CSV import (quickcrm/domain/imports/) -------------------------------------------------
+
+IMPORT_KINDS = ("leads", "companies")
+# uploaded → waiting for its columns to be mapped; running → batches being imported;
+# done → every batch imported; undone → its records removed by an admin.
+IMPORT_STATUSES = ("mapping", "running", "done", "undone")
+
+
+class Import(Timestamped, Base):
+    """One uploaded CSV file and how far importing it has come. The progress counters are
+    committed with each batch's records, so a crash between batches loses nothing and
+    imports no row twice (quickcrm/domain/imports/run.py)."""
+
+    __tablename__ = "import"
+    __table_args__ = (_one_of("kind", IMPORT_KINDS), _one_of("status", IMPORT_STATUSES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="leads")
+    status: Mapped[str] = mapped_column(String(20), default="mapping")
+    filename: Mapped[str] = mapped_column(String(255))
+    encoding: Mapped[str] = mapped_column(String(20))
+    delimiter: Mapped[str] = mapped_column(String(10))
+    # The header row, as a JSON list of strings.
+    headers: Mapped[str] = mapped_column(Text)
+    total_rows: Mapped[int] = mapped_column(default=0)
+    chunk_count: Mapped[int] = mapped_column(default=0)
+    # What each column becomes, as a JSON list of field names ("ignore" for none); set
+    # when the admin starts the import, with the source and owner of every record.
+    mapping: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(120))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # The next chunk to import: claimed by a conditional UPDATE, so two requests never
+    # import the same one.
+    next_chunk: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    imported: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    # How many records undoing removed.
+    removed: Mapped[int] = mapped_column(default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+
+class ImportChunk(Base):
+    """A batch of an uploaded file's rows, parsed at upload: a JSON list of
+    [line number, cell, cell, …]. Deleted once imported."""
+
+    __tablename__ = "import_chunk"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("import.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True)
+    rows: Mapped[str] = mapped_column(Text)
+
+
+class ImportKey(Base):
+    """The duplicate keys ("e:" + email, "p:" + E.164 phone) an import compares rows with:
+    those of the leads and contacts that existed when it started, then those of the rows
+    it imported. Deleted when the import is done."""
+
+    __tablename__ = "import_key"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("import.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(260), primary_key=True)
+
+
+class ImportRefusal(Base):
+    """A row an import refused, with its reason and its cells (a JSON list), for the
+    report's CSV download."""
+
+    __tablename__ = "import_refusal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    cells: Mapped[str] = mapped_column(Text)

@@ -26,6 +26,8 @@ from quickcrm.models import (
     Base,
     Company,
     Contact,
+    Import,
+    ImportChunk,
     Lead,
     LostReason,
     Opportunity,
@@ -113,8 +115,15 @@ def world(db, admin, make_user):
     )  # fmt: skip
     segment = Segment(name="Retail", position=1)
     note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
-    db.add_all([segment, company, contact, opportunity, lead, task, note])
+    waiting_import = Import(
+        kind="leads", status="mapping", filename="fair.csv", encoding="utf-8", delimiter=",",
+        headers='["Name", "Email"]', total_rows=1, chunk_count=1, created_by_id=admin.id,
+        owner_id=admin.id,
+    )  # fmt: skip
+    db.add_all([segment, company, contact, opportunity, lead, task, note, waiting_import])
     rep.ical_token = "t" * 40
+    db.commit()
+    db.add(ImportChunk(import_id=waiting_import.id, number=0, rows='[[2, "Ann", "a@x.example"]]'))
     db.commit()
     reason = db.scalars(select(LostReason)).first()
     api_token, _secret = api_tokens.create_token(db, "Website", owner=rep)
@@ -132,6 +141,7 @@ def world(db, admin, make_user):
         "name": "name",
         "token": rep.ical_token,
         "attachment_id": note.id,
+        "import_id": waiting_import.id,
     }
 
 

@@ -17,6 +17,7 @@ from quickcrm.models import (
     Attachment,
     Company,
     Contact,
+    Import,
     Lead,
     LostReason,
     Opportunity,
@@ -130,6 +131,13 @@ ACCESS = {
     ("attachments.card_checked", "POST"): "owner",
     # A lead's photo or voice note: whoever may see the lead (the world's is not converted).
     ("attachments.show", "GET"): "owner",
+    ("imports.index", "GET"): "admin",
+    ("imports.upload", "POST"): "admin",
+    ("imports.detail", "GET"): "admin",
+    ("imports.start", "POST"): "admin",
+    ("imports.run_batches", "POST"): "admin",
+    ("imports.refused_csv", "GET"): "admin",
+    ("imports.undo", "POST"): "admin",
 }
 
 # Which levels each visitor reaches.
@@ -187,7 +195,12 @@ def world(db, make_user):
     )  # fmt: skip
     owner.ical_token = "f" * 40
     note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
-    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task, note])
+    done_import = Import(
+        kind="leads", status="done", filename="fair.csv", encoding="utf-8", delimiter=",",
+        headers='["Name"]', total_rows=1, chunk_count=1, next_chunk=1, rows_done=1,
+        created_by_id=users["admin"].id, owner_id=owner.id,
+    )  # fmt: skip
+    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task, note, done_import])
     db.commit()
     api_token, _secret = api_tokens.create_token(db, "Website", owner=owner)
     return {
@@ -207,6 +220,7 @@ def world(db, make_user):
             "token": owner.ical_token,
             "filename": "app.css",
             "attachment_id": note.id,
+            "import_id": done_import.id,
         },
     }
 

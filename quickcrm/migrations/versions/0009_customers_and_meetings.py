@@ -7,7 +7,7 @@ triggers of 0005): both databases add a nullable column with a foreign key, or a
 with a constant default, without copying the table.
 
 Revision ID: 0009_customers_and_meetings
-Revises: 0006_sessions_and_rate_limits
+Revises: 0008_imports
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_customers_and_meetings"
-down_revision: str | None = "0007_api_tokens"
+down_revision: str | None = "0008_imports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 so an action sent twice (a lost reply, a retry) is applied once.
 
 Revision ID: 0010_offline_actions
-Revises: 0006_sessions_and_rate_limits
+Revises: 0009_customers_and_meetings
 """
 
 from collections.abc import Sequence

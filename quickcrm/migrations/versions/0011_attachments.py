@@ -3,7 +3,7 @@ becomes), their bytes in the database so a backup holds them; a lead's "from a c
 check" mark.
 
 Revision ID: 0011_attachments
-Revises: 0006_sessions_and_rate_limits
+Revises: 0010_offline_actions
 """
 
 from collections.abc import Sequence

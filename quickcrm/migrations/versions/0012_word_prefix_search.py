@@ -24,7 +24,7 @@
    models too).
 
 Revision ID: 0012_word_prefix_search
-Revises: 0006_sessions_and_rate_limits (re-chained onto the latest revision when merged)
+Revises: 0011_attachments
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,195 @@
+"""How fast is a CSV import of 50,000 leads, and how much memory does it take?
+
+Run from the repository root::
+
+    python bench/import.py [--rows 50000] [--existing 10000] [--database-url URL]
+
+Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database
+given with ``--database-url`` — its schema is dropped and made again), migrated with the
+app's migrations, with ``--existing`` leads already in it. Writes an event export of
+``--rows`` realistic rows (UTF-8 with BOM, semicolons; names, companies, emails, phones in
+several formats, notes, temperatures, next-action dates, some bad rows), 5 % of them
+duplicates — half of existing leads (same email in another case, or the same phone written
+differently), half of earlier rows of the file. Then, through the import's own functions
+(quickcrm/domain/imports/run.py) as the app's requests call them:
+
+- upload: detect, parse and store the file in chunks;
+- start: check the mapping, collect the existing records' duplicate keys;
+- import: every batch, as the progress polls would.
+
+It prints each phase's time, the report's counts, and the peak memory of the process
+(max RSS) before and after the import phase; with ``--trace-memory``, also the most memory
+Python allocated during the import phase (tracemalloc, which slows it several times).
+It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+from quickcrm import create_app, migrate  # noqa: E402
+from quickcrm.config import TestConfig  # noqa: E402
+from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.domain import users  # noqa: E402
+from quickcrm.domain.imports import mapping, run  # noqa: E402
+from quickcrm.models import Lead  # noqa: E402
+
+PASSWORD = "correct horse battery"  # noqa: S105 - throwaway users in a scratch database
+FIRST = ("Ann", "Bob", "Chloé", "Dmitri", "Eve", "François", "Grace", "Hiro", "Ines", "Jon")
+LAST = ("Smith", "Müller", "O'Brien", "Nguyen", "García", "Kowalski", "Dubois", "Rossi")
+COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell")
+SUFFIXES = ("Ltd", "GmbH", "SARL", "Inc.", "")
+NOTES = ("", "Met at the stand; wants a demo.", "Pricing\nfor 20 seats", 'Card; "call on the 15th"')
+HEADER = ["First name", "Last name", "E-mail", "Mobile", "Organisation", "Notes",
+          "Temperature", "Follow-up date", "Badge"]  # fmt: skip
+
+
+def person(rng: random.Random, i: int) -> dict:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    company = f"{rng.choice(COMPANIES)} {rng.randint(1, 5000)} {rng.choice(SUFFIXES)}".strip()
+    number = 7_900_000_000 + i
+    phone = rng.choice(
+        (f"+44 {number}", f"0{number}", f"+44 ({str(number)[:3]}) {str(number)[3:]}")
+    )
+    domain = f"{company.split()[0].lower()}{i % 97}.example"
+    email = f"{first[0].lower()}.{i}@{domain}"
+    return {"first": first, "last": last, "email": email, "phone": phone, "company": company}
+
+
+def build_csv(rows: int, existing: list[dict], rng: random.Random, today: date) -> bytes:
+    out = io.StringIO()
+    out.write("\ufeff" + ";".join(HEADER) + "\r\n")
+    earlier: list[dict] = []
+    duplicates = rows // 20
+    dup_rows = set(rng.sample(range(100, rows), duplicates))
+    for i in range(rows):
+        if i in dup_rows and (i % 2 or not earlier) and existing:
+            who = dict(rng.choice(existing))
+            who["email"] = who["email"].upper() if rng.random() < 0.5 else ""
+        elif i in dup_rows:
+            who = dict(rng.choice(earlier))
+            who["email"] = "" if rng.random() < 0.5 else who["email"]
+        else:
+            who = person(rng, 1_000_000 + i)
+            earlier.append(who)
+        note = rng.choice(NOTES)
+        due = (today + timedelta(days=rng.randint(1, 60))).isoformat() if i % 3 == 0 else ""
+        if i % 500 == 7:
+            due = "31/02/2026"  # a bad date: refused
+        cells = [who["first"], who["last"], who["email"], who["phone"], who["company"], note,
+                 rng.choice(("hot", "Warm", "cold", "")), due, str(i)]  # fmt: skip
+        out.write(";".join(_quoted(c) for c in cells) + "\r\n")
+    return out.getvalue().encode("utf-8")
+
+
+def _quoted(cell: str) -> str:
+    if any(ch in cell for ch in ';"\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def build(url: str, existing: int, rng: random.Random):
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    engine.dispose()
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    maker = app.extensions["quickcrm.sessionmaker"]
+    method = app.config["PASSWORD_METHOD"]
+    people = [person(rng, i) for i in range(existing)]
+    with maker() as session:
+        admin = users.create_user(session, "admin@example.com", PASSWORD, role="admin",
+                                  name="Ada", password_method=method)  # fmt: skip
+        rep = users.create_user(session, "rep@example.com", PASSWORD, role="rep",
+                                name="Rita", password_method=method)  # fmt: skip
+        now = datetime.now(UTC)
+        for start in range(0, existing, 5000):
+            session.execute(
+                insert(Lead),
+                [{"uuid": uuid.uuid4(), "name": f"{p['first']} {p['last']}",
+                  "company_name": p["company"], "email": p["email"], "phone": p["phone"],
+                  "status": "open", "owner_id": rep.id, "captured_at": now, "created_at": now,
+                  "updated_at": now} for p in people[start : start + 5000]],
+            )  # fmt: skip
+        session.commit()
+        return app, maker, admin.id, rep.id, people
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--existing", type=int, default=10_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="tracemalloc the import (slows it down)"
+    )
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-import-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    rng = random.Random(42)
+    today = date.today()
+    app, maker, admin_id, rep_id, people = build(url, args.existing, rng)
+    data = build_csv(args.rows, people, rng, today)
+    print(f"database: {make_engine(url).dialect.name}; {args.existing:,} existing leads; "
+          f"file: {args.rows:,} rows, {len(data) / 1e6:.1f} MB")  # fmt: skip
+    path = workdir / "event.csv"
+    path.write_bytes(data)
+    del data
+    timings = {}
+    with maker() as session:
+        from quickcrm.models import User
+
+        admin, rep = session.get(User, admin_id), session.get(User, rep_id)
+        began = time.perf_counter()
+        with path.open("rb") as stream:
+            upload = run.store_upload(session, stream, "event.csv", "leads", admin)
+        timings["upload (detect, parse, store)"] = time.perf_counter() - began
+        fields = mapping.guess(run.headers_of(upload))
+        began = time.perf_counter()
+        run.start(session, upload, fields, source="Expo 2026", owner=rep, region="GB")
+        timings["start (mapping, existing keys)"] = time.perf_counter() - began
+        if args.trace_memory:
+            tracemalloc.start()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        began = time.perf_counter()
+        run.run(session, upload.id, today=today, region="GB", budget=3600)
+        timings["import (every batch)"] = time.perf_counter() - began
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        session.refresh(upload)
+        for label, seconds in timings.items():
+            print(f"  {label:<34} {seconds:6.2f} s")
+        print(f"  {'total':<34} {sum(timings.values()):6.2f} s")
+        print(f"report: {upload.imported:,} imported, {upload.duplicates:,} duplicates skipped, "
+              f"{upload.refused:,} refused (status {upload.status})")  # fmt: skip
+        leads = session.scalar(select(func.count()).select_from(Lead))
+        print(f"leads in the database: {leads:,}")
+    print(f"peak memory (max RSS of the process): {rss_before:.0f} MB before the import "
+          f"phase (the test file in memory included), {rss_after:.0f} MB after it")  # fmt: skip
+    if args.trace_memory:
+        print(f"Python allocations during the import phase peaked at {traced_peak / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""CSV import (``/admin/import``, admins only): upload, map the columns, import with a
+progress bar, read the report, undo (README, "Import")."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from quickcrm.db import get_session
+from quickcrm.domain import validation as v
+from quickcrm.domain.imports import mapping, run
+from quickcrm.domain.imports.detect import Unreadable
+from quickcrm.errors import error_response
+from quickcrm.models import IMPORT_KINDS, Import, User
+from quickcrm.web import get_or_404, render, role_required, today, wants_page
+
+bp = Blueprint("imports", __name__, url_prefix="/admin/import")
+
+# The largest file an admin may upload; the rest of the app keeps MAX_CONTENT_LENGTH.
+UPLOAD_MAX = 50 * 1024 * 1024
+# How long one progress request imports batches before it answers.
+RUN_BUDGET_SECONDS = 0.8
+KIND_LABELS = {"leads": "Leads", "companies": "Companies and contacts"}
+
+
+def _upload_max() -> int:
+    return int(current_app.config.get("IMPORT_MAX_BYTES", UPLOAD_MAX))
+
+
+def _too_large() -> str:
+    megabytes = _upload_max() // (1024 * 1024)
+    return f"The file is larger than {megabytes} MB. Split it into smaller files and import each."
+
+
+@bp.url_value_preprocessor
+def raise_upload_limit(endpoint: str | None, _values) -> None:
+    """An admin's file upload may be up to ``UPLOAD_MAX``. URL value preprocessors run
+    before every ``before_request`` function, so the app's body check (quickcrm/inputs.py)
+    sees the raised limit; anyone else, and any other kind of body, keeps the 1 MB limit
+    (the form fields beside the file stay under werkzeug's 500 KB per field)."""
+    if endpoint != "imports.upload" or request.method != "POST":
+        return
+    if request.mimetype != "multipart/form-data":
+        return
+    if current_user.is_authenticated and current_user.can("admin"):
+        request.max_content_length = _upload_max()
+        if (request.content_length or 0) > _upload_max():
+            abort(413)
+
+
+@bp.errorhandler(413)
+def too_large(_error):
+    if request.max_content_length == _upload_max():
+        return error_response(413, _too_large())
+    return error_response(413)
+
+
+@bp.before_request
+@role_required("admin")
+def only_admins():
+    return None
+
+
+def _region() -> str | None:
+    return current_app.config.get("PHONE_REGION")
+
+
+def _owners() -> list[User]:
+    return list(get_session().scalars(select(User).where(User.active).order_by(User.name)))
+
+
+def _index(status: int = 200, error: str | None = None, kind: str = "leads"):
+    imports = get_session().scalars(select(Import).order_by(Import.id.desc()).limit(20))
+    return render(
+        "imports/index.html",
+        ["content"],
+        status=status,
+        imports=list(imports),
+        error=error,
+        kind=kind,
+        kinds=KIND_LABELS,
+        upload_max=_upload_max() // (1024 * 1024),
+    )
+
+
+@bp.get("")
+def index():
+    return _index()
+
+
+@bp.post("")
+def upload():
+    kind = request.form.get("kind", "leads")
+    if kind not in IMPORT_KINDS:
+        kind = "leads"
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return _index(422, "Choose a CSV file to upload.", kind)
+    try:
+        made = run.store_upload(get_session(), file.stream, file.filename, kind, current_user)
+    except Unreadable as exc:
+        return _index(422, str(exc), kind)
+    return redirect(url_for("imports.detail", import_id=made.id), 303)
+
+
+def _chosen(data, upload: Import) -> list[str]:
+    """The field chosen for each column in ``data`` (a form or query), else the guess."""
+    headers = run.headers_of(upload)
+    guessed = mapping.guess(headers, upload.kind)
+    return [data.get(f"column_{i}", guessed[i]) for i in range(len(headers))]
+
+
+def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
+    db = get_session()
+    context.setdefault("chosen", _chosen(request.args, upload))
+    context.setdefault("errors", {})
+    context.setdefault("source", request.args.get("source", upload.source or ""))
+    context.setdefault("owner_id", v.record_id(request.args.get("owner")) or upload.owner_id)
+    if upload.status == "mapping":
+        fields = [
+            f if f in mapping.FIELDS[upload.kind] else mapping.IGNORE for f in context["chosen"]
+        ]
+        try:
+            source = v.text(context["source"], max_length=120)
+        except v.Invalid:
+            source = None
+        context["preview"] = run.preview(
+            db, upload, fields, source=source, today=today(), region=_region()
+        )
+    return render(
+        "imports/detail.html",
+        list(blocks),
+        status=status,
+        upload=upload,
+        headers=run.headers_of(upload),
+        fields=mapping.FIELDS[upload.kind],
+        owners=_owners(),
+        kinds=KIND_LABELS,
+        left=run.counts(db, upload) if upload.status == "done" else {},
+        **context,
+    )
+
+
+@bp.get("/<int:import_id>")
+def detail(import_id: int):
+    upload = get_or_404(Import, import_id)
+    preview_only = not wants_page() and request.args and upload.status == "mapping"
+    return _detail(upload, blocks=("preview",) if preview_only else ("content",))
+
+
+@bp.post("/<int:import_id>")
+def start(import_id: int):
+    upload = get_or_404(Import, import_id)
+    form = request.form
+    chosen = _chosen(form, upload)
+    errors: dict = {}
+    owner = get_session().get(User, v.record_id(form.get("owner")) or 0)
+    if owner is None or not owner.active:
+        errors["owner"] = "Choose who will own the records."
+    try:
+        source = v.text(form.get("source"), max_length=120)
+    except v.Invalid as exc:
+        errors["source"], source = str(exc), None
+    if not errors:
+        try:
+            run.start(get_session(), upload, chosen, source=source, owner=owner, region=_region())
+        except mapping.MappingErrors as exc:
+            errors = {
+                ("column" if key is None else f"column_{key}"): m for key, m in exc.errors.items()
+            }
+        except run.NotNow as exc:
+            flash(str(exc))
+            return redirect(url_for("imports.detail", import_id=import_id), 303)
+    if errors:
+        get_session().rollback()
+        return _detail(
+            upload,
+            422,
+            chosen=chosen,
+            errors=errors,
+            source=form.get("source", ""),
+            owner_id=v.record_id(form.get("owner")),
+        )
+    return redirect(url_for("imports.detail", import_id=import_id), 303)
+
+
+@bp.post("/<int:import_id>/run")
+def run_batches(import_id: int):
+    """Import the next batches for about a second: what the progress block's polls ask
+    for (and its *Continue* button without script)."""
+    upload = get_or_404(Import, import_id)
+    db = get_session()
+    if upload.status == "running":
+        run.run(db, import_id, today=today(), region=_region(), budget=RUN_BUDGET_SECONDS)
+        db.refresh(upload)
+    if wants_page():
+        return redirect(url_for("imports.detail", import_id=import_id), 303)
+    return _detail(upload, blocks=("status",))
+
+
+@bp.get("/<int:import_id>/refused.csv")
+def refused_csv(import_id: int):
+    upload = get_or_404(Import, import_id)
+    db = get_session()
+
+    def body():
+        try:
+            yield from run.refusals_csv(db, upload)
+        finally:  # the download may outlive the request's own teardown: end its transaction
+            db.close()
+
+    return Response(
+        stream_with_context(body()),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{upload.id}-refused.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.post("/<int:import_id>/undo")
+def undo(import_id: int):
+    upload = get_or_404(Import, import_id)
+    try:
+        removed = run.undo(get_session(), upload)
+    except run.NotNow as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("imports.detail", import_id=import_id), 303)
+    what = "leads" if upload.kind == "leads" else "companies and contacts"
+    flash(f"Import undone: {removed} {what} removed.")
+    return redirect(url_for("imports.detail", import_id=import_id), 303)
