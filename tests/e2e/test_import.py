@@ -8,7 +8,7 @@ from sqlalchemy import select
 from quickcrm import imports as import_views
 from quickcrm.domain.imports import run
 from quickcrm.models import Lead
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import open_area, sign_in
 
 
 def event_export() -> bytes:
@@ -31,7 +31,7 @@ def test_an_admin_imports_an_event_export_on_a_phone(page, make_live_user, live_
     make_live_user("admin@example.com", "admin", "Ada Admin")
     make_live_user("rep@example.com", "rep", "Rita Rep")
     sign_in(page, "admin@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    open_area(page, "Admin")
     page.get_by_role("link", name="Import a CSV file").click()
 
     page.get_by_label("CSV file", exact=True).set_input_files(
@@ -65,7 +65,7 @@ def test_an_admin_imports_an_event_export_on_a_phone(page, make_live_user, live_
     expect(report).to_contain_text("1 refused")
     expect(page.get_by_role("progressbar")).to_have_count(0)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Leads").click()
+    open_area(page, "Leads")
     page.get_by_label("Search").fill("Chloé")
     expect(page.get_by_role("link", name="Chloé Dubois")).to_be_visible()
     live_db.expire_all()
