@@ -18,7 +18,6 @@ from quickcrm.web import friendly_date, get_or_404, render, today, wants_page
 bp = Blueprint("agenda", __name__)
 
 TEMPLATE = "agenda/index.html"
-FEED_LIMIT = 60  # requests per user per window: a calendar polls every few minutes at most
 FEED_WINDOW = timedelta(hours=1)
 
 
@@ -165,7 +164,7 @@ def feed(token: str):
     allowed, retry_after = ratelimit.hit(
         db,
         agenda.feed_limit_key(user),
-        limit=current_app.config.get("ICAL_RATE_LIMIT", FEED_LIMIT),
+        limit=current_app.config["ICAL_RATE_LIMIT"],
         window=FEED_WINDOW,
     )
     if not allowed:

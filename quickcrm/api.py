@@ -104,7 +104,7 @@ def create_lead():
         if isinstance(data, Response):
             return data
         form, errors = web_leads.lead_form(
-            data, today=today(), phone_region=current_app.config.get("PHONE_REGION")
+            data, today=today(), phone_region=current_app.config["PHONE_REGION"]
         )
         if errors:
             return _json({"errors": errors}, 422)

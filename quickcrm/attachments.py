@@ -34,11 +34,11 @@ def read_photo(photo: bytes) -> cards.Card:
         timeout=float(config["OCR_TIMEOUT"]),
         idle=float(config["OCR_IDLE_SECONDS"]),
     )
-    return cards.read_card(lines, region=config.get("PHONE_REGION"))
+    return cards.read_card(lines, region=config["PHONE_REGION"])
 
 
 def _checks() -> dict:
-    return leads.field_checks(today=today(), phone_region=current_app.config.get("PHONE_REGION"))
+    return leads.field_checks(today=today(), phone_region=current_app.config["PHONE_REGION"])
 
 
 @bp.app_context_processor

@@ -126,7 +126,7 @@ def undo(lead_id: int):
 
 def _clean(data) -> leads.LeadForm:
     return leads.LeadForm.from_mapping(data).clean(
-        today=today(), phone_region=current_app.config.get("PHONE_REGION")
+        today=today(), phone_region=current_app.config["PHONE_REGION"]
     )
 
 

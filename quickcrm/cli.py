@@ -71,7 +71,7 @@ def seed_demo(password: str) -> None:
         session,
         password=password,
         password_method=current_app.config["PASSWORD_METHOD"],
-        region=current_app.config.get("PHONE_REGION"),
+        region=current_app.config["PHONE_REGION"],
     )
     click.echo(summary)
 

@@ -85,7 +85,7 @@ def new():
 @role_required("coordinator")
 def create():
     session = get_session()
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     form = companies.company_form(request.form, region, session)
     if not form.ok:
         context = {"form": form, **_form_choices()}
@@ -107,7 +107,7 @@ def detail(company_id: int):
 @role_required("coordinator")
 def update(company_id: int):
     company = get_or_404(Company, company_id)
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     form = companies.company_form(request.form, region, get_session())
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
@@ -132,7 +132,7 @@ def new_contact(company_id: int):
 @bp.post("/<int:company_id>/contacts/new")
 def create_contact(company_id: int):
     company = _company(company_id)
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     form = companies.contact_form(request.form, region)
     if not form.ok:
         return render(CONTACT_TEMPLATE, ["content"], status=422, company=company, form=form)

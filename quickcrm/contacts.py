@@ -60,7 +60,7 @@ def vcard(contact_id: int):
 @role_required("coordinator")
 def update(contact_id: int):
     contact = get_or_404(Contact, contact_id)
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     form = companies.contact_form(request.form, region)
     if not form.ok:
         return render(TEMPLATE, ["contact_form"], status=422, **_context(contact, form=form))

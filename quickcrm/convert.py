@@ -1,4 +1,4 @@
-"""Converting a lead: one screen, one transaction (PRODUCT.md §4, screen 5); and undoing a
+"""Converting a lead: one screen, one transaction (docs/architecture.md, "The path of a conversion"); and undoing a
 conversion within a day (README, "Undo a conversion")."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _next() -> str:
 
 def _page(lead: Lead, form: ConvertForm, status: int = 200):
     session = get_session()
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     companies = matching.suggest_companies(session, lead, region)
     contacts = matching.suggest_contacts(session, lead, [c.id for c in companies], region)
     return render(
@@ -61,7 +61,7 @@ def form(lead_id: int):
     if lead.status != "open":
         return _already(lead, 200)
     session = get_session()
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     suggested = matching.suggest_companies(session, lead, region)
     return _page(lead, ConvertForm.initial(session, lead, suggested, today()))
 
@@ -71,7 +71,7 @@ def form(lead_id: int):
 def convert(lead_id: int):
     lead = get_or_404(Lead, lead_id)
     session = get_session()
-    region = current_app.config.get("PHONE_REGION")
+    region = current_app.config["PHONE_REGION"]
     if lead.status != "open":
         return _already(lead)
     form = ConvertForm.from_mapping(request.form).clean(session, phone_region=region)

@@ -73,7 +73,7 @@ def only_admins():
 
 
 def _region() -> str | None:
-    return current_app.config.get("PHONE_REGION")
+    return current_app.config["PHONE_REGION"]
 
 
 def _owners() -> list[User]:

@@ -167,7 +167,7 @@ def save_field(lead_id: int, name: str):
             name,
             request.form,
             today=today(),
-            phone_region=current_app.config.get("PHONE_REGION"),
+            phone_region=current_app.config["PHONE_REGION"],
         )
     except leads.NotOpen as exc:
         return _row(lead, name, status=409, refused_field=name, refusal=str(exc))

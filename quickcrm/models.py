@@ -1,4 +1,4 @@
-"""The whole data model of PRODUCT.md §2: users, leads, companies, contacts,
+"""The whole data model of docs/domain.md: users, leads, companies, contacts,
 opportunities, stages and activities."""
 
 from __future__ import annotations

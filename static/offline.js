@@ -133,7 +133,7 @@
       return li;
     }
     const actions = element("span", "sync-actions");
-    // "Edit" and "Discard" exactly, as PRODUCT.md's names; the row's name describes them.
+    // "Edit" and "Discard" exactly, the names the tests and screen readers rely on; the row's name describes them.
     actions.append(
       button("Edit", () => editCapture(item.uuid), name.id),
       button("Discard", () => askDiscard(item.uuid), name.id),

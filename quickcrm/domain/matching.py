@@ -1,5 +1,5 @@
 """Duplicate matching: the keys companies and contacts are compared on, and the existing
-records a lead suggests (PRODUCT.md §4, screen 5)."""
+records a lead suggests (docs/domain.md)."""
 
 from __future__ import annotations
 

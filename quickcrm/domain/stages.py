@@ -1,4 +1,4 @@
-"""The pipeline's stages and their default probabilities (PRODUCT.md §2)."""
+"""The pipeline's stages and their default probabilities (docs/domain.md)."""
 
 from __future__ import annotations
 
