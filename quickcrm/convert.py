@@ -1,5 +1,5 @@
-"""Converting a lead: one screen, one transaction (docs/architecture.md, "The path of a conversion"); and undoing a
-conversion within a day (README, "Undo a conversion")."""
+"""Converting a lead: one screen, one transaction (docs/architecture.md, "The path of a
+conversion"); and undoing a conversion within a day (README, "Undo a conversion")."""
 
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from quickcrm.domain import validation as v
 
 T = TypeVar("T")
 
-# The main navigation, in the order of docs/domain.md's areas: (label, endpoint, role needed). An entry
-# shows once its area exists and the signed-in user's role allows it.
+# The main navigation, in the order of docs/domain.md's areas: (label, endpoint, role
+# needed). An entry shows once its area exists and the signed-in user's role allows it.
 NAVIGATION = (
     ("Capture", "capture.index", "rep"),
     ("Agenda", "agenda.index", "rep"),
