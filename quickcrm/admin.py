@@ -199,8 +199,7 @@ def hand_over(user_id: int):
     """Give everything of a user (a rep who leaves) to another, in one step."""
     user = get_or_404(User, user_id)
     session = get_session()
-    ident = v.record_id(request.form.get("to"))
-    to = session.get(User, ident) if ident is not None else None
+    to = v.chosen(session, User, request.form.get("to"))
     if to is None:
         refusal = users.UserError("Choose who takes over.", "to")
         return _refused(refusal, f"user-{user_id}", _users_page)

@@ -28,8 +28,7 @@ def _whose() -> User:
         return current_user
     if not current_user.can("coordinator"):
         abort(403)
-    ident = v.record_id(raw)
-    user = get_session().get(User, ident) if ident is not None else None
+    user = v.chosen(get_session(), User, raw)
     if user is None:
         abort(404)
     return user

@@ -165,7 +165,7 @@ def start(import_id: int):
     form = request.form
     chosen = _chosen(form, upload)
     errors: dict = {}
-    owner = get_session().get(User, v.record_id(form.get("owner")) or 0)
+    owner = v.chosen(get_session(), User, form.get("owner"))
     if owner is None or not owner.active:
         errors["owner"] = "Choose who will own the records."
     try:

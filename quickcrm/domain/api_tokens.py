@@ -107,8 +107,7 @@ def create_token(
 
 def owner_by_id(session: Session, raw: str | None) -> User | None:
     """The active user a form's owner select names, or ``None``."""
-    user_id = v.record_id(raw)
-    user = session.get(User, user_id) if user_id is not None else None
+    user = v.chosen(session, User, raw)
     return user if user is not None and user.active else None
 
 

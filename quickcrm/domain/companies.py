@@ -138,8 +138,7 @@ def _pick(session: Session, model, message: str, *, active_user: bool = False):
     def check(raw: str) -> int | None:
         if not raw.strip():
             return None
-        ident = v.record_id(raw)
-        row = session.get(model, ident) if ident is not None else None
+        row = v.chosen(session, model, raw)
         if row is None or (active_user and not row.active):
             raise v.Invalid(message)
         return row.id

@@ -114,7 +114,7 @@ class ConvertForm:
                 lambda s: v.text(s, max_length=200, required="Enter the company's name."),
             )
             return
-        company = _get(session, Company, choice)
+        company = v.chosen(session, Company, choice)
         if company is None or company.merged_into_id is not None:
             self.errors["company"] = "Choose a company from the list, or New company."
         self.values["company"] = company
@@ -130,7 +130,7 @@ class ConvertForm:
             self._check("contact_email", v.email)
             self._check("contact_phone", lambda s: v.phone(s, region))
             return
-        contact = _get(session, Contact, choice)
+        contact = v.chosen(session, Contact, choice)
         company = self.values.get("company")
         if contact is None or company is None or contact.company_id != company.id:
             self.errors["contact"] = "Choose a contact at the chosen company, or New contact."
@@ -143,7 +143,7 @@ class ConvertForm:
         )
         self._check("value", _money)
         raw_stage = self.raw["stage_id"]
-        stage = _get(session, Stage, raw_stage)
+        stage = v.chosen(session, Stage, raw_stage)
         if stage is None:
             self.errors["stage_id"] = "Choose a stage."
         self.values["stage"] = stage
@@ -161,12 +161,6 @@ def _percent(value: str) -> int:
 
 def _date(value: str) -> date | None:
     return v.day(value)
-
-
-def _get(session: Session, model, raw: str):
-    """The ``model`` row whose id is typed in ``raw``, or ``None``."""
-    ident = v.record_id(raw)
-    return session.get(model, ident) if ident is not None else None
 
 
 @dataclass

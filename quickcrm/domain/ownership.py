@@ -25,8 +25,7 @@ class ReassignRefused(ValueError):
 
 def new_owner(session: Session, raw: object) -> User:
     """The active user chosen in a form's *Owner* select."""
-    ident = v.record_id(raw)
-    user = session.get(User, ident) if ident is not None else None
+    user = v.chosen(session, User, raw)
     if user is None or not user.active:
         raise ReassignRefused("owner_id", "Choose an active user.")
     return user

@@ -238,7 +238,7 @@ def clean(
     """Check the typed opportunity; its primary contact must work at ``company``. An empty
     probability takes the chosen stage's."""
     raw = form.raw
-    stage = _get(session, Stage, raw["stage_id"])
+    stage = v.chosen(session, Stage, raw["stage_id"])
     if not raw["probability"] and stage is not None:
         raw["probability"] = str(stage.probability)
     try:
@@ -259,12 +259,12 @@ def clean(
     if stage is None:
         form.errors["stage_id"] = "Choose a stage."
     form.values["stage"] = stage
-    owner = _get(session, User, raw["owner_id"])
+    owner = v.chosen(session, User, raw["owner_id"])
     if raw["owner_id"] and (owner is None or not owner.active):
         form.errors["owner_id"] = "Choose an active user."
     form.values["owner_id"] = owner.id if owner else None
     if form.has_contact:
-        contact = _get(session, Contact, raw["contact_id"])
+        contact = v.chosen(session, Contact, raw["contact_id"])
         if raw["contact_id"] and (
             contact is None or company is None or contact.company_id != company.id
         ):
@@ -297,12 +297,6 @@ def create_opportunity(
     session.add(opportunity)
     session.commit()
     return opportunity
-
-
-def _get(session: Session, model, raw: str):
-    """The ``model`` row whose id is typed in ``raw``, or ``None``."""
-    ident = v.record_id(raw)
-    return session.get(model, ident) if ident is not None else None
 
 
 def update_opportunity(
@@ -498,7 +492,7 @@ def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
         raise PipelineError("move_to", f"The pipeline needs a {stage.outcome} stage.")
     target = None
     if used:
-        target = _get(session, Stage, move_to)
+        target = v.chosen(session, Stage, move_to)
         if target is None or target.id == stage.id:
             raise PipelineError(
                 "move_to",

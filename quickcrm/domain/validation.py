@@ -48,6 +48,13 @@ def record_id(value: object) -> int | None:
     return number if 1 <= number <= ID_MAX else None
 
 
+def chosen(session, model, value: object):
+    """The ``model`` row whose id ``value`` names (a select's or a hidden input's value), or
+    ``None`` when there is none — the one way to look up a row a request names."""
+    ident = record_id(value)
+    return session.get(model, ident) if ident is not None else None
+
+
 def integer(value: str | None, *, low: int, high: int, message: str) -> int | None:
     """A whole number from ``low`` to ``high``; ``None`` when empty."""
     raw = (value or "").strip()

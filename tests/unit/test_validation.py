@@ -151,3 +151,12 @@ def test_integer_bounds():
     for raw in ("0", "366", "²", "9" * 5000, "1.0"):
         with pytest.raises(v.Invalid):
             v.integer(raw, low=1, high=365, message="m")
+
+
+def test_chosen_looks_up_only_ids_that_can_name_a_row(db, make_user):
+    from quickcrm.models import User
+
+    user = make_user()
+    assert v.chosen(db, User, f" {user.id} ") is user
+    for raw in ("", None, "0", "²", "9" * 20, str(v.ID_MAX), "1.0"):
+        assert v.chosen(db, User, raw) is None, raw
