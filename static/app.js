@@ -289,7 +289,11 @@
     if (!form) return;
     if (event.key === "Escape") {
       event.preventDefault();
-      form.querySelector("[data-cancel]")?.click();
+      const cancel = form.querySelector("[data-cancel]");
+      // A row swapped in a moment ago may not be processed by htmx yet: its Cancel would
+      // then only follow its #anchor and leave the form open.
+      if (cancel && window.htmx) window.htmx.process(cancel);
+      cancel?.click();
     } else if (event.key === "Enter" && (event.target.type === "radio"
         || (event.target.tagName === "TEXTAREA" && (event.ctrlKey || event.metaKey)))) {
       event.preventDefault();
