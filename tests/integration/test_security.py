@@ -45,6 +45,7 @@ def test_a_token_from_another_session_is_rejected(app, client, rep, db):
     assert response.status_code == 400
 
 
+@pytest.mark.fresh_app
 @pytest.mark.parametrize(("role", "status"), [("rep", 403), ("coordinator", 200), ("admin", 200)])
 def test_role_required_is_checked_on_the_server(app, make_user, role, status):
     @app.get("/_coordinators_only")
