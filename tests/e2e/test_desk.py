@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from quickcrm.models import Company, Lead
+from quickcrm.models import Company
+from tests import factories
 from tests.e2e.conftest import sign_in
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -21,17 +22,12 @@ def browser_context_args(browser_context_args):
             "is_mobile": False, "has_touch": False}  # fmt: skip
 
 
-def _lead(live_db, owner, **fields) -> Lead:
-    lead = Lead(owner=owner, **fields)
-    live_db.add(lead)
-    live_db.commit()
-    return lead
-
-
 def test_second_conversion_suggests_the_company_made_by_the_first(page, make_live_user, live_db):
     cora = make_live_user("cora@example.com", "coordinator", "Cora")
-    first = _lead(live_db, cora, name="Jo Bloggs", company_name="Acme Inc", email="jo@acme.com")
-    second = _lead(live_db, cora, name="Sam Smith", company_name="ACME, Inc.")
+    first = factories.lead(
+        live_db, cora, name="Jo Bloggs", company_name="Acme Inc", email="jo@acme.com"
+    )
+    second = factories.lead(live_db, cora, name="Sam Smith", company_name="ACME, Inc.")
     sign_in(page, "cora@example.com")
 
     page.goto(f"/leads/{first.id}")
@@ -58,8 +54,8 @@ def test_second_conversion_suggests_the_company_made_by_the_first(page, make_liv
 def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db):
     cora = make_live_user("cora@example.com", "coordinator", "Cora")
     for name in ("Ann Expo", "Ben Expo", "Cat Expo"):
-        _lead(live_db, cora, name=name, source="Expo", temperature="hot")
-    _lead(live_db, cora, name="Dan Web", source="Web", temperature="hot")
+        factories.lead(live_db, cora, name=name, source="Expo", temperature="hot")
+    factories.lead(live_db, cora, name="Dan Web", source="Web", temperature="hot")
     sign_in(page, "cora@example.com")
 
     page.goto("/leads/")
@@ -98,7 +94,7 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
 
 def test_a_disqualified_lead_can_be_reopened(page, make_live_user, live_db):
     cora = make_live_user("cora@example.com", "coordinator", "Cora")
-    lead = _lead(live_db, cora, name="Jo Bloggs")
+    lead = factories.lead(live_db, cora, name="Jo Bloggs")
     sign_in(page, "cora@example.com")
 
     page.goto(f"/leads/{lead.id}")

@@ -7,22 +7,16 @@ import re
 
 from sqlalchemy import select
 
-from quickcrm.models import Company, Contact, Lead, Opportunity
+from quickcrm.models import Company, Contact, Opportunity
+from tests import factories
 from tests.conftest import csrf_token
-
-
-def _lead(db, owner, name, **fields):
-    lead = Lead(name=name, owner_id=owner.id, **fields)
-    db.add(lead)
-    db.commit()
-    return lead
 
 
 def test_the_page_shows_the_lead_and_why_a_company_matched(client, db, coordinator, make_user):
     sam = make_user("sam@example.com", "rep", "Sam Rep")
     acme = Company(name="Acme", name_key="acme", email_domain="acme.com", owner_id=sam.id)
     db.add_all([acme, Contact(company=acme, name="Ann Smith")])
-    lead = _lead(db, sam, "Jo Bloggs", company_name="ACME Ltd", email="jo@acme.com",
+    lead = factories.lead(db, sam, "Jo Bloggs", company_name="ACME Ltd", email="jo@acme.com",
                  note="Wants 5 units", temperature="hot", source="Trade show")  # fmt: skip
     page = client.get(f"/leads/{lead.id}/convert").get_data(as_text=True)
     shown_beside = (
@@ -41,7 +35,7 @@ def test_the_page_shows_the_lead_and_why_a_company_matched(client, db, coordinat
 
 
 def test_converting_without_ticking_makes_no_opportunity(client, db, coordinator):
-    lead = _lead(db, coordinator, "Jo Bloggs")
+    lead = factories.lead(db, coordinator, "Jo Bloggs")
     token = csrf_token(client, f"/leads/{lead.id}/convert")
     data = {"csrf_token": token, "company": "new", "company_name": "Jo's shop",
             "contact": "new", "contact_name": "Jo Bloggs", "value": ""}  # fmt: skip
@@ -52,8 +46,8 @@ def test_converting_without_ticking_makes_no_opportunity(client, db, coordinator
 
 
 def test_from_review_mode_back_to_the_next_lead(client, db, coordinator):
-    first = _lead(db, coordinator, "Anna First")
-    second = _lead(db, coordinator, "Bert Second")
+    first = factories.lead(db, coordinator, "Anna First")
+    second = factories.lead(db, coordinator, "Bert Second")
     review = client.get("/leads/review?sort=name&status=all").get_data(as_text=True)
     link = re.search(rf'href="(/leads/{first.id}/convert\?next=[^"]+)"', review).group(1)
     form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
@@ -70,7 +64,7 @@ def test_from_review_mode_back_to_the_next_lead(client, db, coordinator):
 
 
 def test_undo_from_the_lead_page_and_refusals(client, db, coordinator, make_user):
-    lead = _lead(db, coordinator, "Jo Bloggs")
+    lead = factories.lead(db, coordinator, "Jo Bloggs")
     token = csrf_token(client, f"/leads/{lead.id}/convert")
     not_yet = client.post(f"/leads/{lead.id}/convert/undo", data={"csrf_token": token})
     assert not_yet.status_code == 409 and "not converted" in not_yet.get_data(as_text=True)
@@ -91,7 +85,7 @@ def test_undo_from_the_lead_page_and_refusals(client, db, coordinator, make_user
 
 
 def test_a_rep_cannot_undo(client, db, rep):
-    lead = _lead(db, rep, "Jo", status="converted")
+    lead = factories.lead(db, rep, "Jo", status="converted")
     token = csrf_token(client, "/")
     assert (
         client.post(f"/leads/{lead.id}/convert/undo", data={"csrf_token": token}).status_code == 403

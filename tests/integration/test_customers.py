@@ -8,13 +8,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from quickcrm.models import Activity, Company, Contact, Opportunity, Segment, Stage
+from tests import factories
 from tests.conftest import csrf_token
 
 
 def _acme(db, **extra):
-    acme = Company(name="Acme", name_key="acme", **extra)
+    acme = factories.company(db, "Acme", **extra)
     ann = Contact(company=acme, name="Ann Smith", phone="+44 20 7946 0001")
-    db.add_all([acme, ann])
+    db.add(ann)
     db.commit()
     return acme, ann
 

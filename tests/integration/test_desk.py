@@ -6,21 +6,15 @@ import re
 import threading
 from datetime import date, timedelta
 
-from quickcrm.models import Activity, Company, Contact, Lead, Opportunity
+from quickcrm.models import Activity, Company, Contact, Opportunity
+from tests import factories
 from tests.conftest import csrf_token
-
-
-def _lead(db, owner, **fields) -> Lead:
-    lead = Lead(owner=owner, name=fields.pop("name", "Jo Bloggs"), **fields)
-    db.add(lead)
-    db.commit()
-    return lead
 
 
 def test_rep_sees_only_own_leads(client, db, rep, make_user):
     other = make_user("other@example.com", "rep", "Olga Other")
-    mine = _lead(db, rep, name="Mine Person")
-    theirs = _lead(db, other, name="Theirs Person")
+    mine = factories.lead(db, rep, name="Mine Person")
+    theirs = factories.lead(db, other, name="Theirs Person")
     page = client.get("/leads/").get_data(as_text=True)
     assert "Mine Person" in page and "Theirs Person" not in page
     assert client.get(f"/leads/{theirs.id}").status_code == 403
@@ -28,7 +22,7 @@ def test_rep_sees_only_own_leads(client, db, rep, make_user):
 
 
 def test_rep_may_not_convert_disqualify_or_reopen(client, db, rep):
-    lead = _lead(db, rep)
+    lead = factories.lead(db, rep)
     token = csrf_token(client, f"/leads/{lead.id}")
     assert client.get(f"/leads/{lead.id}/convert").status_code == 403
     assert client.post(f"/leads/{lead.id}/convert", data={"csrf_token": token}).status_code == 403
@@ -40,8 +34,10 @@ def test_rep_may_not_convert_disqualify_or_reopen(client, db, rep):
 
 
 def test_filters_and_search_live_in_the_url(client, db, coordinator):
-    _lead(db, coordinator, name="Hot Harry", temperature="hot", source="Expo")
-    _lead(db, coordinator, name="Cold Carla", temperature="cold", note="met at the expo stand")
+    factories.lead(db, coordinator, name="Hot Harry", temperature="hot", source="Expo")
+    factories.lead(
+        db, coordinator, name="Cold Carla", temperature="cold", note="met at the expo stand"
+    )
     page = client.get("/leads/?temperature=hot").get_data(as_text=True)
     assert "Hot Harry" in page and "Cold Carla" not in page
     page = client.get("/leads/?q=expo+stand").get_data(as_text=True)
@@ -51,7 +47,7 @@ def test_filters_and_search_live_in_the_url(client, db, coordinator):
 
 
 def test_any_typed_search_answers_a_list(client, db, coordinator):
-    _lead(db, coordinator, name='The "Best" Co', note="100% sure, NEAR(the) stand*")
+    factories.lead(db, coordinator, name='The "Best" Co', note="100% sure, NEAR(the) stand*")
     typed = ['"', '""', '"Best"', "NEAR(", "stand*", "*", "AND", "OR NOT -x", "^", "a:b",
              "\\", "%", "_", "'", "(", ")", "é", "💥💥💥", "x" * 500]  # fmt: skip
     for q in typed:
@@ -75,7 +71,7 @@ def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db,
         ("Today Tom", 0),
         ("None Nils", None),
     ):
-        lead = _lead(db, coordinator, name=name)
+        lead = factories.lead(db, coordinator, name=name)
         if due is not None:
             db.add(Activity(kind="task", text="Call", due_on=today + timedelta(days=due), lead=lead,
                             author=coordinator))  # fmt: skip
@@ -96,14 +92,14 @@ def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db,
 
 def test_review_mode_steps_through_the_filtered_list(client, db, coordinator):
     for name in ("Ann", "Ben", "Cat"):
-        _lead(db, coordinator, name=name, source="Expo")
-    _lead(db, coordinator, name="Dan", source="Web")
+        factories.lead(db, coordinator, name=name, source="Expo")
+    factories.lead(db, coordinator, name="Dan", source="Web")
     page = client.get("/leads/review?source=Expo&sort=name&at=2").get_data(as_text=True)
     assert "2 of 3" in page and "Ben" in page
 
 
 def test_disqualify_needs_a_reason_then_reopen(client, db, coordinator):
-    lead = _lead(db, coordinator)
+    lead = factories.lead(db, coordinator)
     token = csrf_token(client, f"/leads/{lead.id}")
     response = client.post(f"/leads/{lead.id}/disqualify", data={"csrf_token": token})
     assert response.status_code == 422 and "Choose a reason" in response.get_data(as_text=True)
@@ -125,17 +121,17 @@ def _convert_data(client, lead_id: int) -> dict:
 
 
 def test_convert_page_suggests_the_company_of_an_earlier_conversion(client, db, coordinator):
-    first = _lead(db, coordinator, name="Jo", company_name="Acme Inc")
+    first = factories.lead(db, coordinator, name="Jo", company_name="Acme Inc")
     data = _convert_data(client, first.id)
     assert client.post(f"/leads/{first.id}/convert", data=data).status_code == 303
-    second = _lead(db, coordinator, name="Sam", company_name="ACME, Inc.")
+    second = factories.lead(db, coordinator, name="Sam", company_name="ACME, Inc.")
     page = client.get(f"/leads/{second.id}/convert").get_data(as_text=True)
     company = db.query(Company).one()
     assert f'name="company" value="{company.id}"' in page
 
 
 def test_bad_convert_input_answers_422(client, db, coordinator):
-    lead = _lead(db, coordinator)
+    lead = factories.lead(db, coordinator)
     data = {**_convert_data(client, lead.id), "company_name": "", "value": "lots"}
     response = client.post(f"/leads/{lead.id}/convert", data=data)
     assert response.status_code == 422
@@ -145,7 +141,7 @@ def test_bad_convert_input_answers_422(client, db, coordinator):
 
 def test_double_conversion_race_creates_everything_once(app, db, make_user):
     owner = make_user("coordinator@example.com", "coordinator", "Cora")
-    lead = _lead(db, owner, company_name="Acme")
+    lead = factories.lead(db, owner, company_name="Acme")
     clients = [app.test_client() for _ in range(4)]
     forms = []
     for client in clients:
@@ -179,7 +175,7 @@ def test_double_conversion_race_creates_everything_once(app, db, make_user):
 
 
 def test_snooze_from_review_mode_returns_to_the_same_step(client, db, rep):
-    lead = _lead(db, rep, name="Ann")
+    lead = factories.lead(db, rep, name="Ann")
     token = csrf_token(client, "/leads/review")
     back = "/leads/review?at=1"
     response = client.post(f"/leads/{lead.id}/snooze", data={"csrf_token": token, "next": back})

@@ -9,6 +9,7 @@ import pytest
 from quickcrm.domain import leads, matching
 from quickcrm.domain.convert import AlreadyConverted, ConvertForm, convert_lead
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity
+from tests import factories
 from tests.conftest import every_page
 
 TODAY = date(2026, 11, 23)
@@ -32,13 +33,6 @@ def test_free_mail_domains_never_match():
     assert matching.email_domain("Jo@Acme.COM") == "acme.com"
 
 
-def _lead(db, owner, **fields) -> Lead:
-    lead = Lead(owner=owner, name=fields.pop("name", "Jo Bloggs"), **fields)
-    db.add(lead)
-    db.commit()
-    return lead
-
-
 def test_suggestions_by_name_domain_and_phone_but_not_gmail(db, make_user):
     owner = make_user()
     acme = Company(name="ACME, Inc.", name_key="acme", email_domain="acme.com")
@@ -46,10 +40,10 @@ def test_suggestions_by_name_domain_and_phone_but_not_gmail(db, make_user):
     gmail = Company(name="Gmail user co", name_key="gmail user co", email_domain="gmail.com")
     db.add_all([acme, other, gmail])
     db.commit()
-    by_name = _lead(db, owner, company_name="Acme Inc")
-    by_domain = _lead(db, owner, email="jo@acme.com")
-    by_phone = _lead(db, owner, phone="020 7946 0000")
-    free = _lead(db, owner, email="jo@gmail.com")
+    by_name = factories.lead(db, owner, company_name="Acme Inc")
+    by_domain = factories.lead(db, owner, email="jo@acme.com")
+    by_phone = factories.lead(db, owner, phone="020 7946 0000")
+    free = factories.lead(db, owner, email="jo@gmail.com")
     assert matching.suggest_companies(db, by_name, "GB") == [acme]
     assert matching.suggest_companies(db, by_domain, "GB") == [acme]
     assert matching.suggest_companies(db, by_phone, "GB") == [other]
@@ -65,7 +59,9 @@ def _convert_form(db, lead, **changes) -> ConvertForm:
 
 def test_conversion_links_the_lead_and_moves_its_timeline(db, make_user):
     owner = make_user()
-    lead = _lead(db, owner, company_name="Acme Inc", email="jo@acme.com", note="Wants 5 units")
+    lead = factories.lead(
+        db, owner, company_name="Acme Inc", email="jo@acme.com", note="Wants 5 units"
+    )
     db.add(Activity(kind="task", text="Follow up", due_on=TODAY, lead=lead, author=owner))
     db.commit()
     form = _convert_form(db, lead, value="1200")
@@ -86,7 +82,7 @@ def test_conversion_links_the_lead_and_moves_its_timeline(db, make_user):
 
 def test_second_conversion_creates_nothing(db, make_user):
     owner = make_user()
-    lead = _lead(db, owner, company_name="Acme")
+    lead = factories.lead(db, owner, company_name="Acme")
     ticked = {"create_opportunity": "on"}
     convert_lead(db, lead, owner, _convert_form(db, lead, **ticked), phone_region="GB")
     with pytest.raises(AlreadyConverted):
@@ -102,7 +98,7 @@ def test_conversion_into_an_existing_company_and_contact(db, make_user):
     jo = Contact(name="Jo Bloggs", company=acme)
     db.add_all([acme, jo])
     db.commit()
-    lead = _lead(db, owner, company_name="ACME Ltd")
+    lead = factories.lead(db, owner, company_name="ACME Ltd")
     form = _convert_form(db, lead, company=str(acme.id), contact=str(jo.id), create_opportunity="")
     result = convert_lead(db, lead, owner, form, phone_region="GB")
     assert (result.company, result.contact, result.opportunity) == (acme, jo, None)
@@ -115,7 +111,9 @@ def test_an_existing_contact_gains_the_leads_details_it_lacked(db, make_user):
     jo = Contact(name="Jo Bloggs", company=acme, email="jo@acme.example")
     db.add_all([acme, jo])
     db.commit()
-    lead = _lead(db, owner, email="jo.private@acme-group.example", phone="+44 20 7946 0958")
+    lead = factories.lead(
+        db, owner, email="jo.private@acme-group.example", phone="+44 20 7946 0958"
+    )
     form = _convert_form(db, lead, company=str(acme.id), contact=str(jo.id), create_opportunity="")
     convert_lead(db, lead, owner, form, phone_region="GB")
     db.expire_all()
@@ -127,14 +125,14 @@ def test_an_existing_contact_gains_the_leads_details_it_lacked(db, make_user):
 
 def test_bad_conversion_input_is_refused_field_by_field(db, make_user):
     owner = make_user()
-    lead = _lead(db, owner)
+    lead = factories.lead(db, owner)
     form = _convert_form(db, lead, company="new", company_name="", value="lots", probability="140")
     assert set(form.errors) == {"company_name", "value", "probability"}
 
 
 def test_disqualify_needs_a_reason_and_reopen_undoes_it(db, make_user):
     owner = make_user()
-    lead = _lead(db, owner)
+    lead = factories.lead(db, owner)
     with pytest.raises(ValueError):
         leads.disqualify(db, lead, "bored")
     leads.disqualify(db, lead, "no budget")
@@ -164,7 +162,7 @@ def test_keyset_pages_cover_every_lead_once_in_order(db, make_user):
 
 def test_next_action_order_is_soonest_first_then_leads_without_one(db, make_user):
     owner = make_user()
-    later, none, soon = (_lead(db, owner) for _ in range(3))
+    later, none, soon = (factories.lead(db, owner) for _ in range(3))
     for lead, due in ((later, TODAY + timedelta(days=9)), (soon, TODAY)):
         db.add(Activity(kind="task", text="Call", due_on=due, lead=lead, author=owner))
     db.commit()
@@ -174,7 +172,7 @@ def test_next_action_order_is_soonest_first_then_leads_without_one(db, make_user
 
 def test_snooze_moves_the_next_action_a_week_from_today_or_its_date(db, make_user):
     owner = make_user()
-    lead = _lead(db, owner)
+    lead = factories.lead(db, owner)
     assert leads.snooze(db, lead, owner, today=TODAY).due_on == date(2026, 11, 30)
     assert leads.snooze(db, lead, owner, today=TODAY).due_on == date(2026, 12, 7)
     assert db.query(Activity).filter_by(lead_id=lead.id).count() == 1
@@ -183,7 +181,7 @@ def test_snooze_moves_the_next_action_a_week_from_today_or_its_date(db, make_use
 def test_the_count_stops_at_the_cap(db, make_user, monkeypatch):
     owner = make_user()
     for _ in range(5):
-        _lead(db, owner)
+        factories.lead(db, owner)
     query = leads.LeadQuery.from_mapping({})
     assert leads.list_leads(db, query, owner, today=TODAY).total == 5
     monkeypatch.setattr(leads, "COUNT_CAP", 3)
@@ -194,6 +192,6 @@ def test_the_count_stops_at_the_cap(db, make_user, monkeypatch):
 def test_sources_are_distinct_and_alphabetical(db, make_user):
     owner = make_user()
     for source in ("Web", "Expo", None, "Web", "Referral", "Expo"):
-        _lead(db, owner, source=source)
+        factories.lead(db, owner, source=source)
     assert leads.sources(db) == ["Expo", "Referral", "Web"]
     assert leads.sources(db, limit=2) == ["Expo", "Referral"]

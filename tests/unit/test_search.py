@@ -12,6 +12,7 @@ from sqlalchemy import event, select, text
 from quickcrm import migrate
 from quickcrm.domain import leads
 from quickcrm.models import Lead
+from tests import factories
 from tests.conftest import every_page
 
 TODAY = date(2026, 11, 23)
@@ -29,13 +30,6 @@ def kind(request, db, monkeypatch) -> str:
 
 def _dialect(db) -> str:
     return db.get_bind().dialect.name
-
-
-def _lead(db, owner, name: str, **fields) -> Lead:
-    lead = Lead(owner=owner, name=name, **fields)
-    db.add(lead)
-    db.commit()
-    return lead
 
 
 def found(db, viewer, typed: str) -> set[str]:
@@ -72,17 +66,17 @@ def test_a_search_finds_text_in_each_searched_column_ignoring_case(
 ):
     owner = make_user()
     fields = {field: value, "name": value if field == "name" else "Match"}
-    _lead(db, owner, **fields)
-    _lead(db, owner, "Other", company_name="Initech", email="jo@initech.example",
+    factories.lead(db, owner, **fields)
+    factories.lead(db, owner, "Other", company_name="Initech", email="jo@initech.example",
           phone="+1 555 0100", note="wants a quote")  # fmt: skip
     assert found(db, owner, typed) == {fields["name"]}
 
 
 def test_digits_match_inside_a_name_and_a_phone_number(db, make_user, kind):
     owner = make_user()
-    _lead(db, owner, "Person 4242")
-    _lead(db, owner, "Maria Novak", phone="+44 20 4242 1111")
-    _lead(db, owner, "Person 4243", phone="+44 20 4243 1111")
+    factories.lead(db, owner, "Person 4242")
+    factories.lead(db, owner, "Maria Novak", phone="+44 20 4242 1111")
+    factories.lead(db, owner, "Person 4243", phone="+44 20 4243 1111")
     assert found(db, owner, "4242") == {"Person 4242", "Maria Novak"}
     assert found(db, owner, "expo stand") == set()
 
@@ -115,15 +109,15 @@ def test_characters_that_mean_something_to_like_or_fts5_are_literal(
     db, make_user, kind, typed, target, decoy
 ):
     owner = make_user()
-    _lead(db, owner, target)
-    _lead(db, owner, decoy)
+    factories.lead(db, owner, target)
+    factories.lead(db, owner, decoy)
     assert found(db, owner, typed) == {target}
 
 
 def test_one_and_two_character_searches(db, make_user, kind):
     owner = make_user()
-    _lead(db, owner, "Person 4242")
-    _lead(db, owner, "Maria Novak", email="maria@acme.example")
+    factories.lead(db, owner, "Person 4242")
+    factories.lead(db, owner, "Maria Novak", email="maria@acme.example")
     assert found(db, owner, "42") == {"Person 4242"}
     assert found(db, owner, "PE") == {"Person 4242"}
     assert found(db, owner, "@") == {"Maria Novak"}
@@ -132,9 +126,9 @@ def test_one_and_two_character_searches(db, make_user, kind):
 
 def test_non_ascii_letters_match_themselves_and_ignore_case_on_postgresql_only(db, make_user, kind):
     owner = make_user()
-    _lead(db, owner, "Müller GmbH")
-    _lead(db, owner, "Muller Ltd")
-    _lead(db, owner, "Über Cafe")
+    factories.lead(db, owner, "Müller GmbH")
+    factories.lead(db, owner, "Muller Ltd")
+    factories.lead(db, owner, "Über Cafe")
     assert found(db, owner, "müller") == {"Müller GmbH"}  # M/m: ASCII case ignored
     # PostgreSQL's ILIKE lower-cases Ü; SQLite's LIKE ignores the case of ASCII letters only.
     expected = {"Müller GmbH"} if _dialect(db) == "postgresql" else set()
@@ -146,7 +140,7 @@ def test_non_ascii_letters_match_themselves_and_ignore_case_on_postgresql_only(d
     assert found(db, owner, "ü") == expected
     assert found(db, owner, "üb") == expected
     # A non-ASCII letter is part of a word; a non-ASCII dash ends one.
-    _lead(db, owner, "Café–Bar")
+    factories.lead(db, owner, "Café–Bar")
     assert found(db, owner, "ll") == set()
     assert found(db, owner, "ba") == {"Café–Bar"}
     assert found(db, owner, "é") == set()
@@ -156,9 +150,9 @@ def test_one_or_two_letters_or_digits_find_the_words_starting_with_them(db, make
     """Deliberately not "contains" (a trigram index cannot serve so short a text; the
     word-prefix index of revision 0012 can): the search box's hint says so."""
     owner = make_user()
-    _lead(db, owner, "Maria Novak", company_name="Globex", email="maria@acme.example")
-    _lead(db, owner, "Jo Bloggs", phone="+44 20 4242 1111", note="met at the expo-stand")
-    _lead(db, owner, "Ana 4242")
+    factories.lead(db, owner, "Maria Novak", company_name="Globex", email="maria@acme.example")
+    factories.lead(db, owner, "Jo Bloggs", phone="+44 20 4242 1111", note="met at the expo-stand")
+    factories.lead(db, owner, "Ana 4242")
     assert found(db, owner, "no") == {"Maria Novak"}
     assert found(db, owner, "ov") == set()  # inside "Novak": no word starts with it
     assert found(db, owner, "GL") == {"Maria Novak"}  # the company name, any case
@@ -176,7 +170,7 @@ def test_one_or_two_letters_or_digits_find_the_words_starting_with_them(db, make
 
 def test_an_edited_lead_is_found_by_its_new_words(db, make_user, kind):
     owner = make_user()
-    lead = _lead(db, owner, "Maria Novak")
+    lead = factories.lead(db, owner, "Maria Novak")
     lead.name = "Maria Horvat"
     db.commit()
     assert found(db, owner, "ho") == {"Maria Horvat"}
@@ -189,8 +183,8 @@ def test_an_edited_lead_is_found_by_its_new_words(db, make_user, kind):
 
 def test_an_edited_lead_is_found_by_its_new_text_and_not_its_old(db, make_user, kind):
     owner = make_user()
-    lead = _lead(db, owner, "Maria Novak", company_name="Globex", note="met at the expo")
-    _lead(db, owner, "Jo Bloggs")
+    lead = factories.lead(db, owner, "Maria Novak", company_name="Globex", note="met at the expo")
+    factories.lead(db, owner, "Jo Bloggs")
     lead.name = "Maria Horvat"
     lead.note = None
     db.commit()
@@ -205,8 +199,8 @@ def test_an_edited_lead_is_found_by_its_new_text_and_not_its_old(db, make_user, 
 
 def test_a_deleted_lead_is_not_found(db, make_user, kind):
     owner = make_user()
-    gone = _lead(db, owner, "Maria Novak")
-    _lead(db, owner, "Mario Novak")
+    gone = factories.lead(db, owner, "Maria Novak")
+    factories.lead(db, owner, "Mario Novak")
     db.delete(gone)
     db.commit()
     assert found(db, owner, "novak") == {"Mario Novak"}
@@ -215,9 +209,9 @@ def test_a_deleted_lead_is_not_found(db, make_user, kind):
 
 def test_a_search_keeps_the_other_filters_and_a_reps_own_leads(db, make_user, kind):
     rep, other = make_user("rep@example.com"), make_user("other@example.com")
-    _lead(db, rep, "Globex open")
-    _lead(db, rep, "Globex hot", temperature="hot")
-    _lead(db, other, "Globex theirs", temperature="hot")
+    factories.lead(db, rep, "Globex open")
+    factories.lead(db, rep, "Globex hot", temperature="hot")
+    factories.lead(db, other, "Globex theirs", temperature="hot")
     assert found(db, rep, "globex") == {"Globex open", "Globex hot"}
     query = leads.LeadQuery.from_mapping({"q": "globex", "temperature": "hot"})
     page = leads.list_leads(db, query, rep, today=TODAY)
@@ -228,8 +222,8 @@ def test_the_pages_of_a_search_show_each_lead_once(db, make_user, kind):
     owner = make_user()
     count = leads.PAGE_SIZE + 7
     for n in range(count):
-        _lead(db, owner, f"Globex {n}")
-    _lead(db, owner, "Initech")
+        factories.lead(db, owner, f"Globex {n}")
+    factories.lead(db, owner, "Initech")
     for sort in ("captured", "next", "name"):
         query = leads.LeadQuery.from_mapping({"q": "globex", "sort": sort})
         seen = every_page(db, query, owner, TODAY)
@@ -278,7 +272,9 @@ def _uses_the_search_index(plan: str) -> bool:
 def test_a_rare_search_is_looked_up_in_the_search_index(db, make_user):
     owner = make_user()
     for n in range(20):
-        _lead(db, owner, f"Person {n}", phone=f"+44 20 {n:04} 1111", note="met at the stand")
+        factories.lead(
+            db, owner, f"Person {n}", phone=f"+44 20 {n:04} 1111", note="met at the stand"
+        )
     with _statements_run(db) as ran:
         condition = leads.search_condition(db, "person 12")
     if _dialect(db) == "postgresql":
@@ -303,7 +299,7 @@ def _from_the_index(db, plan: str) -> bool:
 def test_a_short_or_common_search_reads_the_leads(db, make_user, monkeypatch):
     owner = make_user()
     for n in range(5):
-        _lead(db, owner, f"Globex {n}")
+        factories.lead(db, owner, f"Globex {n}")
 
     def search(typed: str) -> tuple[int, bool]:
         """How many statements the search asked first, and whether it used what they found."""
