@@ -4,6 +4,7 @@ asked for, back to review mode at the next lead, and undoing a conversion."""
 from __future__ import annotations
 
 import re
+import threading
 
 from sqlalchemy import select
 
@@ -90,3 +91,66 @@ def test_a_rep_cannot_undo(client, db, rep):
     assert (
         client.post(f"/leads/{lead.id}/convert/undo", data={"csrf_token": token}).status_code == 403
     )
+
+
+def _convert_data(client, lead_id: int) -> dict:
+    token = csrf_token(client, f"/leads/{lead_id}/convert")
+    return {
+        "csrf_token": token, "company": "new", "company_name": "Acme", "contact": "new",
+        "contact_name": "Jo Bloggs", "create_opportunity": "on", "opportunity_title": "Acme deal",
+        "value": "500", "stage_id": "1", "probability": "10", "close_on": "",
+    }  # fmt: skip
+
+
+def test_convert_page_suggests_the_company_of_an_earlier_conversion(client, db, coordinator):
+    first = factories.lead(db, coordinator, name="Jo", company_name="Acme Inc")
+    data = _convert_data(client, first.id)
+    assert client.post(f"/leads/{first.id}/convert", data=data).status_code == 303
+    second = factories.lead(db, coordinator, name="Sam", company_name="ACME, Inc.")
+    page = client.get(f"/leads/{second.id}/convert").get_data(as_text=True)
+    company = db.query(Company).one()
+    assert f'name="company" value="{company.id}"' in page
+
+
+def test_bad_convert_input_answers_422(client, db, coordinator):
+    lead = factories.lead(db, coordinator)
+    data = {**_convert_data(client, lead.id), "company_name": "", "value": "lots"}
+    response = client.post(f"/leads/{lead.id}/convert", data=data)
+    assert response.status_code == 422
+    assert "Enter the company" in response.get_data(as_text=True)
+    assert db.query(Company).count() == 0
+
+
+def test_double_conversion_race_creates_everything_once(app, db, make_user):
+    owner = make_user("coordinator@example.com", "coordinator", "Cora")
+    lead = factories.lead(db, owner, company_name="Acme")
+    clients = [app.test_client() for _ in range(4)]
+    forms = []
+    for client in clients:
+        client.post(
+            "/login",
+            data={"email": owner.email, "password": "correct horse battery",
+                  "csrf_token": csrf_token(client)},
+        )  # fmt: skip
+        forms.append(_convert_data(client, lead.id))
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def convert(client, data):
+        barrier.wait()
+        response = client.post(f"/leads/{lead.id}/convert", data=data)
+        statuses.append((response.status_code, response.get_data(as_text=True)))
+
+    threads = [
+        threading.Thread(target=convert, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(code for code, _ in statuses)
+    assert codes == [303, 409, 409, 409]
+    assert all("already converted" in body for code, body in statuses if code == 409)
+    assert db.query(Company).count() == 1
+    assert db.query(Contact).count() == 1
+    assert db.query(Opportunity).count() == 1

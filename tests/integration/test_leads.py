@@ -1,4 +1,5 @@
-"""A lead's page: who may see it, editing it one field at a time, logging activities."""
+"""A lead's page: who may see it, editing it one field at a time, logging activities,
+disqualifying, reopening and snoozing it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from quickcrm.domain import leads
 from quickcrm.models import Activity, Lead
+from tests import factories
 from tests.conftest import csrf_token
 
 HTMX = {"HX-Request": "true"}
@@ -258,3 +260,39 @@ def test_a_converted_lead_is_read_only(client, rep, db):
 def test_a_missing_lead_is_404(client, rep):
     assert client.get("/leads/12345").status_code == 404
     assert client.get("/leads/12345/fields/name").status_code == 404
+
+
+def test_rep_may_not_convert_disqualify_or_reopen(client, db, rep):
+    lead = factories.lead(db, rep)
+    token = csrf_token(client, f"/leads/{lead.id}")
+    assert client.get(f"/leads/{lead.id}/convert").status_code == 403
+    assert client.post(f"/leads/{lead.id}/convert", data={"csrf_token": token}).status_code == 403
+    data = {"csrf_token": token, "reason": "no fit"}
+    assert client.post(f"/leads/{lead.id}/disqualify", data=data).status_code == 403
+    assert client.post(f"/leads/{lead.id}/reopen", data=data).status_code == 403
+    db.refresh(lead)
+    assert lead.status == "open"
+
+
+def test_disqualify_needs_a_reason_then_reopen(client, db, coordinator):
+    lead = factories.lead(db, coordinator)
+    token = csrf_token(client, f"/leads/{lead.id}")
+    response = client.post(f"/leads/{lead.id}/disqualify", data={"csrf_token": token})
+    assert response.status_code == 422 and "Choose a reason" in response.get_data(as_text=True)
+    data = {"csrf_token": token, "reason": "duplicate"}
+    assert client.post(f"/leads/{lead.id}/disqualify", data=data).status_code == 303
+    assert "Reopen" in client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert client.post(f"/leads/{lead.id}/reopen", data=data).status_code == 303
+    db.refresh(lead)
+    assert lead.status == "open"
+
+
+def test_snooze_from_review_mode_returns_to_the_same_step(client, db, rep):
+    lead = factories.lead(db, rep, name="Ann")
+    token = csrf_token(client, "/leads/review")
+    back = "/leads/review?at=1"
+    response = client.post(f"/leads/{lead.id}/snooze", data={"csrf_token": token, "next": back})
+    assert response.status_code == 303 and response.headers["Location"] == back
+    evil = {"csrf_token": token, "next": "//evil.example/"}
+    response = client.post(f"/leads/{lead.id}/snooze", data=evil)
+    assert response.headers["Location"] == f"/leads/{lead.id}"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from quickcrm.domain import leads
 from quickcrm.models import Activity, Lead, utcnow
+from tests import factories
 
 TODAY = date(2026, 11, 23)
 
@@ -360,3 +361,24 @@ def test_captured_time_believes_the_phone_within_reason(sent, kept):
 )
 def test_location_keeps_only_a_place_on_earth(lat, lng, kept):
     assert leads.location(lat, lng) == kept
+
+
+def test_disqualify_needs_a_reason_and_reopen_undoes_it(db, make_user):
+    owner = make_user()
+    lead = factories.lead(db, owner)
+    with pytest.raises(ValueError):
+        leads.disqualify(db, lead, "bored")
+    leads.disqualify(db, lead, "no budget")
+    assert (lead.status, lead.disqualified_reason) == ("disqualified", "no budget")
+    with pytest.raises(leads.NotOpen):
+        leads.disqualify(db, lead, "no fit")
+    leads.reopen(db, lead)
+    assert (lead.status, lead.disqualified_reason) == ("open", None)
+
+
+def test_snooze_moves_the_next_action_a_week_from_today_or_its_date(db, make_user):
+    owner = make_user()
+    lead = factories.lead(db, owner)
+    assert leads.snooze(db, lead, owner, today=TODAY).due_on == date(2026, 11, 30)
+    assert leads.snooze(db, lead, owner, today=TODAY).due_on == date(2026, 12, 7)
+    assert db.query(Activity).filter_by(lead_id=lead.id).count() == 1

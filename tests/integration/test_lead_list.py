@@ -1,0 +1,85 @@
+"""The leads list over HTTP: who sees which leads, filters and search in the URL, the
+next-action order, review mode."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from quickcrm.models import Activity
+from tests import factories
+
+
+def test_rep_sees_only_own_leads(client, db, rep, make_user):
+    other = make_user("other@example.com", "rep", "Olga Other")
+    mine = factories.lead(db, rep, name="Mine Person")
+    theirs = factories.lead(db, other, name="Theirs Person")
+    page = client.get("/leads/").get_data(as_text=True)
+    assert "Mine Person" in page and "Theirs Person" not in page
+    assert client.get(f"/leads/{theirs.id}").status_code == 403
+    assert client.get(f"/leads/{mine.id}").status_code == 200
+
+
+def test_filters_and_search_live_in_the_url(client, db, coordinator):
+    factories.lead(db, coordinator, name="Hot Harry", temperature="hot", source="Expo")
+    factories.lead(
+        db, coordinator, name="Cold Carla", temperature="cold", note="met at the expo stand"
+    )
+    page = client.get("/leads/?temperature=hot").get_data(as_text=True)
+    assert "Hot Harry" in page and "Cold Carla" not in page
+    page = client.get("/leads/?q=expo+stand").get_data(as_text=True)
+    assert "Cold Carla" in page and "Hot Harry" not in page
+    fragment = client.get("/leads/?q=harry", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Hot Harry" in fragment and "<html" not in fragment
+
+
+def test_any_typed_search_answers_a_list(client, db, coordinator):
+    factories.lead(db, coordinator, name='The "Best" Co', note="100% sure, NEAR(the) stand*")
+    typed = ['"', '""', '"Best"', "NEAR(", "stand*", "*", "AND", "OR NOT -x", "^", "a:b",
+             "\\", "%", "_", "'", "(", ")", "é", "💥💥💥", "x" * 500]  # fmt: skip
+    for q in typed:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get("/leads/", query_string={"q": q}, headers=headers)
+            assert response.status_code == 200, (q, headers)
+        assert client.get("/leads/review", query_string={"q": q}).status_code == 200, q
+    page = client.get("/leads/", query_string={"q": '"best" co'}).get_data(as_text=True)
+    assert "The &#34;Best&#34; Co" in page
+    # A NUL cannot be typed, and no database stores it: refused with a message.
+    for q in ("\x00", "x\x00y"):
+        response = client.get("/leads/", query_string={"q": q})
+        assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
+
+
+def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db, coordinator):
+    today = date.today()
+    for name, due in (
+        ("Later Lou", 3),
+        ("Overdue Olga", -2),
+        ("Today Tom", 0),
+        ("None Nils", None),
+    ):
+        lead = factories.lead(db, coordinator, name=name)
+        if due is not None:
+            db.add(Activity(kind="task", text="Call", due_on=today + timedelta(days=due), lead=lead,
+                            author=coordinator))  # fmt: skip
+    db.commit()
+
+    def names(url):
+        page = client.get(url).get_data(as_text=True)
+        return re.findall(r'<a href="/leads/\d+">([^<]+)</a>', page)
+
+    assert names("/leads/?sort=next") == ["Overdue Olga", "Today Tom", "Later Lou", "None Nils"]
+    assert names("/leads/?due=overdue") == ["Overdue Olga"]
+    assert names("/leads/?due=today") == ["Today Tom"]
+    assert names("/leads/?due=week&sort=next") == ["Today Tom", "Later Lou"]
+    assert names("/leads/?due=none") == ["None Nils"]
+    page = client.get("/leads/review?sort=next&at=4").get_data(as_text=True)
+    assert "4 of 4" in page and "None Nils" in page
+
+
+def test_review_mode_steps_through_the_filtered_list(client, db, coordinator):
+    for name in ("Ann", "Ben", "Cat"):
+        factories.lead(db, coordinator, name=name, source="Expo")
+    factories.lead(db, coordinator, name="Dan", source="Web")
+    page = client.get("/leads/review?source=Expo&sort=name&at=2").get_data(as_text=True)
+    assert "2 of 3" in page and "Ben" in page
