@@ -8,10 +8,12 @@ import shutil
 import threading
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from quickcrm import create_app
-from quickcrm.domain import users
+from quickcrm.domain import demo, users
+from quickcrm.models import Company, Contact, Lead, Opportunity, User
 from tests.conftest import PASSWORD, config_for, empty_database
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
@@ -144,3 +146,23 @@ def sign_out(page) -> None:
         else:
             page.get_by_label(re.compile("^Account: ")).click()
     button.click()
+
+
+@pytest.fixture
+def demo_screens(live_db, live_app, make_live_user) -> list[str]:
+    """The demo data, an admin (admin@example.com) to see it all, and the URL of every
+    screen, each with a record of the demo to show."""
+    demo.seed(live_db, password=PASSWORD, password_method=live_app.config["PASSWORD_METHOD"])
+    make_live_user("admin@example.com", "admin", "Ada Admin")
+    coordinator = live_db.scalar(select(User).where(User.role == "coordinator"))
+    lead = live_db.scalar(select(Lead.id).where(Lead.status == "open").limit(1))
+    company = live_db.scalar(select(Company.id).limit(1))
+    contact = live_db.scalar(select(Contact.id).limit(1))
+    opportunity = live_db.scalar(select(Opportunity.id).limit(1))
+    return [
+        "/", "/agenda", f"/agenda?user={coordinator.id}", "/agenda/calendar", "/leads/",
+        "/leads/review", f"/leads/{lead}", f"/leads/{lead}/convert",
+        "/companies/", f"/companies/{company}", "/contacts/", f"/contacts/{contact}",
+        "/opportunities", "/opportunities/list", f"/opportunities/{opportunity}",
+        "/forecast", "/admin", "/admin/users", "/account/password",
+    ]  # fmt: skip

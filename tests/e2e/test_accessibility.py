@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from quickcrm.domain import demo
-from quickcrm.models import Company, Contact, Lead, Opportunity, User
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_field_day import busy_day
 from tests.e2e.test_offline import capture, kept, open_app_ready_for_offline
@@ -38,30 +34,12 @@ def violations(page) -> list[dict]:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_every_screen_passes_axe(page, live_db, live_app, make_live_user, scheme):
-    demo.seed(live_db, password=PASSWORD, password_method=live_app.config["PASSWORD_METHOD"])
-    make_live_user("admin@example.com", "admin", "Ada Admin")
-    coordinator = live_db.scalar(select(User).where(User.role == "coordinator"))
-    lead = live_db.scalar(select(Lead).where(Lead.status == "open").limit(1))
-    ids = {
-        "lead": lead.id,
-        "company": live_db.scalar(select(Company.id).limit(1)),
-        "contact": live_db.scalar(select(Contact.id).limit(1)),
-        "opportunity": live_db.scalar(select(Opportunity.id).limit(1)),
-    }
+def test_every_screen_passes_axe(page, demo_screens, scheme):
     page.emulate_media(color_scheme=scheme)
     page.goto("/login")
     found = {"/login": violations(page)}
     sign_in(page, "admin@example.com")
-    screens = [
-        "/", "/agenda", f"/agenda?user={coordinator.id}", "/agenda/calendar", "/leads/",
-        "/leads/review", f"/leads/{ids['lead']}", f"/leads/{ids['lead']}/convert",
-        "/companies/", f"/companies/{ids['company']}", "/contacts/",
-        f"/contacts/{ids['contact']}", "/opportunities", "/opportunities/list",
-        f"/opportunities/{ids['opportunity']}", "/forecast", "/admin", "/admin/users",
-        "/account/password",
-    ]  # fmt: skip
-    for url in screens:
+    for url in demo_screens:
         page.goto(url)
         found[url] = violations(page)
         if url in ("/", "/agenda", "/leads/"):
