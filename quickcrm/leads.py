@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import convert, leads, ownership
+from quickcrm.domain import activities, convert, leads, ownership
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, User
 from quickcrm.web import (
@@ -88,7 +88,7 @@ def review():
         ids=ids,
         position=position,
         action=leads.next_action(session, lead),
-        timeline=leads.timeline(session, lead),
+        timeline=activities.timeline(session, lead),
         reasons=leads.DISQUALIFY_REASONS,
     )
 
@@ -104,7 +104,7 @@ def _detail_context(lead: Lead, **extra) -> dict:
         "action": leads.next_action(session, lead),
         "field_raw": leads.field_values(session, lead),
         "field_errors": {},
-        "timeline": leads.timeline(session, lead),
+        "timeline": activities.timeline(session, lead),
         "reasons": leads.DISQUALIFY_REASONS,
         "result": leads.conversion_of(session, lead),
         "owners": _active_users() if current_user.can("coordinator") else [],

@@ -1,0 +1,261 @@
+"""Capturing a lead: what a capture accepts, storing it once per phone-made UUID with its
+next action, the rep's recent captures, undoing one."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from quickcrm.domain import validation as v
+from quickcrm.domain.attachments import Prepared, attach
+from quickcrm.models import TEMPERATURES, Activity, Lead, User, utcnow
+
+NAME_MAX = 200
+NOTE_MAX = 5000
+NEXT_ACTION_TEXT = "Follow up"
+NEXT_ACTION_MAX = 200
+
+# The fields a capture form posts, in the order they appear on the phone.
+CAPTURE_FIELDS = (
+    "name",
+    "temperature",
+    "next_action_on",
+    "note",
+    "company_name",
+    "phone",
+    "email",
+    "source",
+)
+
+
+@dataclass
+class LeadForm:
+    """A lead as typed: the raw values, and after ``clean`` the values or the errors."""
+
+    raw: dict[str, str]
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> LeadForm:
+        return cls(raw={name: (data.get(name) or "") for name in CAPTURE_FIELDS})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def clean(self, *, today: date, phone_region: str | None) -> LeadForm:
+        checks = field_checks(today=today, phone_region=phone_region)
+        for name in CAPTURE_FIELDS:
+            try:
+                self.values[name] = checks[name](self.raw[name])
+            except v.Invalid as exc:
+                self.errors[name] = str(exc)
+        return self
+
+
+def field_checks(*, today: date, phone_region: str | None) -> dict[str, Callable]:
+    """What each of a lead's inputs accepts, by its form name: one check, shared by the
+    capture form and the lead page's one-field forms. Each returns the cleaned value or
+    raises ``Invalid``."""
+    return {
+        "name": lambda s: v.text(
+            s, max_length=NAME_MAX, required="Enter a name — a person or a business."
+        ),
+        "temperature": lambda s: v.choice(s, TEMPERATURES, "Choose cold, warm or hot."),
+        "next_action_on": lambda s: v.next_action_date(s, today),
+        "note": _note,
+        "company_name": lambda s: v.text(s, max_length=200),
+        "phone": lambda s: v.phone(s, phone_region),
+        "email": v.email,
+        "source": lambda s: v.text(s, max_length=120),
+        "next_action_text": lambda s: v.text(s, max_length=NEXT_ACTION_MAX),
+    }
+
+
+def _note(value: str | None) -> str | None:
+    return v.long_text(
+        value, max_length=NOTE_MAX, message=f"Keep the note under {NOTE_MAX} characters."
+    )
+
+
+def capture_lead(session: Session, owner: User, form: LeadForm, **details) -> Lead:
+    """Save a cleaned capture as an open lead owned by ``owner``, with its next action.
+
+    ``details`` are those of ``store_capture``; without a ``key`` the server makes one.
+    """
+    key = details.pop("key", None) or uuid.uuid4()
+    return store_capture(session, owner, form, key, **details).lead
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    """What became of a capture: its lead, and whether this call created it."""
+
+    lead: Lead
+    created: bool
+
+
+class CaptureConflict(Exception):
+    """The capture's key is already another user's lead (whose details must not leak)."""
+
+
+def store_capture(
+    session: Session,
+    owner: User,
+    form: LeadForm,
+    key: uuid.UUID,
+    *,
+    captured_at: datetime | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    attachments: Sequence[Prepared] = (),
+    from_card: bool = False,
+) -> CaptureOutcome:
+    """Save a capture exactly once per ``key`` (the phone-made UUID).
+
+    The lead table's UNIQUE constraint on ``uuid`` decides, not a look-up first: a retry,
+    a second tab or a reply lost after the commit all end with the one lead that was
+    stored first, returned with ``created=False``. The same key from another user raises
+    ``CaptureConflict``. ``attachments`` (a card photo, a voice note) are stored with the
+    lead, in its transaction; ``from_card`` marks it "from a card — check".
+    """
+    assert form.ok, "store_capture needs a cleaned form without errors"
+    values = dict(form.values)
+    due = values.pop("next_action_on")
+    lead = Lead(
+        uuid=key,
+        owner=owner,
+        status="open",
+        captured_at=captured_at or utcnow(),
+        latitude=latitude,
+        longitude=longitude,
+        from_card=from_card,
+        **values,
+    )
+    session.add(lead)
+    for prepared in attachments:
+        attach(lead, prepared, owner)
+    if due is not None:
+        session.add(_next_action(lead, owner, due))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
+        if existing is None:
+            raise
+        if existing.owner_id != owner.id:
+            raise CaptureConflict("This capture's key belongs to someone else.") from None
+        return CaptureOutcome(existing, created=False)
+    return CaptureOutcome(lead, created=True)
+
+
+def stored_capture(session: Session, owner: User, key: uuid.UUID) -> CaptureOutcome | None:
+    """The capture already stored under ``key`` for ``owner`` (a resend), else ``None``:
+    a resend is answered without reading its card photo again. Another user's key raises
+    ``CaptureConflict``."""
+    existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
+    if existing is None:
+        return None
+    if existing.owner_id != owner.id:
+        raise CaptureConflict("This capture's key belongs to someone else.")
+    return CaptureOutcome(existing, created=False)
+
+
+def capture_key(value: str | None) -> uuid.UUID | None:
+    """The UUID a phone made for a capture, or ``None`` when it is missing or malformed."""
+    try:
+        return uuid.UUID((value or "").strip())
+    except ValueError:
+        return None
+
+
+# A phone's clock may be a little ahead; a capture older than this is a wrong clock.
+CLOCK_SKEW = timedelta(minutes=10)
+OLDEST_CAPTURE = timedelta(days=90)
+
+
+def captured_time(value: str | None, *, now: datetime) -> datetime:
+    """When the phone says the capture was made, if that is believable; else ``now``.
+
+    A wrong phone clock never refuses a capture: a time in the future (beyond a little
+    skew) or months ago is replaced by the server's time; a time just ahead is ``now``.
+    """
+    when = v.moment(value)
+    if when is None or not now - OLDEST_CAPTURE <= when <= now + CLOCK_SKEW:
+        return now
+    return min(when, now)
+
+
+def location(latitude: object, longitude: object) -> tuple[float, float] | tuple[None, None]:
+    """A (latitude, longitude) pair on Earth, or (None, None) if either is unusable."""
+    try:
+        lat, lng = float(latitude), float(longitude)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, None
+    if not (math.isfinite(lat) and math.isfinite(lng)):
+        return None, None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None, None
+    return round(lat, 6), round(lng, 6)
+
+
+def _next_action(lead: Lead, author: User, due: date) -> Activity:
+    return Activity(
+        kind="task",
+        text=NEXT_ACTION_TEXT,
+        due_on=due,
+        lead=lead,
+        author=author,
+        assignee_id=lead.owner_id if lead.owner_id is not None else author.id,
+    )
+
+
+def recent_captures(session: Session, owner: User, limit: int = 10) -> list[Lead]:
+    """The owner's own latest captures, newest first."""
+    return list(
+        session.scalars(
+            select(Lead)
+            .where(Lead.owner_id == owner.id)
+            .order_by(Lead.created_at.desc(), Lead.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+class UndoRefused(Exception):
+    """The capture cannot be undone; the message says why, for the rep."""
+
+
+def undo_refusal(
+    lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
+) -> str | None:
+    """Why ``user`` may not undo the capture of ``lead`` now, or ``None`` if they may."""
+    now = now or utcnow()
+    if lead.owner_id != user.id:
+        return "Only the rep who captured a lead can undo it."
+    if lead.status != "open":
+        return "This lead has already been worked on; it can no longer be undone."
+    if now - lead.created_at > window:
+        minutes = int(window.total_seconds() // 60)
+        return f"Undo is only possible for {minutes} minutes after saving."
+    return None
+
+
+def undo_capture(
+    session: Session, lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
+) -> None:
+    """Delete a capture its capturer has just made, within ``window`` of saving it."""
+    refusal = undo_refusal(lead, user, window=window, now=now)
+    if refusal:
+        raise UndoRefused(refusal)
+    session.delete(lead)
+    session.commit()
