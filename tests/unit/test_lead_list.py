@@ -45,7 +45,7 @@ def test_the_count_stops_at_the_cap(db, make_user, monkeypatch):
         factories.lead(db, owner)
     query = leads.LeadQuery.from_mapping({})
     assert leads.list_leads(db, query, owner, today=TODAY).total == 5
-    monkeypatch.setattr(leads, "COUNT_CAP", 3)
+    monkeypatch.setattr(leads.listing, "COUNT_CAP", 3)
     page = leads.list_leads(db, query, owner, today=TODAY)
     assert (page.total, page.more, len(page.leads)) == (3, True, 5)
 
