@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from quickcrm.domain import validation as v
 from quickcrm.domain.pipeline import money, weighted
 from quickcrm.models import Lead, Opportunity, User
 
@@ -271,3 +272,22 @@ def by_rep(session: Session, start: date, end: date) -> list[GroupFigures]:
     """Per rep (the lead's owner), for leads captured in the period: leads captured,
     converted, won value of the opportunities they became."""
     return cohort(session, start, end).reps
+
+
+def period(start: str | None, end: str | None, today: date) -> tuple[date, date, dict[str, str]]:
+    """The funnel's period from what was typed (ISO dates), by default this quarter so far,
+    with a message for each field that could not be used (its default is used instead)."""
+    errors: dict[str, str] = {}
+    default = (quarter_start(today), today)
+    days = []
+    for name, raw, fallback in zip(("start", "end"), (start, end), default, strict=True):
+        try:
+            days.append(v.day(raw, "Enter a date like 2026-11-01.") or fallback)
+        except v.Invalid as exc:
+            errors[name] = str(exc)
+            days.append(fallback)
+    first, last = days
+    if first > last:
+        errors["end"] = "The end must be on or after the start."
+        first, last = default
+    return first, last, errors

@@ -172,3 +172,20 @@ def test_one_cohort_gives_the_funnel_and_both_tables_alike(db, data, make_user):
         ("Sam Rep", 2, 1, 0, Decimal("0.00")),
     ]
     assert result.funnel == forecast.funnel(db, date(2026, 11, 1), date(2026, 11, 30))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected", "refused"),
+    [
+        (None, None, (date(2026, 10, 1), date(2026, 11, 23)), set()),
+        ("2026-01-01", "2026-03-31", (date(2026, 1, 1), date(2026, 3, 31)), set()),
+        ("2026-02-30", None, (date(2026, 10, 1), date(2026, 11, 23)), {"start"}),
+        ("2026-05-01", "2026-04-01", (date(2026, 10, 1), date(2026, 11, 23)), {"end"}),
+    ],
+)
+def test_the_period_defaults_to_this_quarter_and_says_what_it_could_not_use(
+    start, end, expected, refused
+):
+    first, last, errors = forecast.period(start, end, date(2026, 11, 23))
+    assert (first, last) == expected
+    assert set(errors) == refused
