@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import agenda, offline, ratelimit
+from quickcrm.domain import agenda, ical, offline, ratelimit
 from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
 from quickcrm.web import friendly_date, get_or_404, render, today, wants_page
@@ -172,25 +171,9 @@ def feed(token: str):
             429,
             {"Retry-After": str(retry_after), "Content-Type": "text/plain; charset=utf-8"},
         )
-    cal = Calendar()
-    cal.add("prodid", "-//QuickCRM//Follow-ups//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"QuickCRM — {user.name}")
     host = request.host.split(":")[0]
-    for activity in agenda.feed_activities(db, user, today()):
-        entry = agenda.item(activity)
-        event = Event()
-        event.add("uid", f"activity-{activity.id}@{host}")
-        event.add("summary", f"{activity.text or activity.kind.capitalize()} — {entry.label}")
-        event.add("dtstart", activity.due_on)
-        event.add("dtend", activity.due_on + timedelta(days=1))
-        event.add("dtstamp", activity.updated_at)
-        details = [d for d in (entry.phone, entry.email) if d]
-        if details:
-            event.add("description", " · ".join(details))
-        cal.add_component(event)
     return (
-        cal.to_ical(),
+        ical.follow_ups(db, user, today=today(), host=host),
         200,
         {
             "Content-Type": "text/calendar; charset=utf-8",
