@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, literal, or_, select, tuple_, update
+from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import activities, matching
 from quickcrm.domain import validation as v
@@ -80,8 +80,7 @@ def companies_found(filters: CompanyFilters | str = "") -> Select:
 def search_companies(
     session: Session, q: str = "", filters: CompanyFilters | None = None
 ) -> list[Company]:
-    found = companies_found(filters or CompanyFilters(q=q))
-    return list(session.scalars(found.limit(LIST_LIMIT)))
+    return company_page(session, filters or CompanyFilters(q=q)).rows
 
 
 def contacts_found(q: str = "") -> Select:
@@ -97,7 +96,41 @@ def contacts_found(q: str = "") -> Select:
 
 
 def search_contacts(session: Session, q: str = "") -> list[Contact]:
-    return list(session.scalars(contacts_found(q).limit(LIST_LIMIT)))
+    return contact_page(session, q).rows
+
+
+@dataclass
+class ListPage:
+    """One page of a list ordered by ``(name, id)``; ``after`` is the id of its last row when
+    another page follows (the next page is the rows after it), else ``None``."""
+
+    rows: list
+    after: int | None
+
+
+def _page(session: Session, stmt: Select, model, after: int | None) -> ListPage:
+    """``LIST_LIMIT`` rows of ``stmt`` from just after the row ``after`` (keyset paging on
+    the ``(name, id)`` index of revision 0014: a later page reads as few rows as the first)."""
+    last = session.get(model, after) if after else None
+    if last is not None:
+        stmt = stmt.where(tuple_(model.name, model.id) > tuple_(literal(last.name), last.id))
+    rows = list(session.scalars(stmt.limit(LIST_LIMIT + 1)))
+    more = len(rows) > LIST_LIMIT
+    del rows[LIST_LIMIT:]
+    return ListPage(rows, rows[-1].id if more else None)
+
+
+def company_page(session: Session, filters: CompanyFilters, after: int | None = None) -> ListPage:
+    """A page of the companies list (with each row's segment, in one query)."""
+    stmt = companies_found(filters).options(selectinload(Company.segment))
+    return _page(session, stmt, Company, after)
+
+
+def contact_page(session: Session, q: str = "", after: int | None = None) -> ListPage:
+    """A page of the contacts list; each row names the contact's company: one query for
+    all of them, not one a row."""
+    stmt = contacts_found(q).options(selectinload(Contact.company))
+    return _page(session, stmt, Contact, after)
 
 
 @dataclass

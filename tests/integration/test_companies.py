@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
+from quickcrm.domain import companies
 from quickcrm.models import Activity, Company, Contact
 from tests.conftest import csrf_token
 
@@ -78,6 +80,33 @@ def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
     assert "Last contacted: never" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
     client.post(f"/contacts/{jo.id}/activities", data=data | {"kind": "call"})
     assert "Last contacted: <time" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
+
+
+def test_long_lists_page_on_from_the_last_name_shown(client, db, rep, monkeypatch):
+    monkeypatch.setattr(companies, "LIST_LIMIT", 2)
+    acme = Company(name="Acme", name_key="acme", type="customer")
+    db.add_all([Company(name=n, name_key=n.lower(), type="customer") for n in ("Beta", "Alpha")])
+    db.add_all([acme, Company(name="Acme", name_key="acme", type="partner")])
+    db.add_all([Contact(name=n, company=acme) for n in ("Cy", "Al", "Bo")])
+    db.commit()
+
+    def names(page: str, css: str = "recent-name") -> list[str]:
+        return re.findall(rf'<span class="{css}">([^<]+)</span>', page)
+
+    first = client.get("/companies/?type=customer").get_data(as_text=True)
+    assert names(first) == ["Acme", "Alpha"] and "Back to the start" not in first
+    more = re.search(r'href="(/companies/\?[^"]+)">More companies</a>', first).group(1)
+    assert "type=customer" in more
+    last = client.get(more.replace("&amp;", "&")).get_data(as_text=True)
+    assert names(last) == ["Beta"] and "More companies" not in last
+    assert "Back to the start" in last
+
+    first = client.get("/contacts/").get_data(as_text=True)
+    assert names(first) == ["Al", "Bo"]
+    more = re.search(r'href="(/contacts/\?after=\d+)">More contacts</a>', first).group(1)
+    assert names(client.get(more).get_data(as_text=True)) == ["Cy"]
+    # An after= that names no row is the first page.
+    assert names(client.get("/contacts/?after=abc").get_data(as_text=True)) == ["Al", "Bo"]
 
 
 def test_empty_lists_say_so(client, db, rep):
