@@ -312,7 +312,9 @@ class Activity(Timestamped, Base):
         _one_of("kind", ACTIVITY_KINDS),
         _one_of("repeat_unit", REPEAT_UNITS, nullable=True),
         CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_every"),
-        Index("ix_activity_assignee_open_due", "assignee_id", "done", "due_on"),
+        # The agenda's sections in order, and the next items after the last shown
+        # (revision 0014_list_page_indexes).
+        Index("ix_activity_assignee_open_due_id", "assignee_id", "done", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

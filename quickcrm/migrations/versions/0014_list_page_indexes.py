@@ -10,6 +10,11 @@ and 1,000,000 leads").
 2. **The board** shows each stage's open opportunities that close soonest: an index on
    ``(stage_id, outcome, close_on, id)`` reads a stage's first cards in order.
 
+3. **The agenda** shows each section's items by ``(due_on, id)`` and its next items after
+   the last shown: ``id`` joins the (assignee, done, due) index, which it replaces, so a
+   day with thousands of items is not sorted to show thirty (SQLite's index entries end
+   with the rowid already; PostgreSQL's do not).
+
 Revision ID: 0014_list_page_indexes
 Revises: 0012_word_prefix_search
 """
@@ -32,9 +37,15 @@ def upgrade() -> None:
         "opportunity",
         ["stage_id", "outcome", "close_on", "id"],
     )
+    op.create_index(
+        "ix_activity_assignee_open_due_id", "activity", ["assignee_id", "done", "due_on", "id"]
+    )
+    op.drop_index("ix_activity_assignee_open_due", table_name="activity")
 
 
 def downgrade() -> None:
+    op.create_index("ix_activity_assignee_open_due", "activity", ["assignee_id", "done", "due_on"])
+    op.drop_index("ix_activity_assignee_open_due_id", table_name="activity")
     op.drop_index("ix_opportunity_stage_outcome_close", table_name="opportunity")
     op.drop_index("ix_contact_name", table_name="contact")
     op.drop_index("ix_company_name", table_name="company")
