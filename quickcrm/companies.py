@@ -68,7 +68,7 @@ def _context(company: Company, **extra) -> dict:
         "company": company,
         "form": companies.RecordForm(raw=raw),
         **_form_choices(),
-        "contacts": sorted(company.contacts, key=lambda c: (c.name, c.id)),
+        "contacts": companies.contacts_of(session, company),
         "opportunities": companies.opportunities_of(session, company_id=company.id),
         "timeline": activities.timeline(session, company),
         "last_contacted": companies.last_contacted(session, company),

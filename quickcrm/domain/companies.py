@@ -83,10 +83,12 @@ def search_companies(
     return company_page(session, filters or CompanyFilters(q=q)).rows
 
 
-def contacts_found(q: str = "") -> Select:
-    """The contacts list's statement for the search ``q``, in its order (see
-    ``companies_found``)."""
+def contacts_found(q: str = "", company_id: int | None = None) -> Select:
+    """The contacts list's statement for the search ``q`` (at the company ``company_id``
+    when given), in its order (see ``companies_found``)."""
     stmt = select(Contact)
+    if company_id is not None:
+        stmt = stmt.where(Contact.company_id == company_id)
     if q.strip():
         p = _pattern(q.strip())
         stmt = stmt.where(
@@ -126,10 +128,12 @@ def company_page(session: Session, filters: CompanyFilters, after: int | None = 
     return _page(session, stmt, Company, after)
 
 
-def contact_page(session: Session, q: str = "", after: int | None = None) -> ListPage:
+def contact_page(
+    session: Session, q: str = "", after: int | None = None, company_id: int | None = None
+) -> ListPage:
     """A page of the contacts list; each row names the contact's company: one query for
     all of them, not one a row."""
-    stmt = contacts_found(q).options(selectinload(Contact.company))
+    stmt = contacts_found(q, company_id).options(selectinload(Contact.company))
     return _page(session, stmt, Contact, after)
 
 
@@ -307,14 +311,52 @@ def remove_segment(session: Session, segment: Segment) -> int:
     return used
 
 
-def opportunities_of(session: Session, **where) -> list[Opportunity]:
+# A company's or contact's page shows this many of its contacts and of its opportunities,
+# and how many there are in all.
+DETAIL_LIMIT = 50
+
+
+@dataclass
+class FirstOf:
+    """The first rows of a record's contacts or opportunities, and how many it has."""
+
+    rows: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _first_of(session: Session, stmt: Select) -> FirstOf:
+    rows = list(session.scalars(stmt.limit(DETAIL_LIMIT)))
+    if len(rows) < DETAIL_LIMIT:
+        return FirstOf(rows, len(rows))
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return FirstOf(rows, session.scalar(count))
+
+
+def contacts_of(session: Session, company: Company) -> FirstOf:
+    """The company's first contacts by name (all of them in the contacts list)."""
+    return _first_of(session, contacts_found(company_id=company.id))
+
+
+def opportunities_of(session: Session, **where) -> FirstOf:
+    """A company's or contact's first opportunities (``company_id=`` or ``contact_id=``):
+    open ones first, by close date."""
     column, value = next(iter(where.items()))
-    return list(
-        session.scalars(
-            select(Opportunity)
-            .where(getattr(Opportunity, column) == value)
-            .order_by(Opportunity.outcome, Opportunity.close_on, Opportunity.id)
-        )
+    return _first_of(
+        session,
+        select(Opportunity)
+        .where(getattr(Opportunity, column) == value)
+        .order_by(Opportunity.outcome != "open", Opportunity.close_on, Opportunity.id)
+        .options(selectinload(Opportunity.stage)),
     )
 
 

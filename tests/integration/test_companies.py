@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from quickcrm.domain import companies
-from quickcrm.models import Activity, Company, Contact
+from quickcrm.models import Activity, Company, Contact, Opportunity, Stage
 from tests.conftest import csrf_token
 
 
@@ -107,6 +109,31 @@ def test_long_lists_page_on_from_the_last_name_shown(client, db, rep, monkeypatc
     assert names(client.get(more).get_data(as_text=True)) == ["Cy"]
     # An after= that names no row is the first page.
     assert names(client.get("/contacts/?after=abc").get_data(as_text=True)) == ["Al", "Bo"]
+
+
+def test_a_busy_company_shows_its_first_contacts_and_opportunities(client, db, rep, monkeypatch):
+    monkeypatch.setattr(companies, "DETAIL_LIMIT", 2)
+    monkeypatch.setattr(companies, "LIST_LIMIT", 2)
+    acme = Company(name="Acme", name_key="acme")
+    db.add_all([Contact(name=n, company=acme) for n in ("Cy", "Al", "Bo")])
+    db.add(Contact(name="Di", company=Company(name="Other", name_key="other")))
+    new = db.scalar(select(Stage).where(Stage.name == "New"))
+    for n, outcome in enumerate(("won", "open", "open")):
+        db.add(Opportunity(title=f"Deal {n}", company=acme, stage=new, probability=10,
+                           outcome=outcome, close_on=date(2026, 12, 1 + n)))  # fmt: skip
+    db.commit()
+    page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
+    assert re.findall(r'<span class="recent-name">([^<]+)</span>', page) == ["Al", "Bo"]
+    assert "The first 2 of 3: open ones first" in page
+    assert "Deal 1" in page and "Deal 2" in page and "Deal 0" not in page
+    link = re.search(r'href="([^"]+)">All 3 contacts at Acme</a>', page).group(1)
+    listed = client.get(link).get_data(as_text=True)
+    assert "Contacts at Acme" in listed
+    assert re.findall(r'<span class="recent-name">([^<]+)</span>', listed) == ["Al", "Bo"]
+    more = re.search(r'href="([^"]+)">More contacts</a>', listed).group(1)
+    assert "company=" in more
+    listed = client.get(more.replace("&amp;", "&")).get_data(as_text=True)
+    assert re.findall(r'<span class="recent-name">([^<]+)</span>', listed) == ["Cy"]
 
 
 def test_empty_lists_say_so(client, db, rep):
