@@ -46,11 +46,18 @@ PAGES = (
     "/leads/",
     "/leads/review",
     "/agenda",
+    "/agenda?overdue_after={overdue_after}",
     "/companies/",
+    "/companies/?after={company_after}",
     "/contacts/",
+    "/contacts/?after={contact_after}",
     "/opportunities",
     "/opportunities/list",
     "/forecast",
+    "/meeting",
+    "/companies/1",
+    "/companies/1/opportunities/new",
+    "/contacts/1",
 )
 PASSWORD = "bench pages password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -108,6 +115,28 @@ FILL = [
     UPDATE lead SET next_action_on = activity.due_on
     FROM activity WHERE activity.lead_id = lead.id
     """,
+    # A busy customer, company 1: N/1,000 more contacts and opportunities, and N/100 calls
+    # on its timeline, half of them with its first contact.
+    """
+    INSERT INTO contact (company_id, name, email, owner_id, created_at, updated_at)
+    SELECT 1, 'Colleague ' || i, 'colleague' || i || '@example.com', 2, now(), now()
+    FROM generate_series(1, :n / 1000) AS i
+    """,
+    """
+    INSERT INTO opportunity (company_id, contact_id, title, value, stage_id, probability,
+        probability_manual, close_on, owner_id, outcome, created_at, updated_at)
+    SELECT 1, 1, 'Repeat order ' || i, 1000, s.id, s.probability, false,
+        current_date + i % 90, 2, 'open', now(), now()
+    FROM generate_series(1, :n / 1000) AS i
+    JOIN stage AS s ON s.position = 1 + i % 4
+    """,
+    """
+    INSERT INTO activity (kind, text, done, done_at, author_id, assignee_id, company_id,
+        contact_id, created_at, updated_at)
+    SELECT 'call', 'Called about the order', true, now() - i * interval '1 hour', 2, 2, 1,
+        CASE WHEN i % 2 = 0 THEN 1 END, now() - i * interval '1 hour', now()
+    FROM generate_series(1, :n / 100) AS i
+    """,
 ]
 
 
@@ -154,7 +183,30 @@ def build(url: str, n: int):
     return app
 
 
+def later_pages(app) -> dict[str, str]:
+    """Where the second page of the agenda's overdue section and of the companies and
+    contacts lists starts (their keyset), so a later page is measured too."""
+    maker = app.extensions["quickcrm.sessionmaker"]
+    with maker() as session:
+        overdue = session.execute(
+            text(
+                "SELECT due_on, id FROM activity WHERE assignee_id = 1 AND NOT done"
+                " AND due_on < current_date ORDER BY due_on, id LIMIT 1 OFFSET 29"
+            )
+        ).one()
+        return {
+            "overdue_after": f"{overdue.due_on.isoformat()}.{overdue.id}",
+            "company_after": session.scalar(
+                text("SELECT id FROM company ORDER BY name, id LIMIT 1 OFFSET 99")
+            ),
+            "contact_after": session.scalar(
+                text("SELECT id FROM contact ORDER BY name, id LIMIT 1 OFFSET 99")
+            ),
+        }
+
+
 def measure(app, runs: int) -> dict[str, tuple[float, int, int]]:
+    keys = later_pages(app)
     client = app.test_client()
     token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"email": "coord@example.com", "password": PASSWORD,
@@ -176,7 +228,7 @@ def measure(app, runs: int) -> dict[str, tuple[float, int, int]]:
         for run in range(runs + 1):
             counts.update(statements=0, rows=0)
             started = time.perf_counter()
-            response = client.get(path)
+            response = client.get(path.format(**keys))
             took = (time.perf_counter() - started) * 1000
             if response.status_code != 200:
                 raise SystemExit(f"{path} answered {response.status_code}")

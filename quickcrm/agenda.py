@@ -33,15 +33,15 @@ def _whose() -> User:
     return user
 
 
-def _pages() -> dict[str, int]:
-    """Which page of each section (?overdue=2, ?today=2, ?week=3); anything else is page 1."""
-    pages = {}
+def _after() -> dict[str, tuple]:
+    """Where each section starts (?overdue_after=2026-11-20.1234, ?today_after=…,
+    ?week_after=…: the position of the last item shown); anything else is its start."""
+    found = {}
     for key in agenda.SECTIONS:
-        try:
-            pages[key] = v.integer(request.args.get(key), low=1, high=100_000, message="") or 1
-        except v.Invalid:
-            pages[key] = 1
-    return pages
+        start = agenda.read_position(request.args.get(f"{key}_after"))
+        if start is not None:
+            found[key] = start
+    return found
 
 
 def _page(
@@ -52,18 +52,22 @@ def _page(
     said: str | None = None,
 ):
     db = get_session()
+    after = _after()
     people = (
         list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
         if current_user.can("coordinator")
         else []
     )
+    # "N more" asked by htmx: only that section's next items (and its next "N more").
+    more = [key for key in agenda.SECTIONS if key in after] if request.method == "GET" else []
     return render(
         TEMPLATE,
-        ["agenda"],
+        ["more"] if len(more) == 1 else ["agenda"],
         status=status,
         whose=user,
         people=people,
-        agenda=agenda.agenda(db, user.id, today(), pages=_pages()),
+        agenda=agenda.agenda(db, user.id, today(), after=after),
+        more_of=more[0] if len(more) == 1 else None,
         errors=errors or {},
         done_id=done_id,
         said=said,

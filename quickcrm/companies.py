@@ -27,13 +27,16 @@ def _active_users() -> list[User]:
 def index():
     session = get_session()
     filters = companies.CompanyFilters.from_args(request.args)
-    found = companies.search_companies(session, filters=filters)
+    page = companies.company_page(session, filters, v.record_id(request.args.get("after")))
+    found = page.rows
     return render(
         "companies/index.html",
         ["results"],
         q=filters.q,
         filters=filters,
         companies=found,
+        after=page.after,
+        paged=bool(request.args.get("after")),
         types=COMPANY_TYPES,
         ratings=COMPANY_RATINGS,
         segments=companies.segments(session),
@@ -65,7 +68,7 @@ def _context(company: Company, **extra) -> dict:
         "company": company,
         "form": companies.RecordForm(raw=raw),
         **_form_choices(),
-        "contacts": sorted(company.contacts, key=lambda c: (c.name, c.id)),
+        "contacts": companies.contacts_of(session, company),
         "opportunities": companies.opportunities_of(session, company_id=company.id),
         "timeline": activities.timeline(session, company),
         "last_contacted": companies.last_contacted(session, company),

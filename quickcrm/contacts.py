@@ -8,7 +8,8 @@ from flask import Blueprint, Response, current_app, flash, redirect, request, ur
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
-from quickcrm.models import Contact
+from quickcrm.domain import validation as v
+from quickcrm.models import Company, Contact
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -20,9 +21,21 @@ TEMPLATE = "contacts/detail.html"
 def index():
     q = request.args.get("q", "")[:200]
     session = get_session()
-    found = companies.search_contacts(session, q)
-    last = activities.last_contacted_of(session, Contact, [c.id for c in found])
-    return render("contacts/index.html", ["results"], q=q, contacts=found, last_contacted=last)
+    company = v.chosen(session, Company, request.args.get("company"))
+    page = companies.contact_page(
+        session, q, v.record_id(request.args.get("after")), company.id if company else None
+    )
+    found = page.rows
+    return render(
+        "contacts/index.html",
+        ["results"],
+        q=q,
+        company=company,
+        contacts=found,
+        last_contacted=activities.last_contacted_of(session, Contact, [c.id for c in found]),
+        after=page.after,
+        paged=bool(request.args.get("after")),
+    )
 
 
 def _context(contact: Contact, **extra) -> dict:

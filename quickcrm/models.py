@@ -248,6 +248,12 @@ class Contact(Timestamped, Base):
     company: Mapped[Company | None] = relationship(back_populates="contacts")
 
 
+# The companies and contacts lists' order: their first rows and the next page read from
+# the index, never a sort of every row (revision 0014_list_page_indexes).
+Index("ix_company_name", Company.name, Company.id)
+Index("ix_contact_name", Contact.name, Contact.id)
+
+
 class Stage(Base):
     """A step of the pipeline; ordered by ``position``, admin-editable."""
 
@@ -273,6 +279,8 @@ class Opportunity(Timestamped, Base):
         CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
         _one_of("outcome", OUTCOMES),
         Index("ix_opportunity_outcome_close", "outcome", "close_on"),
+        # A board column's first cards (revision 0014_list_page_indexes).
+        Index("ix_opportunity_stage_outcome_close", "stage_id", "outcome", "close_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,7 +312,9 @@ class Activity(Timestamped, Base):
         _one_of("kind", ACTIVITY_KINDS),
         _one_of("repeat_unit", REPEAT_UNITS, nullable=True),
         CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_every"),
-        Index("ix_activity_assignee_open_due", "assignee_id", "done", "due_on"),
+        # The agenda's sections in order, and the next items after the last shown
+        # (revision 0014_list_page_indexes).
+        Index("ix_activity_assignee_open_due_id", "assignee_id", "done", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,13 +18,18 @@ BOARD = "opportunities/board.html"
 DETAIL = "opportunities/detail.html"
 
 
-def _board(status: int = 200, errors: dict | None = None, failed_id: int | None = None):
+def _board(
+    status: int = 200,
+    errors: dict | None = None,
+    failed_id: int | None = None,
+    keep: Opportunity | None = None,
+):
     db = get_session()
     return render(
         BOARD,
         ["board"],
         status=status,
-        columns=pipeline.board(db),
+        columns=pipeline.board(db, keep=keep),
         stages=pipeline.open_stages(db),
         reasons=pipeline.lost_reasons(db),
         errors=errors or {},
@@ -45,7 +50,7 @@ def _after(opportunity: Opportunity, message: str):
         if request.form.get("next") == "detail":
             return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
         return redirect(url_for("opportunities.index"), 303)
-    return _board()
+    return _board(keep=opportunity)
 
 
 def _actionable(opportunity_id: int) -> Opportunity:
@@ -64,7 +69,7 @@ def move(opportunity_id: int):
         pipeline.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
     except pipeline.PipelineError as exc:
         get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id)
+        return _board(422, {exc.field: str(exc)}, opportunity.id, keep=opportunity)
     return _after(opportunity, f"{opportunity.title} moved to {opportunity.stage.name}.")
 
 
@@ -75,7 +80,7 @@ def won(opportunity_id: int):
         pipeline.win(get_session(), opportunity)
     except pipeline.PipelineError as exc:
         get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id)
+        return _board(422, {exc.field: str(exc)}, opportunity.id, keep=opportunity)
     return _after(opportunity, f"Won — {opportunity.title}.")
 
 
@@ -86,7 +91,7 @@ def lost(opportunity_id: int):
         pipeline.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
     except pipeline.PipelineError as exc:
         get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id)
+        return _board(422, {exc.field: str(exc)}, opportunity.id, keep=opportunity)
     return _after(opportunity, f"Lost — {opportunity.title} ({opportunity.lost_reason}).")
 
 

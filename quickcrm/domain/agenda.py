@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import offline
@@ -39,7 +39,7 @@ def add_interval(when: date, every: int, unit: str) -> date:
     raise ValueError(f"unknown repeat unit {unit!r}")
 
 
-# Overdue and today show in full up to this many, then "N more"; the week is paged by it.
+# Each section shows this many, then "N more" loads the next ones after the last shown.
 SECTION_LIMIT = 30
 SECTIONS = ("overdue", "today", "week")
 
@@ -61,18 +61,38 @@ class AgendaItem:
         return f"{self.who} ({self.company})" if self.company else self.who
 
 
+def position(activity: Activity) -> str:
+    """Where an item stands in its section's order (due date, then id), as a section's
+    ``after`` takes it back: "2026-11-30.1234"."""
+    return f"{activity.due_on.isoformat()}.{activity.id}"
+
+
+def read_position(raw: str | None) -> tuple[date, int] | None:
+    """The (due date, id) of a ``position``, or ``None`` when ``raw`` is not one."""
+    day, _, ident = (raw or "").partition(".")
+    try:
+        due = date.fromisoformat(day)
+    except ValueError:
+        return None
+    number = v.record_id(ident)
+    return (due, number) if number else None
+
+
 @dataclass
 class Section:
     key: str
     items: list[AgendaItem]
     total: int
-    page: int = 1
+    # How many come after these items (in this section).
+    more: int = 0
+    # The position the items start after (a later page), or ``None`` (the first).
+    after: tuple[date, int] | None = None
     limit: int = SECTION_LIMIT
 
     @property
-    def more(self) -> int:
-        """How many come after this page."""
-        return max(0, self.total - self.page * self.limit)
+    def next(self) -> str | None:
+        """The ``position`` the next items start after, when there are more."""
+        return position(self.items[-1].activity) if self.more and self.items else None
 
     def __iter__(self):
         return iter(self.items)
@@ -172,46 +192,54 @@ def agenda(
     user_id: int,
     today: date,
     *,
-    pages: dict[str, int] | None = None,
+    after: dict[str, tuple[date, int]] | None = None,
     limit: int = SECTION_LIMIT,
 ) -> Agenda:
     """The user's open activities due up to a week ahead: overdue, today, this week — each
-    section one page of ``limit`` items (``pages`` picks which; the first by default) with
-    its total, so the page costs the same with twelve items or twelve thousand."""
-    pages = pages or {}
-    # One count per section, each a range of the (assignee, done, due) index.
-    totals = {
-        key: session.scalar(
-            select(func.count())
-            .select_from(Activity)
-            .where(*_open_for(user_id), *_window(key, today))
-        )
-        for key in SECTIONS
-    }
+    section its first ``limit`` items by due date (or those after the position ``after``
+    names for it: keyset paging) with its total and how many more follow, so the page costs
+    the same with twelve items or twelve thousand, on its first page or its hundredth."""
+    after = after or {}
     sections = []
     for key in SECTIONS:
-        page = max(1, pages.get(key, 1))
-        total = totals.get(key, 0)
-        activities = (
-            session.scalars(
-                select(Activity)
-                .where(*_open_for(user_id), *_window(key, today))
-                .order_by(Activity.due_on, Activity.id)
-                .limit(limit)
-                .offset((page - 1) * limit)
-                .options(
-                    selectinload(Activity.lead),
-                    selectinload(Activity.contact).selectinload(Contact.company),
-                    selectinload(Activity.company),
-                    selectinload(Activity.opportunity).selectinload(Opportunity.contact),
-                    selectinload(Activity.opportunity).selectinload(Opportunity.company),
-                )
-            ).all()
-            if total
-            else []
-        )
-        sections.append(Section(key, [item(a) for a in activities], total, page, limit))
+        where = (*_open_for(user_id), *_window(key, today))
+        # Counts are ranges of the (assignee, done, due) index.
+        total = session.scalar(select(func.count()).select_from(Activity).where(*where))
+        start = after.get(key)
+        if start is not None:
+            where = (*where, tuple_(Activity.due_on, Activity.id) > tuple_(*start))
+        activities = _items(session, where, limit) if total else []
+        if start is None:
+            more = total - len(activities)
+        elif len(activities) < limit:
+            more = 0
+        else:
+            last = activities[-1]
+            more = session.scalar(
+                select(func.count())
+                .select_from(Activity)
+                .where(*where, tuple_(Activity.due_on, Activity.id) > tuple_(last.due_on, last.id))
+            )
+        sections.append(Section(key, [item(a) for a in activities], total, more, start, limit))
     return Agenda(*sections)
+
+
+def _items(session: Session, where, limit: int) -> list[Activity]:
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(*where)
+            .order_by(Activity.due_on, Activity.id)
+            .limit(limit)
+            .options(
+                selectinload(Activity.lead),
+                selectinload(Activity.contact).selectinload(Contact.company),
+                selectinload(Activity.company),
+                selectinload(Activity.opportunity).selectinload(Opportunity.contact),
+                selectinload(Activity.opportunity).selectinload(Opportunity.company),
+            )
+        )
+    )
 
 
 def due_count(session: Session, user_id: int, today: date) -> int:

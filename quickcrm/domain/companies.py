@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, literal, or_, select, tuple_, update
+from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import activities, matching
 from quickcrm.domain import validation as v
@@ -80,14 +80,15 @@ def companies_found(filters: CompanyFilters | str = "") -> Select:
 def search_companies(
     session: Session, q: str = "", filters: CompanyFilters | None = None
 ) -> list[Company]:
-    found = companies_found(filters or CompanyFilters(q=q))
-    return list(session.scalars(found.limit(LIST_LIMIT)))
+    return company_page(session, filters or CompanyFilters(q=q)).rows
 
 
-def contacts_found(q: str = "") -> Select:
-    """The contacts list's statement for the search ``q``, in its order (see
-    ``companies_found``)."""
+def contacts_found(q: str = "", company_id: int | None = None) -> Select:
+    """The contacts list's statement for the search ``q`` (at the company ``company_id``
+    when given), in its order (see ``companies_found``)."""
     stmt = select(Contact)
+    if company_id is not None:
+        stmt = stmt.where(Contact.company_id == company_id)
     if q.strip():
         p = _pattern(q.strip())
         stmt = stmt.where(
@@ -97,7 +98,43 @@ def contacts_found(q: str = "") -> Select:
 
 
 def search_contacts(session: Session, q: str = "") -> list[Contact]:
-    return list(session.scalars(contacts_found(q).limit(LIST_LIMIT)))
+    return contact_page(session, q).rows
+
+
+@dataclass
+class ListPage:
+    """One page of a list ordered by ``(name, id)``; ``after`` is the id of its last row when
+    another page follows (the next page is the rows after it), else ``None``."""
+
+    rows: list
+    after: int | None
+
+
+def _page(session: Session, stmt: Select, model, after: int | None) -> ListPage:
+    """``LIST_LIMIT`` rows of ``stmt`` from just after the row ``after`` (keyset paging on
+    the ``(name, id)`` index of revision 0014: a later page reads as few rows as the first)."""
+    last = session.get(model, after) if after else None
+    if last is not None:
+        stmt = stmt.where(tuple_(model.name, model.id) > tuple_(literal(last.name), last.id))
+    rows = list(session.scalars(stmt.limit(LIST_LIMIT + 1)))
+    more = len(rows) > LIST_LIMIT
+    del rows[LIST_LIMIT:]
+    return ListPage(rows, rows[-1].id if more else None)
+
+
+def company_page(session: Session, filters: CompanyFilters, after: int | None = None) -> ListPage:
+    """A page of the companies list (with each row's segment, in one query)."""
+    stmt = companies_found(filters).options(selectinload(Company.segment))
+    return _page(session, stmt, Company, after)
+
+
+def contact_page(
+    session: Session, q: str = "", after: int | None = None, company_id: int | None = None
+) -> ListPage:
+    """A page of the contacts list; each row names the contact's company: one query for
+    all of them, not one a row."""
+    stmt = contacts_found(q, company_id).options(selectinload(Contact.company))
+    return _page(session, stmt, Contact, after)
 
 
 @dataclass
@@ -274,14 +311,52 @@ def remove_segment(session: Session, segment: Segment) -> int:
     return used
 
 
-def opportunities_of(session: Session, **where) -> list[Opportunity]:
+# A company's or contact's page shows this many of its contacts and of its opportunities,
+# and how many there are in all.
+DETAIL_LIMIT = 50
+
+
+@dataclass
+class FirstOf:
+    """The first rows of a record's contacts or opportunities, and how many it has."""
+
+    rows: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _first_of(session: Session, stmt: Select) -> FirstOf:
+    rows = list(session.scalars(stmt.limit(DETAIL_LIMIT)))
+    if len(rows) < DETAIL_LIMIT:
+        return FirstOf(rows, len(rows))
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return FirstOf(rows, session.scalar(count))
+
+
+def contacts_of(session: Session, company: Company) -> FirstOf:
+    """The company's first contacts by name (all of them in the contacts list)."""
+    return _first_of(session, contacts_found(company_id=company.id))
+
+
+def opportunities_of(session: Session, **where) -> FirstOf:
+    """A company's or contact's first opportunities (``company_id=`` or ``contact_id=``):
+    open ones first, by close date."""
     column, value = next(iter(where.items()))
-    return list(
-        session.scalars(
-            select(Opportunity)
-            .where(getattr(Opportunity, column) == value)
-            .order_by(Opportunity.outcome, Opportunity.close_on, Opportunity.id)
-        )
+    return _first_of(
+        session,
+        select(Opportunity)
+        .where(getattr(Opportunity, column) == value)
+        .order_by(Opportunity.outcome != "open", Opportunity.close_on, Opportunity.id)
+        .options(selectinload(Opportunity.stage)),
     )
 
 

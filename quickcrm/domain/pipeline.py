@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
 from quickcrm.models import (
@@ -48,7 +48,18 @@ class Column:
     count: int = 0
     total: Decimal = Decimal("0")
     weighted: Decimal = Decimal("0")
+    # The first ``BOARD_CARDS`` of the stage's ``count`` open opportunities.
     opportunities: list[Opportunity] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        """How many of the stage's open opportunities the board does not show."""
+        return max(0, self.count - len(self.opportunities))
+
+
+# Cards per column: a coordinator works the deals that close soonest; the rest of a stage
+# is one tap away in the list (filtered by stage), so the board costs the same at any size.
+BOARD_CARDS = 25
 
 
 def open_stages(session: Session) -> list[Stage]:
@@ -57,9 +68,19 @@ def open_stages(session: Session) -> list[Stage]:
     )
 
 
-def board(session: Session, owner_id: int | None = None) -> list[Column]:
-    """A column per open stage with its open opportunities; count, total and weighted
-    total are summed by the database."""
+def board(
+    session: Session,
+    owner_id: int | None = None,
+    *,
+    cards: int | None = None,
+    keep: Opportunity | None = None,
+) -> list[Column]:
+    """A column per open stage: count, total and weighted total of its open opportunities
+    summed by the database, and its first ``cards`` (``BOARD_CARDS``) of them by close date
+    (soonest first, undated last) — bounded reads of the (stage, outcome, close date) index,
+    whatever the number of opportunities. ``keep`` (one just moved) shows in its column even
+    past the first ``cards``, so the person who moved it sees where it went."""
+    cards = cards or BOARD_CARDS
     columns = {stage.id: Column(stage) for stage in open_stages(session)}
     where = [Opportunity.outcome == "open", Opportunity.stage_id.in_(columns)]
     if owner_id is not None:
@@ -77,14 +98,41 @@ def board(session: Session, owner_id: int | None = None) -> list[Column]:
     for stage_id, count, total, weight in sums:
         column = columns[stage_id]
         column.count, column.total, column.weighted = count, money(total), money(weight)
-    for opportunity in session.scalars(
-        select(Opportunity)
-        .where(*where)
-        .order_by(Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id)
-        .options(selectinload(Opportunity.company), selectinload(Opportunity.owner))
-    ):
-        columns[opportunity.stage_id].opportunities.append(opportunity)
+    for column in columns.values():
+        if column.count:
+            column.opportunities = _first_cards(session, column.stage.id, owner_id, cards)
+    if keep is not None and keep.outcome == "open" and keep.stage_id in columns:
+        shown = columns[keep.stage_id].opportunities
+        if keep not in shown:
+            shown.append(keep)
     return list(columns.values())
+
+
+def _first_cards(
+    session: Session, stage_id: int, owner_id: int | None, cards: int
+) -> list[Opportunity]:
+    """The stage's first ``cards`` open opportunities: dated ones by close date, then the
+    undated — two index range scans (SQLite and PostgreSQL put NULLs at opposite ends)."""
+    where = [Opportunity.stage_id == stage_id, Opportunity.outcome == "open"]
+    if owner_id is not None:
+        where.append(Opportunity.owner_id == owner_id)
+    query = select(Opportunity).options(
+        joinedload(Opportunity.company), joinedload(Opportunity.owner)
+    )
+    found = list(
+        session.scalars(
+            query.where(*where, Opportunity.close_on.is_not(None))
+            .order_by(Opportunity.close_on, Opportunity.id)
+            .limit(cards)
+        )
+    )
+    if len(found) < cards:
+        found += session.scalars(
+            query.where(*where, Opportunity.close_on.is_(None))
+            .order_by(Opportunity.id)
+            .limit(cards - len(found))
+        )
+    return found
 
 
 def money(amount) -> Decimal:

@@ -92,3 +92,34 @@ def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_
     expect(tabs.get_by_role("tab", name="New 1")).to_be_visible()
     live_db.expire_all()
     assert live_db.scalars(select(Opportunity)).one().stage.name == "New"
+
+
+def test_a_long_overdue_list_loads_the_next_ones_in_place(page, make_live_user, live_db):
+    rep = make_live_user()
+    lead = Lead(name="Maria Novak", owner_id=rep.id)
+    long_ago = date.today() - timedelta(days=40)
+    live_db.add_all(
+        Activity(
+            kind="task",
+            text=f"Chase invoice {i:02}",
+            due_on=long_ago + timedelta(days=i),
+            lead=lead,
+            author_id=rep.id,
+            assignee_id=rep.id,
+        )  # fmt: skip
+        for i in range(35)
+    )
+    live_db.commit()
+    sign_in(page)
+    page.get_by_role("link", name="Agenda").click()
+    overdue = page.get_by_role("region", name="Overdue")
+    items = overdue.get_by_role("listitem").filter(has_text="Chase invoice")
+    expect(items).to_have_count(30)
+    overdue.get_by_role("link", name="5 more overdue").click()
+    expect(items).to_have_count(35)
+    expect(items.last).to_contain_text("Chase invoice 34")
+    expect(overdue.get_by_role("link", name="5 more overdue")).to_have_count(0)
+    # A loaded item works like the others.
+    items.last.get_by_role("button", name="Snooze").click()
+    items.last.get_by_role("button", name="+1 week").click()
+    expect(page.get_by_role("region", name="This week")).to_contain_text("Chase invoice 34")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
-from quickcrm.models import Activity, Company, Contact
+from sqlalchemy import select
+
+from quickcrm.domain import companies
+from quickcrm.models import Activity, Company, Contact, Opportunity, Stage
 from tests.conftest import csrf_token
 
 
@@ -78,6 +82,58 @@ def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
     assert "Last contacted: never" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
     client.post(f"/contacts/{jo.id}/activities", data=data | {"kind": "call"})
     assert "Last contacted: <time" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
+
+
+def test_long_lists_page_on_from_the_last_name_shown(client, db, rep, monkeypatch):
+    monkeypatch.setattr(companies, "LIST_LIMIT", 2)
+    acme = Company(name="Acme", name_key="acme", type="customer")
+    db.add_all([Company(name=n, name_key=n.lower(), type="customer") for n in ("Beta", "Alpha")])
+    db.add_all([acme, Company(name="Acme", name_key="acme", type="partner")])
+    db.add_all([Contact(name=n, company=acme) for n in ("Cy", "Al", "Bo")])
+    db.commit()
+
+    def names(page: str, css: str = "recent-name") -> list[str]:
+        return re.findall(rf'<span class="{css}">([^<]+)</span>', page)
+
+    first = client.get("/companies/?type=customer").get_data(as_text=True)
+    assert names(first) == ["Acme", "Alpha"] and "Back to the start" not in first
+    more = re.search(r'href="(/companies/\?[^"]+)">More companies</a>', first).group(1)
+    assert "type=customer" in more
+    last = client.get(more.replace("&amp;", "&")).get_data(as_text=True)
+    assert names(last) == ["Beta"] and "More companies" not in last
+    assert "Back to the start" in last
+
+    first = client.get("/contacts/").get_data(as_text=True)
+    assert names(first) == ["Al", "Bo"]
+    more = re.search(r'href="(/contacts/\?after=\d+)">More contacts</a>', first).group(1)
+    assert names(client.get(more).get_data(as_text=True)) == ["Cy"]
+    # An after= that names no row is the first page.
+    assert names(client.get("/contacts/?after=abc").get_data(as_text=True)) == ["Al", "Bo"]
+
+
+def test_a_busy_company_shows_its_first_contacts_and_opportunities(client, db, rep, monkeypatch):
+    monkeypatch.setattr(companies, "DETAIL_LIMIT", 2)
+    monkeypatch.setattr(companies, "LIST_LIMIT", 2)
+    acme = Company(name="Acme", name_key="acme")
+    db.add_all([Contact(name=n, company=acme) for n in ("Cy", "Al", "Bo")])
+    db.add(Contact(name="Di", company=Company(name="Other", name_key="other")))
+    new = db.scalar(select(Stage).where(Stage.name == "New"))
+    for n, outcome in enumerate(("won", "open", "open")):
+        db.add(Opportunity(title=f"Deal {n}", company=acme, stage=new, probability=10,
+                           outcome=outcome, close_on=date(2026, 12, 1 + n)))  # fmt: skip
+    db.commit()
+    page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
+    assert re.findall(r'<span class="recent-name">([^<]+)</span>', page) == ["Al", "Bo"]
+    assert "The first 2 of 3: open ones first" in page
+    assert "Deal 1" in page and "Deal 2" in page and "Deal 0" not in page
+    link = re.search(r'href="([^"]+)">All 3 contacts at Acme</a>', page).group(1)
+    listed = client.get(link).get_data(as_text=True)
+    assert "Contacts at Acme" in listed
+    assert re.findall(r'<span class="recent-name">([^<]+)</span>', listed) == ["Al", "Bo"]
+    more = re.search(r'href="([^"]+)">More contacts</a>', listed).group(1)
+    assert "company=" in more
+    listed = client.get(more.replace("&amp;", "&")).get_data(as_text=True)
+    assert re.findall(r'<span class="recent-name">([^<]+)</span>', listed) == ["Cy"]
 
 
 def test_empty_lists_say_so(client, db, rep):

@@ -99,7 +99,14 @@ def test_the_agenda_pages_a_long_week_and_says_how_many_more(client, db, rep):
     db.commit()
     first = client.get("/agenda").get_data(as_text=True)
     assert first.count('class="agenda-item"') == 30
-    assert "30 more this week" in first
-    second = client.get("/agenda?week=2").get_data(as_text=True)
+    more = re.search(r'href="(/agenda\?week_after=[^"]+)"[^>]*>30 more this week</a>', first)
+    # Without JavaScript: the page that starts after the last item shown, and a way back.
+    second = client.get(more.group(1)).get_data(as_text=True)
     assert second.count('class="agenda-item"') == 30 and "Item 59" in second
-    assert client.get("/agenda?week=nonsense").status_code == 200
+    assert "Back to the first 30" in second and "more this week" not in second
+    # With htmx: just the next items, put in place of the link.
+    items = client.get(more.group(1), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert items.strip().startswith('<li class="agenda-item"') and "<section" not in items
+    assert items.count('class="agenda-item"') == 30 and "Item 59" in items
+    for nonsense in ("nonsense", "2026-02-30.1", "2026-01-01.x", "2026-01-01.99999999999"):
+        assert client.get(f"/agenda?week_after={nonsense}").status_code == 200

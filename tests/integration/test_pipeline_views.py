@@ -54,6 +54,36 @@ def test_a_coordinator_sees_the_forecast_but_not_admin(client, coordinator):
     assert client.get("/forecast?start=2026-13-01").status_code == 422
 
 
+def test_a_full_column_links_to_the_whole_stage_in_the_list(client, coordinator, db, monkeypatch):
+    monkeypatch.setattr(pipeline, "BOARD_CARDS", 2)
+    for n in range(3):
+        opportunity(db, title=f"Deal {n}")
+    new = db.scalar(select(Stage).where(Stage.name == "New"))
+    page = client.get("/opportunities").get_data(as_text=True)
+    assert page.count('class="opp-card"') == 2
+    link = f"/opportunities/list?stage_id={new.id}&amp;outcome=open"
+    assert f'href="{link}">Show all 3 in New</a>' in page
+    listed = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert all(f"Deal {n}" in listed for n in range(3))
+
+
+def test_a_card_moved_past_the_first_cards_still_shows_where_it_went(
+    client, coordinator, db, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "BOARD_CARDS", 1)
+    soon = opportunity(db, title="Closes soon", stage="Proposal")
+    soon.close_on = date.today()
+    moved = opportunity(db, title="Moved over")
+    db.commit()
+    proposal = db.scalar(select(Stage).where(Stage.name == "Proposal"))
+    answer = client.post(
+        f"/opportunities/{moved.id}/stage",
+        data={"stage_id": proposal.id, "csrf_token": csrf_token(client, "/opportunities")},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    assert "Closes soon" in answer and "Moved over" in answer
+
+
 def test_a_rep_sees_the_board_and_moves_a_stage_of_their_own(client, rep, db):
     o = opportunity(db, owner=rep)
     page = client.get("/opportunities").get_data(as_text=True)

@@ -72,6 +72,25 @@ def test_agenda_sorts_open_activities_into_overdue_today_and_this_week(db, make_
     assert agenda.agenda(db, make_user("new@example.com").id, TODAY).empty
 
 
+def test_a_long_section_pages_on_from_the_last_item_shown(db, make_user):
+    rep = make_user()
+    # Seven overdue items over two days: ties on the date go by id.
+    made = [task(db, rep, TODAY - timedelta(days=2 - i // 4)) for i in range(7)]
+    seen, after, mores = [], {}, []
+    while True:
+        overdue = agenda.agenda(db, rep.id, TODAY, after=after, limit=3).overdue
+        seen += [i.activity.id for i in overdue]
+        mores.append(overdue.more)
+        assert overdue.total == 7
+        if not overdue.next:
+            break
+        after = {"overdue": agenda.read_position(overdue.next)}
+    assert seen == [a.id for a in made] and mores == [4, 1, 0]
+    assert agenda.read_position(agenda.position(made[0])) == (made[0].due_on, made[0].id)
+    for nonsense in ("", "2026-13-01.1", "2026-01-01", "2026-01-01.0", "x.1"):
+        assert agenda.read_position(nonsense) is None
+
+
 def test_completing_with_a_next_date_creates_the_follow_up_and_logs_the_outcome(db, make_user):
     rep = make_user()
     activity = task(db, rep, TODAY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -102,6 +103,26 @@ def test_board_sums_per_open_stage(db, stages):
     )
     assert (columns["Proposal"].count, columns["Proposal"].weighted) == (1, Decimal("1000.00"))
     assert columns["Qualified"].count == 0
+
+
+def test_a_column_shows_its_first_cards_by_close_date_undated_last(db, stages):
+    today = date(2026, 11, 29)
+    undated = opp(db, stages["New"], "1")
+    dated = []
+    for days in (9, 3, 5, 1):
+        o = opp(db, stages["New"], "100")
+        o.close_on = today + timedelta(days=days)
+        dated.append(o)
+    db.commit()
+    new = {c.stage.name: c for c in pipeline.board(db, cards=3)}["New"]
+    # The sums count every open opportunity of the stage; the cards are the soonest.
+    assert (new.count, new.total, new.more) == (5, Decimal("401.00"), 2)
+    assert [o.close_on.day for o in new.opportunities] == [30, 2, 4]  # +1, +3, +5 days
+    new = {c.stage.name: c for c in pipeline.board(db, cards=5)}["New"]
+    assert new.opportunities[-1] is undated and new.more == 0
+    # One just moved shows in its column even past the first cards.
+    kept = {c.stage.name: c for c in pipeline.board(db, cards=2, keep=dated[0])}["New"]
+    assert kept.opportunities[-1] is dated[0] and len(kept.opportunities) == 3
 
 
 def test_editing_marks_a_hand_set_probability(db, stages):
