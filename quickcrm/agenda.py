@@ -6,10 +6,9 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import agenda, ical, offline, ratelimit
+from quickcrm.domain import agenda, ical, offline, ratelimit, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
 from quickcrm.web import friendly_date, get_or_404, render, today, wants_page
@@ -53,11 +52,7 @@ def _page(
 ):
     db = get_session()
     after = _after()
-    people = (
-        list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
-        if current_user.can("coordinator")
-        else []
-    )
+    people = users.active_users(db) if current_user.can("coordinator") else []
     # "N more" asked by htmx: only that section's next items (and its next "N more").
     more = [key for key in agenda.SECTIONS if key in after] if request.method == "GET" else []
     return render(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, convert, leads, ownership
+from quickcrm.domain import activities, convert, leads, ownership, users
 from quickcrm.domain import validation as v
-from quickcrm.models import Lead, User
+from quickcrm.models import Lead
 from quickcrm.web import (
     form_data,
     log_activity_on,
@@ -48,11 +47,7 @@ def _list(status: int = 200, **extra):
     page = leads.list_leads(
         session, query, current_user, today=today(), after=request.args.get("after")
     )
-    owners = (
-        list(session.scalars(select(User).order_by(User.name)))
-        if current_user.can("coordinator")
-        else []
-    )
+    owners = users.everyone_by_name(session) if current_user.can("coordinator") else []
     return render(
         "leads/index.html",
         ["results"],
@@ -107,7 +102,7 @@ def _detail_context(lead: Lead, **extra) -> dict:
         "timeline": activities.timeline(session, lead),
         "reasons": leads.DISQUALIFY_REASONS,
         "result": leads.conversion_of(session, lead),
-        "owners": _active_users() if current_user.can("coordinator") else [],
+        "owners": users.active_users(get_session()) if current_user.can("coordinator") else [],
         "undo_refusal": (
             convert.undo_refusal(session, lead, current_user)
             if lead.status == "converted" and current_user.can("coordinator")
@@ -115,10 +110,6 @@ def _detail_context(lead: Lead, **extra) -> dict:
         ),
         **extra,
     }
-
-
-def _active_users() -> list[User]:
-    return list(get_session().scalars(select(User).where(User.active).order_by(User.name)))
 
 
 @bp.get("/<int:lead_id>")
