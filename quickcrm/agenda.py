@@ -93,7 +93,7 @@ def _back(activity: Activity, said: str):
 
 
 def _key():
-    """The UUID a phone gave a queued Done or Snooze (static/queue.js): applied once."""
+    """The UUID a phone gave a queued Done or Snooze (static/js/queue.js): applied once."""
     return offline.client_key(request.form.get(offline.FIELD))
 
 

@@ -34,16 +34,24 @@ TEMPLATE = "capture/index.html"
 STICKY_SOURCE = "capture_source"
 LAST_SAVED = "capture_last_saved"
 
-# What the capture page loads: the service worker keeps these so the page opens offline.
+# What the capture page loads, and the modules it loads when they are used: the service
+# worker keeps these so the page opens and works offline (tests/integration/
+# test_offline_shell.py checks that it keeps all of them); and htmx and pages.js, for the
+# pages the phone keeps (the agenda, records).
 SHELL_STATIC = (
     "app.css",
     "head.js",
+    "js/app.js",
+    "js/capture.js",
+    "js/captures.js",
+    "js/place.js",
+    "js/store.js",
+    "js/sync.js",
+    "js/cards.js",
+    "js/voice.js",
+    "js/queue.js",
+    "js/pages.js",
     "vendor/htmx-2.0.11.min.js",
-    "app.js",
-    "queue.js",
-    "offline.js",
-    "cards.js",
-    "voice.js",
     "icons/icon.svg",
     "icons/apple-touch-icon.png",
 )

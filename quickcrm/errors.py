@@ -37,7 +37,7 @@ def error_response(code: int, message: str | None = None):
     message = message or default
     if wants_json():
         return jsonify(error=message), code
-    # htmx does not swap an error page into the page: static/app.js shows this message.
+    # htmx does not swap an error page into the page: static/js/pages.js shows this message.
     headers = {"X-QuickCRM-Message": quote(message)}
     try:
         page, status = render(

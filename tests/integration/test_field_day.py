@@ -1,5 +1,6 @@
-"""A field day on the phone, on the server's side: the service worker keeps every file the
-capture page loads; Done, Snooze and notes sent again under the phone's UUID apply once."""
+"""A field day on the phone, on the server's side: the phone's copy of the capture page;
+Done, Snooze and notes sent again under the phone's UUID apply once (the files the service
+worker keeps: test_offline_shell.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,6 @@ from sqlalchemy import func, select
 
 from quickcrm.models import Activity, Lead, OfflineAction
 from tests.integration.test_capture_sync import csrf_token
-
-
-def test_the_service_worker_keeps_every_script_and_style_of_the_capture_page(client, rep):
-    page = client.get("/").get_data(as_text=True)
-    script = client.get("/sw.js").get_data(as_text=True)
-    shell = re.search(r'"shell": (\[[^\]]*\])', script).group(1)
-    urls = re.findall(r'<script src="([^"]+)"', page) + re.findall(
-        r'<link rel="stylesheet" href="([^"]+)"', page
-    )
-    assert len(urls) >= 5
-    for url in urls:
-        assert f'"{url}"' in shell, f"{url} is loaded by the capture page but not kept"
 
 
 def test_the_phones_copy_of_the_capture_page_has_no_saved_message(client, rep):

@@ -359,7 +359,7 @@ def test_nul_bytes_in_a_capture_get_a_message_and_store_nothing(client, rep, db)
     response = client.post(
         "/", data={"name": "Ann\x00", "csrf_token": token}, headers={"HX-Request": "true"}
     )
-    assert response.status_code == 400  # htmx shows the header's message (static/app.js)
+    assert response.status_code == 400  # htmx shows the header's message (static/js/pages.js)
     assert "NUL" in unquote(response.headers["X-QuickCRM-Message"])
     assert db.scalar(select(Lead.id)) is None
 

@@ -90,7 +90,7 @@ def test_pages_send_protective_headers(client, rep):
         "/sw.js",
         "/static/app.css",
         "/static/head.js",
-        "/static/offline.js",
+        "/static/js/capture.js",
         "/static/vendor/htmx-2.0.11.min.js",
         "/static/manifest.webmanifest",
         "/static/icons/icon.svg",

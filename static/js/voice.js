@@ -1,0 +1,140 @@
+// Voice notes: "Record voice note" then "Stop" (MediaRecorder; the button stays hidden
+// where the browser has none). On the capture form the recording goes with the capture —
+// online with Save, offline in the phone's queue (captures.js, "Attachments"). On a
+// lead's page it is sent at once and the page's attachments show it. The capture page
+// loads this module at the first tap on "Record voice note" (capture.js).
+import { csrfToken } from "./app.js";
+
+const supported = "MediaRecorder" in window && !!navigator.mediaDevices?.getUserMedia;
+let note = null; // the recording (a Blob) of the capture in the form
+let previewUrl = null;
+let recorder = null;
+
+const scopeOf = (button) => button.closest("[data-capture-attachments], [data-voice-notes]");
+
+function say(scope, text) {
+  const status = scope?.querySelector("[data-voice-status]");
+  if (status) status.textContent = text;
+}
+
+function showPreview(scope) {
+  const audio = scope?.querySelector("[data-voice-preview]");
+  if (!audio) return;
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = note ? URL.createObjectURL(note) : null;
+  audio.hidden = !note;
+  if (previewUrl) audio.src = previewUrl; else audio.removeAttribute("src");
+}
+
+function setUp(root) {
+  root.querySelectorAll("[data-voice-record]").forEach((button) => { button.hidden = !supported; });
+}
+
+async function start(button) {
+  const scope = scopeOf(button);
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    say(scope, "The microphone is not available: allow it for this site in the browser's settings.");
+    return;
+  }
+  const chunks = [];
+  recorder = new MediaRecorder(stream);
+  recorder.addEventListener("dataavailable", (event) => { if (event.data.size) chunks.push(event.data); });
+  recorder.addEventListener("stop", () => {
+    stream.getTracks().forEach((track) => track.stop());
+    const type = (recorder.mimeType || "audio/webm").split(";")[0];
+    recorder = null;
+    button.textContent = "Record voice note";
+    button.removeAttribute("aria-pressed");
+    finished(button, new Blob(chunks, { type }));
+  });
+  recorder.start();
+  button.textContent = "Stop";
+  button.setAttribute("aria-pressed", "true");
+  say(scope, "Recording…");
+}
+
+function finished(button, blob) {
+  const scope = scopeOf(button);
+  if (!blob.size) {
+    say(scope, "Nothing was recorded.");
+    return;
+  }
+  if (scope?.matches("[data-voice-notes]")) {
+    send(scope, blob);
+    return;
+  }
+  note = blob;
+  showPreview(scope);
+  say(scope, "Voice note recorded: it is sent with the capture.");
+}
+
+// On a lead's page: sent at once; the answer is the page's attachments, with the note.
+async function send(scope, blob) {
+  const body = new FormData();
+  body.append("voice_note", blob, "voice-note");
+  say(scope, "Sending the voice note…");
+  try {
+    const response = await fetch(scope.dataset.voiceUrl, {
+      method: "POST",
+      body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" },
+    });
+    const html = await response.text();
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(scope.id);
+    if (fresh) {
+      scope.replaceWith(fresh);
+      window.htmx?.process(fresh);
+      setUp(fresh);
+    } else {
+      say(scope, `The voice note was not saved (error ${response.status}).`);
+    }
+  } catch (error) {
+    say(scope, "No network: the voice note was not saved. Record it again when you are online.");
+  }
+}
+
+// "Record voice note", then "Stop" (capture.js hands over the capture form's taps).
+export function toggle(button) {
+  if (!supported) return;
+  if (recorder) recorder.stop(); else start(button);
+}
+document.addEventListener("click", (event) => {
+  const button = event.target.closest?.("[data-voice-notes] [data-voice-record]");
+  if (button) toggle(button);
+});
+
+document.addEventListener("htmx:load", (event) => setUp(event.detail.elt));
+// A form sent back with a refusal keeps the recording: show it again.
+document.addEventListener("quickcrm:load", (event) => {
+  const scope = event.detail.elt.querySelector?.("[data-capture-attachments]");
+  if (scope && note) {
+    showPreview(scope);
+    say(scope, "The voice note is kept with this capture.");
+  }
+});
+
+function forget() {
+  note = null;
+  const scope = document.querySelector("[data-capture-attachments]");
+  showPreview(scope);
+  say(scope, "");
+}
+
+// The phone's queue (captures.js) asks for the capture's files, and tells when a
+// capture is kept (the form is cleared) or put back in the form to edit.
+document.addEventListener("quickcrm:capture-blobs", (event) => {
+  if (note) event.detail.blobs.voice_note = note;
+});
+document.addEventListener("quickcrm:capture-cleared", forget);
+document.addEventListener("quickcrm:capture-restore", (event) => {
+  note = event.detail.blobs?.voice_note || null;
+  const scope = document.querySelector("[data-capture-attachments]");
+  showPreview(scope);
+  if (note) say(scope, "The voice note is kept with this capture.");
+});
+
+setUp(document);
