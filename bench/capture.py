@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import re
 import shutil
@@ -51,7 +52,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -73,6 +74,9 @@ WARMUP = 20
 EMAIL = "rep@example.com"
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway rep in a temporary database
 ASSET_RELS = {"stylesheet", "icon", "apple-touch-icon", "manifest"}
+# An ES module's static imports (`import … from "./x.js"`, `import "./x.js"`), which the
+# browser fetches before running it; a dynamic import() is fetched only when it is used.
+STATIC_IMPORT = re.compile(r"^\s*(?:import|export)\b[^;(]*?[\s}*]?[\"']([^\"']+\.js)[\"']", re.M)
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 ROUND = 25  # requests per level per turn when several levels are compared
 
@@ -283,11 +287,33 @@ def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, in
     rows = [row(f"{path} (HTML)", path, static=False)]
     parser = _Assets()
     parser.feed(client.get(path).get_data(as_text=True))
-    for url in dict.fromkeys(parser.urls):  # in page order, each once
-        if same_origin(url):
-            rows.append(row(urlsplit(url).path, url, static=urlsplit(url).path != "/sw.js"))
+    urls = list(dict.fromkeys(url for url in parser.urls if same_origin(url)))
+    for url in urls:  # in page order, each once; a module's static imports after it
+        rows.append(row(urlsplit(url).path, url, static=urlsplit(url).path != "/sw.js"))
+        if url.endswith(".js") or ".js?" in url:
+            code = client.get(url).get_data(as_text=True)
+            for imported in STATIC_IMPORT.findall(code):
+                resolved = urljoin(url, imported)
+                if resolved not in urls:
+                    urls.append(resolved)
     rows.append(row("/sw.js", "/sw.js", static=False))
     return rows
+
+
+def install_weight(client: FlaskClient, rows) -> list[tuple[str, int]]:
+    """(file, Brotli bytes) of what the service worker's install fetches besides the cold
+    load: the files of its shell that the page did not load (modules loaded when used,
+    the other pages' htmx), once, behind the usable page."""
+    script = client.get("/sw.js").get_data(as_text=True)
+    shell = json.loads(re.match(r"const QUICKCRM = (\{.*\});\n", script).group(1))["shell"]
+    loaded = {name for name, *_ in rows}
+    extra = []
+    for url in shell:
+        name = urlsplit(url).path
+        if name not in loaded and name != "/" and not name.endswith(".webmanifest"):
+            body = client.get(url, headers={"Accept-Encoding": "identity"}).get_data()
+            extra.append((name, min(len(body), len(brotli.compress(body)))))
+    return extra
 
 
 # --- report -------------------------------------------------------------------------------
@@ -312,8 +338,15 @@ def print_weight(rows: list[tuple[str, int, int, int, int]]) -> None:
     print(
         f"  before quickcrm/compress.py (HTML and sw.js raw, static files gzip): {before:,} B;"
         f" now {totals[3]:,} B ({before / totals[3]:.1f}x less)"
-        "\n  (bodies only, no headers; the service worker's install fetches its shell again,"
-        " not counted here)"
+        "\n  (bodies only, no headers)"
+    )
+
+
+def print_install(extra: list[tuple[str, int]]) -> None:
+    total = sum(size for _, size in extra)
+    print(
+        f"  then, behind the usable page, the service worker's install fetches {total:,} B"
+        f" more (Brotli) of its shell: {', '.join(name.rsplit('/', 1)[1] for name, _ in extra)}"
     )
 
 
@@ -376,7 +409,10 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="quickcrm-bench-", dir=args.dir))
         app = build_app(workdir)
         print("Cold load of / (signed in): HTML, linked same-origin assets, the service worker")
-        print_weight(page_weight(sign_in(app)))
+        client = sign_in(app)
+        rows = page_weight(client)
+        print_weight(rows)
+        print_install(install_weight(client, rows))
         app.extensions["quickcrm.engine"].dispose()
         shutil.rmtree(workdir, ignore_errors=True)
         return
@@ -418,7 +454,9 @@ def main(argv: list[str] | None = None) -> None:
                 )
         print()
         print("Cold load of / (signed in): HTML, linked same-origin assets, the service worker")
-        print_weight(page_weight(clients[first]))
+        rows = page_weight(clients[first])
+        print_weight(rows)
+        print_install(install_weight(clients[first], rows))
     finally:
         for connection in connections:
             connection.close()
