@@ -295,17 +295,23 @@ export async function syncNow() {
   }
 }
 
-// What was just sent now shows under "My recent captures".
+// What was just sent now shows under "My recent captures" — unless a later refresh was
+// asked for, or a save's answer replaced the list meanwhile: theirs is newer.
+let refreshes = 0;
+let refreshed = null; // the list the last refresh put in
 export async function refreshRecent() {
-  const recent = document.getElementById("recent");
-  if (!recent) return;
+  const before = document.getElementById("recent");
+  if (!before) return;
+  const mine = ++refreshes;
   try {
     const response = await fetch(panel.dataset.page, { credentials: "same-origin", redirect: "manual" });
     if (!response.ok) return;
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("recent");
-    if (!fresh) return;
+    const recent = document.getElementById("recent");
+    if (!fresh || !recent || mine !== refreshes || (recent !== before && recent !== refreshed)) return;
     recent.replaceWith(fresh);
+    refreshed = fresh;
     const badge = page.getElementById("agenda-badge");
     if (badge) document.getElementById("agenda-badge")?.replaceWith(badge);
     document.dispatchEvent(new CustomEvent("quickcrm:load", { detail: { elt: fresh } }));
