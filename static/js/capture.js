@@ -133,9 +133,14 @@ function swap(form, html) {
 }
 
 // --- Loaded when used ------------------------------------------------------------------
-// A card photo: cards.js shrinks it, shows it and has the server read it.
+// A card photo: cards.js shrinks it, shows it and has the server read it — also one chosen
+// before this module ran (on a slow network).
+const photoChosen = (input) => import("./cards.js").then((cards) => cards.chosen(input));
 document.addEventListener("change", (event) => {
-  if (event.target.matches?.("[data-card-photo]")) import("./cards.js").then((cards) => cards.chosen(event.target));
+  if (event.target.matches?.("[data-card-photo]")) photoChosen(event.target);
+});
+document.querySelectorAll("[data-card-photo]").forEach((input) => {
+  if (input.files?.length) photoChosen(input);
 });
 // A voice note, where the browser can record one.
 const canRecord = "MediaRecorder" in window && !!navigator.mediaDevices?.getUserMedia;
@@ -149,14 +154,18 @@ document.addEventListener("click", (event) => {
 document.addEventListener("quickcrm:load", (event) => showRecorder(event.detail.elt));
 showRecorder(document);
 
-// The queue's panel and sending when captures wait — and on a page from the phone's copy
-// (static/sw.js), which sync.js freshens (token, recent captures, badge). Done and Snooze
-// kept on the agenda are sent from here too.
+// The queue's panel and sending when captures wait, and the Done and Snooze kept on the
+// agenda when they wait. A page opened from the phone's copy (static/sw.js) loads all its
+// modules from it at once, at no cost on the network — a deployment while it is open (a
+// new worker, a new copy) then cannot give it a newer module than the ones it runs — and
+// sync.js freshens it (token, recent captures, badge).
+const fromCopy = Boolean(navigator.serviceWorker?.controller);
 if (enabled) {
   allCaptures().then((items) => {
-    if (items.length || navigator.serviceWorker?.controller) sync().then((s) => s.start());
+    if (items.length || fromCopy) sync().then((s) => s.start());
   });
   objectStore("quickcrm-actions", "actions").mine(USER).then((actions) => {
-    if (actions.length) import("./queue.js");
+    if (actions.length || fromCopy) import("./queue.js");
   });
 }
+if (fromCopy) Promise.all([import("./cards.js"), import("./voice.js")]).catch(() => {});
