@@ -8,9 +8,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import api_tokens, companies, pipeline, users
+from quickcrm.domain import api_tokens, companies, stages, users
 from quickcrm.domain import validation as v
-from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import ROLES, ApiToken, LostReason, Segment, Stage, User
 from quickcrm.web import get_or_404, render, role_required
 
@@ -29,8 +28,8 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
         "admin/index.html",
         ["content"],
         status=status,
-        stages=ordered_stages(db),
-        usage=pipeline.stage_usage(db),
+        stages=stages.ordered_stages(db),
+        usage=stages.stage_usage(db),
         reasons=list(db.scalars(select(LostReason).order_by(LostReason.position))),
         segments=companies.segments(db),
         errors=errors or {},
@@ -45,7 +44,7 @@ def _done(message: str, page: str = "admin.index"):
     return redirect(url_for(page), 303)
 
 
-def _refused(exc: pipeline.PipelineError | users.UserError, failed: str, page=_page):
+def _refused(exc: stages.PipelineError | users.UserError, failed: str, page=_page):
     """The ``page`` again, 422, with the refusal next to the field of the form ``failed``."""
     get_session().rollback()
     return page(422, {exc.field: str(exc)}, failed)
@@ -59,10 +58,10 @@ def index():
 @bp.post("/stages")
 def add_stage():
     try:
-        stage = pipeline.add_stage(
+        stage = stages.add_stage(
             get_session(), request.form.get("name", ""), request.form.get("probability", "")
         )
-    except pipeline.PipelineError as exc:
+    except stages.PipelineError as exc:
         return _refused(exc, "new")
     return _done(f"Added the stage {stage.name}.")
 
@@ -71,10 +70,10 @@ def add_stage():
 def edit_stage(stage_id: int):
     stage = get_or_404(Stage, stage_id)
     try:
-        pipeline.edit_stage(
+        stages.edit_stage(
             get_session(), stage, request.form.get("name", ""), request.form.get("probability", "")
         )
-    except pipeline.PipelineError as exc:
+    except stages.PipelineError as exc:
         return _refused(exc, f"stage-{stage_id}")
     return _done(f"Saved the stage {stage.name}.")
 
@@ -82,7 +81,7 @@ def edit_stage(stage_id: int):
 @bp.post("/stages/<int:stage_id>/move")
 def move_stage(stage_id: int):
     stage = get_or_404(Stage, stage_id)
-    pipeline.move_stage(get_session(), stage, -1 if request.form.get("direction") == "up" else 1)
+    stages.move_stage(get_session(), stage, -1 if request.form.get("direction") == "up" else 1)
     return _done(f"Moved {stage.name}.")
 
 
@@ -91,8 +90,8 @@ def remove_stage(stage_id: int):
     stage = get_or_404(Stage, stage_id)
     name = stage.name
     try:
-        moved = pipeline.remove_stage(get_session(), stage, request.form.get("move_to", ""))
-    except pipeline.PipelineError as exc:
+        moved = stages.remove_stage(get_session(), stage, request.form.get("move_to", ""))
+    except stages.PipelineError as exc:
         return _refused(exc, f"remove-{stage_id}")
     suffix = f"; {moved} opportunities moved" if moved else ""
     return _done(f"Removed the stage {name}{suffix}.")
@@ -101,8 +100,8 @@ def remove_stage(stage_id: int):
 @bp.post("/lost-reasons")
 def add_lost_reason():
     try:
-        reason = pipeline.add_lost_reason(get_session(), request.form.get("reason", ""))
-    except pipeline.PipelineError as exc:
+        reason = stages.add_lost_reason(get_session(), request.form.get("reason", ""))
+    except stages.PipelineError as exc:
         return _refused(exc, "reason")
     return _done(f"Added the lost reason {reason.name}.")
 
@@ -111,8 +110,8 @@ def add_lost_reason():
 def remove_lost_reason(reason_id: int):
     reason = get_or_404(LostReason, reason_id)
     try:
-        pipeline.remove_lost_reason(get_session(), reason)
-    except pipeline.PipelineError as exc:
+        stages.remove_lost_reason(get_session(), reason)
+    except stages.PipelineError as exc:
         return _refused(exc, "reason")
     return _done(f"Removed the lost reason {reason.name}.")
 
@@ -122,7 +121,7 @@ def add_segment():
     try:
         segment = companies.add_segment(get_session(), request.form.get("segment", ""))
     except companies.SegmentRefused as exc:
-        return _refused(pipeline.PipelineError("segment", str(exc)), "segment")
+        return _refused(stages.PipelineError("segment", str(exc)), "segment")
     return _done(f"Added the segment {segment.name}.")
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, pipeline
+from quickcrm.domain import activities, pipeline, stages
 from quickcrm.domain import validation as v
 from quickcrm.models import Contact, Opportunity, Stage, User
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
@@ -26,7 +26,7 @@ def _board(status: int = 200, errors: dict | None = None, failed_id: int | None 
         status=status,
         columns=pipeline.board(db),
         stages=pipeline.open_stages(db),
-        reasons=pipeline.lost_reasons(db),
+        reasons=stages.lost_reasons(db),
         errors=errors or {},
         failed_id=failed_id,
         may_act_on=pipeline.may_act_on,
@@ -128,7 +128,7 @@ def _detail(
                 .order_by(Contact.name)
             )
         ),
-        reasons=pipeline.lost_reasons(db),
+        reasons=stages.lost_reasons(db),
         activities=activities.timeline(db, opportunity),
         may_act_on=pipeline.may_act_on,
         **extra,

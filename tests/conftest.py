@@ -16,8 +16,7 @@ from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
 from quickcrm.domain import users
 from quickcrm.domain.leads import list_leads
-from quickcrm.domain.pipeline import ensure_default_lost_reasons
-from quickcrm.domain.stages import ensure_default_stages
+from quickcrm.domain.stages import ensure_default_lost_reasons, ensure_default_stages
 from quickcrm.models import Base
 
 PASSWORD = "correct horse battery"

@@ -1,5 +1,5 @@
 """The pipeline: the board's columns and their sums, moving an opportunity between stages,
-winning and losing it, editing it; and the admin's stages and lost reasons."""
+winning and losing it, editing it. The admin's stages and lost reasons are in stages.py."""
 
 from __future__ import annotations
 
@@ -8,30 +8,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.stages import PipelineError, lost_reasons
 from quickcrm.models import (
     OUTCOMES,
     Company,
     Contact,
-    LostReason,
     Opportunity,
     Stage,
     User,
     utcnow,
 )
-
-DEFAULT_LOST_REASONS = ("Price", "Went with a competitor", "No budget", "No decision", "Other")
-
-
-class PipelineError(ValueError):
-    """Input that cannot be accepted; ``field`` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 def weighted(value_column, probability_column):
@@ -398,157 +388,3 @@ def opportunities_filtered(filters: ListFilters) -> Select:
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         query = query.where(Opportunity.close_on >= start, Opportunity.close_on < end)
     return query.order_by(Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id)
-
-
-# --- stages (admin) -------------------------------------------------------------------------
-
-
-def stage_usage(session: Session) -> dict[int, int]:
-    """How many opportunities are in each stage."""
-    return dict(
-        session.execute(
-            select(Opportunity.stage_id, func.count(Opportunity.id)).group_by(Opportunity.stage_id)
-        ).all()
-    )
-
-
-def _stage_name(session: Session, raw: str, stage_id: int | None = None) -> str:
-    try:
-        name = v.text(raw, max_length=60, required="Enter the stage's name.")
-    except v.Invalid as exc:
-        raise PipelineError("name", str(exc)) from None
-    clash = session.scalar(
-        select(Stage.id).where(func.lower(Stage.name) == name.lower(), Stage.id != (stage_id or 0))
-    )
-    if clash is not None:
-        raise PipelineError("name", f"There is already a stage called {name}.")
-    return name
-
-
-def _probability(raw: str) -> int:
-    try:
-        return parse_probability((raw or "").strip())
-    except v.Invalid as exc:
-        raise PipelineError("probability", str(exc)) from None
-
-
-def add_stage(session: Session, name: str, probability: str) -> Stage:
-    """A new open stage, placed after the last open stage (won and lost stay at the end)."""
-    clean_name = _stage_name(session, name)
-    percent = _probability(probability)
-    last_open = session.scalar(select(func.max(Stage.position)).where(Stage.outcome == "open"))
-    position = (last_open or 0) + 1
-    session.execute(
-        update(Stage).where(Stage.position >= position).values(position=Stage.position + 1)
-    )
-    stage = Stage(name=clean_name, probability=percent, position=position, outcome="open")
-    session.add(stage)
-    session.commit()
-    return stage
-
-
-def edit_stage(session: Session, stage: Stage, name: str, probability: str) -> Stage:
-    """Rename the stage and set its default probability; opportunities that follow the
-    stage's probability (not set by hand, still open) take the new one."""
-    clean_name = _stage_name(session, name, stage.id)
-    percent = _probability(probability)
-    stage.name = clean_name
-    if percent != stage.probability:
-        stage.probability = percent
-        session.execute(
-            update(Opportunity)
-            .where(
-                Opportunity.stage_id == stage.id,
-                Opportunity.probability_manual.is_(False),
-                Opportunity.outcome == "open",
-            )
-            .values(probability=percent)
-        )
-    session.commit()
-    return stage
-
-
-def move_stage(session: Session, stage: Stage, direction: int) -> None:
-    """Swap the stage with its neighbour (-1 up, +1 down)."""
-    stages = list(session.scalars(select(Stage).order_by(Stage.position)))
-    index = stages.index(stage)
-    other = index + direction
-    if not 0 <= other < len(stages):
-        return
-    neighbour = stages[other]
-    # Positions are not unique, so a plain swap is safe on every database.
-    stage.position, neighbour.position = neighbour.position, stage.position
-    session.commit()
-
-
-def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
-    """Remove the stage. Its opportunities must go to another stage of the same outcome,
-    chosen by the admin; returns how many moved."""
-    used = stage_usage(session).get(stage.id, 0)
-    same_kind = session.scalar(
-        select(func.count(Stage.id)).where(Stage.outcome == stage.outcome, Stage.id != stage.id)
-    )
-    if stage.outcome != "open" and not same_kind:
-        raise PipelineError("move_to", f"The pipeline needs a {stage.outcome} stage.")
-    target = None
-    if used:
-        target = v.chosen(session, Stage, move_to)
-        if target is None or target.id == stage.id:
-            raise PipelineError(
-                "move_to",
-                f"{used} opportunities are in {stage.name}: choose where they go.",
-            )
-        if target.outcome != stage.outcome:
-            raise PipelineError("move_to", f"Choose another {stage.outcome} stage.")
-        values = {"stage_id": target.id}
-        session.execute(
-            update(Opportunity)
-            .where(Opportunity.stage_id == stage.id, Opportunity.probability_manual.is_(False))
-            .values(probability=target.probability, **values)
-        )
-        session.execute(
-            update(Opportunity).where(Opportunity.stage_id == stage.id).values(**values)
-        )
-    session.delete(stage)
-    session.commit()
-    return used
-
-
-# --- lost reasons ---------------------------------------------------------------------------
-
-
-def lost_reasons(session: Session) -> list[str]:
-    return list(session.scalars(select(LostReason.name).order_by(LostReason.position)))
-
-
-def ensure_default_lost_reasons(session: Session) -> None:
-    if session.scalar(select(LostReason.id).limit(1)) is not None:
-        return
-    for position, name in enumerate(DEFAULT_LOST_REASONS, start=1):
-        session.add(LostReason(name=name, position=position))
-    session.commit()
-
-
-def add_lost_reason(session: Session, name: str) -> LostReason:
-    try:
-        clean_name = v.text(name, max_length=200, required="Enter a reason.")
-    except v.Invalid as exc:
-        raise PipelineError("reason", str(exc)) from None
-    if session.scalar(select(LostReason.id).where(LostReason.name == clean_name)):
-        raise PipelineError("reason", f"{clean_name} is already in the list.")
-    last = session.scalar(select(func.max(LostReason.position))) or 0
-    reason = LostReason(name=clean_name, position=last + 1)
-    session.add(reason)
-    session.commit()
-    return reason
-
-
-def remove_lost_reason(session: Session, reason: LostReason) -> None:
-    """Remove a reason from the list; opportunities lost for it keep their text. The last
-    one stays: without a reason nobody could mark an opportunity lost."""
-    if session.scalar(select(func.count(LostReason.id))) <= 1:
-        raise PipelineError(
-            "reason", "Keep at least one lost reason: losing an opportunity needs one."
-        )
-    session.delete(reason)
-    session.commit()

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from quickcrm.domain import agenda, demo, pipeline
+from quickcrm.domain import agenda, demo, pipeline, stages
 from quickcrm.models import Activity, Company, Lead, LostReason, Opportunity, Stage
 from tests.conftest import csrf_token
 
@@ -71,7 +71,7 @@ def test_a_rep_sees_the_board_and_moves_a_stage_of_their_own(client, rep, db):
 
 
 def test_lost_needs_a_reason(client, rep, db):
-    pipeline.ensure_default_lost_reasons(db)
+    stages.ensure_default_lost_reasons(db)
     o = opportunity(db, owner=rep)
     token = csrf_token(client, "/opportunities")
     response = client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token})
@@ -294,7 +294,7 @@ def test_admin_removes_a_used_stage_only_with_a_destination(client, admin, db):
         ).status_code
         == 303
     )
-    assert pipeline.lost_reasons(db)[-1] == "Timing"
+    assert stages.lost_reasons(db)[-1] == "Timing"
 
 
 def test_htmx_requests_get_the_blocks(client, coordinator, db):
@@ -376,4 +376,4 @@ def test_admin_cannot_remove_the_last_lost_reason(client, admin, db):
     last = client.post(f"/admin/lost-reasons/{reasons[-1].id}/remove", data={"csrf_token": token})
     assert last.status_code == 422
     assert "Keep at least one lost reason" in last.get_data(as_text=True)
-    assert pipeline.lost_reasons(db) == [reasons[-1].name]
+    assert stages.lost_reasons(db) == [reasons[-1].name]

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from quickcrm.domain import pipeline
+from quickcrm.domain import stages as stage_admin
+from quickcrm.domain.stages import ensure_default_lost_reasons
 from quickcrm.models import Company, LostReason, Opportunity, Stage
 
 
@@ -65,7 +67,7 @@ def test_moving_to_a_closed_stage_is_refused(db, stages):
 
 
 def test_won_and_lost(db, stages):
-    pipeline.ensure_default_lost_reasons(db)
+    ensure_default_lost_reasons(db)
     won, lost = opp(db, stages["New"]), opp(db, stages["New"])
     pipeline.win(db, won)
     assert (won.outcome, won.stage.name, won.probability) == ("won", "Won", 100)
@@ -122,34 +124,34 @@ def test_editing_marks_a_hand_set_probability(db, stages):
 def test_stage_admin(db, stages):
     following = opp(db, stages["Qualified"])
     by_hand = opp(db, stages["Qualified"], probability=70, manual=True)
-    pipeline.edit_stage(db, stages["Qualified"], "Discovery", "30")
+    stage_admin.edit_stage(db, stages["Qualified"], "Discovery", "30")
     db.expire_all()
     assert (following.probability, by_hand.probability) == (30, 70)
     with pytest.raises(pipeline.PipelineError):
-        pipeline.edit_stage(db, stages["Proposal"], "discovery", "50")
-    demo = pipeline.add_stage(db, "Demo", "40")
+        stage_admin.edit_stage(db, stages["Proposal"], "discovery", "50")
+    demo = stage_admin.add_stage(db, "Demo", "40")
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
     assert names == ["New", "Discovery", "Proposal", "Negotiation", "Demo", "Won", "Lost"]
-    pipeline.move_stage(db, demo, -1)
+    stage_admin.move_stage(db, demo, -1)
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
     assert names[3:5] == ["Demo", "Negotiation"]
     with pytest.raises(pipeline.PipelineError):
-        pipeline.remove_stage(db, stages["Qualified"])  # in use: where do they go?
+        stage_admin.remove_stage(db, stages["Qualified"])  # in use: where do they go?
     with pytest.raises(pipeline.PipelineError):
-        pipeline.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
-    assert pipeline.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
+        stage_admin.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
+    assert stage_admin.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
     db.expire_all()
     assert (following.stage_id, following.probability, by_hand.probability) == (demo.id, 40, 70)
     with pytest.raises(pipeline.PipelineError):
-        pipeline.remove_stage(db, stages["Won"])  # the only won stage
-    assert pipeline.remove_stage(db, stages["New"]) == 0
+        stage_admin.remove_stage(db, stages["Won"])  # the only won stage
+    assert stage_admin.remove_stage(db, stages["New"]) == 0
 
 
 def test_the_last_lost_reason_cannot_be_removed(db):
-    pipeline.ensure_default_lost_reasons(db)
+    ensure_default_lost_reasons(db)
     reasons = list(db.scalars(select(LostReason).order_by(LostReason.position)))
     for reason in reasons[:-1]:
-        pipeline.remove_lost_reason(db, reason)
+        stage_admin.remove_lost_reason(db, reason)
     with pytest.raises(pipeline.PipelineError, match="Keep at least one"):
-        pipeline.remove_lost_reason(db, reasons[-1])
-    assert pipeline.lost_reasons(db) == [reasons[-1].name]
+        stage_admin.remove_lost_reason(db, reasons[-1])
+    assert stage_admin.lost_reasons(db) == [reasons[-1].name]
