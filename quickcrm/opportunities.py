@@ -9,6 +9,7 @@ from sqlalchemy import select
 from quickcrm.db import get_session
 from quickcrm.domain import activities, pipeline, stages
 from quickcrm.domain import validation as v
+from quickcrm.domain.money import weighted_value
 from quickcrm.models import Contact, Opportunity, Stage, User
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
@@ -118,6 +119,7 @@ def _detail(
         list(blocks),
         status=status,
         opportunity=opportunity,
+        weighted=weighted_value(opportunity),
         form=form,
         stages=list(db.scalars(select(Stage).order_by(Stage.position))),
         owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),

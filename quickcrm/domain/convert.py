@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -141,7 +140,7 @@ class ConvertForm:
             "opportunity_title",
             lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity."),
         )
-        self._check("value", _money)
+        self._check("value", v.money)
         raw_stage = self.raw["stage_id"]
         stage = v.chosen(session, Stage, raw_stage)
         if stage is None:
@@ -149,10 +148,6 @@ class ConvertForm:
         self.values["stage"] = stage
         self._check("probability", _percent)
         self._check("close_on", _date)
-
-
-def _money(value: str) -> Decimal:
-    return v.money(value)
 
 
 def _percent(value: str) -> int:

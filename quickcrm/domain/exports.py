@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Numeric, Select, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from quickcrm.domain import companies, leads, pipeline
+from quickcrm.domain.money import weighted
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Stage, User
 
 BOM = "\ufeff"
@@ -189,7 +190,7 @@ def opportunity_export(filters: pipeline.ListFilters) -> Export:
         ("Probability %", Opportunity.probability),
         (
             "Weighted value",
-            cast(pipeline.weighted(Opportunity.value, Opportunity.probability), MONEY),
+            cast(weighted(Opportunity.value, Opportunity.probability), MONEY),
         ),
         ("Close date", Opportunity.close_on),
         ("Outcome", Opportunity.outcome),

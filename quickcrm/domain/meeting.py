@@ -22,7 +22,7 @@ from sqlalchemy import extract, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from quickcrm.domain.forecast import month_start
-from quickcrm.domain.pipeline import money, weighted
+from quickcrm.domain.money import money, weighted
 from quickcrm.models import (
     Company,
     Lead,

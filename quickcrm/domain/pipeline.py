@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.money import money, weighted
 from quickcrm.domain.stages import PipelineError, lost_reasons
 from quickcrm.models import (
     OUTCOMES,
@@ -22,12 +23,6 @@ from quickcrm.models import (
     User,
     utcnow,
 )
-
-
-def weighted(value_column, probability_column):
-    """value × probability % as SQL."""
-    return value_column * probability_column / 100
-
 
 # --- the board ---------------------------------------------------------------------------
 
@@ -75,11 +70,6 @@ def board(session: Session, owner_id: int | None = None) -> list[Column]:
     ):
         columns[opportunity.stage_id].opportunities.append(opportunity)
     return list(columns.values())
-
-
-def money(amount) -> Decimal:
-    """A sum from the database (Decimal, float or int by dialect) rounded to cents."""
-    return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
 
 
 # --- moving, winning, losing --------------------------------------------------------------
@@ -214,14 +204,6 @@ class OpportunityForm:
         return not self.errors
 
 
-def parse_value(raw: str) -> Decimal:
-    return v.money(raw)
-
-
-def parse_probability(raw: str) -> int:
-    return v.percentage(raw)
-
-
 def clean(
     session: Session, form: OpportunityForm, company: Company | None = None
 ) -> OpportunityForm:
@@ -237,7 +219,7 @@ def clean(
         )
     except v.Invalid as exc:
         form.errors["title"] = str(exc)
-    for name, parse in (("value", parse_value), ("probability", parse_probability)):
+    for name, parse in (("value", v.money), ("probability", v.percentage)):
         try:
             form.values[name] = parse(raw[name])
         except v.Invalid as exc:
