@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, companies, pipeline
+from quickcrm.domain import activities, companies, opportunities
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
 from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company, Contact, User
@@ -146,7 +146,7 @@ def create_contact(company_id: int):
 OPPORTUNITY_TEMPLATE = "companies/new_opportunity.html"
 
 
-def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: int = 200):
+def _opportunity_page(company: Company, form: opportunities.OpportunityForm, status: int = 200):
     session = get_session()
     return render(
         OPPORTUNITY_TEMPLATE,
@@ -154,7 +154,7 @@ def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: 
         status=status,
         company=company,
         form=form,
-        stages=pipeline.open_stages(session),
+        stages=opportunities.open_stages(session),
         contacts=list(
             session.scalars(
                 select(Contact).where(Contact.company_id == company.id).order_by(Contact.name)
@@ -168,7 +168,7 @@ def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: 
 @role_required("coordinator")
 def new_opportunity(company_id: int):
     company = _company(company_id)
-    form = pipeline.OpportunityForm.new(get_session(), current_user, today() + CLOSE_AFTER)
+    form = opportunities.OpportunityForm.new(get_session(), current_user, today() + CLOSE_AFTER)
     return _opportunity_page(company, form)
 
 
@@ -177,11 +177,13 @@ def new_opportunity(company_id: int):
 def create_opportunity(company_id: int):
     company = _company(company_id)
     session = get_session()
-    form = pipeline.clean(session, pipeline.OpportunityForm.from_mapping(request.form), company)
+    form = opportunities.clean(
+        session, opportunities.OpportunityForm.from_mapping(request.form), company
+    )
     if form.ok:
         try:
-            opportunity = pipeline.create_opportunity(session, company, form)
-        except pipeline.PipelineError as exc:
+            opportunity = opportunities.create_opportunity(session, company, form)
+        except opportunities.PipelineError as exc:
             session.rollback()
             form.errors[exc.field] = str(exc)
     if not form.ok:

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from quickcrm.domain import agenda, demo, pipeline, stages
+from quickcrm.domain import agenda, demo, opportunities, stages
 from quickcrm.models import Activity, Company, Lead, LostReason, Opportunity, Stage
 from tests.conftest import csrf_token
 
@@ -201,7 +201,7 @@ def test_a_rep_may_not_edit_an_opportunity_but_a_coordinator_may(client, make_us
 def test_the_list_filters_by_outcome(client, rep, db):
     opportunity(db, "Open one")
     won = opportunity(db, "Won one")
-    pipeline.win(db, won)
+    opportunities.win(db, won)
     page = client.get("/opportunities/list?outcome=won").get_data(as_text=True)
     assert "Won one" in page and "Open one" not in page
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.domain import pipeline
+from quickcrm.domain import opportunities
 from quickcrm.domain import stages as stage_admin
 from quickcrm.domain.stages import ensure_default_lost_reasons
 from quickcrm.models import Company, LostReason, Opportunity, Stage
@@ -36,7 +36,7 @@ def test_probability_follows_the_stage_unless_set_by_hand(db, stages):
     following = opp(db, stages["New"])
     by_hand = opp(db, stages["New"], probability=60, manual=True)
     for o in (following, by_hand):
-        pipeline.move_to_stage(db, o, stages["Proposal"].id)
+        opportunities.move_to_stage(db, o, stages["Proposal"].id)
     assert following.probability == 50
     assert by_hand.probability == 60
 
@@ -51,37 +51,37 @@ def test_a_rep_may_act_on_their_own_opportunities_a_coordinator_or_admin_on_all(
     mine, theirs, nobodys = (opp(db, stages["New"]) for _ in range(3))
     mine.owner_id, theirs.owner_id = rep.id, other.id
     db.commit()
-    assert pipeline.may_act_on(rep, mine)
-    assert not pipeline.may_act_on(rep, theirs)
-    assert not pipeline.may_act_on(rep, nobodys)
+    assert opportunities.may_act_on(rep, mine)
+    assert not opportunities.may_act_on(rep, theirs)
+    assert not opportunities.may_act_on(rep, nobodys)
     for boss in (coordinator, admin):
-        assert all(pipeline.may_act_on(boss, o) for o in (mine, theirs, nobodys))
+        assert all(opportunities.may_act_on(boss, o) for o in (mine, theirs, nobodys))
 
 
 def test_moving_to_a_closed_stage_is_refused(db, stages):
     o = opp(db, stages["New"])
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.move_to_stage(db, o, stages["Won"].id)
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.move_to_stage(db, o, 9999)
+    with pytest.raises(opportunities.PipelineError):
+        opportunities.move_to_stage(db, o, stages["Won"].id)
+    with pytest.raises(opportunities.PipelineError):
+        opportunities.move_to_stage(db, o, 9999)
 
 
 def test_won_and_lost(db, stages):
     ensure_default_lost_reasons(db)
     won, lost = opp(db, stages["New"]), opp(db, stages["New"])
-    pipeline.win(db, won)
+    opportunities.win(db, won)
     assert (won.outcome, won.stage.name, won.probability) == ("won", "Won", 100)
     assert won.closed_at is not None
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.lose(db, lost, "Because")
-    pipeline.lose(db, lost, "Price")
+    with pytest.raises(opportunities.PipelineError):
+        opportunities.lose(db, lost, "Because")
+    opportunities.lose(db, lost, "Price")
     assert (lost.outcome, lost.stage.name, lost.lost_reason, lost.probability) == (
         "lost",
         "Lost",
         "Price",
         0,
     )
-    pipeline.move_to_stage(db, lost, stages["Qualified"].id)  # reopened
+    opportunities.move_to_stage(db, lost, stages["Qualified"].id)  # reopened
     assert (lost.outcome, lost.lost_reason, lost.closed_at, lost.probability) == (
         "open",
         None,
@@ -94,8 +94,8 @@ def test_board_sums_per_open_stage(db, stages):
     opp(db, stages["New"], "1000")
     opp(db, stages["New"], "3000", probability=40, manual=True)
     opp(db, stages["Proposal"], "2000")
-    pipeline.win(db, opp(db, stages["Proposal"], "9999"))
-    columns = {c.stage.name: c for c in pipeline.board(db)}
+    opportunities.win(db, opp(db, stages["Proposal"], "9999"))
+    columns = {c.stage.name: c for c in opportunities.board(db)}
     assert list(columns) == ["New", "Qualified", "Proposal", "Negotiation"]
     assert (columns["New"].count, columns["New"].total, columns["New"].weighted) == (
         2,
@@ -108,16 +108,18 @@ def test_board_sums_per_open_stage(db, stages):
 
 def test_editing_marks_a_hand_set_probability(db, stages):
     o = opp(db, stages["New"])
-    form = pipeline.OpportunityForm.of(o)
+    form = opportunities.OpportunityForm.of(o)
     form.raw.update(stage_id=str(stages["Proposal"].id))
-    pipeline.update_opportunity(db, o, pipeline.clean(db, form))
+    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
     assert (o.probability, o.probability_manual) == (50, False)  # followed the stage
-    form = pipeline.OpportunityForm.of(o)
+    form = opportunities.OpportunityForm.of(o)
     form.raw.update(probability="35", value="abc")
-    assert pipeline.clean(db, form).errors == {"value": "Enter an amount like 12500 or 12500.50."}
-    form = pipeline.OpportunityForm.of(o)
+    assert opportunities.clean(db, form).errors == {
+        "value": "Enter an amount like 12500 or 12500.50."
+    }
+    form = opportunities.OpportunityForm.of(o)
     form.raw.update(probability="35")
-    pipeline.update_opportunity(db, o, pipeline.clean(db, form))
+    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
     assert (o.probability, o.probability_manual) == (35, True)
 
 
@@ -127,7 +129,7 @@ def test_stage_admin(db, stages):
     stage_admin.edit_stage(db, stages["Qualified"], "Discovery", "30")
     db.expire_all()
     assert (following.probability, by_hand.probability) == (30, 70)
-    with pytest.raises(pipeline.PipelineError):
+    with pytest.raises(opportunities.PipelineError):
         stage_admin.edit_stage(db, stages["Proposal"], "discovery", "50")
     demo = stage_admin.add_stage(db, "Demo", "40")
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
@@ -135,14 +137,14 @@ def test_stage_admin(db, stages):
     stage_admin.move_stage(db, demo, -1)
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
     assert names[3:5] == ["Demo", "Negotiation"]
-    with pytest.raises(pipeline.PipelineError):
+    with pytest.raises(opportunities.PipelineError):
         stage_admin.remove_stage(db, stages["Qualified"])  # in use: where do they go?
-    with pytest.raises(pipeline.PipelineError):
+    with pytest.raises(opportunities.PipelineError):
         stage_admin.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
     assert stage_admin.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
     db.expire_all()
     assert (following.stage_id, following.probability, by_hand.probability) == (demo.id, 40, 70)
-    with pytest.raises(pipeline.PipelineError):
+    with pytest.raises(opportunities.PipelineError):
         stage_admin.remove_stage(db, stages["Won"])  # the only won stage
     assert stage_admin.remove_stage(db, stages["New"]) == 0
 
@@ -152,6 +154,6 @@ def test_the_last_lost_reason_cannot_be_removed(db):
     reasons = list(db.scalars(select(LostReason).order_by(LostReason.position)))
     for reason in reasons[:-1]:
         stage_admin.remove_lost_reason(db, reason)
-    with pytest.raises(pipeline.PipelineError, match="Keep at least one"):
+    with pytest.raises(opportunities.PipelineError, match="Keep at least one"):
         stage_admin.remove_lost_reason(db, reasons[-1])
     assert stage_admin.lost_reasons(db) == [reasons[-1].name]
