@@ -190,6 +190,12 @@ def http_url(text: str | None) -> str | None:
     return url
 
 
+def money(amount, cents: bool = False, signed: bool = False) -> str:
+    """How every page writes an amount: thousands separated, whole units unless ``cents``,
+    with its sign when ``signed`` (a change)."""
+    return format(amount, ("+" if signed else "") + (",.2f" if cents else ",.0f"))
+
+
 def init_app(app: Flask) -> None:
     app.wsgi_app = WhiteNoise(
         app.wsgi_app,
@@ -204,6 +210,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.filters["friendly_date"] = friendly_date
     app.jinja_env.filters["http_url"] = http_url
+    app.jinja_env.filters["money"] = money
 
     @app.after_request
     def vary_on_htmx(response):
