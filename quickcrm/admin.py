@@ -10,7 +10,7 @@ from sqlalchemy import select
 from quickcrm.db import get_session
 from quickcrm.domain import api_tokens, companies, stages, users
 from quickcrm.domain import validation as v
-from quickcrm.models import ROLES, ApiToken, LostReason, Segment, Stage, User
+from quickcrm.models import ApiToken, LostReason, Segment, Stage, User
 from quickcrm.web import get_or_404, render, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -140,7 +140,6 @@ def _users_page(status: int = 200, errors: dict | None = None, failed: str = "")
         ["content"],
         status=status,
         users=users.list_users(get_session()),
-        roles=ROLES,
         errors=errors or {},
         failed=failed,
         form=request.form,

@@ -50,8 +50,6 @@ def _company(company_id: int) -> Company:
 
 def _form_choices() -> dict:
     return {
-        "types": COMPANY_TYPES,
-        "ratings": COMPANY_RATINGS,
         "segments": companies.segments(get_session()),
         "owners": _active_users(),
     }

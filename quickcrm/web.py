@@ -19,7 +19,7 @@ from jinja2_fragments.flask import render_blocks
 from markupsafe import Markup
 from whitenoise import WhiteNoise
 
-from quickcrm import htmx
+from quickcrm import htmx, models
 from quickcrm.db import get_session
 from quickcrm.domain import activities, offline
 from quickcrm.domain import validation as v
@@ -211,6 +211,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["friendly_date"] = friendly_date
     app.jinja_env.filters["http_url"] = http_url
     app.jinja_env.filters["money"] = money
+    # The word lists live once, in models.py; templates loop over them.
+    app.jinja_env.globals.update(
+        ACTIVITY_KINDS=models.ACTIVITY_KINDS,
+        COMPANY_RATINGS=models.COMPANY_RATINGS,
+        COMPANY_TYPES=models.COMPANY_TYPES,
+        LEAD_STATUSES=models.LEAD_STATUSES,
+        OUTCOMES=models.OUTCOMES,
+        REPEAT_UNITS=models.REPEAT_UNITS,
+        ROLES=models.ROLES,
+        TEMPERATURES=models.TEMPERATURES,
+    )
 
     @app.after_request
     def vary_on_htmx(response):
