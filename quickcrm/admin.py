@@ -44,10 +44,11 @@ def _done(message: str, page: str = "admin.index"):
     return redirect(url_for(page), 303)
 
 
-def _refused(exc: stages.PipelineError | users.UserError, failed: str, page=_page):
+def _refused(exc: v.Refused | users.UserError, failed: str, page=_page):
     """The ``page`` again, 422, with the refusal next to the field of the form ``failed``."""
     get_session().rollback()
-    return page(422, {exc.field: str(exc)}, failed)
+    errors = exc.errors if isinstance(exc, v.Refused) else {exc.field: str(exc)}
+    return page(422, errors, failed)
 
 
 @bp.get("")
@@ -61,7 +62,7 @@ def add_stage():
         stage = stages.add_stage(
             get_session(), request.form.get("name", ""), request.form.get("probability", "")
         )
-    except stages.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, "new")
     return _done(f"Added the stage {stage.name}.")
 
@@ -73,7 +74,7 @@ def edit_stage(stage_id: int):
         stages.edit_stage(
             get_session(), stage, request.form.get("name", ""), request.form.get("probability", "")
         )
-    except stages.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"stage-{stage_id}")
     return _done(f"Saved the stage {stage.name}.")
 
@@ -91,7 +92,7 @@ def remove_stage(stage_id: int):
     name = stage.name
     try:
         moved = stages.remove_stage(get_session(), stage, request.form.get("move_to", ""))
-    except stages.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"remove-{stage_id}")
     suffix = f"; {moved} opportunities moved" if moved else ""
     return _done(f"Removed the stage {name}{suffix}.")
@@ -101,7 +102,7 @@ def remove_stage(stage_id: int):
 def add_lost_reason():
     try:
         reason = stages.add_lost_reason(get_session(), request.form.get("reason", ""))
-    except stages.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, "reason")
     return _done(f"Added the lost reason {reason.name}.")
 
@@ -111,7 +112,7 @@ def remove_lost_reason(reason_id: int):
     reason = get_or_404(LostReason, reason_id)
     try:
         stages.remove_lost_reason(get_session(), reason)
-    except stages.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, "reason")
     return _done(f"Removed the lost reason {reason.name}.")
 
@@ -121,7 +122,7 @@ def add_segment():
     try:
         segment = companies.add_segment(get_session(), request.form.get("segment", ""))
     except companies.SegmentRefused as exc:
-        return _refused(stages.PipelineError("segment", str(exc)), "segment")
+        return _refused(v.Refused({"segment": str(exc)}), "segment")
     return _done(f"Added the segment {segment.name}.")
 
 

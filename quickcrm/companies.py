@@ -181,9 +181,9 @@ def create_opportunity(company_id: int):
     if form.ok:
         try:
             opportunity = opportunities.create_opportunity(session, company, form)
-        except opportunities.PipelineError as exc:
+        except v.Refused as exc:
             session.rollback()
-            form.errors[exc.field] = str(exc)
+            form.errors.update(exc.errors)
     if not form.ok:
         return _opportunity_page(company, form, 422)
     flash(f"Added — {opportunity.title} for {company.name}.")

@@ -63,9 +63,9 @@ def move(opportunity_id: int):
     raw = request.form.get("stage_id", "")
     try:
         opportunities.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
-    except opportunities.PipelineError as exc:
+    except v.Refused as exc:
         get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id)
+        return _board(422, exc.errors, opportunity.id)
     return _after(opportunity, f"{opportunity.title} moved to {opportunity.stage.name}.")
 
 
@@ -74,9 +74,9 @@ def won(opportunity_id: int):
     opportunity = _actionable(opportunity_id)
     try:
         opportunities.win(get_session(), opportunity)
-    except opportunities.PipelineError as exc:
+    except v.Refused as exc:
         get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id)
+        return _board(422, exc.errors, opportunity.id)
     return _after(opportunity, f"Won — {opportunity.title}.")
 
 
@@ -85,9 +85,9 @@ def lost(opportunity_id: int):
     opportunity = _actionable(opportunity_id)
     try:
         opportunities.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
-    except opportunities.PipelineError as exc:
+    except v.Refused as exc:
         get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id)
+        return _board(422, exc.errors, opportunity.id)
     return _after(opportunity, f"Lost — {opportunity.title} ({opportunity.lost_reason}).")
 
 
@@ -155,9 +155,9 @@ def update(opportunity_id: int):
             opportunities.update_opportunity(
                 db, opportunity, form, request.form.get("lost_reason", "")
             )
-        except opportunities.PipelineError as exc:
+        except v.Refused as exc:
             db.rollback()
-            form.errors[exc.field] = str(exc)
+            form.errors.update(exc.errors)
     if not form.ok:
         db.rollback()
         return _detail(opportunity, form, 422)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import money, weighted
-from quickcrm.domain.stages import PipelineError, lost_reasons
+from quickcrm.domain.stages import lost_reasons
 from quickcrm.models import (
     OUTCOMES,
     Company,
@@ -100,7 +100,7 @@ def move_to_stage(
     someone set it by hand. A won or lost stage goes through ``win`` / ``lose``."""
     stage = session.get(Stage, stage_id)
     if stage is None or stage.outcome != "open":
-        raise PipelineError("stage_id", "Choose one of the open stages.")
+        raise v.Refused({"stage_id": "Choose one of the open stages."})
     opportunity.stage = stage
     if not opportunity.probability_manual:
         opportunity.probability = stage.probability
@@ -115,7 +115,7 @@ def _stage_for(session: Session, outcome: str) -> Stage:
         select(Stage).where(Stage.outcome == outcome).order_by(Stage.position).limit(1)
     )
     if stage is None:
-        raise PipelineError("stage_id", f"There is no {outcome} stage; ask an admin to add one.")
+        raise v.Refused({"stage_id": f"There is no {outcome} stage; ask an admin to add one."})
     return stage
 
 
@@ -133,7 +133,7 @@ def lose(
     """Lose the opportunity for one of the admin's lost reasons."""
     reason = (reason or "").strip()
     if reason not in lost_reasons(session):
-        raise PipelineError("lost_reason", "Choose why it was lost.")
+        raise v.Refused({"lost_reason": "Choose why it was lost."})
     opportunity.stage = _stage_for(session, "lost")
     opportunity.lost_reason = reason
     _close(opportunity, "lost", now)
@@ -254,7 +254,7 @@ def create_opportunity(
     values = form.values
     stage: Stage = values["stage"]
     if stage.outcome != "open":
-        raise PipelineError("stage_id", "A new opportunity starts in one of the open stages.")
+        raise v.Refused({"stage_id": "A new opportunity starts in one of the open stages."})
     opportunity = Opportunity(
         company_id=company.id,
         contact_id=values.get("contact_id"),
@@ -286,7 +286,7 @@ def update_opportunity(
     if stage.outcome == "lost":
         reason = (lost_reason or opportunity.lost_reason or "").strip()
         if reason not in lost_reasons(session):
-            raise PipelineError("lost_reason", "Choose why it was lost.")
+            raise v.Refused({"lost_reason": "Choose why it was lost."})
         opportunity.lost_reason = reason
     else:
         opportunity.lost_reason = None

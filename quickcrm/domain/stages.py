@@ -21,14 +21,6 @@ DEFAULT_STAGES = (
 DEFAULT_LOST_REASONS = ("Price", "Went with a competitor", "No budget", "No decision", "Other")
 
 
-class PipelineError(ValueError):
-    """Input that cannot be accepted; ``field`` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
 def ensure_default_stages(session: Session) -> None:
     """Create the default stages when there are none (a fresh or emptied database)."""
     if session.scalar(select(Stage.id).limit(1)) is not None:
@@ -58,12 +50,12 @@ def _stage_name(session: Session, raw: str, stage_id: int | None = None) -> str:
     try:
         name = v.text(raw, max_length=60, required="Enter the stage's name.")
     except v.Invalid as exc:
-        raise PipelineError("name", str(exc)) from None
+        raise v.Refused({"name": str(exc)}) from None
     clash = session.scalar(
         select(Stage.id).where(func.lower(Stage.name) == name.lower(), Stage.id != (stage_id or 0))
     )
     if clash is not None:
-        raise PipelineError("name", f"There is already a stage called {name}.")
+        raise v.Refused({"name": f"There is already a stage called {name}."})
     return name
 
 
@@ -71,7 +63,7 @@ def _probability(raw: str) -> int:
     try:
         return v.percentage((raw or "").strip())
     except v.Invalid as exc:
-        raise PipelineError("probability", str(exc)) from None
+        raise v.Refused({"probability": str(exc)}) from None
 
 
 def add_stage(session: Session, name: str, probability: str) -> Stage:
@@ -131,17 +123,16 @@ def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
         select(func.count(Stage.id)).where(Stage.outcome == stage.outcome, Stage.id != stage.id)
     )
     if stage.outcome != "open" and not same_kind:
-        raise PipelineError("move_to", f"The pipeline needs a {stage.outcome} stage.")
+        raise v.Refused({"move_to": f"The pipeline needs a {stage.outcome} stage."})
     target = None
     if used:
         target = v.chosen(session, Stage, move_to)
         if target is None or target.id == stage.id:
-            raise PipelineError(
-                "move_to",
-                f"{used} opportunities are in {stage.name}: choose where they go.",
+            raise v.Refused(
+                {"move_to": f"{used} opportunities are in {stage.name}: choose where they go."}
             )
         if target.outcome != stage.outcome:
-            raise PipelineError("move_to", f"Choose another {stage.outcome} stage.")
+            raise v.Refused({"move_to": f"Choose another {stage.outcome} stage."})
         values = {"stage_id": target.id}
         session.execute(
             update(Opportunity)
@@ -175,9 +166,9 @@ def add_lost_reason(session: Session, name: str) -> LostReason:
     try:
         clean_name = v.text(name, max_length=200, required="Enter a reason.")
     except v.Invalid as exc:
-        raise PipelineError("reason", str(exc)) from None
+        raise v.Refused({"reason": str(exc)}) from None
     if session.scalar(select(LostReason.id).where(LostReason.name == clean_name)):
-        raise PipelineError("reason", f"{clean_name} is already in the list.")
+        raise v.Refused({"reason": f"{clean_name} is already in the list."})
     last = session.scalar(select(func.max(LostReason.position))) or 0
     reason = LostReason(name=clean_name, position=last + 1)
     session.add(reason)
@@ -189,8 +180,8 @@ def remove_lost_reason(session: Session, reason: LostReason) -> None:
     """Remove a reason from the list; opportunities lost for it keep their text. The last
     one stays: without a reason nobody could mark an opportunity lost."""
     if session.scalar(select(func.count(LostReason.id))) <= 1:
-        raise PipelineError(
-            "reason", "Keep at least one lost reason: losing an opportunity needs one."
+        raise v.Refused(
+            {"reason": "Keep at least one lost reason: losing an opportunity needs one."}
         )
     session.delete(reason)
     session.commit()

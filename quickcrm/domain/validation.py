@@ -20,6 +20,17 @@ class Invalid(ValueError):
     """A value a person typed that cannot be accepted; the message is for them."""
 
 
+class Refused(Invalid):
+    """The one refusal a domain function raises: ``errors`` maps each form field at fault
+    to the message for the person, ``Refused({"name": "Enter the stage's name."})``; a
+    view shows each message next to its field (422). ``field`` is the first field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = dict(errors)
+        self.field = next(iter(self.errors), "")
+
+
 # Primary keys are PostgreSQL ``integer`` columns: nothing above this can name a record.
 ID_MAX = 2**31 - 1
 # Numeric(14, 2): the largest amount a money column holds.

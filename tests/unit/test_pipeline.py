@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from quickcrm.domain import opportunities
 from quickcrm.domain import stages as stage_admin
+from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ensure_default_lost_reasons
 from quickcrm.models import Company, LostReason, Opportunity, Stage
 
@@ -60,9 +61,9 @@ def test_a_rep_may_act_on_their_own_opportunities_a_coordinator_or_admin_on_all(
 
 def test_moving_to_a_closed_stage_is_refused(db, stages):
     o = opp(db, stages["New"])
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         opportunities.move_to_stage(db, o, stages["Won"].id)
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         opportunities.move_to_stage(db, o, 9999)
 
 
@@ -72,7 +73,7 @@ def test_won_and_lost(db, stages):
     opportunities.win(db, won)
     assert (won.outcome, won.stage.name, won.probability) == ("won", "Won", 100)
     assert won.closed_at is not None
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         opportunities.lose(db, lost, "Because")
     opportunities.lose(db, lost, "Price")
     assert (lost.outcome, lost.stage.name, lost.lost_reason, lost.probability) == (
@@ -129,7 +130,7 @@ def test_stage_admin(db, stages):
     stage_admin.edit_stage(db, stages["Qualified"], "Discovery", "30")
     db.expire_all()
     assert (following.probability, by_hand.probability) == (30, 70)
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         stage_admin.edit_stage(db, stages["Proposal"], "discovery", "50")
     demo = stage_admin.add_stage(db, "Demo", "40")
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
@@ -137,14 +138,14 @@ def test_stage_admin(db, stages):
     stage_admin.move_stage(db, demo, -1)
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
     assert names[3:5] == ["Demo", "Negotiation"]
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         stage_admin.remove_stage(db, stages["Qualified"])  # in use: where do they go?
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         stage_admin.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
     assert stage_admin.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
     db.expire_all()
     assert (following.stage_id, following.probability, by_hand.probability) == (demo.id, 40, 70)
-    with pytest.raises(opportunities.PipelineError):
+    with pytest.raises(v.Refused):
         stage_admin.remove_stage(db, stages["Won"])  # the only won stage
     assert stage_admin.remove_stage(db, stages["New"]) == 0
 
@@ -154,6 +155,6 @@ def test_the_last_lost_reason_cannot_be_removed(db):
     reasons = list(db.scalars(select(LostReason).order_by(LostReason.position)))
     for reason in reasons[:-1]:
         stage_admin.remove_lost_reason(db, reason)
-    with pytest.raises(opportunities.PipelineError, match="Keep at least one"):
+    with pytest.raises(v.Refused, match="Keep at least one"):
         stage_admin.remove_lost_reason(db, reasons[-1])
     assert stage_admin.lost_reasons(db) == [reasons[-1].name]
