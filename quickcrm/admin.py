@@ -44,11 +44,10 @@ def _done(message: str, page: str = "admin.index"):
     return redirect(url_for(page), 303)
 
 
-def _refused(exc: v.Refused | users.UserError, failed: str, page=_page):
+def _refused(exc: v.Refused, failed: str, page=_page):
     """The ``page`` again, 422, with the refusal next to the field of the form ``failed``."""
     get_session().rollback()
-    errors = exc.errors if isinstance(exc, v.Refused) else {exc.field: str(exc)}
-    return page(422, errors, failed)
+    return page(422, exc.errors, failed)
 
 
 @bp.get("")
@@ -164,7 +163,7 @@ def create_user():
             name=form.get("name", ""),
             password_method=current_app.config["PASSWORD_METHOD"],
         )
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, "new", _users_page)
     return _done(
         f"Created {user.name} ({user.role}) — give them the temporary password; "
@@ -178,7 +177,7 @@ def change_role(user_id: int):
     user = get_or_404(User, user_id)
     try:
         users.change_role(get_session(), user, request.form.get("role", ""), by=current_user)
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     return _done(f"{user.name} is now {user.role}.", "admin.user_list")
 
@@ -188,7 +187,7 @@ def deactivate_user(user_id: int):
     user = get_or_404(User, user_id)
     try:
         users.deactivate(get_session(), user, by=current_user)
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     return _done(f"Deactivated {user.name}: they can no longer sign in.", "admin.user_list")
 
@@ -200,11 +199,11 @@ def hand_over(user_id: int):
     session = get_session()
     to = v.chosen(session, User, request.form.get("to"))
     if to is None:
-        refusal = users.UserError("Choose who takes over.", "to")
+        refusal = v.Refused({"to": "Choose who takes over."})
         return _refused(refusal, f"user-{user_id}", _users_page)
     try:
         moved = users.hand_over(session, user, to)
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     counts = ", ".join(f"{count} {what}" for what, count in moved.items())
     return _done(f"Handed over from {user.name} to {to.name}: {counts}.", "admin.user_list")
