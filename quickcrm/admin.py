@@ -120,8 +120,8 @@ def remove_lost_reason(reason_id: int):
 def add_segment():
     try:
         segment = companies.add_segment(get_session(), request.form.get("segment", ""))
-    except companies.SegmentRefused as exc:
-        return _refused(v.Refused({"segment": str(exc)}), "segment")
+    except v.Refused as exc:
+        return _refused(exc, "segment")
     return _done(f"Added the segment {segment.name}.")
 
 

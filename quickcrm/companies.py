@@ -213,7 +213,7 @@ def merge(company_id: int):
         return render(TEMPLATE, ["content"], status=422, **context)
     try:
         companies.merge_companies(get_session(), survivor, duplicate)
-    except companies.MergeRefused as exc:
+    except v.Refused as exc:
         return render(TEMPLATE, ["content"], status=422, **_context(survivor, merge_error=str(exc)))
     flash(f"Merged {duplicate.name} into {survivor.name}.")
     return redirect(url_for("companies.detail", company_id=survivor.id), 303)

@@ -263,7 +263,7 @@ def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
         # A note queued on the phone offline carries its UUID: a resend is stored once.
         key = offline.client_key(request.form.get(offline.FIELD))
         activities.log_activity(get_session(), record, current_user, **values, client_key=key)
-    except (activities.ActivityErrors, v.Invalid) as exc:
+    except v.Invalid as exc:
         errors = getattr(exc, "errors", None) or {"text": str(exc)}
         return timeline(status=422, activity_errors=errors, activity_raw=request.form)
     if wants_page():

@@ -245,18 +245,14 @@ def segments(session: Session) -> list[Segment]:
     return list(session.scalars(select(Segment).order_by(Segment.position, Segment.id)))
 
 
-class SegmentRefused(ValueError):
-    pass
-
-
 def add_segment(session: Session, name: str) -> Segment:
     """Add a segment at the end of the admin's list."""
     try:
         clean = v.text(name, max_length=120, required="Enter the segment's name.")
     except v.Invalid as exc:
-        raise SegmentRefused(str(exc)) from None
+        raise v.Refused({"segment": str(exc)}) from None
     if session.scalar(select(Segment.id).where(func.lower(Segment.name) == clean.lower())):
-        raise SegmentRefused(f"{clean} is already in the list.")
+        raise v.Refused({"segment": f"{clean} is already in the list."})
     last = session.scalar(select(func.max(Segment.position))) or 0
     segment = Segment(name=clean, position=last + 1)
     session.add(segment)
@@ -307,17 +303,13 @@ def vcard(contact: Contact) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-class MergeRefused(Exception):
-    pass
-
-
 def merge_companies(session: Session, survivor: Company, duplicate: Company) -> Company:
     """Move the duplicate's contacts, opportunities, timeline and converted leads to the
     survivor, fill the survivor's empty details from it, and mark it merged — one commit."""
     if survivor.id == duplicate.id:
-        raise MergeRefused("Choose two different companies.")
+        raise v.Refused({"duplicate": "Choose two different companies."})
     if survivor.merged_into_id is not None or duplicate.merged_into_id is not None:
-        raise MergeRefused("One of these companies was already merged.")
+        raise v.Refused({"duplicate": "One of these companies was already merged."})
     try:
         for model in (Contact, Opportunity, Activity, Lead):
             session.execute(
