@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select, update
@@ -101,23 +101,12 @@ def search_contacts(session: Session, q: str = "") -> list[Contact]:
 
 
 @dataclass
-class RecordForm:
+class RecordForm(v.Form):
     """A company or contact as typed: raw values, then cleaned values or errors."""
-
-    raw: dict[str, str]
-    values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     def _run(self, checks: dict) -> RecordForm:
         for name, check in checks.items():
-            try:
-                self.values[name] = check(self.raw.get(name, ""))
-            except v.Invalid as exc:
-                self.errors[name] = str(exc)
+            self.check(name, check)
         return self
 
 

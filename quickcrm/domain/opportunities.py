@@ -155,17 +155,16 @@ OPPORTUNITY_FIELDS = (
 
 
 @dataclass
-class OpportunityForm:
-    raw: dict[str, str]
-    values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+class OpportunityForm(v.Form):
+    FIELDS = OPPORTUNITY_FIELDS
     # A form without the primary-contact select keeps the opportunity's contact.
     has_contact: bool = True
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, str]) -> OpportunityForm:
-        raw = {name: (data.get(name) or "").strip() for name in OPPORTUNITY_FIELDS}
-        return cls(raw=raw, has_contact="contact_id" in data)
+        form = super().from_mapping(data)
+        form.has_contact = "contact_id" in data
+        return form
 
     @classmethod
     def new(cls, session: Session, owner: User, close_on: date | None) -> OpportunityForm:
@@ -199,10 +198,6 @@ class OpportunityForm:
             }
         )
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 def clean(
     session: Session, form: OpportunityForm, company: Company | None = None
@@ -213,21 +208,12 @@ def clean(
     stage = v.chosen(session, Stage, raw["stage_id"])
     if not raw["probability"] and stage is not None:
         raw["probability"] = str(stage.probability)
-    try:
-        form.values["title"] = v.text(
-            raw["title"], max_length=200, required="Enter a title for the opportunity."
-        )
-    except v.Invalid as exc:
-        form.errors["title"] = str(exc)
-    for name, parse in (("value", v.money), ("probability", v.percentage)):
-        try:
-            form.values[name] = parse(raw[name])
-        except v.Invalid as exc:
-            form.errors[name] = str(exc)
-    try:
-        form.values["close_on"] = v.day(raw["close_on"], "Enter a date like 2026-12-15.")
-    except v.Invalid as exc:
-        form.errors["close_on"] = str(exc)
+    form.check(
+        "title", lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity.")
+    )
+    form.check("value", v.money)
+    form.check("probability", v.percentage)
+    form.check("close_on", lambda s: v.day(s, "Enter a date like 2026-12-15."))
     if stage is None:
         form.errors["stage_id"] = "Choose a stage."
     form.values["stage"] = stage
