@@ -39,7 +39,9 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
 
 
 def _done(message: str, page: str = "admin.index"):
-    """Back to the admin ``page`` (its endpoint) with ``message``."""
+    """Commit what the request did, then back to the admin ``page`` (its endpoint) with
+    ``message``."""
+    get_session().commit()
     flash(message)
     return redirect(url_for(page), 303)
 

@@ -182,10 +182,10 @@ def create_opportunity(company_id: int):
         try:
             opportunity = opportunities.create_opportunity(session, company, form)
         except v.Refused as exc:
-            session.rollback()
             form.errors.update(exc.errors)
     if not form.ok:
         return _opportunity_page(company, form, 422)
+    session.commit()
     flash(f"Added — {opportunity.title} for {company.name}.")
     return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
 

@@ -40,7 +40,9 @@ def index():
 
 
 def _after(opportunity: Opportunity, message: str):
-    """Back to where the change was made: the board (htmx gets the board block)."""
+    """Commit the change, then back to where it was made: the board (htmx gets the board
+    block)."""
+    get_session().commit()
     if wants_page():
         flash(message)
         if request.form.get("next") == "detail":
@@ -64,7 +66,6 @@ def move(opportunity_id: int):
     try:
         opportunities.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
     except v.Refused as exc:
-        get_session().rollback()
         return _board(422, exc.errors, opportunity.id)
     return _after(opportunity, f"{opportunity.title} moved to {opportunity.stage.name}.")
 
@@ -75,7 +76,6 @@ def won(opportunity_id: int):
     try:
         opportunities.win(get_session(), opportunity)
     except v.Refused as exc:
-        get_session().rollback()
         return _board(422, exc.errors, opportunity.id)
     return _after(opportunity, f"Won — {opportunity.title}.")
 
@@ -86,7 +86,6 @@ def lost(opportunity_id: int):
     try:
         opportunities.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
     except v.Refused as exc:
-        get_session().rollback()
         return _board(422, exc.errors, opportunity.id)
     return _after(opportunity, f"Lost — {opportunity.title} ({opportunity.lost_reason}).")
 
@@ -156,11 +155,10 @@ def update(opportunity_id: int):
                 db, opportunity, form, request.form.get("lost_reason", "")
             )
         except v.Refused as exc:
-            db.rollback()
             form.errors.update(exc.errors)
     if not form.ok:
-        db.rollback()
         return _detail(opportunity, form, 422)
+    db.commit()
     flash(f"Saved — {opportunity.title}.")
     if wants_page():
         return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)

@@ -76,6 +76,7 @@ def empty_database(engine, attempts: int = 5) -> None:
     with Session(engine) as session:
         ensure_default_stages(session)
         ensure_default_lost_reasons(session)
+        session.commit()
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def move_to_stage(
         opportunity.probability = stage.probability
     _close(opportunity, "open", now)
     opportunity.lost_reason = None
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -123,7 +123,7 @@ def win(session: Session, opportunity: Opportunity, now: datetime | None = None)
     opportunity.stage = _stage_for(session, "won")
     opportunity.lost_reason = None
     _close(opportunity, "won", now)
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -137,7 +137,7 @@ def lose(
     opportunity.stage = _stage_for(session, "lost")
     opportunity.lost_reason = reason
     _close(opportunity, "lost", now)
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -253,7 +253,7 @@ def create_opportunity(
         owner_id=values["owner_id"],
     )
     session.add(opportunity)
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -297,7 +297,7 @@ def update_opportunity(
         _close(opportunity, stage.outcome, now)
         if stage.outcome != "open":
             opportunity.probability_manual = False
-    session.commit()
+    session.flush()
     return opportunity
 
 

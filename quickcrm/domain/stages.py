@@ -27,7 +27,7 @@ def ensure_default_stages(session: Session) -> None:
         return
     for position, (name, probability, outcome) in enumerate(DEFAULT_STAGES, start=1):
         session.add(Stage(name=name, position=position, probability=probability, outcome=outcome))
-    session.commit()
+    session.flush()
 
 
 def ordered_stages(session: Session) -> list[Stage]:
@@ -77,7 +77,7 @@ def add_stage(session: Session, name: str, probability: str) -> Stage:
     )
     stage = Stage(name=clean_name, probability=percent, position=position, outcome="open")
     session.add(stage)
-    session.commit()
+    session.flush()
     return stage
 
 
@@ -98,7 +98,7 @@ def edit_stage(session: Session, stage: Stage, name: str, probability: str) -> S
             )
             .values(probability=percent)
         )
-    session.commit()
+    session.flush()
     return stage
 
 
@@ -112,7 +112,7 @@ def move_stage(session: Session, stage: Stage, direction: int) -> None:
     neighbour = stages[other]
     # Positions are not unique, so a plain swap is safe on every database.
     stage.position, neighbour.position = neighbour.position, stage.position
-    session.commit()
+    session.flush()
 
 
 def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
@@ -143,7 +143,7 @@ def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
             update(Opportunity).where(Opportunity.stage_id == stage.id).values(**values)
         )
     session.delete(stage)
-    session.commit()
+    session.flush()
     return used
 
 
@@ -159,7 +159,7 @@ def ensure_default_lost_reasons(session: Session) -> None:
         return
     for position, name in enumerate(DEFAULT_LOST_REASONS, start=1):
         session.add(LostReason(name=name, position=position))
-    session.commit()
+    session.flush()
 
 
 def add_lost_reason(session: Session, name: str) -> LostReason:
@@ -172,7 +172,7 @@ def add_lost_reason(session: Session, name: str) -> LostReason:
     last = session.scalar(select(func.max(LostReason.position))) or 0
     reason = LostReason(name=clean_name, position=last + 1)
     session.add(reason)
-    session.commit()
+    session.flush()
     return reason
 
 
@@ -184,4 +184,4 @@ def remove_lost_reason(session: Session, reason: LostReason) -> None:
             {"reason": "Keep at least one lost reason: losing an opportunity needs one."}
         )
     session.delete(reason)
-    session.commit()
+    session.flush()

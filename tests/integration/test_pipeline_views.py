@@ -72,6 +72,7 @@ def test_a_rep_sees_the_board_and_moves_a_stage_of_their_own(client, rep, db):
 
 def test_lost_needs_a_reason(client, rep, db):
     stages.ensure_default_lost_reasons(db)
+    db.commit()
     o = opportunity(db, owner=rep)
     token = csrf_token(client, "/opportunities")
     response = client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token})
@@ -202,6 +203,7 @@ def test_the_list_filters_by_outcome(client, rep, db):
     opportunity(db, "Open one")
     won = opportunity(db, "Won one")
     opportunities.win(db, won)
+    db.commit()
     page = client.get("/opportunities/list?outcome=won").get_data(as_text=True)
     assert "Won one" in page and "Open one" not in page
 
