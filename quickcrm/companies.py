@@ -89,6 +89,7 @@ def create():
         context = {"form": form, **_form_choices()}
         return render("companies/new.html", ["company_form"], status=422, **context)
     company = companies.create_company(session, form, region, owner=current_user)
+    session.commit()
     flash(f"Added — {company.name}.")
     return redirect(url_for("companies.detail", company_id=company.id), 303)
 
@@ -110,6 +111,7 @@ def update(company_id: int):
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
     companies.update_company(get_session(), company, form, region)
+    get_session().commit()
     if wants_page():
         flash(f"Saved — {company.name}.")
         return redirect(url_for("companies.detail", company_id=company.id), 303)
@@ -135,6 +137,7 @@ def create_contact(company_id: int):
     if not form.ok:
         return render(CONTACT_TEMPLATE, ["content"], status=422, company=company, form=form)
     contact = companies.create_contact(get_session(), company, form, region, owner=current_user)
+    get_session().commit()
     flash(f"Added — {contact.name} at {company.name}.")
     return redirect(url_for("companies.detail", company_id=company.id, _anchor="contacts"), 303)
 
@@ -215,5 +218,6 @@ def merge(company_id: int):
         companies.merge_companies(get_session(), survivor, duplicate)
     except v.Refused as exc:
         return render(TEMPLATE, ["content"], status=422, **_context(survivor, merge_error=str(exc)))
+    get_session().commit()
     flash(f"Merged {duplicate.name} into {survivor.name}.")
     return redirect(url_for("companies.detail", company_id=survivor.id), 303)

@@ -188,7 +188,7 @@ def update_company(session: Session, company: Company, form: RecordForm, region)
     for name, value in form.values.items():
         setattr(company, name, value)
     matching.company_keys(company, region)
-    session.commit()
+    session.flush()
     return company
 
 
@@ -200,7 +200,7 @@ def create_company(session: Session, form: RecordForm, region, *, owner: User) -
         company.owner_id = owner.id
     matching.company_keys(company, region)
     session.add(company)
-    session.commit()
+    session.flush()
     return company
 
 
@@ -212,7 +212,7 @@ def create_contact(
     contact = Contact(company_id=company.id, owner_id=owner.id, **form.values)
     matching.contact_keys(contact, region)
     session.add(contact)
-    session.commit()
+    session.flush()
     return contact
 
 
@@ -221,7 +221,7 @@ def update_contact(session: Session, contact: Contact, form: RecordForm, region)
     for name, value in form.values.items():
         setattr(contact, name, value)
     matching.contact_keys(contact, region)
-    session.commit()
+    session.flush()
     return contact
 
 
@@ -245,7 +245,7 @@ def add_segment(session: Session, name: str) -> Segment:
     last = session.scalar(select(func.max(Segment.position))) or 0
     segment = Segment(name=clean, position=last + 1)
     session.add(segment)
-    session.commit()
+    session.flush()
     return segment
 
 
@@ -255,7 +255,7 @@ def remove_segment(session: Session, segment: Segment) -> int:
         update(Company).where(Company.segment_id == segment.id).values(segment_id=None)
     ).rowcount
     session.delete(segment)
-    session.commit()
+    session.flush()
     return used
 
 
@@ -294,27 +294,24 @@ def vcard(contact: Contact) -> str:
 
 def merge_companies(session: Session, survivor: Company, duplicate: Company) -> Company:
     """Move the duplicate's contacts, opportunities, timeline and converted leads to the
-    survivor, fill the survivor's empty details from it, and mark it merged — one commit."""
+    survivor, fill the survivor's empty details from it, and mark it merged (flushed: the
+    caller commits it as one transaction)."""
     if survivor.id == duplicate.id:
         raise v.Refused({"duplicate": "Choose two different companies."})
     if survivor.merged_into_id is not None or duplicate.merged_into_id is not None:
         raise v.Refused({"duplicate": "One of these companies was already merged."})
-    try:
-        for model in (Contact, Opportunity, Activity, Lead):
-            session.execute(
-                update(model)
-                .where(model.company_id == duplicate.id)
-                .values(company_id=survivor.id)
-                .execution_options(synchronize_session=False)
-            )
-        for name in ("industry", "website", "email_domain", "phone", "phone_key", "address",
-                     "rating"):  # fmt: skip
-            if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
-                setattr(survivor, name, getattr(duplicate, name))
-        duplicate.merged_into_id = survivor.id
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    for model in (Contact, Opportunity, Activity, Lead):
+        session.execute(
+            update(model)
+            .where(model.company_id == duplicate.id)
+            .values(company_id=survivor.id)
+            .execution_options(synchronize_session=False)
+        )
+    for name in ("industry", "website", "email_domain", "phone", "phone_key", "address",
+                 "rating"):  # fmt: skip
+        if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
+            setattr(survivor, name, getattr(duplicate, name))
+    duplicate.merged_into_id = survivor.id
+    session.flush()
     session.expire_all()
     return survivor
