@@ -132,8 +132,13 @@ class Lead(Timestamped, Base):
     __table_args__ = (
         _one_of("temperature", TEMPERATURES, nullable=True),
         _one_of("status", LEAD_STATUSES),
+        # PostgreSQL's CHECK; on SQLite a trigger does the same (revision 0015).
+        CheckConstraint(
+            "status <> 'disqualified'"
+            " OR (disqualified_reason IS NOT NULL AND disqualified_reason <> '')",
+            name="disqualified_reason",
+        ),
         Index("ix_lead_owner_created", "owner_id", "created_at"),
-        Index("ix_lead_status_created", "status", "created_at"),
         Index("ix_lead_status_captured", "status", "captured_at", "id"),
         Index("ix_lead_owner_captured", "owner_id", "captured_at", "id"),
         Index("ix_lead_source", "source"),
@@ -238,7 +243,7 @@ class Contact(Timestamped, Base):
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(120))
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
@@ -246,6 +251,10 @@ class Contact(Timestamped, Base):
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import.id"), index=True)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
+
+
+# Contact matching compares emails ignoring case (quickcrm/domain/matching.py).
+Index("ix_contact_email_lower", func.lower(Contact.email))
 
 
 class Stage(Base):
@@ -265,6 +274,10 @@ class Stage(Base):
     outcome: Mapped[str] = mapped_column(String(10), default="open")
 
 
+# Two stages may not differ only by case (the admin's form checks it too).
+Index("uq_stage_name_lower", func.lower(Stage.name), unique=True)
+
+
 class Opportunity(Timestamped, Base):
     """One specific potential sale for a company."""
 
@@ -272,6 +285,12 @@ class Opportunity(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
         _one_of("outcome", OUTCOMES),
+        # PostgreSQL's CHECKs; on SQLite triggers do the same (revision 0015).
+        CheckConstraint(
+            "outcome <> 'lost' OR (lost_reason IS NOT NULL AND lost_reason <> '')",
+            name="lost_reason",
+        ),
+        CheckConstraint("value >= 0", name="value"),
         Index("ix_opportunity_outcome_close", "outcome", "close_on"),
     )
 
@@ -304,6 +323,12 @@ class Activity(Timestamped, Base):
         _one_of("kind", ACTIVITY_KINDS),
         _one_of("repeat_unit", REPEAT_UNITS, nullable=True),
         CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_every"),
+        # It belongs to at least one record; on SQLite a trigger (revision 0015).
+        CheckConstraint(
+            "lead_id IS NOT NULL OR company_id IS NOT NULL"
+            " OR contact_id IS NOT NULL OR opportunity_id IS NOT NULL",
+            name="record",
+        ),
         Index("ix_activity_assignee_open_due", "assignee_id", "done", "due_on"),
     )
 
