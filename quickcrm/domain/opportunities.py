@@ -1,5 +1,6 @@
-"""The pipeline: the board's columns and their sums, moving an opportunity between stages,
-winning and losing it, editing it. The admin's stages and lost reasons are in stages.py."""
+"""Opportunities: the board's columns and their sums (the pipeline), moving an opportunity
+between stages, winning and losing it, the edit form and the filtered list. The admin's
+stages and lost reasons are in stages.py, money and weighted value in money.py."""
 
 from __future__ import annotations
 
