@@ -329,7 +329,7 @@ def _is_the_last_active_admin(session: Session, user: User) -> bool:
 
 
 def change_role(session: Session, user: User, role: str, *, by: User) -> None:
-    """Give ``user`` the ``role``, as the admin ``by`` asked; commits."""
+    """Give ``user`` the ``role``, as the admin ``by`` asked (flushed; the caller commits)."""
     if role not in ROLES:
         raise v.Refused({"role": f"Role must be one of {', '.join(ROLES)}."})
     if role != "admin" and user.role == "admin":
@@ -338,31 +338,32 @@ def change_role(session: Session, user: User, role: str, *, by: User) -> None:
         if user.id == by.id:
             raise v.Refused({"role": "You cannot remove your own admin role."})
     user.role = role
-    session.commit()
+    session.flush()
 
 
 def deactivate(session: Session, user: User, *, by: User) -> None:
-    """Stop ``user`` signing in (their open sessions end too); commits."""
+    """Stop ``user`` signing in (their open sessions end too); flushed, the caller commits."""
     if _is_the_last_active_admin(session, user):
         raise v.Refused({"active": NEEDS_AN_ADMIN})
     if user.id == by.id:
         raise v.Refused({"active": "You cannot deactivate yourself."})
     user.active = False
     end_sessions(session, user, commit=False)
-    session.commit()
+    session.flush()
 
 
 def reactivate(session: Session, user: User) -> None:
     """Let ``user`` sign in again (with their password: the sessions and "stay signed in"
-    cookies that deactivation ended stay ended); commits."""
+    cookies that deactivation ended stay ended); flushed, the caller commits."""
     user.active = True
-    session.commit()
+    session.flush()
 
 
 def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
-    """Give everything ``user`` is responsible for to ``to`` in one transaction — their
-    open leads (with their follow-ups), companies, open opportunities and open activities —
-    and say how many of each moved (a rep who leaves, README "Existing customers")."""
+    """Give everything ``user`` is responsible for to ``to`` — their open leads (with their
+    follow-ups), companies, open opportunities and open activities — and say how many of
+    each moved (a rep who leaves, README "Existing customers"). The caller commits it as
+    one transaction."""
     if to.id == user.id:
         raise v.Refused({"to": "Choose someone else to hand over to."})
     if not to.active:
@@ -377,16 +378,11 @@ def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
             .execution_options(synchronize_session=False)
         ).rowcount
 
-    try:
-        moved = {
-            "leads": move(Lead, "owner_id", Lead.status == "open"),
-            "companies": move(Company, "owner_id", Company.merged_into_id.is_(None)),
-            "opportunities": move(Opportunity, "owner_id", Opportunity.outcome == "open"),
-            "activities": move(Activity, "assignee_id", Activity.done.is_(False)),
-        }
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    moved = {
+        "leads": move(Lead, "owner_id", Lead.status == "open"),
+        "companies": move(Company, "owner_id", Company.merged_into_id.is_(None)),
+        "opportunities": move(Opportunity, "owner_id", Opportunity.outcome == "open"),
+        "activities": move(Activity, "assignee_id", Activity.done.is_(False)),
+    }
     session.expire_all()
     return moved
