@@ -101,6 +101,7 @@ def fill(session: Session, n_leads: int, n_opportunities: int, today: date) -> N
                 "probability": rng.randint(0, 100) if manual else stage.probability,
                 "probability_manual": manual,
                 "outcome": stage.outcome,
+                "lost_reason": "Price" if stage.outcome == "lost" else None,
                 "close_on": today + timedelta(days=rng.randint(-180, 365)),
                 "owner_id": rng.choice(reps),
                 "closed_at": now - timedelta(days=rng.randint(0, 365))
@@ -117,12 +118,14 @@ def fill(session: Session, n_leads: int, n_opportunities: int, today: date) -> N
         for i in range(start, min(start + 10000, n_leads)):
             converted = rng.random() < 0.33
             captured = now - timedelta(minutes=rng.randint(0, 365 * 24 * 60))
+            status = "converted" if converted else rng.choice(["open", "disqualified"])
             batch.append(
                 {
                     "uuid": uuid.uuid4(),
                     "name": f"Lead {i}",
                     "source": rng.choice(SOURCES),
-                    "status": "converted" if converted else rng.choice(["open", "disqualified"]),
+                    "status": status,
+                    "disqualified_reason": "No budget" if status == "disqualified" else None,
                     "owner_id": rng.choice(reps),
                     "captured_at": captured,
                     "opportunity_id": rng.choice(opportunities) if converted else None,

@@ -78,9 +78,11 @@ FILL = [
     """,
     """
     INSERT INTO opportunity (company_id, contact_id, title, value, stage_id, probability,
-        probability_manual, close_on, owner_id, outcome, closed_at, created_at, updated_at)
+        probability_manual, close_on, owner_id, outcome, lost_reason, closed_at, created_at,
+        updated_at)
     SELECT 1 + i % (:n / 10), 1 + i % (:n / 10), 'Deal ' || i, (i % 200) * 500, s.id,
         s.probability, false, current_date + (i % 545 - 180), 2 + i % 10, s.outcome,
+        CASE WHEN s.outcome = 'lost' THEN 'Price' END,
         CASE WHEN s.outcome <> 'open' THEN now() - (i % 365) * interval '1 day' END,
         now(), now()
     FROM generate_series(1, :n / 5) AS i
@@ -88,6 +90,7 @@ FILL = [
     """,
     """
     INSERT INTO lead (uuid, name, company_name, email, note, temperature, source, status,
+        disqualified_reason,
         owner_id, captured_at, opportunity_id, company_id, created_at, updated_at)
     SELECT md5(i::text)::uuid, 'Person ' || i,
         (ARRAY['Acme','Globex','Initech','Umbrella','Hooli'])[1 + i % 5] || ' ' || i % 997,
@@ -97,6 +100,7 @@ FILL = [
         (ARRAY['Expo','Website','Referral','Cold call','Webinar'])[1 + i % 5],
         CASE WHEN i % 3 = 0 THEN 'converted' WHEN i % 7 = 0 THEN 'disqualified'
              ELSE 'open' END,
+        CASE WHEN i % 3 <> 0 AND i % 7 = 0 THEN 'No budget' END,
         2 + i % 10, now() - (i % 525600) * interval '1 minute',
         CASE WHEN i % 3 = 0 THEN 1 + i % (:n / 5) END,
         CASE WHEN i % 3 = 0 THEN 1 + i % (:n / 10) END,

@@ -8,10 +8,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import api_tokens, companies, pipeline, users
+from quickcrm.domain import api_tokens, companies, stages, users
 from quickcrm.domain import validation as v
-from quickcrm.domain.stages import ordered_stages
-from quickcrm.models import ROLES, ApiToken, LostReason, Segment, Stage, User
+from quickcrm.models import ApiToken, LostReason, Segment, Stage, User
 from quickcrm.web import get_or_404, render, role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -29,8 +28,8 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
         "admin/index.html",
         ["content"],
         status=status,
-        stages=ordered_stages(db),
-        usage=pipeline.stage_usage(db),
+        stages=stages.ordered_stages(db),
+        usage=stages.stage_usage(db),
         reasons=list(db.scalars(select(LostReason).order_by(LostReason.position))),
         segments=companies.segments(db),
         errors=errors or {},
@@ -40,15 +39,17 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
 
 
 def _done(message: str, page: str = "admin.index"):
-    """Back to the admin ``page`` (its endpoint) with ``message``."""
+    """Commit what the request did, then back to the admin ``page`` (its endpoint) with
+    ``message``."""
+    get_session().commit()
     flash(message)
     return redirect(url_for(page), 303)
 
 
-def _refused(exc: pipeline.PipelineError | users.UserError, failed: str, page=_page):
+def _refused(exc: v.Refused, failed: str, page=_page):
     """The ``page`` again, 422, with the refusal next to the field of the form ``failed``."""
     get_session().rollback()
-    return page(422, {exc.field: str(exc)}, failed)
+    return page(422, exc.errors, failed)
 
 
 @bp.get("")
@@ -59,10 +60,10 @@ def index():
 @bp.post("/stages")
 def add_stage():
     try:
-        stage = pipeline.add_stage(
+        stage = stages.add_stage(
             get_session(), request.form.get("name", ""), request.form.get("probability", "")
         )
-    except pipeline.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, "new")
     return _done(f"Added the stage {stage.name}.")
 
@@ -71,10 +72,10 @@ def add_stage():
 def edit_stage(stage_id: int):
     stage = get_or_404(Stage, stage_id)
     try:
-        pipeline.edit_stage(
+        stages.edit_stage(
             get_session(), stage, request.form.get("name", ""), request.form.get("probability", "")
         )
-    except pipeline.PipelineError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"stage-{stage_id}")
     return _done(f"Saved the stage {stage.name}.")
 
@@ -82,7 +83,7 @@ def edit_stage(stage_id: int):
 @bp.post("/stages/<int:stage_id>/move")
 def move_stage(stage_id: int):
     stage = get_or_404(Stage, stage_id)
-    pipeline.move_stage(get_session(), stage, -1 if request.form.get("direction") == "up" else 1)
+    stages.move_stage(get_session(), stage, -1 if request.form.get("direction") == "up" else 1)
     return _done(f"Moved {stage.name}.")
 
 
@@ -91,8 +92,8 @@ def remove_stage(stage_id: int):
     stage = get_or_404(Stage, stage_id)
     name = stage.name
     try:
-        moved = pipeline.remove_stage(get_session(), stage, request.form.get("move_to", ""))
-    except pipeline.PipelineError as exc:
+        moved = stages.remove_stage(get_session(), stage, request.form.get("move_to", ""))
+    except v.Refused as exc:
         return _refused(exc, f"remove-{stage_id}")
     suffix = f"; {moved} opportunities moved" if moved else ""
     return _done(f"Removed the stage {name}{suffix}.")
@@ -101,8 +102,8 @@ def remove_stage(stage_id: int):
 @bp.post("/lost-reasons")
 def add_lost_reason():
     try:
-        reason = pipeline.add_lost_reason(get_session(), request.form.get("reason", ""))
-    except pipeline.PipelineError as exc:
+        reason = stages.add_lost_reason(get_session(), request.form.get("reason", ""))
+    except v.Refused as exc:
         return _refused(exc, "reason")
     return _done(f"Added the lost reason {reason.name}.")
 
@@ -111,8 +112,8 @@ def add_lost_reason():
 def remove_lost_reason(reason_id: int):
     reason = get_or_404(LostReason, reason_id)
     try:
-        pipeline.remove_lost_reason(get_session(), reason)
-    except pipeline.PipelineError as exc:
+        stages.remove_lost_reason(get_session(), reason)
+    except v.Refused as exc:
         return _refused(exc, "reason")
     return _done(f"Removed the lost reason {reason.name}.")
 
@@ -121,8 +122,8 @@ def remove_lost_reason(reason_id: int):
 def add_segment():
     try:
         segment = companies.add_segment(get_session(), request.form.get("segment", ""))
-    except companies.SegmentRefused as exc:
-        return _refused(pipeline.PipelineError("segment", str(exc)), "segment")
+    except v.Refused as exc:
+        return _refused(exc, "segment")
     return _done(f"Added the segment {segment.name}.")
 
 
@@ -141,7 +142,6 @@ def _users_page(status: int = 200, errors: dict | None = None, failed: str = "")
         ["content"],
         status=status,
         users=users.list_users(get_session()),
-        roles=ROLES,
         errors=errors or {},
         failed=failed,
         form=request.form,
@@ -165,7 +165,7 @@ def create_user():
             name=form.get("name", ""),
             password_method=current_app.config["PASSWORD_METHOD"],
         )
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, "new", _users_page)
     return _done(
         f"Created {user.name} ({user.role}) — give them the temporary password; "
@@ -179,7 +179,7 @@ def change_role(user_id: int):
     user = get_or_404(User, user_id)
     try:
         users.change_role(get_session(), user, request.form.get("role", ""), by=current_user)
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     return _done(f"{user.name} is now {user.role}.", "admin.user_list")
 
@@ -189,7 +189,7 @@ def deactivate_user(user_id: int):
     user = get_or_404(User, user_id)
     try:
         users.deactivate(get_session(), user, by=current_user)
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     return _done(f"Deactivated {user.name}: they can no longer sign in.", "admin.user_list")
 
@@ -201,11 +201,11 @@ def hand_over(user_id: int):
     session = get_session()
     to = v.chosen(session, User, request.form.get("to"))
     if to is None:
-        refusal = users.UserError("Choose who takes over.", "to")
+        refusal = v.Refused({"to": "Choose who takes over."})
         return _refused(refusal, f"user-{user_id}", _users_page)
     try:
         moved = users.hand_over(session, user, to)
-    except users.UserError as exc:
+    except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     counts = ", ".join(f"{count} {what}" for what, count in moved.items())
     return _done(f"Handed over from {user.name} to {to.name}: {counts}.", "admin.user_list")

@@ -85,8 +85,7 @@ def capture_attachments(
         try:
             prepared.append(attachments.PREPARE[name](data))
         except attachments.Refused as refusal:
-            refusal.field = name
-            raise
+            raise attachments.Refused(str(refusal), refusal.status, field=name) from None
     photo = next((p for p in prepared if p.kind == "card_photo"), None)
     if photo is None:
         return fields, prepared, False

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from quickcrm import htmx
 from quickcrm.db import close_session, get_engine, get_session
 from quickcrm.domain import users
+from quickcrm.domain import validation as v
 from quickcrm.models import User
 from quickcrm.web import render, safe_next
 
@@ -166,13 +167,14 @@ def setup():
             name=values["name"],
             password_method=config["PASSWORD_METHOD"],
         )
-    except users.UserError as exc:
+    except v.Refused as exc:
         db.rollback()
+        errors = exc.errors
         if isinstance(exc, users.TooManyAttempts):
             status, headers = 429, {"Retry-After": str(exc.retry_after)}
+            errors = {"setup_code": str(exc)}
         else:
             status = 403 if isinstance(exc, users.WrongSetupCode) else 422
-        errors = {exc.field or "setup_code": str(exc)}
         body, status = render("auth/setup.html", ["content"], status, errors=errors, values=values)
         return body, status, headers
     _start_session(user)
@@ -196,7 +198,7 @@ def change_password():
                     new,
                     password_method=current_app.config["PASSWORD_METHOD"],
                 )
-            except users.UserError as exc:
+            except v.Refused as exc:
                 errors["new_password" if exc.field == "password" else exc.field] = str(exc)
             else:
                 # Every other session ended with the old password; this one goes on.

@@ -12,6 +12,7 @@ from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
 from quickcrm.domain import api_tokens, demo, users
 from quickcrm.domain import backup as backups
+from quickcrm.domain import validation as v
 from quickcrm.models import ROLES
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -50,7 +51,7 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
             name=name,
             password_method=current_app.config["PASSWORD_METHOD"],
         )
-    except users.UserError as exc:
+    except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {user.role} {user.email}.")
 

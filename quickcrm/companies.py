@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, companies, pipeline
+from quickcrm.domain import activities, companies, opportunities
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
 from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company, Contact, User
@@ -53,8 +53,6 @@ def _company(company_id: int) -> Company:
 
 def _form_choices() -> dict:
     return {
-        "types": COMPANY_TYPES,
-        "ratings": COMPANY_RATINGS,
         "segments": companies.segments(get_session()),
         "owners": _active_users(),
     }
@@ -94,6 +92,7 @@ def create():
         context = {"form": form, **_form_choices()}
         return render("companies/new.html", ["company_form"], status=422, **context)
     company = companies.create_company(session, form, region, owner=current_user)
+    session.commit()
     flash(f"Added — {company.name}.")
     return redirect(url_for("companies.detail", company_id=company.id), 303)
 
@@ -115,6 +114,7 @@ def update(company_id: int):
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
     companies.update_company(get_session(), company, form, region)
+    get_session().commit()
     if wants_page():
         flash(f"Saved — {company.name}.")
         return redirect(url_for("companies.detail", company_id=company.id), 303)
@@ -140,6 +140,7 @@ def create_contact(company_id: int):
     if not form.ok:
         return render(CONTACT_TEMPLATE, ["content"], status=422, company=company, form=form)
     contact = companies.create_contact(get_session(), company, form, region, owner=current_user)
+    get_session().commit()
     flash(f"Added — {contact.name} at {company.name}.")
     return redirect(url_for("companies.detail", company_id=company.id, _anchor="contacts"), 303)
 
@@ -149,7 +150,7 @@ def create_contact(company_id: int):
 OPPORTUNITY_TEMPLATE = "companies/new_opportunity.html"
 
 
-def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: int = 200):
+def _opportunity_page(company: Company, form: opportunities.OpportunityForm, status: int = 200):
     session = get_session()
     return render(
         OPPORTUNITY_TEMPLATE,
@@ -157,7 +158,7 @@ def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: 
         status=status,
         company=company,
         form=form,
-        stages=pipeline.open_stages(session),
+        stages=opportunities.open_stages(session),
         contacts=list(
             session.scalars(
                 select(Contact).where(Contact.company_id == company.id).order_by(Contact.name)
@@ -171,7 +172,7 @@ def _opportunity_page(company: Company, form: pipeline.OpportunityForm, status: 
 @role_required("coordinator")
 def new_opportunity(company_id: int):
     company = _company(company_id)
-    form = pipeline.OpportunityForm.new(get_session(), current_user, today() + CLOSE_AFTER)
+    form = opportunities.OpportunityForm.new(get_session(), current_user, today() + CLOSE_AFTER)
     return _opportunity_page(company, form)
 
 
@@ -180,15 +181,17 @@ def new_opportunity(company_id: int):
 def create_opportunity(company_id: int):
     company = _company(company_id)
     session = get_session()
-    form = pipeline.clean(session, pipeline.OpportunityForm.from_mapping(request.form), company)
+    form = opportunities.clean(
+        session, opportunities.OpportunityForm.from_mapping(request.form), company
+    )
     if form.ok:
         try:
-            opportunity = pipeline.create_opportunity(session, company, form)
-        except pipeline.PipelineError as exc:
-            session.rollback()
-            form.errors[exc.field] = str(exc)
+            opportunity = opportunities.create_opportunity(session, company, form)
+        except v.Refused as exc:
+            form.errors.update(exc.errors)
     if not form.ok:
         return _opportunity_page(company, form, 422)
+    session.commit()
     flash(f"Added — {opportunity.title} for {company.name}.")
     return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
 
@@ -216,7 +219,8 @@ def merge(company_id: int):
         return render(TEMPLATE, ["content"], status=422, **context)
     try:
         companies.merge_companies(get_session(), survivor, duplicate)
-    except companies.MergeRefused as exc:
+    except v.Refused as exc:
         return render(TEMPLATE, ["content"], status=422, **_context(survivor, merge_error=str(exc)))
+    get_session().commit()
     flash(f"Merged {duplicate.name} into {survivor.name}.")
     return redirect(url_for("companies.detail", company_id=survivor.id), 303)

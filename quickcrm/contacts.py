@@ -78,6 +78,7 @@ def update(contact_id: int):
     if not form.ok:
         return render(TEMPLATE, ["contact_form"], status=422, **_context(contact, form=form))
     companies.update_contact(get_session(), contact, form, region)
+    get_session().commit()
     if wants_page():
         flash(f"Saved — {contact.name}.")
         return redirect(url_for("contacts.detail", contact_id=contact.id), 303)

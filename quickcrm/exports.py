@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
 from quickcrm.db import get_engine, get_session
-from quickcrm.domain import backup, exports, leads, pipeline
+from quickcrm.domain import backup, exports, leads, opportunities
 from quickcrm.domain.companies import CompanyFilters
 from quickcrm.web import role_required, today
 
@@ -94,7 +94,7 @@ def contacts_csv():
 
 @bp.get("/opportunities/export.csv")
 def opportunities_csv():
-    return _csv(exports.opportunity_export(pipeline.ListFilters.from_args(request.args)))
+    return _csv(exports.opportunity_export(opportunities.ListFilters.from_args(request.args)))
 
 
 @bp.get("/admin/activities.csv")

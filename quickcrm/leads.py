@@ -241,7 +241,7 @@ def reassign(lead_id: int):
     session = get_session()
     try:
         owner = ownership.new_owner(session, request.form.get("owner_id"))
-    except ownership.ReassignRefused as exc:
+    except v.Refused as exc:
         context = _detail_context(lead, owner_error=str(exc))
         return render(TEMPLATE, ["content"], status=422, **context)
     ownership.reassign_leads(session, [lead.id], owner)
@@ -258,8 +258,8 @@ def reassign_many():
     try:
         ids = ownership.lead_ids(request.form.getlist("lead_ids"))
         owner = ownership.new_owner(session, request.form.get("owner_id"))
-    except ownership.ReassignRefused as exc:
-        return _list(422, reassign_errors={exc.field: str(exc)})
+    except v.Refused as exc:
+        return _list(422, reassign_errors=exc.errors)
     back = url_for("leads.index", **leads.LeadQuery.from_mapping(request.args).params())
     moved = ownership.reassign_leads(session, ids, owner)
     session.commit()

@@ -52,6 +52,7 @@ def start():
     session = get_session()
     previous = next(iter(meeting.snapshots(session, limit=1)), None)
     snapshot = meeting.take_snapshot(session, current_user)
+    session.commit()
     flash("This week's meeting has started: the next meeting compares with today.")
     if previous is None:
         return redirect(url_for("meeting.index"), 303)

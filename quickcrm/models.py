@@ -132,8 +132,13 @@ class Lead(Timestamped, Base):
     __table_args__ = (
         _one_of("temperature", TEMPERATURES, nullable=True),
         _one_of("status", LEAD_STATUSES),
+        # PostgreSQL's CHECK; on SQLite a trigger does the same (revision 0015).
+        CheckConstraint(
+            "status <> 'disqualified'"
+            " OR (disqualified_reason IS NOT NULL AND disqualified_reason <> '')",
+            name="disqualified_reason",
+        ),
         Index("ix_lead_owner_created", "owner_id", "created_at"),
-        Index("ix_lead_status_created", "status", "created_at"),
         Index("ix_lead_status_captured", "status", "captured_at", "id"),
         Index("ix_lead_owner_captured", "owner_id", "captured_at", "id"),
         Index("ix_lead_source", "source"),
@@ -238,7 +243,7 @@ class Contact(Timestamped, Base):
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(120))
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
@@ -252,6 +257,8 @@ class Contact(Timestamped, Base):
 # the index, never a sort of every row (revision 0014_list_page_indexes).
 Index("ix_company_name", Company.name, Company.id)
 Index("ix_contact_name", Contact.name, Contact.id)
+# Contact matching compares emails ignoring case (quickcrm/domain/matching.py).
+Index("ix_contact_email_lower", func.lower(Contact.email))
 
 
 class Stage(Base):
@@ -271,6 +278,10 @@ class Stage(Base):
     outcome: Mapped[str] = mapped_column(String(10), default="open")
 
 
+# Two stages may not differ only by case (the admin's form checks it too).
+Index("uq_stage_name_lower", func.lower(Stage.name), unique=True)
+
+
 class Opportunity(Timestamped, Base):
     """One specific potential sale for a company."""
 
@@ -278,6 +289,12 @@ class Opportunity(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
         _one_of("outcome", OUTCOMES),
+        # PostgreSQL's CHECKs; on SQLite triggers do the same (revision 0015).
+        CheckConstraint(
+            "outcome <> 'lost' OR (lost_reason IS NOT NULL AND lost_reason <> '')",
+            name="lost_reason",
+        ),
+        CheckConstraint("value >= 0", name="value"),
         Index("ix_opportunity_outcome_close", "outcome", "close_on"),
         # A board column's first cards (revision 0014_list_page_indexes).
         Index("ix_opportunity_stage_outcome_close", "stage_id", "outcome", "close_on", "id"),
@@ -312,6 +329,12 @@ class Activity(Timestamped, Base):
         _one_of("kind", ACTIVITY_KINDS),
         _one_of("repeat_unit", REPEAT_UNITS, nullable=True),
         CheckConstraint("repeat_every IS NULL OR repeat_every > 0", name="repeat_every"),
+        # It belongs to at least one record; on SQLite a trigger (revision 0015).
+        CheckConstraint(
+            "lead_id IS NOT NULL OR company_id IS NOT NULL"
+            " OR contact_id IS NOT NULL OR opportunity_id IS NOT NULL",
+            name="record",
+        ),
         # The agenda's sections in order, and the next items after the last shown
         # (revision 0014_list_page_indexes).
         Index("ix_activity_assignee_open_due_id", "assignee_id", "done", "due_on", "id"),

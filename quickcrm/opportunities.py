@@ -7,8 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, pipeline
+from quickcrm.domain import activities, opportunities, stages
 from quickcrm.domain import validation as v
+from quickcrm.domain.money import weighted_value
 from quickcrm.models import Contact, Opportunity, Stage, User
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
@@ -29,12 +30,12 @@ def _board(
         BOARD,
         ["board"],
         status=status,
-        columns=pipeline.board(db, keep=keep),
-        stages=pipeline.open_stages(db),
-        reasons=pipeline.lost_reasons(db),
+        columns=opportunities.board(db, keep=keep),
+        stages=opportunities.open_stages(db),
+        reasons=stages.lost_reasons(db),
         errors=errors or {},
         failed_id=failed_id,
-        may_act_on=pipeline.may_act_on,
+        may_act_on=opportunities.may_act_on,
     )
 
 
@@ -44,7 +45,9 @@ def index():
 
 
 def _after(opportunity: Opportunity, message: str):
-    """Back to where the change was made: the board (htmx gets the board block)."""
+    """Commit the change, then back to where it was made: the board (htmx gets the board
+    block)."""
+    get_session().commit()
     if wants_page():
         flash(message)
         if request.form.get("next") == "detail":
@@ -56,7 +59,7 @@ def _after(opportunity: Opportunity, message: str):
 def _actionable(opportunity_id: int) -> Opportunity:
     """The opportunity, if the signed-in user may move, win or lose it; else 404 / 403."""
     opportunity = get_or_404(Opportunity, opportunity_id)
-    if not pipeline.may_act_on(current_user, opportunity):
+    if not opportunities.may_act_on(current_user, opportunity):
         abort(403)
     return opportunity
 
@@ -66,10 +69,9 @@ def move(opportunity_id: int):
     opportunity = _actionable(opportunity_id)
     raw = request.form.get("stage_id", "")
     try:
-        pipeline.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
-    except pipeline.PipelineError as exc:
-        get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id, keep=opportunity)
+        opportunities.move_to_stage(get_session(), opportunity, v.record_id(raw) or 0)
+    except v.Refused as exc:
+        return _board(422, exc.errors, opportunity.id, keep=opportunity)
     return _after(opportunity, f"{opportunity.title} moved to {opportunity.stage.name}.")
 
 
@@ -77,10 +79,9 @@ def move(opportunity_id: int):
 def won(opportunity_id: int):
     opportunity = _actionable(opportunity_id)
     try:
-        pipeline.win(get_session(), opportunity)
-    except pipeline.PipelineError as exc:
-        get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id, keep=opportunity)
+        opportunities.win(get_session(), opportunity)
+    except v.Refused as exc:
+        return _board(422, exc.errors, opportunity.id, keep=opportunity)
     return _after(opportunity, f"Won — {opportunity.title}.")
 
 
@@ -88,31 +89,30 @@ def won(opportunity_id: int):
 def lost(opportunity_id: int):
     opportunity = _actionable(opportunity_id)
     try:
-        pipeline.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
-    except pipeline.PipelineError as exc:
-        get_session().rollback()
-        return _board(422, {exc.field: str(exc)}, opportunity.id, keep=opportunity)
+        opportunities.lose(get_session(), opportunity, request.form.get("lost_reason", ""))
+    except v.Refused as exc:
+        return _board(422, exc.errors, opportunity.id, keep=opportunity)
     return _after(opportunity, f"Lost — {opportunity.title} ({opportunity.lost_reason}).")
 
 
 @bp.get("/list")
 def listing():
     db = get_session()
-    filters = pipeline.ListFilters.from_args(request.args)
+    filters = opportunities.ListFilters.from_args(request.args)
     return render(
         "opportunities/list.html",
         ["results"],
         filters=filters,
-        opportunities=pipeline.opportunity_list(db, filters),
+        opportunities=opportunities.opportunity_list(db, filters),
         stages=list(db.scalars(select(Stage).order_by(Stage.position))),
         owners=list(db.scalars(select(User).order_by(User.name))),
-        limit=pipeline.LIST_LIMIT,
+        limit=opportunities.LIST_LIMIT,
     )
 
 
 def _detail(
     opportunity: Opportunity,
-    form: pipeline.OpportunityForm,
+    form: opportunities.OpportunityForm,
     status: int = 200,
     blocks: tuple[str, ...] = ("opportunity_form",),
     **extra,
@@ -123,6 +123,7 @@ def _detail(
         list(blocks),
         status=status,
         opportunity=opportunity,
+        weighted=weighted_value(opportunity),
         form=form,
         stages=list(db.scalars(select(Stage).order_by(Stage.position))),
         owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),
@@ -133,9 +134,9 @@ def _detail(
                 .order_by(Contact.name)
             )
         ),
-        reasons=pipeline.lost_reasons(db),
+        reasons=stages.lost_reasons(db),
         activities=activities.timeline(db, opportunity),
-        may_act_on=pipeline.may_act_on,
+        may_act_on=opportunities.may_act_on,
         **extra,
     )
 
@@ -143,7 +144,7 @@ def _detail(
 @bp.get("/<int:opportunity_id>")
 def detail(opportunity_id: int):
     opportunity = get_or_404(Opportunity, opportunity_id)
-    return _detail(opportunity, pipeline.OpportunityForm.of(opportunity))
+    return _detail(opportunity, opportunities.OpportunityForm.of(opportunity))
 
 
 @bp.post("/<int:opportunity_id>")
@@ -151,28 +152,29 @@ def detail(opportunity_id: int):
 def update(opportunity_id: int):
     db = get_session()
     opportunity = get_or_404(Opportunity, opportunity_id)
-    form = pipeline.OpportunityForm.from_mapping(request.form)
-    form = pipeline.clean(db, form, opportunity.company)
+    form = opportunities.OpportunityForm.from_mapping(request.form)
+    form = opportunities.clean(db, form, opportunity.company)
     if form.ok:
         try:
-            pipeline.update_opportunity(db, opportunity, form, request.form.get("lost_reason", ""))
-        except pipeline.PipelineError as exc:
-            db.rollback()
-            form.errors[exc.field] = str(exc)
+            opportunities.update_opportunity(
+                db, opportunity, form, request.form.get("lost_reason", "")
+            )
+        except v.Refused as exc:
+            form.errors.update(exc.errors)
     if not form.ok:
-        db.rollback()
         return _detail(opportunity, form, 422)
+    db.commit()
     flash(f"Saved — {opportunity.title}.")
     if wants_page():
         return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
-    return _detail(opportunity, pipeline.OpportunityForm.of(opportunity))
+    return _detail(opportunity, opportunities.OpportunityForm.of(opportunity))
 
 
 @bp.post("/<int:opportunity_id>/activities")
 def log_activity(opportunity_id: int):
     """Log a note, call, email, meeting or (repeating) task on the opportunity."""
     opportunity = get_or_404(Opportunity, opportunity_id)
-    form = pipeline.OpportunityForm.of(opportunity)
+    form = opportunities.OpportunityForm.of(opportunity)
 
     def timeline(status: int = 200, **extra):
         return _detail(opportunity, form, status, ("timeline",), **extra)

@@ -19,7 +19,7 @@ from jinja2_fragments.flask import render_blocks
 from markupsafe import Markup
 from whitenoise import WhiteNoise
 
-from quickcrm import htmx
+from quickcrm import htmx, models
 from quickcrm.db import get_session
 from quickcrm.domain import activities, offline
 from quickcrm.domain import validation as v
@@ -224,6 +224,12 @@ def http_url(text: str | None) -> str | None:
     return url
 
 
+def money(amount, cents: bool = False, signed: bool = False) -> str:
+    """How every page writes an amount: thousands separated, whole units unless ``cents``,
+    with its sign when ``signed`` (a change)."""
+    return format(amount, ("+" if signed else "") + (",.2f" if cents else ",.0f"))
+
+
 def init_app(app: Flask) -> None:
     app.wsgi_app = _unversioned_modules(
         WhiteNoise(
@@ -240,6 +246,18 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.filters["friendly_date"] = friendly_date
     app.jinja_env.filters["http_url"] = http_url
+    app.jinja_env.filters["money"] = money
+    # The word lists live once, in models.py; templates loop over them.
+    app.jinja_env.globals.update(
+        ACTIVITY_KINDS=models.ACTIVITY_KINDS,
+        COMPANY_RATINGS=models.COMPANY_RATINGS,
+        COMPANY_TYPES=models.COMPANY_TYPES,
+        LEAD_STATUSES=models.LEAD_STATUSES,
+        OUTCOMES=models.OUTCOMES,
+        REPEAT_UNITS=models.REPEAT_UNITS,
+        ROLES=models.ROLES,
+        TEMPERATURES=models.TEMPERATURES,
+    )
 
     @app.after_request
     def vary_on_htmx(response):
@@ -281,7 +299,7 @@ def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
         # A note queued on the phone offline carries its UUID: a resend is stored once.
         key = offline.client_key(request.form.get(offline.FIELD))
         activities.log_activity(get_session(), record, current_user, **values, client_key=key)
-    except (activities.ActivityErrors, v.Invalid) as exc:
+    except v.Invalid as exc:
         errors = getattr(exc, "errors", None) or {"text": str(exc)}
         return timeline(status=422, activity_errors=errors, activity_raw=request.form)
     if wants_page():

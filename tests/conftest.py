@@ -16,8 +16,7 @@ from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
 from quickcrm.domain import users
 from quickcrm.domain.leads import list_leads
-from quickcrm.domain.pipeline import ensure_default_lost_reasons
-from quickcrm.domain.stages import ensure_default_stages
+from quickcrm.domain.stages import ensure_default_lost_reasons, ensure_default_stages
 from quickcrm.models import Base
 
 PASSWORD = "correct horse battery"
@@ -104,6 +103,7 @@ def empty_database(engine, attempts: int = 5) -> None:
     with Session(engine) as session:
         ensure_default_stages(session)
         ensure_default_lost_reasons(session)
+        session.commit()
 
 
 def _restart_ids(conn, table) -> None:

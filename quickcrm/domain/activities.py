@@ -37,16 +37,8 @@ def _link(record) -> str:
     return LINKS[type(record)]
 
 
-class ActivityErrors(ValueError):
-    """What is wrong with a typed activity, field by field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
 def parse(data: Mapping[str, str], today: date) -> dict:
-    """The log-an-activity form's fields, cleaned; raises ``ActivityErrors``."""
+    """The log-an-activity form's fields, cleaned; raises ``validation.Refused``."""
     errors: dict[str, str] = {}
     values: dict = {"kind": (data.get("kind") or "note").strip(), "text": data.get("text")}
     try:
@@ -70,7 +62,7 @@ def parse(data: Mapping[str, str], today: date) -> dict:
         else:
             values["repeat_every"], values["repeat_unit"] = every, unit
     if errors:
-        raise ActivityErrors(errors)
+        raise v.Refused(errors)
     return values
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from quickcrm.domain import validation as v
 from quickcrm.models import Attachment, Contact, Lead, User
 
 MB = 1024 * 1024
@@ -47,14 +48,14 @@ NOT_AUDIO = "That is not a voice recording QuickCRM can keep: send WebM, Ogg or 
 EMPTY = "That file is empty."
 
 
-class Refused(ValueError):
-    """An attachment that cannot be kept; the message is for the rep. ``status`` is the
-    HTTP status that says it: 413 for a file too large, else 422."""
+class Refused(v.Refused):
+    """An attachment that cannot be kept: the one refusal type, keyed by the file input
+    once the caller knows it. ``status`` is the HTTP status that says it: 413 for a file
+    too large, else 422."""
 
-    def __init__(self, message: str, status: int = 422):
-        super().__init__(message)
+    def __init__(self, message: str, status: int = 422, field: str = ""):
+        super().__init__({field: message})
         self.status = status
-        self.field = ""
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from quickcrm.domain.pipeline import DEFAULT_LOST_REASONS
-from quickcrm.domain.stages import DEFAULT_STAGES
+from quickcrm.domain.stages import DEFAULT_LOST_REASONS, DEFAULT_STAGES
 from quickcrm.models import Base, utcnow
 
 FORMAT = "quickcrm-backup"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, literal, or_, select, tuple_, update
@@ -138,23 +138,12 @@ def contact_page(
 
 
 @dataclass
-class RecordForm:
+class RecordForm(v.Form):
     """A company or contact as typed: raw values, then cleaned values or errors."""
-
-    raw: dict[str, str]
-    values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     def _run(self, checks: dict) -> RecordForm:
         for name, check in checks.items():
-            try:
-                self.values[name] = check(self.raw.get(name, ""))
-            except v.Invalid as exc:
-                self.errors[name] = str(exc)
+            self.check(name, check)
         return self
 
 
@@ -236,7 +225,7 @@ def update_company(session: Session, company: Company, form: RecordForm, region)
     for name, value in form.values.items():
         setattr(company, name, value)
     matching.company_keys(company, region)
-    session.commit()
+    session.flush()
     return company
 
 
@@ -248,7 +237,7 @@ def create_company(session: Session, form: RecordForm, region, *, owner: User) -
         company.owner_id = owner.id
     matching.company_keys(company, region)
     session.add(company)
-    session.commit()
+    session.flush()
     return company
 
 
@@ -260,7 +249,7 @@ def create_contact(
     contact = Contact(company_id=company.id, owner_id=owner.id, **form.values)
     matching.contact_keys(contact, region)
     session.add(contact)
-    session.commit()
+    session.flush()
     return contact
 
 
@@ -269,7 +258,7 @@ def update_contact(session: Session, contact: Contact, form: RecordForm, region)
     for name, value in form.values.items():
         setattr(contact, name, value)
     matching.contact_keys(contact, region)
-    session.commit()
+    session.flush()
     return contact
 
 
@@ -282,22 +271,18 @@ def segments(session: Session) -> list[Segment]:
     return list(session.scalars(select(Segment).order_by(Segment.position, Segment.id)))
 
 
-class SegmentRefused(ValueError):
-    pass
-
-
 def add_segment(session: Session, name: str) -> Segment:
     """Add a segment at the end of the admin's list."""
     try:
         clean = v.text(name, max_length=120, required="Enter the segment's name.")
     except v.Invalid as exc:
-        raise SegmentRefused(str(exc)) from None
+        raise v.Refused({"segment": str(exc)}) from None
     if session.scalar(select(Segment.id).where(func.lower(Segment.name) == clean.lower())):
-        raise SegmentRefused(f"{clean} is already in the list.")
+        raise v.Refused({"segment": f"{clean} is already in the list."})
     last = session.scalar(select(func.max(Segment.position))) or 0
     segment = Segment(name=clean, position=last + 1)
     session.add(segment)
-    session.commit()
+    session.flush()
     return segment
 
 
@@ -307,7 +292,7 @@ def remove_segment(session: Session, segment: Segment) -> int:
         update(Company).where(Company.segment_id == segment.id).values(segment_id=None)
     ).rowcount
     session.delete(segment)
-    session.commit()
+    session.flush()
     return used
 
 
@@ -382,33 +367,26 @@ def vcard(contact: Contact) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-class MergeRefused(Exception):
-    pass
-
-
 def merge_companies(session: Session, survivor: Company, duplicate: Company) -> Company:
     """Move the duplicate's contacts, opportunities, timeline and converted leads to the
-    survivor, fill the survivor's empty details from it, and mark it merged — one commit."""
+    survivor, fill the survivor's empty details from it, and mark it merged (flushed: the
+    caller commits it as one transaction)."""
     if survivor.id == duplicate.id:
-        raise MergeRefused("Choose two different companies.")
+        raise v.Refused({"duplicate": "Choose two different companies."})
     if survivor.merged_into_id is not None or duplicate.merged_into_id is not None:
-        raise MergeRefused("One of these companies was already merged.")
-    try:
-        for model in (Contact, Opportunity, Activity, Lead):
-            session.execute(
-                update(model)
-                .where(model.company_id == duplicate.id)
-                .values(company_id=survivor.id)
-                .execution_options(synchronize_session=False)
-            )
-        for name in ("industry", "website", "email_domain", "phone", "phone_key", "address",
-                     "rating"):  # fmt: skip
-            if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
-                setattr(survivor, name, getattr(duplicate, name))
-        duplicate.merged_into_id = survivor.id
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        raise v.Refused({"duplicate": "One of these companies was already merged."})
+    for model in (Contact, Opportunity, Activity, Lead):
+        session.execute(
+            update(model)
+            .where(model.company_id == duplicate.id)
+            .values(company_id=survivor.id)
+            .execution_options(synchronize_session=False)
+        )
+    for name in ("industry", "website", "email_domain", "phone", "phone_key", "address",
+                 "rating"):  # fmt: skip
+        if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
+            setattr(survivor, name, getattr(duplicate, name))
+    duplicate.merged_into_id = survivor.id
+    session.flush()
     session.expire_all()
     return survivor

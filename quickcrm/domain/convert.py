@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -52,14 +50,8 @@ class AlreadyConverted(Exception):
 
 
 @dataclass
-class ConvertForm:
-    raw: dict[str, str]
-    values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, str]) -> ConvertForm:
-        return cls(raw={name: (data.get(name) or "").strip() for name in FIELDS})
+class ConvertForm(v.Form):
+    FIELDS = FIELDS
 
     @classmethod
     def initial(cls, session: Session, lead: Lead, suggested: list[Company], today: date):
@@ -85,10 +77,6 @@ class ConvertForm:
             }
         )
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
     def clean(self, session: Session, *, phone_region: str | None) -> ConvertForm:
         raw, values = self.raw, self.values
         self._company(session)
@@ -99,17 +87,11 @@ class ConvertForm:
             self._opportunity(session)
         return self
 
-    def _check(self, name: str, check) -> None:
-        try:
-            self.values[name] = check(self.raw[name])
-        except v.Invalid as exc:
-            self.errors[name] = str(exc)
-
     def _company(self, session: Session) -> None:
         choice = self.raw["company"]
         if choice == "new":
             self.values["company"] = None
-            self._check(
+            self.check(
                 "company_name",
                 lambda s: v.text(s, max_length=200, required="Enter the company's name."),
             )
@@ -123,12 +105,12 @@ class ConvertForm:
         choice = self.raw["contact"]
         if choice == "new":
             self.values["contact"] = None
-            self._check(
+            self.check(
                 "contact_name",
                 lambda s: v.text(s, max_length=200, required="Enter the contact's name."),
             )
-            self._check("contact_email", v.email)
-            self._check("contact_phone", lambda s: v.phone(s, region))
+            self.check("contact_email", v.email)
+            self.check("contact_phone", lambda s: v.phone(s, region))
             return
         contact = v.chosen(session, Contact, choice)
         company = self.values.get("company")
@@ -137,22 +119,18 @@ class ConvertForm:
         self.values["contact"] = contact
 
     def _opportunity(self, session: Session) -> None:
-        self._check(
+        self.check(
             "opportunity_title",
             lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity."),
         )
-        self._check("value", _money)
+        self.check("value", v.money)
         raw_stage = self.raw["stage_id"]
         stage = v.chosen(session, Stage, raw_stage)
         if stage is None:
             self.errors["stage_id"] = "Choose a stage."
         self.values["stage"] = stage
-        self._check("probability", _percent)
-        self._check("close_on", _date)
-
-
-def _money(value: str) -> Decimal:
-    return v.money(value)
+        self.check("probability", _percent)
+        self.check("close_on", _date)
 
 
 def _percent(value: str) -> int:

@@ -12,8 +12,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import matching, meeting, pipeline, users
-from quickcrm.domain.stages import ensure_default_stages, ordered_stages
+from quickcrm.domain import matching, meeting, users
+from quickcrm.domain.stages import (
+    ensure_default_lost_reasons,
+    ensure_default_stages,
+    ordered_stages,
+)
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Segment, User
 
 DEMO_USERS = (
@@ -97,7 +101,7 @@ def seed(
     today = today or date.today()
     rng = random.Random(2026)
     ensure_default_stages(session)
-    pipeline.ensure_default_lost_reasons(session)
+    ensure_default_lost_reasons(session)
     people = [
         users.create_user(
             session, email, password, role=role, name=name, password_method=password_method

@@ -22,7 +22,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Numeric, Select, cast, select
 from sqlalchemy.orm import Session, aliased
 
-from quickcrm.domain import companies, leads, pipeline
+from quickcrm.domain import companies, leads, opportunities
+from quickcrm.domain.money import weighted
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Stage, User
 
 BOM = "\ufeff"
@@ -176,7 +177,7 @@ def contact_export(q: str = "") -> Export:
     return _export("contacts", statement, columns)
 
 
-def opportunity_export(filters: pipeline.ListFilters) -> Export:
+def opportunity_export(filters: opportunities.ListFilters) -> Export:
     """The opportunities list's opportunities with its filters."""
     owner = aliased(User)
     columns = [
@@ -189,7 +190,7 @@ def opportunity_export(filters: pipeline.ListFilters) -> Export:
         ("Probability %", Opportunity.probability),
         (
             "Weighted value",
-            cast(pipeline.weighted(Opportunity.value, Opportunity.probability), MONEY),
+            cast(weighted(Opportunity.value, Opportunity.probability), MONEY),
         ),
         ("Close date", Opportunity.close_on),
         ("Outcome", Opportunity.outcome),
@@ -200,7 +201,7 @@ def opportunity_export(filters: pipeline.ListFilters) -> Export:
         ("Updated at (UTC)", Opportunity.updated_at),
     ]
     statement = (
-        pipeline.opportunities_filtered(filters)
+        opportunities.opportunities_filtered(filters)
         .join_from(Opportunity, Company, Opportunity.company_id == Company.id)
         .join_from(Opportunity, Stage, Opportunity.stage_id == Stage.id)
         .outerjoin_from(Opportunity, Contact, Opportunity.contact_id == Contact.id)

@@ -12,7 +12,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
-from quickcrm.domain.pipeline import money, weighted
+from quickcrm.domain.money import money, weighted
 from quickcrm.models import Lead, Opportunity, User
 
 MONTHS_AHEAD = 6

@@ -22,7 +22,7 @@ from sqlalchemy import extract, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from quickcrm.domain.forecast import month_start
-from quickcrm.domain.pipeline import money, weighted
+from quickcrm.domain.money import money, weighted
 from quickcrm.models import (
     Company,
     Lead,
@@ -39,7 +39,7 @@ FORECAST_MONTHS = 6
 
 
 def take_snapshot(session: Session, by: User, now: datetime | None = None) -> MeetingSnapshot:
-    """Record every open opportunity as it stands now; commits."""
+    """Record every open opportunity as it stands now (flushed; the caller commits)."""
     snapshot = MeetingSnapshot(taken_at=now or utcnow(), taken_by_id=by.id)
     session.add(snapshot)
     session.flush()
@@ -53,7 +53,6 @@ def take_snapshot(session: Session, by: User, now: datetime | None = None) -> Me
         Opportunity.close_on,
     ).where(Opportunity.outcome == "open")
     session.execute(insert(SnapshotOpportunity).from_select(columns, rows))
-    session.commit()
     return snapshot
 
 

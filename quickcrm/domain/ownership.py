@@ -15,19 +15,11 @@ from quickcrm.domain import validation as v
 from quickcrm.models import Activity, Lead, User, utcnow
 
 
-class ReassignRefused(ValueError):
-    """Why a reassignment cannot be done; ``field`` names the form field it is about."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
 def new_owner(session: Session, raw: object) -> User:
     """The active user chosen in a form's *Owner* select."""
     user = v.chosen(session, User, raw)
     if user is None or not user.active:
-        raise ReassignRefused("owner_id", "Choose an active user.")
+        raise v.Refused({"owner_id": "Choose an active user."})
     return user
 
 
@@ -35,7 +27,7 @@ def lead_ids(raw: Iterable[object]) -> list[int]:
     """The lead ids of the checked rows; refuses when none is (or one is not an id)."""
     ids = [v.record_id(value) for value in raw]
     if not ids or None in ids:
-        raise ReassignRefused("lead_ids", "Check the leads to reassign first.")
+        raise v.Refused({"lead_ids": "Check the leads to reassign first."})
     return sorted(set(ids))[:5000]
 
 

@@ -52,23 +52,15 @@ def _check(stored: str, password: str) -> bool:
         return check_password_hash(stored, password)
 
 
-class UserError(ValueError):
-    """A user cannot be created or changed as asked; the message says why."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-class TooManyAttempts(UserError):
+class TooManyAttempts(v.Refused):
     """Too many attempts in the current window; ``retry_after`` seconds until it ends."""
 
     def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
+        super().__init__({"attempts": message})
         self.retry_after = retry_after
 
 
@@ -89,20 +81,18 @@ def check_password_strength(password: str, email: str | None = None) -> None:
     email (or the part before the @); the message says which."""
     password = password or ""
     if len(password) < PASSWORD_MIN:
-        raise UserError(f"Use at least {PASSWORD_MIN} characters.", "password")
+        raise v.Refused({"password": f"Use at least {PASSWORD_MIN} characters."})
     if len(password) > PASSWORD_MAX:
-        raise UserError(f"Use at most {PASSWORD_MAX} characters.", "password")
+        raise v.Refused({"password": f"Use at most {PASSWORD_MAX} characters."})
     if _typeable(password) != password or "\x00" in password:
-        raise UserError("This password has a character that cannot be typed.", "password")
+        raise v.Refused({"password": "This password has a character that cannot be typed."})
     folded = password.strip().lower()
     if folded in common_passwords():
-        raise UserError(
-            "This is one of the most common passwords: choose one that is harder to guess.",
-            "password",
-        )
+        message = "This is one of the most common passwords: choose one that is harder to guess."
+        raise v.Refused({"password": message})
     address = normalise_email(email or "")
     if address and folded in {address, address.split("@")[0]}:
-        raise UserError("Do not use your email address as your password.", "password")
+        raise v.Refused({"password": "Do not use your email address as your password."})
 
 
 def has_users(session: Session) -> bool:
@@ -116,7 +106,7 @@ SETUP_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 SETUP_CODE_LABEL = b"QuickCRM first-run setup code"
 
 
-class WrongSetupCode(UserError):
+class WrongSetupCode(v.Refused):
     """The first-run page was sent without the server's setup code."""
 
 
@@ -153,15 +143,14 @@ def create_first_admin(
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
     """Create and commit the first admin, for whoever has the server's setup code; raises
-    ``WrongSetupCode`` without it and ``UserError`` once QuickCRM has a user."""
+    ``WrongSetupCode`` without it and ``validation.Refused`` once QuickCRM has a user."""
     if not setup_code_matches(secret_key, code):
-        raise WrongSetupCode(
-            "That is not the setup code. Look for it on the server's console.", "setup_code"
-        )
+        message = "That is not the setup code. Look for it on the server's console."
+        raise WrongSetupCode({"setup_code": message})
     if password_confirm is not None and password != password_confirm:
-        raise UserError("The two passwords differ.", "password_confirm")
+        raise v.Refused({"password_confirm": "The two passwords differ."})
     if has_users(session):
-        raise UserError("QuickCRM already has its first admin: sign in instead.", "email")
+        raise v.Refused({"email": "QuickCRM already has its first admin: sign in instead."})
     return create_user(
         session, email, password, role="admin", name=name, password_method=password_method
     )
@@ -176,23 +165,23 @@ def create_user(
     name: str | None = None,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
-    """Create and commit a user; raises ``UserError`` with a message for the person."""
+    """Create and commit a user; raises ``validation.Refused`` with a message for the person."""
     if role not in ROLES:
-        raise UserError(f"Role must be one of {', '.join(ROLES)}.", "role")
+        raise v.Refused({"role": f"Role must be one of {', '.join(ROLES)}."})
     try:
         address = v.email(email)
     except v.Invalid as exc:
-        raise UserError(str(exc), "email") from None
+        raise v.Refused({"email": str(exc)}) from None
     if address is None:
-        raise UserError("Enter an email address.", "email")
+        raise v.Refused({"email": "Enter an email address."})
     address = normalise_email(address)
     try:
         display_name = v.text(name, max_length=120) or address.split("@")[0]
     except v.Invalid as exc:
-        raise UserError(str(exc), "name") from None
+        raise v.Refused({"name": str(exc)}) from None
     check_password_strength(password, address)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
-        raise UserError("A user with this email already exists.", "email")
+        raise v.Refused({"email": "A user with this email already exists."})
     user = User(
         email=address,
         name=display_name,
@@ -279,7 +268,7 @@ def change_password(
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> None:
     if not _check(user.password_hash, _typeable(current or "")):
-        raise UserError("That is not your current password.", "current_password")
+        raise v.Refused({"current_password": "That is not your current password."})
     check_password_strength(new, user.email)
     user.password_hash = _hash(new, password_method)
     # Anyone signed in with the old password is signed out; the caller signs the person
@@ -350,44 +339,45 @@ def _is_the_last_active_admin(session: Session, user: User) -> bool:
 
 
 def change_role(session: Session, user: User, role: str, *, by: User) -> None:
-    """Give ``user`` the ``role``, as the admin ``by`` asked; commits."""
+    """Give ``user`` the ``role``, as the admin ``by`` asked (flushed; the caller commits)."""
     if role not in ROLES:
-        raise UserError(f"Role must be one of {', '.join(ROLES)}.", "role")
+        raise v.Refused({"role": f"Role must be one of {', '.join(ROLES)}."})
     if role != "admin" and user.role == "admin":
         if _is_the_last_active_admin(session, user):
-            raise UserError(NEEDS_AN_ADMIN, "role")
+            raise v.Refused({"role": NEEDS_AN_ADMIN})
         if user.id == by.id:
-            raise UserError("You cannot remove your own admin role.", "role")
+            raise v.Refused({"role": "You cannot remove your own admin role."})
     user.role = role
-    session.commit()
+    session.flush()
 
 
 def deactivate(session: Session, user: User, *, by: User) -> None:
-    """Stop ``user`` signing in (their open sessions end too); commits."""
+    """Stop ``user`` signing in (their open sessions end too); flushed, the caller commits."""
     if _is_the_last_active_admin(session, user):
-        raise UserError(NEEDS_AN_ADMIN, "active")
+        raise v.Refused({"active": NEEDS_AN_ADMIN})
     if user.id == by.id:
-        raise UserError("You cannot deactivate yourself.", "active")
+        raise v.Refused({"active": "You cannot deactivate yourself."})
     user.active = False
     end_sessions(session, user, commit=False)
-    session.commit()
+    session.flush()
 
 
 def reactivate(session: Session, user: User) -> None:
     """Let ``user`` sign in again (with their password: the sessions and "stay signed in"
-    cookies that deactivation ended stay ended); commits."""
+    cookies that deactivation ended stay ended); flushed, the caller commits."""
     user.active = True
-    session.commit()
+    session.flush()
 
 
 def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
-    """Give everything ``user`` is responsible for to ``to`` in one transaction — their
-    open leads (with their follow-ups), companies, open opportunities and open activities —
-    and say how many of each moved (a rep who leaves, README "Existing customers")."""
+    """Give everything ``user`` is responsible for to ``to`` — their open leads (with their
+    follow-ups), companies, open opportunities and open activities — and say how many of
+    each moved (a rep who leaves, README "Existing customers"). The caller commits it as
+    one transaction."""
     if to.id == user.id:
-        raise UserError("Choose someone else to hand over to.", "to")
+        raise v.Refused({"to": "Choose someone else to hand over to."})
     if not to.active:
-        raise UserError("Choose an active user to hand over to.", "to")
+        raise v.Refused({"to": "Choose an active user to hand over to."})
     now = utcnow()
 
     def move(model, column, *where) -> int:
@@ -398,16 +388,11 @@ def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
             .execution_options(synchronize_session=False)
         ).rowcount
 
-    try:
-        moved = {
-            "leads": move(Lead, "owner_id", Lead.status == "open"),
-            "companies": move(Company, "owner_id", Company.merged_into_id.is_(None)),
-            "opportunities": move(Opportunity, "owner_id", Opportunity.outcome == "open"),
-            "activities": move(Activity, "assignee_id", Activity.done.is_(False)),
-        }
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    moved = {
+        "leads": move(Lead, "owner_id", Lead.status == "open"),
+        "companies": move(Company, "owner_id", Company.merged_into_id.is_(None)),
+        "opportunities": move(Opportunity, "owner_id", Opportunity.outcome == "open"),
+        "activities": move(Activity, "assignee_id", Activity.done.is_(False)),
+    }
     session.expire_all()
     return moved

@@ -9,8 +9,11 @@ outside the dates the app can compute with (docs/security.md, "Bad input").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import ClassVar, Self
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -18,6 +21,45 @@ from email_validator import EmailNotValidError, validate_email
 
 class Invalid(ValueError):
     """A value a person typed that cannot be accepted; the message is for them."""
+
+
+class Refused(Invalid):
+    """The one refusal a domain function raises: ``errors`` maps each form field at fault
+    to the message for the person, ``Refused({"name": "Enter the stage's name."})``; a
+    view shows each message next to its field (422). ``field`` is the first field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = dict(errors)
+        self.field = next(iter(self.errors), "")
+
+
+@dataclass
+class Form:
+    """The base of every hand-made form: the ``raw`` values as typed, then the cleaned
+    ``values`` or the ``errors`` by field name. ``FIELDS`` are the inputs it reads."""
+
+    raw: dict[str, str]
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> Self:
+        """The form's fields from a request's form, trimmed."""
+        return cls(raw={name: (data.get(name) or "").strip() for name in cls.FIELDS})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def check(self, name: str, check: Callable[[str], object]) -> None:
+        """Clean the input ``name`` with one of this toolkit's checks: its value, or the
+        check's message as its error."""
+        try:
+            self.values[name] = check(self.raw.get(name, ""))
+        except Invalid as exc:
+            self.errors[name] = str(exc)
 
 
 # Primary keys are PostgreSQL ``integer`` columns: nothing above this can name a record.

@@ -81,7 +81,12 @@ def test_the_leads_list_link_keeps_its_filters(client, db, coordinator, make_use
             Lead(owner=sam, name="Cold expo", temperature="cold", source="Expo"),
             Lead(owner=coordinator, name="Hot web", temperature="hot", source="Web"),
             Lead(
-                owner=sam, name="Hot gone", temperature="hot", source="Expo", status="disqualified"
+                owner=sam,
+                name="Hot gone",
+                temperature="hot",
+                source="Expo",
+                status="disqualified",
+                disqualified_reason="No budget",
             ),
         ]
     )

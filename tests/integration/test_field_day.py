@@ -82,9 +82,10 @@ def test_a_note_sent_twice_under_one_key_is_stored_once(client, db, rep):
 
 def test_the_agenda_pages_a_long_week_and_says_how_many_more(client, db, rep):
     soon = date.today() + timedelta(days=3)
+    lead = Lead(name="Maria Novak", owner_id=rep.id)  # an activity belongs to a record
     for i in range(60):
         db.add(Activity(kind="task", text=f"Item {i:02}", due_on=soon, author_id=rep.id,
-                        assignee_id=rep.id))  # fmt: skip
+                        assignee_id=rep.id, lead=lead))  # fmt: skip
     db.commit()
     first = client.get("/agenda").get_data(as_text=True)
     assert first.count('class="agenda-item"') == 30

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from quickcrm.domain import agenda, demo, pipeline
+from quickcrm.domain import agenda, demo, opportunities, stages
 from quickcrm.models import Activity, Company, Lead, LostReason, Opportunity, Stage
 from tests.conftest import csrf_token
 
@@ -55,7 +55,7 @@ def test_a_coordinator_sees_the_forecast_but_not_admin(client, coordinator):
 
 
 def test_a_full_column_links_to_the_whole_stage_in_the_list(client, coordinator, db, monkeypatch):
-    monkeypatch.setattr(pipeline, "BOARD_CARDS", 2)
+    monkeypatch.setattr(opportunities, "BOARD_CARDS", 2)
     for n in range(3):
         opportunity(db, title=f"Deal {n}")
     new = db.scalar(select(Stage).where(Stage.name == "New"))
@@ -70,7 +70,7 @@ def test_a_full_column_links_to_the_whole_stage_in_the_list(client, coordinator,
 def test_a_card_moved_past_the_first_cards_still_shows_where_it_went(
     client, coordinator, db, monkeypatch
 ):
-    monkeypatch.setattr(pipeline, "BOARD_CARDS", 1)
+    monkeypatch.setattr(opportunities, "BOARD_CARDS", 1)
     soon = opportunity(db, title="Closes soon", stage="Proposal")
     soon.close_on = date.today()
     moved = opportunity(db, title="Moved over")
@@ -101,7 +101,8 @@ def test_a_rep_sees_the_board_and_moves_a_stage_of_their_own(client, rep, db):
 
 
 def test_lost_needs_a_reason(client, rep, db):
-    pipeline.ensure_default_lost_reasons(db)
+    stages.ensure_default_lost_reasons(db)
+    db.commit()
     o = opportunity(db, owner=rep)
     token = csrf_token(client, "/opportunities")
     response = client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token})
@@ -231,7 +232,8 @@ def test_a_rep_may_not_edit_an_opportunity_but_a_coordinator_may(client, make_us
 def test_the_list_filters_by_outcome(client, rep, db):
     opportunity(db, "Open one")
     won = opportunity(db, "Won one")
-    pipeline.win(db, won)
+    opportunities.win(db, won)
+    db.commit()
     page = client.get("/opportunities/list?outcome=won").get_data(as_text=True)
     assert "Won one" in page and "Open one" not in page
 
@@ -324,7 +326,7 @@ def test_admin_removes_a_used_stage_only_with_a_destination(client, admin, db):
         ).status_code
         == 303
     )
-    assert pipeline.lost_reasons(db)[-1] == "Timing"
+    assert stages.lost_reasons(db)[-1] == "Timing"
 
 
 def test_htmx_requests_get_the_blocks(client, coordinator, db):
@@ -406,4 +408,4 @@ def test_admin_cannot_remove_the_last_lost_reason(client, admin, db):
     last = client.post(f"/admin/lost-reasons/{reasons[-1].id}/remove", data={"csrf_token": token})
     assert last.status_code == 422
     assert "Keep at least one lost reason" in last.get_data(as_text=True)
-    assert pipeline.lost_reasons(db) == [reasons[-1].name]
+    assert stages.lost_reasons(db) == [reasons[-1].name]

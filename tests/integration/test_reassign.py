@@ -101,7 +101,7 @@ def test_admin_hands_over_everything_of_a_rep(client, db, admin, make_user):
     won_deal = Opportunity(company=company, title="Won", value=Decimal(1), stage=won,
                            probability=100, owner_id=sam.id, outcome="won")  # fmt: skip
     open_lead, closed_lead = _leads_of(db, sam, "Open lead", "Closed lead")
-    closed_lead.status = "disqualified"
+    closed_lead.status, closed_lead.disqualified_reason = "disqualified", "No budget"
     task = Activity(kind="task", text="Call", author_id=sam.id, assignee_id=sam.id,
                     company=company)  # fmt: skip
     db.add_all([company, open_deal, won_deal, task])

@@ -24,7 +24,7 @@ def test_merge_moves_contacts_opportunities_and_timeline(db, make_user):
     assert db.get(Activity, note.id).company_id == keep.id
     assert dupe.merged_into_id == keep.id and keep.website == "acme.example"
     assert companies.search_companies(db, "acme") == [keep]
-    with pytest.raises(companies.MergeRefused):
+    with pytest.raises(v.Refused):
         companies.merge_companies(db, keep, dupe)
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from quickcrm.domain import exports, leads, pipeline
+from quickcrm.domain import exports, leads, opportunities
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity
 
@@ -115,7 +115,7 @@ def test_companies_contacts_opportunities_and_activities(db, make_user):
     contact = dict(zip(*read(db, exports.contact_export())[1], strict=True))
     assert (contact["Company"], contact["Phone"]) == ("Acme", "'+44 20 7946 0000")
     deal_row = dict(
-        zip(*read(db, exports.opportunity_export(pipeline.ListFilters()))[1], strict=True)
+        zip(*read(db, exports.opportunity_export(opportunities.ListFilters()))[1], strict=True)
     )
     assert deal_row["Title"] == "'=1+1"
     assert (deal_row["Value"], deal_row["Weighted value"]) == ("1000.00", "250.00")
@@ -124,7 +124,7 @@ def test_companies_contacts_opportunities_and_activities(db, make_user):
         "Maria Novak",
         "Rita Rep",
     )
-    won = read(db, exports.opportunity_export(pipeline.ListFilters(outcome="won")))[1]
+    won = read(db, exports.opportunity_export(opportunities.ListFilters(outcome="won")))[1]
     assert won[1:] == []
     activity = dict(zip(*read(db, exports.activity_export())[1], strict=True))
     assert (activity["Kind"], activity["Contact"], activity["Done"]) == (

@@ -38,6 +38,7 @@ def data(db, make_user):
             probability_manual=manual,
             close_on=close_on,
             outcome=outcome,
+            lost_reason="Price" if outcome == "lost" else None,
             closed_at=closed_at,
             owner_id=rita.id,
         )
@@ -66,6 +67,7 @@ def data(db, make_user):
                 source=source,
                 owner_id=owner.id,
                 status=status,
+                disqualified_reason="No budget" if status == "disqualified" else None,
                 opportunity_id=opportunity.id if opportunity else None,
             )
         )

@@ -1,6 +1,7 @@
 """The schema: migrations match the models, default stages, constraints hold."""
 
 import uuid
+import warnings
 from datetime import UTC, datetime
 
 import pytest
@@ -21,7 +22,11 @@ def test_migrations_build_exactly_the_models(app):
     engine = app.extensions["quickcrm.engine"]
     # As autogenerate does: the lead search index is the migrations' alone.
     opts = {"include_name": migrate.include_name}
-    with engine.connect() as conn:
+    with engine.connect() as conn, warnings.catch_warnings():
+        # SQLite cannot reflect an index on an expression (lower(email), revision 0015):
+        # SQLAlchemy and Alembic say so and skip it; PostgreSQL compares it.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
 

@@ -160,3 +160,10 @@ def test_chosen_looks_up_only_ids_that_can_name_a_row(db, make_user):
     assert v.chosen(db, User, f" {user.id} ") is user
     for raw in ("", None, "0", "²", "9" * 20, str(v.ID_MAX), "1.0"):
         assert v.chosen(db, User, raw) is None, raw
+
+
+def test_refused_carries_a_message_per_field():
+    refused = v.Refused({"name": "Enter a name.", "email": "Enter an email."})
+    assert isinstance(refused, v.Invalid)
+    assert refused.errors == {"name": "Enter a name.", "email": "Enter an email."}
+    assert (refused.field, str(refused)) == ("name", "Enter a name.; Enter an email.")

@@ -8,7 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.domain import pipeline
+from quickcrm.domain import opportunities
+from quickcrm.domain import stages as stage_admin
+from quickcrm.domain import validation as v
+from quickcrm.domain.stages import ensure_default_lost_reasons
 from quickcrm.models import Company, LostReason, Opportunity, Stage
 
 
@@ -35,7 +38,7 @@ def test_probability_follows_the_stage_unless_set_by_hand(db, stages):
     following = opp(db, stages["New"])
     by_hand = opp(db, stages["New"], probability=60, manual=True)
     for o in (following, by_hand):
-        pipeline.move_to_stage(db, o, stages["Proposal"].id)
+        opportunities.move_to_stage(db, o, stages["Proposal"].id)
     assert following.probability == 50
     assert by_hand.probability == 60
 
@@ -50,37 +53,37 @@ def test_a_rep_may_act_on_their_own_opportunities_a_coordinator_or_admin_on_all(
     mine, theirs, nobodys = (opp(db, stages["New"]) for _ in range(3))
     mine.owner_id, theirs.owner_id = rep.id, other.id
     db.commit()
-    assert pipeline.may_act_on(rep, mine)
-    assert not pipeline.may_act_on(rep, theirs)
-    assert not pipeline.may_act_on(rep, nobodys)
+    assert opportunities.may_act_on(rep, mine)
+    assert not opportunities.may_act_on(rep, theirs)
+    assert not opportunities.may_act_on(rep, nobodys)
     for boss in (coordinator, admin):
-        assert all(pipeline.may_act_on(boss, o) for o in (mine, theirs, nobodys))
+        assert all(opportunities.may_act_on(boss, o) for o in (mine, theirs, nobodys))
 
 
 def test_moving_to_a_closed_stage_is_refused(db, stages):
     o = opp(db, stages["New"])
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.move_to_stage(db, o, stages["Won"].id)
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.move_to_stage(db, o, 9999)
+    with pytest.raises(v.Refused):
+        opportunities.move_to_stage(db, o, stages["Won"].id)
+    with pytest.raises(v.Refused):
+        opportunities.move_to_stage(db, o, 9999)
 
 
 def test_won_and_lost(db, stages):
-    pipeline.ensure_default_lost_reasons(db)
+    ensure_default_lost_reasons(db)
     won, lost = opp(db, stages["New"]), opp(db, stages["New"])
-    pipeline.win(db, won)
+    opportunities.win(db, won)
     assert (won.outcome, won.stage.name, won.probability) == ("won", "Won", 100)
     assert won.closed_at is not None
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.lose(db, lost, "Because")
-    pipeline.lose(db, lost, "Price")
+    with pytest.raises(v.Refused):
+        opportunities.lose(db, lost, "Because")
+    opportunities.lose(db, lost, "Price")
     assert (lost.outcome, lost.stage.name, lost.lost_reason, lost.probability) == (
         "lost",
         "Lost",
         "Price",
         0,
     )
-    pipeline.move_to_stage(db, lost, stages["Qualified"].id)  # reopened
+    opportunities.move_to_stage(db, lost, stages["Qualified"].id)  # reopened
     assert (lost.outcome, lost.lost_reason, lost.closed_at, lost.probability) == (
         "open",
         None,
@@ -93,8 +96,8 @@ def test_board_sums_per_open_stage(db, stages):
     opp(db, stages["New"], "1000")
     opp(db, stages["New"], "3000", probability=40, manual=True)
     opp(db, stages["Proposal"], "2000")
-    pipeline.win(db, opp(db, stages["Proposal"], "9999"))
-    columns = {c.stage.name: c for c in pipeline.board(db)}
+    opportunities.win(db, opp(db, stages["Proposal"], "9999"))
+    columns = {c.stage.name: c for c in opportunities.board(db)}
     assert list(columns) == ["New", "Qualified", "Proposal", "Negotiation"]
     assert (columns["New"].count, columns["New"].total, columns["New"].weighted) == (
         2,
@@ -114,63 +117,65 @@ def test_a_column_shows_its_first_cards_by_close_date_undated_last(db, stages):
         o.close_on = today + timedelta(days=days)
         dated.append(o)
     db.commit()
-    new = {c.stage.name: c for c in pipeline.board(db, cards=3)}["New"]
+    new = {c.stage.name: c for c in opportunities.board(db, cards=3)}["New"]
     # The sums count every open opportunity of the stage; the cards are the soonest.
     assert (new.count, new.total, new.more) == (5, Decimal("401.00"), 2)
     assert [o.close_on.day for o in new.opportunities] == [30, 2, 4]  # +1, +3, +5 days
-    new = {c.stage.name: c for c in pipeline.board(db, cards=5)}["New"]
+    new = {c.stage.name: c for c in opportunities.board(db, cards=5)}["New"]
     assert new.opportunities[-1] is undated and new.more == 0
     # One just moved shows in its column even past the first cards.
-    kept = {c.stage.name: c for c in pipeline.board(db, cards=2, keep=dated[0])}["New"]
+    kept = {c.stage.name: c for c in opportunities.board(db, cards=2, keep=dated[0])}["New"]
     assert kept.opportunities[-1] is dated[0] and len(kept.opportunities) == 3
 
 
 def test_editing_marks_a_hand_set_probability(db, stages):
     o = opp(db, stages["New"])
-    form = pipeline.OpportunityForm.of(o)
+    form = opportunities.OpportunityForm.of(o)
     form.raw.update(stage_id=str(stages["Proposal"].id))
-    pipeline.update_opportunity(db, o, pipeline.clean(db, form))
+    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
     assert (o.probability, o.probability_manual) == (50, False)  # followed the stage
-    form = pipeline.OpportunityForm.of(o)
+    form = opportunities.OpportunityForm.of(o)
     form.raw.update(probability="35", value="abc")
-    assert pipeline.clean(db, form).errors == {"value": "Enter an amount like 12500 or 12500.50."}
-    form = pipeline.OpportunityForm.of(o)
+    assert opportunities.clean(db, form).errors == {
+        "value": "Enter an amount like 12500 or 12500.50."
+    }
+    form = opportunities.OpportunityForm.of(o)
     form.raw.update(probability="35")
-    pipeline.update_opportunity(db, o, pipeline.clean(db, form))
+    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
     assert (o.probability, o.probability_manual) == (35, True)
 
 
 def test_stage_admin(db, stages):
     following = opp(db, stages["Qualified"])
     by_hand = opp(db, stages["Qualified"], probability=70, manual=True)
-    pipeline.edit_stage(db, stages["Qualified"], "Discovery", "30")
+    stage_admin.edit_stage(db, stages["Qualified"], "Discovery", "30")
     db.expire_all()
     assert (following.probability, by_hand.probability) == (30, 70)
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.edit_stage(db, stages["Proposal"], "discovery", "50")
-    demo = pipeline.add_stage(db, "Demo", "40")
+    with pytest.raises(v.Refused):
+        stage_admin.edit_stage(db, stages["Proposal"], "discovery", "50")
+    demo = stage_admin.add_stage(db, "Demo", "40")
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
     assert names == ["New", "Discovery", "Proposal", "Negotiation", "Demo", "Won", "Lost"]
-    pipeline.move_stage(db, demo, -1)
+    stage_admin.move_stage(db, demo, -1)
     names = [s.name for s in db.scalars(select(Stage).order_by(Stage.position))]
     assert names[3:5] == ["Demo", "Negotiation"]
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.remove_stage(db, stages["Qualified"])  # in use: where do they go?
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
-    assert pipeline.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
+    with pytest.raises(v.Refused):
+        stage_admin.remove_stage(db, stages["Qualified"])  # in use: where do they go?
+    with pytest.raises(v.Refused):
+        stage_admin.remove_stage(db, stages["Qualified"], str(stages["Won"].id))
+    assert stage_admin.remove_stage(db, stages["Qualified"], str(demo.id)) == 2
     db.expire_all()
     assert (following.stage_id, following.probability, by_hand.probability) == (demo.id, 40, 70)
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.remove_stage(db, stages["Won"])  # the only won stage
-    assert pipeline.remove_stage(db, stages["New"]) == 0
+    with pytest.raises(v.Refused):
+        stage_admin.remove_stage(db, stages["Won"])  # the only won stage
+    assert stage_admin.remove_stage(db, stages["New"]) == 0
 
 
 def test_the_last_lost_reason_cannot_be_removed(db):
-    pipeline.ensure_default_lost_reasons(db)
+    ensure_default_lost_reasons(db)
     reasons = list(db.scalars(select(LostReason).order_by(LostReason.position)))
     for reason in reasons[:-1]:
-        pipeline.remove_lost_reason(db, reason)
-    with pytest.raises(pipeline.PipelineError, match="Keep at least one"):
-        pipeline.remove_lost_reason(db, reasons[-1])
-    assert pipeline.lost_reasons(db) == [reasons[-1].name]
+        stage_admin.remove_lost_reason(db, reason)
+    with pytest.raises(v.Refused, match="Keep at least one"):
+        stage_admin.remove_lost_reason(db, reasons[-1])
+    assert stage_admin.lost_reasons(db) == [reasons[-1].name]

@@ -1,5 +1,6 @@
-"""The pipeline: the board's columns and their sums, moving an opportunity between stages,
-winning and losing it, editing it; and the admin's stages and lost reasons."""
+"""Opportunities: the board's columns and their sums (the pipeline), moving an opportunity
+between stages, winning and losing it, the edit form and the filtered list. The admin's
+stages and lost reasons are in stages.py, money and weighted value in money.py."""
 
 from __future__ import annotations
 
@@ -8,36 +9,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.money import money, weighted
+from quickcrm.domain.stages import lost_reasons
 from quickcrm.models import (
     OUTCOMES,
     Company,
     Contact,
-    LostReason,
     Opportunity,
     Stage,
     User,
     utcnow,
 )
-
-DEFAULT_LOST_REASONS = ("Price", "Went with a competitor", "No budget", "No decision", "Other")
-
-
-class PipelineError(ValueError):
-    """Input that cannot be accepted; ``field`` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
-def weighted(value_column, probability_column):
-    """value × probability % as SQL."""
-    return value_column * probability_column / 100
-
 
 # --- the board ---------------------------------------------------------------------------
 
@@ -135,11 +121,6 @@ def _first_cards(
     return found
 
 
-def money(amount) -> Decimal:
-    """A sum from the database (Decimal, float or int by dialect) rounded to cents."""
-    return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
-
-
 # --- moving, winning, losing --------------------------------------------------------------
 
 
@@ -168,13 +149,13 @@ def move_to_stage(
     someone set it by hand. A won or lost stage goes through ``win`` / ``lose``."""
     stage = session.get(Stage, stage_id)
     if stage is None or stage.outcome != "open":
-        raise PipelineError("stage_id", "Choose one of the open stages.")
+        raise v.Refused({"stage_id": "Choose one of the open stages."})
     opportunity.stage = stage
     if not opportunity.probability_manual:
         opportunity.probability = stage.probability
     _close(opportunity, "open", now)
     opportunity.lost_reason = None
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -183,7 +164,7 @@ def _stage_for(session: Session, outcome: str) -> Stage:
         select(Stage).where(Stage.outcome == outcome).order_by(Stage.position).limit(1)
     )
     if stage is None:
-        raise PipelineError("stage_id", f"There is no {outcome} stage; ask an admin to add one.")
+        raise v.Refused({"stage_id": f"There is no {outcome} stage; ask an admin to add one."})
     return stage
 
 
@@ -191,7 +172,7 @@ def win(session: Session, opportunity: Opportunity, now: datetime | None = None)
     opportunity.stage = _stage_for(session, "won")
     opportunity.lost_reason = None
     _close(opportunity, "won", now)
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -201,11 +182,11 @@ def lose(
     """Lose the opportunity for one of the admin's lost reasons."""
     reason = (reason or "").strip()
     if reason not in lost_reasons(session):
-        raise PipelineError("lost_reason", "Choose why it was lost.")
+        raise v.Refused({"lost_reason": "Choose why it was lost."})
     opportunity.stage = _stage_for(session, "lost")
     opportunity.lost_reason = reason
     _close(opportunity, "lost", now)
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -223,17 +204,16 @@ OPPORTUNITY_FIELDS = (
 
 
 @dataclass
-class OpportunityForm:
-    raw: dict[str, str]
-    values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+class OpportunityForm(v.Form):
+    FIELDS = OPPORTUNITY_FIELDS
     # A form without the primary-contact select keeps the opportunity's contact.
     has_contact: bool = True
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, str]) -> OpportunityForm:
-        raw = {name: (data.get(name) or "").strip() for name in OPPORTUNITY_FIELDS}
-        return cls(raw=raw, has_contact="contact_id" in data)
+        form = super().from_mapping(data)
+        form.has_contact = "contact_id" in data
+        return form
 
     @classmethod
     def new(cls, session: Session, owner: User, close_on: date | None) -> OpportunityForm:
@@ -267,18 +247,6 @@ class OpportunityForm:
             }
         )
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def parse_value(raw: str) -> Decimal:
-    return v.money(raw)
-
-
-def parse_probability(raw: str) -> int:
-    return v.percentage(raw)
-
 
 def clean(
     session: Session, form: OpportunityForm, company: Company | None = None
@@ -289,21 +257,12 @@ def clean(
     stage = v.chosen(session, Stage, raw["stage_id"])
     if not raw["probability"] and stage is not None:
         raw["probability"] = str(stage.probability)
-    try:
-        form.values["title"] = v.text(
-            raw["title"], max_length=200, required="Enter a title for the opportunity."
-        )
-    except v.Invalid as exc:
-        form.errors["title"] = str(exc)
-    for name, parse in (("value", parse_value), ("probability", parse_probability)):
-        try:
-            form.values[name] = parse(raw[name])
-        except v.Invalid as exc:
-            form.errors[name] = str(exc)
-    try:
-        form.values["close_on"] = v.day(raw["close_on"], "Enter a date like 2026-12-15.")
-    except v.Invalid as exc:
-        form.errors["close_on"] = str(exc)
+    form.check(
+        "title", lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity.")
+    )
+    form.check("value", v.money)
+    form.check("probability", v.percentage)
+    form.check("close_on", lambda s: v.day(s, "Enter a date like 2026-12-15."))
     if stage is None:
         form.errors["stage_id"] = "Choose a stage."
     form.values["stage"] = stage
@@ -330,7 +289,7 @@ def create_opportunity(
     values = form.values
     stage: Stage = values["stage"]
     if stage.outcome != "open":
-        raise PipelineError("stage_id", "A new opportunity starts in one of the open stages.")
+        raise v.Refused({"stage_id": "A new opportunity starts in one of the open stages."})
     opportunity = Opportunity(
         company_id=company.id,
         contact_id=values.get("contact_id"),
@@ -343,7 +302,7 @@ def create_opportunity(
         owner_id=values["owner_id"],
     )
     session.add(opportunity)
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -362,7 +321,7 @@ def update_opportunity(
     if stage.outcome == "lost":
         reason = (lost_reason or opportunity.lost_reason or "").strip()
         if reason not in lost_reasons(session):
-            raise PipelineError("lost_reason", "Choose why it was lost.")
+            raise v.Refused({"lost_reason": "Choose why it was lost."})
         opportunity.lost_reason = reason
     else:
         opportunity.lost_reason = None
@@ -387,7 +346,7 @@ def update_opportunity(
         _close(opportunity, stage.outcome, now)
         if stage.outcome != "open":
             opportunity.probability_manual = False
-    session.commit()
+    session.flush()
     return opportunity
 
 
@@ -446,157 +405,3 @@ def opportunities_filtered(filters: ListFilters) -> Select:
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         query = query.where(Opportunity.close_on >= start, Opportunity.close_on < end)
     return query.order_by(Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id)
-
-
-# --- stages (admin) -------------------------------------------------------------------------
-
-
-def stage_usage(session: Session) -> dict[int, int]:
-    """How many opportunities are in each stage."""
-    return dict(
-        session.execute(
-            select(Opportunity.stage_id, func.count(Opportunity.id)).group_by(Opportunity.stage_id)
-        ).all()
-    )
-
-
-def _stage_name(session: Session, raw: str, stage_id: int | None = None) -> str:
-    try:
-        name = v.text(raw, max_length=60, required="Enter the stage's name.")
-    except v.Invalid as exc:
-        raise PipelineError("name", str(exc)) from None
-    clash = session.scalar(
-        select(Stage.id).where(func.lower(Stage.name) == name.lower(), Stage.id != (stage_id or 0))
-    )
-    if clash is not None:
-        raise PipelineError("name", f"There is already a stage called {name}.")
-    return name
-
-
-def _probability(raw: str) -> int:
-    try:
-        return parse_probability((raw or "").strip())
-    except v.Invalid as exc:
-        raise PipelineError("probability", str(exc)) from None
-
-
-def add_stage(session: Session, name: str, probability: str) -> Stage:
-    """A new open stage, placed after the last open stage (won and lost stay at the end)."""
-    clean_name = _stage_name(session, name)
-    percent = _probability(probability)
-    last_open = session.scalar(select(func.max(Stage.position)).where(Stage.outcome == "open"))
-    position = (last_open or 0) + 1
-    session.execute(
-        update(Stage).where(Stage.position >= position).values(position=Stage.position + 1)
-    )
-    stage = Stage(name=clean_name, probability=percent, position=position, outcome="open")
-    session.add(stage)
-    session.commit()
-    return stage
-
-
-def edit_stage(session: Session, stage: Stage, name: str, probability: str) -> Stage:
-    """Rename the stage and set its default probability; opportunities that follow the
-    stage's probability (not set by hand, still open) take the new one."""
-    clean_name = _stage_name(session, name, stage.id)
-    percent = _probability(probability)
-    stage.name = clean_name
-    if percent != stage.probability:
-        stage.probability = percent
-        session.execute(
-            update(Opportunity)
-            .where(
-                Opportunity.stage_id == stage.id,
-                Opportunity.probability_manual.is_(False),
-                Opportunity.outcome == "open",
-            )
-            .values(probability=percent)
-        )
-    session.commit()
-    return stage
-
-
-def move_stage(session: Session, stage: Stage, direction: int) -> None:
-    """Swap the stage with its neighbour (-1 up, +1 down)."""
-    stages = list(session.scalars(select(Stage).order_by(Stage.position)))
-    index = stages.index(stage)
-    other = index + direction
-    if not 0 <= other < len(stages):
-        return
-    neighbour = stages[other]
-    # Positions are not unique, so a plain swap is safe on every database.
-    stage.position, neighbour.position = neighbour.position, stage.position
-    session.commit()
-
-
-def remove_stage(session: Session, stage: Stage, move_to: str = "") -> int:
-    """Remove the stage. Its opportunities must go to another stage of the same outcome,
-    chosen by the admin; returns how many moved."""
-    used = stage_usage(session).get(stage.id, 0)
-    same_kind = session.scalar(
-        select(func.count(Stage.id)).where(Stage.outcome == stage.outcome, Stage.id != stage.id)
-    )
-    if stage.outcome != "open" and not same_kind:
-        raise PipelineError("move_to", f"The pipeline needs a {stage.outcome} stage.")
-    target = None
-    if used:
-        target = v.chosen(session, Stage, move_to)
-        if target is None or target.id == stage.id:
-            raise PipelineError(
-                "move_to",
-                f"{used} opportunities are in {stage.name}: choose where they go.",
-            )
-        if target.outcome != stage.outcome:
-            raise PipelineError("move_to", f"Choose another {stage.outcome} stage.")
-        values = {"stage_id": target.id}
-        session.execute(
-            update(Opportunity)
-            .where(Opportunity.stage_id == stage.id, Opportunity.probability_manual.is_(False))
-            .values(probability=target.probability, **values)
-        )
-        session.execute(
-            update(Opportunity).where(Opportunity.stage_id == stage.id).values(**values)
-        )
-    session.delete(stage)
-    session.commit()
-    return used
-
-
-# --- lost reasons ---------------------------------------------------------------------------
-
-
-def lost_reasons(session: Session) -> list[str]:
-    return list(session.scalars(select(LostReason.name).order_by(LostReason.position)))
-
-
-def ensure_default_lost_reasons(session: Session) -> None:
-    if session.scalar(select(LostReason.id).limit(1)) is not None:
-        return
-    for position, name in enumerate(DEFAULT_LOST_REASONS, start=1):
-        session.add(LostReason(name=name, position=position))
-    session.commit()
-
-
-def add_lost_reason(session: Session, name: str) -> LostReason:
-    try:
-        clean_name = v.text(name, max_length=200, required="Enter a reason.")
-    except v.Invalid as exc:
-        raise PipelineError("reason", str(exc)) from None
-    if session.scalar(select(LostReason.id).where(LostReason.name == clean_name)):
-        raise PipelineError("reason", f"{clean_name} is already in the list.")
-    last = session.scalar(select(func.max(LostReason.position))) or 0
-    reason = LostReason(name=clean_name, position=last + 1)
-    session.add(reason)
-    session.commit()
-    return reason
-
-
-def remove_lost_reason(session: Session, reason: LostReason) -> None:
-    """Remove a reason from the list; opportunities lost for it keep their text. The last
-    one stays: without a reason nobody could mark an opportunity lost."""
-    if session.scalar(select(func.count(LostReason.id))) <= 1:
-        raise PipelineError(
-            "reason", "Keep at least one lost reason: losing an opportunity needs one."
-        )
-    session.delete(reason)
-    session.commit()

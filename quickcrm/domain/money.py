@@ -1,0 +1,27 @@
+"""Money: amounts rounded to cents, and an opportunity's weighted value — its value ×
+its probability % (docs/domain.md). Reading an amount someone typed is the input
+toolkit's ``validation.money``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from quickcrm.models import Opportunity
+
+CENT = Decimal("0.01")
+
+
+def money(amount) -> Decimal:
+    """An amount (Decimal, float or int — a database sum's type depends on the dialect)
+    rounded to cents; ``None`` is 0."""
+    return Decimal(str(amount or 0)).quantize(CENT)
+
+
+def weighted(value, probability):
+    """value × probability %: on numbers, or on columns as a SQL expression to sum."""
+    return value * probability / 100
+
+
+def weighted_value(opportunity: Opportunity) -> Decimal:
+    """The opportunity's weighted value, exact (a page rounds it as it shows it)."""
+    return weighted(opportunity.value, opportunity.probability)
