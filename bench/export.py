@@ -2,14 +2,15 @@
 
 Run from the repository root::
 
-    python bench/export.py [--leads 100000] [--database-url URL]
+    python bench/export.py [--leads 100000] [--database-url URL] [--revision REV]
 
 Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database
 given with ``--database-url`` — its ``public`` schema is dropped first) with N leads from
 10 reps, written with multi-row INSERTs (not the ORM, row by row). The lead search index of
 revision ``0005_lead_search`` costs more to keep up row by row than to build once, so the
 leads are written at the revision before it and the database is then upgraded to the
-latest one, which builds the index over them.
+latest one (or to ``--revision``: an earlier one measures "before" a schema change in the
+same session), which builds the index over them.
 
 Then, through Flask's test client as a coordinator (who exports everyone's leads), it
 downloads ``/leads/export.csv`` (the list's default, open leads: every lead here) and
@@ -56,7 +57,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def build(url: str, n: int):
+def build(url: str, n: int, revision: str = "head"):
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -97,10 +98,10 @@ def build(url: str, n: int):
                 })  # fmt: skip
             conn.execute(insert(Lead), rows)
     written = time.perf_counter() - started
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, revision)
     indexed = time.perf_counter() - started - written
     print(f"{n:,} leads written in {written:.1f} s, search index built in {indexed:.1f} s "
-          f"({engine.dialect.name})")  # fmt: skip
+          f"({engine.dialect.name}, revision {revision})")  # fmt: skip
     return app, engine
 
 
@@ -140,9 +141,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--database-url", help="a scratch PostgreSQL database (it is emptied)")
+    parser.add_argument("--revision", default="head", help="migrate up to this revision only")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    app, engine = build(url, args.leads)
+    app, engine = build(url, args.leads, args.revision)
     coordinator = signed_in(app, "coord@example.com")
     download(coordinator, "/leads/export.csv")  # the list's default: open leads
     download(coordinator, "/leads/export.csv?status=all")

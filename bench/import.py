@@ -3,12 +3,15 @@
 Run from the repository root::
 
     python bench/import.py [--rows 50000] [--existing 10000] [--database-url URL]
+                           [--revision REV]
 
 Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database
 given with ``--database-url`` — its schema is dropped and made again), migrated with the
-app's migrations, with ``--existing`` leads already in it. Writes an event export of
-``--rows`` realistic rows (UTF-8 with BOM, semicolons; names, companies, emails, phones in
-several formats, notes, temperatures, next-action dates, some bad rows), 5 % of them
+app's migrations (up to ``--revision``, the latest by default: an earlier one measures
+"before" a schema change in the same session), with ``--existing`` leads already in it.
+Writes an event export of ``--rows`` realistic rows (UTF-8 with BOM, semicolons; names,
+companies, emails, phones in several formats, notes, temperatures, next-action dates, some
+bad rows), 5 % of them
 duplicates — half of existing leads (same email in another case, or the same phone written
 differently), half of earlier rows of the file. Then, through the import's own functions
 (quickcrm/domain/imports/run.py) as the app's requests call them:
@@ -104,13 +107,13 @@ def _quoted(cell: str) -> str:
     return cell
 
 
-def build(url: str, existing: int, rng: random.Random):
+def build(url: str, existing: int, rng: random.Random, revision: str = "head"):
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, revision)
     engine.dispose()
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--existing", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--revision", default="head", help="migrate up to this revision only")
     parser.add_argument(
         "--trace-memory", action="store_true", help="tracemalloc the import (slows it down)"
     )
@@ -148,9 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     rng = random.Random(42)
     today = date.today()
-    app, maker, admin_id, rep_id, people = build(url, args.existing, rng)
+    app, maker, admin_id, rep_id, people = build(url, args.existing, rng, args.revision)
     data = build_csv(args.rows, people, rng, today)
-    print(f"database: {make_engine(url).dialect.name}; {args.existing:,} existing leads; "
+    print(f"database: {make_engine(url).dialect.name} at revision {args.revision}; "
+          f"{args.existing:,} existing leads; "
           f"file: {args.rows:,} rows, {len(data) / 1e6:.1f} MB")  # fmt: skip
     path = workdir / "event.csv"
     path.write_bytes(data)

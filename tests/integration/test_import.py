@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from quickcrm.domain.imports import run
 from quickcrm.models import (
@@ -456,6 +456,28 @@ def test_imported_leads_and_later_captures_are_found_by_search(client, admin, db
     finish(client, import_id)
     token = csrf_token(client, "/")
     client.post("/", data={"csrf_token": token, "name": "Quentin Zyx", "company_name": "Later"})
-    for typed, name in (("Xylophone", "Zebulon Quartz"), ("Zyx", "Quentin Zyx")):
+    searches = (("Xylophone", "Zebulon Quartz"), ("Zyx", "Quentin Zyx"), ("xy", "Zebulon Quartz"))
+    for typed, name in searches:
         listing = client.get("/leads/", query_string={"q": typed}).get_data(as_text=True)
         assert name in listing, typed
+
+
+def test_the_leads_stay_readable_while_a_batch_writes_them(app, client, admin, db):
+    """A batch takes no lock that stops a reader of the leads (ALTER INDEX would): another
+    connection searches them just before the batch commits, without waiting."""
+    import_id = import_id_of(upload(client, event_csv()))
+    start(client, import_id)
+    seen: list[int] = []
+
+    def read_the_leads(_session):
+        with app.extensions["quickcrm.engine"].connect() as reader:
+            if reader.dialect.name == "postgresql":
+                reader.execute(text("SET lock_timeout = '2s'"))
+            found = select(func.count()).where(Lead.company_name.ilike("%globex%"))
+            seen.append(reader.execute(found).scalar_one())
+
+    event.listen(db, "before_commit", read_the_leads)
+    assert run.run_batch(db, import_id, today=date.today(), region=None)
+    event.remove(db, "before_commit", read_the_leads)
+    assert seen == [0]  # the batch's leads are not committed yet
+    assert db.scalar(select(func.count()).where(Lead.company_name.ilike("%globex%"))) == 1
