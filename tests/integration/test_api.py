@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from quickcrm.domain import api_tokens
+from quickcrm.domain import api_tokens, users
 from quickcrm.models import Activity, ApiRequest, ApiToken, Lead, utcnow
 from tests.conftest import PASSWORD, Auth, csrf_token
 
@@ -72,6 +72,19 @@ def test_a_json_lead_is_stored_for_the_tokens_owner_with_its_source(client, db, 
     assert lead.note == "Wants a demo.\nCall after 3pm."
     assert lead.next_action_on.isoformat() == due
     assert db.scalar(select(Activity.assignee_id).where(Activity.lead_id == lead.id)) == owner.id
+
+
+def test_a_token_whose_owner_was_deactivated_is_refused_with_a_message(
+    client, db, owner, secret, make_user
+):
+    admin = make_user("admin@example.com", "admin", "Ada Admin")
+    users.deactivate(db, owner, by=admin)
+    db.commit()
+    response = client.post(URL, json={"name": "Ann Smith"}, headers=with_token(secret))
+    assert response.status_code == 401
+    assert "deactivated" in response.json["error"] and "new token" in response.json["error"]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert leads(db) == []
 
 
 def test_a_form_encoded_lead_is_stored_too(client, db, secret):
