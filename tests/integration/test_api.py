@@ -247,6 +247,31 @@ def test_the_same_key_again_gets_the_first_answer_and_stores_nothing(client, db,
     assert other.status_code == 201 and other.json["id"] != first.json["id"]
 
 
+def test_purge_forgets_answers_older_than_a_week_and_keeps_the_others(client, db, secret, runner):
+    for key in ("old", "recent"):
+        headers = with_token(secret, **{"Idempotency-Key": key})
+        assert client.post(URL, json={"name": key}, headers=headers).status_code == 201
+    stored = {row.key: row for row in db.scalars(select(ApiRequest))}
+    stored["old"].created_at = utcnow() - timedelta(days=8)
+    stored["recent"].created_at = utcnow() - timedelta(days=6)
+    db.commit()
+
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 1 stored API answers" in result.output
+    assert db.scalars(select(ApiRequest.key)).all() == ["recent"]
+    # The forgotten key stores a new lead; the kept one still replays.
+    old = client.post(
+        URL, json={"name": "old"}, headers=with_token(secret, **{"Idempotency-Key": "old"})
+    )
+    assert old.status_code == 201 and "Idempotent-Replayed" not in old.headers
+    recent = client.post(
+        URL, json={"name": "recent"}, headers=with_token(secret, **{"Idempotency-Key": "recent"})
+    )
+    assert recent.headers["Idempotent-Replayed"] == "true"
+    assert len(leads(db)) == 3
+
+
 def test_a_refused_attempt_does_not_use_up_its_key(client, db, secret):
     headers = with_token(secret, **{"Idempotency-Key": "retry-1"})
     refused = client.post(URL, json={"name": ""}, headers=headers)
