@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, exists, func, insert, select, text, update
+from sqlalchemy import Table, delete, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
@@ -229,10 +229,10 @@ def _collect_existing_keys(session: Session, upload: Import, region: str | None)
                     seen.add(key)
                     pending.append({"import_id": upload.id, "key": key})
             if len(pending) >= KEY_BATCH:
-                session.execute(insert(ImportKey.__table__), pending)
+                _insert(session, ImportKey.__table__, pending)
                 pending = []
     if pending:
-        session.execute(insert(ImportKey.__table__), pending)
+        _insert(session, ImportKey.__table__, pending)
 
 
 # --- Batches -----------------------------------------------------------------------------
@@ -495,9 +495,27 @@ def _new_people(session: Session, upload: Import, rows: list[Row], region: str |
 
 def _remember(session: Session, import_id: int, keys: list[str]) -> None:
     if keys:
-        session.execute(
-            insert(ImportKey.__table__), [{"import_id": import_id, "key": k} for k in keys]
-        )
+        _insert(session, ImportKey.__table__, [{"import_id": import_id, "key": k} for k in keys])
+
+
+def _insert(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in the session's transaction.
+
+    PostgreSQL: one COPY, which costs the server half the CPU of a statement per row (the
+    lead table has 15 indexes to keep). Elsewhere one Core executemany: the ORM's bulk
+    insert splits the rows wherever the set of empty fields changes, and SQLite's
+    RETURNING sends them one by one."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{column}"' for column in columns)
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def _import_leads(
@@ -522,9 +540,7 @@ def _import_leads(
                 "import_id": upload.id,
             }
         )
-    # Core executemany, one statement per batch: the ORM's bulk insert splits the rows
-    # wherever the set of empty fields changes, and SQLite's RETURNING sends them one by one.
-    session.execute(insert(Lead.__table__), leads)
+    _insert(session, Lead.__table__, leads)
     dated = {lead["uuid"]: lead["next_action_on"] for lead in leads if lead["next_action_on"]}
     ids = (
         session.execute(select(Lead.uuid, Lead.id).where(Lead.uuid.in_(list(dated)))).all()
@@ -546,7 +562,7 @@ def _import_leads(
         for key, lead_id in ids
     ]
     if actions:
-        session.execute(insert(Activity.__table__), actions)
+        _insert(session, Activity.__table__, actions)
     _remember(session, upload.id, new_keys)
     return len(fresh), duplicates
 
