@@ -477,10 +477,10 @@ def _known(session: Session, import_id: int, keys: set[str]) -> set[str]:
     return found
 
 
-def _new_people(session: Session, upload: Import, rows: list[Row], region: str | None):
+def _new_people(session: Session, upload: Import, rows: list[Row]):
     """The rows whose email and phone no existing record and no earlier row has, and
     their keys; the others are duplicates."""
-    keyed = [(row, duplicate_keys(row.values, region)) for row in rows if row.ok]
+    keyed = [(row, row.keys) for row in rows if row.ok]
     seen = _known(session, upload.id, {key for _, keys in keyed for key in keys})
     fresh, new_keys, duplicates = [], [], 0
     for row, keys in keyed:
@@ -521,7 +521,7 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
 def _import_leads(
     session: Session, upload: Import, rows: list[Row], region: str | None
 ) -> tuple[int, int]:
-    fresh, new_keys, duplicates = _new_people(session, upload, rows, region)
+    fresh, new_keys, duplicates = _new_people(session, upload, rows)
     if not fresh:
         return 0, duplicates
     now = utcnow()
@@ -615,7 +615,7 @@ def _import_companies(
             ).all()
         )
     people = [row for row in ok if row.values.get("name")]
-    fresh, new_keys, duplicates = _new_people(session, upload, people, region)
+    fresh, new_keys, duplicates = _new_people(session, upload, people)
     contacts = [
         {
             "company_id": companies[company_key(row.values)],
