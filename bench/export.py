@@ -2,14 +2,15 @@
 
 Run from the repository root::
 
-    python bench/export.py [--leads 100000] [--database-url URL]
+    python bench/export.py [--leads 100000] [--database-url URL] [--revision REV]
 
 Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database
 given with ``--database-url`` — its ``public`` schema is dropped first) with N leads from
 10 reps, written with multi-row INSERTs (not the ORM, row by row). The lead search index of
 revision ``0005_lead_search`` costs more to keep up row by row than to build once, so the
 leads are written at the revision before it and the database is then upgraded to the
-latest one, which builds the index over them.
+latest one (or to ``--revision``: an earlier one measures "before" a schema change in the
+same session), which builds the index over them.
 
 Then, through Flask's test client as a coordinator (who exports everyone's leads), it
 downloads ``/leads/export.csv`` (the list's default, open leads: every lead here) and
@@ -37,18 +38,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import column, insert, select, table, text  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
 
 from quickcrm import create_app, migrate  # noqa: E402
 from quickcrm.config import TestConfig  # noqa: E402
 from quickcrm.db import make_engine  # noqa: E402
-from quickcrm.domain import users  # noqa: E402
-from quickcrm.models import Lead  # noqa: E402
+from quickcrm.models import Lead, User  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 - throwaway users in a scratch database
 BEFORE_SEARCH_INDEX = "0004_lead_next_action"
 SOURCES = ("Expo", "Website", "Referral", "Cold call", "Webinar")
 WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell")
+USER_COLUMNS = ("email", "name", "password_hash", "role", "active", "created_at", "updated_at")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -56,7 +58,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def build(url: str, n: int):
+def at_revision(model, *names: str):
+    """The model's table with only ``names``: what the database has at BEFORE_SEARCH_INDEX
+    (the models have columns added since, which an insert of the model would name)."""
+    return table(model.__tablename__, *(column(n, model.__table__.c[n].type) for n in names))
+
+
+def build(url: str, n: int, revision: str = "head"):
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -66,16 +74,20 @@ def build(url: str, n: int):
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
     method = app.config["PASSWORD_METHOD"]
-    with app.extensions["quickcrm.sessionmaker"]() as session:
-        for email, role in (("coord@example.com", "coordinator"), ("admin@example.com", "admin")):
-            users.create_user(session, email, PASSWORD, role=role, password_method=method)
-        reps = [
-            users.create_user(session, f"rep{i}@example.com", PASSWORD, role="rep",
-                              name=f"Rep {i}", password_method=method).id
-            for i in range(10)
-        ]  # fmt: skip
-    rng = random.Random(42)
+    user = at_revision(User, "id", *USER_COLUMNS)
+    password_hash = generate_password_hash(PASSWORD, method=method)
     now = datetime.now(UTC)
+    people = [("coord@example.com", "Coordinator", "coordinator"),
+              ("admin@example.com", "Admin", "admin"),
+              *((f"rep{i}@example.com", f"Rep {i}", "rep") for i in range(10))]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            insert(user),
+            [dict(zip(USER_COLUMNS, (email, name, password_hash, role, True, now, now),
+                      strict=True)) for email, name, role in people],
+        )  # fmt: skip
+        reps = list(conn.scalars(select(user.c.id).where(user.c.role == "rep").order_by(user.c.id)))
+    rng = random.Random(42)
     started = time.perf_counter()
     with engine.begin() as conn:
         for chunk in range(0, n, 5000):
@@ -95,12 +107,12 @@ def build(url: str, n: int):
                     if i % 3 == 0 else None,
                     "created_at": now, "updated_at": now,
                 })  # fmt: skip
-            conn.execute(insert(Lead), rows)
+            conn.execute(insert(at_revision(Lead, *rows[0])), rows)
     written = time.perf_counter() - started
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, revision)
     indexed = time.perf_counter() - started - written
     print(f"{n:,} leads written in {written:.1f} s, search index built in {indexed:.1f} s "
-          f"({engine.dialect.name})")  # fmt: skip
+          f"({engine.dialect.name}, revision {revision})")  # fmt: skip
     return app, engine
 
 
@@ -140,9 +152,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--database-url", help="a scratch PostgreSQL database (it is emptied)")
+    parser.add_argument("--revision", default="head", help="migrate up to this revision only")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    app, engine = build(url, args.leads)
+    app, engine = build(url, args.leads, args.revision)
     coordinator = signed_in(app, "coord@example.com")
     download(coordinator, "/leads/export.csv")  # the list's default: open leads
     download(coordinator, "/leads/export.csv?status=all")

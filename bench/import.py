@@ -3,12 +3,15 @@
 Run from the repository root::
 
     python bench/import.py [--rows 50000] [--existing 10000] [--database-url URL]
+                           [--revision REV]
 
 Builds a fresh database (a SQLite file in a temporary folder, or the PostgreSQL database
 given with ``--database-url`` — its schema is dropped and made again), migrated with the
-app's migrations, with ``--existing`` leads already in it. Writes an event export of
-``--rows`` realistic rows (UTF-8 with BOM, semicolons; names, companies, emails, phones in
-several formats, notes, temperatures, next-action dates, some bad rows), 5 % of them
+app's migrations (up to ``--revision``, the latest by default: an earlier one measures
+"before" a schema change in the same session), with ``--existing`` leads already in it.
+Writes an event export of ``--rows`` realistic rows (UTF-8 with BOM, semicolons; names,
+companies, emails, phones in several formats, notes, temperatures, next-action dates, some
+bad rows), 5 % of them
 duplicates — half of existing leads (same email in another case, or the same phone written
 differently), half of earlier rows of the file. Then, through the import's own functions
 (quickcrm/domain/imports/run.py) as the app's requests call them:
@@ -17,7 +20,10 @@ differently), half of earlier rows of the file. Then, through the import's own f
 - start: check the mapping, collect the existing records' duplicate keys;
 - import: every batch, as the progress polls would.
 
-It prints each phase's time, the report's counts, and the peak memory of the process
+It prints each phase's time — with the CPU time this process used in it and, for a
+PostgreSQL server on this machine, the CPU time of the database's server processes (read
+from /proc: on a busy machine CPU seconds vary far less than wall time) —, the report's
+counts, and the peak memory of the process
 (max RSS) before and after the import phase; with ``--trace-memory``, also the most memory
 Python allocated during the import phase (tracemalloc, which slows it several times).
 It asserts nothing.
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import resource
 import sys
@@ -104,13 +111,32 @@ def _quoted(cell: str) -> str:
     return cell
 
 
-def build(url: str, existing: int, rng: random.Random):
+def server_cpu(session) -> float | None:
+    """CPU seconds used so far by the server processes of the session's PostgreSQL
+    database, when the server runs on this machine and /proc shows them (else ``None``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pids = session.scalars(
+        text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    ).all()
+    session.commit()
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def build(url: str, existing: int, rng: random.Random, revision: str = "head"):
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, revision)
     engine.dispose()
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
@@ -140,47 +166,71 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--existing", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--revision", default="head", help="migrate up to this revision only")
+    parser.add_argument(
+        "--clean-in-turn",
+        action="store_true",
+        help="no thread cleaning the next chunk while a batch is written",
+    )
     parser.add_argument(
         "--trace-memory", action="store_true", help="tracemalloc the import (slows it down)"
     )
     args = parser.parse_args(argv)
+    run.CLEAN_AHEAD = not args.clean_in_turn
     workdir = Path(tempfile.mkdtemp(prefix="quickcrm-import-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     rng = random.Random(42)
     today = date.today()
-    app, maker, admin_id, rep_id, people = build(url, args.existing, rng)
+    app, maker, admin_id, rep_id, people = build(url, args.existing, rng, args.revision)
     data = build_csv(args.rows, people, rng, today)
-    print(f"database: {make_engine(url).dialect.name}; {args.existing:,} existing leads; "
+    print(f"database: {make_engine(url).dialect.name} at revision {args.revision}"
+          f"{', cleaning in turn' if args.clean_in_turn else ''}; "
+          f"{args.existing:,} existing leads; "
           f"file: {args.rows:,} rows, {len(data) / 1e6:.1f} MB")  # fmt: skip
     path = workdir / "event.csv"
     path.write_bytes(data)
     del data
-    timings = {}
+    timings: dict[str, tuple[float, float, float | None]] = {}
     with maker() as session:
         from quickcrm.models import User
 
         admin, rep = session.get(User, admin_id), session.get(User, rep_id)
-        began = time.perf_counter()
-        with path.open("rb") as stream:
-            upload = run.store_upload(session, stream, "event.csv", "leads", admin)
-        timings["upload (detect, parse, store)"] = time.perf_counter() - began
+
+        def timed(label: str, call):
+            server = server_cpu(session)
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = call()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            after = server_cpu(session)
+            used = None if server is None or after is None else after - server
+            timings[label] = (wall, cpu, used)
+            return result
+
+        def store():
+            with path.open("rb") as stream:
+                return run.store_upload(session, stream, "event.csv", "leads", admin)
+
+        upload = timed("upload (detect, parse, store)", store)
         fields = mapping.guess(run.headers_of(upload))
-        began = time.perf_counter()
-        run.start(session, upload, fields, source="Expo 2026", owner=rep, region="GB")
-        timings["start (mapping, existing keys)"] = time.perf_counter() - began
+        timed(
+            "start (mapping, existing keys)",
+            lambda: run.start(session, upload, fields, source="Expo 2026", owner=rep, region="GB"),
+        )
         if args.trace_memory:
             tracemalloc.start()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        began = time.perf_counter()
-        run.run(session, upload.id, today=today, region="GB", budget=3600)
-        timings["import (every batch)"] = time.perf_counter() - began
+        timed(
+            "import (every batch)",
+            lambda: run.run(session, upload.id, today=today, region="GB", budget=3600),
+        )
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         session.refresh(upload)
-        for label, seconds in timings.items():
-            print(f"  {label:<34} {seconds:6.2f} s")
-        print(f"  {'total':<34} {sum(timings.values()):6.2f} s")
+        print(f"  {'phase':<34} {'wall':>8} {'CPU: this process':>18} {'database server':>16}")
+        for label, (wall, cpu, server) in [*timings.items(), ("total", _sums(timings))]:
+            shown = "" if server is None else f"{server:6.2f} s"
+            print(f"  {label:<34} {wall:6.2f} s {cpu:16.2f} s {shown:>16}")
         print(f"report: {upload.imported:,} imported, {upload.duplicates:,} duplicates skipped, "
               f"{upload.refused:,} refused (status {upload.status})")  # fmt: skip
         leads = session.scalar(select(func.count()).select_from(Lead))
@@ -189,6 +239,11 @@ def main(argv: list[str] | None = None) -> None:
           f"phase (the test file in memory included), {rss_after:.0f} MB after it")  # fmt: skip
     if args.trace_memory:
         print(f"Python allocations during the import phase peaked at {traced_peak / 1e6:.1f} MB")
+
+
+def _sums(timings: dict) -> tuple[float, float, float | None]:
+    walls, cpus, servers = zip(*timings.values(), strict=True)
+    return sum(walls), sum(cpus), None if None in servers else sum(servers)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -235,9 +235,16 @@ def _tokens_page(status: int = 200, errors: dict | None = None, created=None, se
     return *response, {"Cache-Control": "no-store"}
 
 
+# The token just made, carried from its POST to the page that shows it (Post/Redirect/Get:
+# reloading that page makes no second token). Popped by that page: shown once.
+NEW_TOKEN = "quickcrm.new_api_token"
+
+
 @bp.get("/tokens")
 def tokens():
-    return _tokens_page()
+    shown = session.pop(NEW_TOKEN, None) or {}
+    created = get_session().get(ApiToken, shown["id"]) if "id" in shown else None
+    return _tokens_page(created=created, secret=shown.get("secret", "") if created else "")
 
 
 @bp.post("/tokens")
@@ -256,8 +263,10 @@ def create_token():
     except api_tokens.TokenError as exc:
         db.rollback()
         return _tokens_page(422, {exc.field: str(exc)})
-    # The secret is in this answer only (no-store), never kept: it cannot be shown again.
-    return _tokens_page(201, created=token, secret=secret)
+    # The secret rides in the signed session cookie to the next page only (no-store), which
+    # removes it: it is never stored on the server and cannot be shown again.
+    session[NEW_TOKEN] = {"id": token.id, "secret": secret}
+    return redirect(url_for("admin.tokens"), 303)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

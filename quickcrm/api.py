@@ -61,11 +61,13 @@ def http_error(error: HTTPException):
     return _error(error.code or 400, description or default)
 
 
-def _unauthorized() -> Response:
+NO_TOKEN = "Send a valid API token: Authorization: Bearer qcrm_…"
+
+
+def _unauthorized(message: str = NO_TOKEN) -> Response:
     challenge = 'Bearer realm="QuickCRM"'
     if "Authorization" in request.headers:  # RFC 6750: a token was sent, and it is no good
         challenge += ', error="invalid_token"'
-    message = "Send a valid API token: Authorization: Bearer qcrm_…"
     return _error(401, message, {"WWW-Authenticate": challenge})
 
 
@@ -87,6 +89,9 @@ def create_lead():
     token = api_tokens.authenticate(db, request.headers.get("Authorization"))
     if token is None:
         return _unauthorized()
+    refusal = api_tokens.owner_refusal(token)
+    if refusal is not None:
+        return _unauthorized(refusal)
     limit = api_tokens.rate_limit(current_app.config, token)
     allowed, retry_after = ratelimit.hit(
         db, api_tokens.rate_limit_key(token), limit=limit, window=api_tokens.RATE_WINDOW

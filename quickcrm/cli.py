@@ -10,9 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
-from quickcrm.domain import api_tokens, demo, users
+from quickcrm.domain import api_tokens, demo, users, web_leads
 from quickcrm.domain import backup as backups
 from quickcrm.domain import validation as v
+from quickcrm.domain.imports import run as imports
 from quickcrm.models import ROLES
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -154,6 +155,17 @@ def create_api_token(name: str, source: str | None, owner: str | None, rate_limi
     click.echo(secret)
 
 
+@click.command("purge")
+@with_appcontext
+def purge() -> None:
+    """Forget what is kept only for a while: the web-to-lead API's answers to Idempotency-Keys
+    older than 7 days, and CSV uploads never mapped for 7 days (run it daily, e.g. by cron)."""
+    db = get_session()
+    answers = web_leads.purge_answers(db)
+    uploads = imports.purge_abandoned(db)
+    click.echo(f"Purged {answers} stored API answers and {uploads} abandoned uploads.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_user)
@@ -162,3 +174,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(create_api_token)
+    app.cli.add_command(purge)

@@ -140,6 +140,8 @@ class Lead(Timestamped, Base):
         ),
         Index("ix_lead_owner_created", "owner_id", "created_at"),
         Index("ix_lead_status_captured", "status", "captured_at", "id"),
+        # Leads of any status in capture order (the export of every lead, revision 0013).
+        Index("ix_lead_captured", "captured_at", "id"),
         Index("ix_lead_owner_captured", "owner_id", "captured_at", "id"),
         Index("ix_lead_source", "source"),
         Index("ix_lead_status_next_action", "status", "next_action_on", "id"),

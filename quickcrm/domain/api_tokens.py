@@ -153,6 +153,18 @@ def authenticate(
     return token
 
 
+def owner_refusal(token: ApiToken) -> str | None:
+    """Why a valid token opens nothing now, or ``None``: its owner was deactivated (a lead
+    for nobody active would be seen by no rep). An admin makes a new token for an active
+    user (Admin → API tokens)."""
+    if not token.owner.active:
+        return (
+            "The user this token gives its leads to was deactivated: ask a QuickCRM admin"
+            " for a new token."
+        )
+    return None
+
+
 def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) -> bool:
     """Revoke ``token`` for good; commits. False when it already was."""
     if token.revoked_at is not None:

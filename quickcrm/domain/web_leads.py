@@ -17,9 +17,9 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,9 @@ FIELDS = {
 CAPTURE_NAMES = {capture: api for api, capture in FIELDS.items()}
 KEY_MAX = 200
 KEY_FIELD = "idempotency_key"
+# How long a key's first answer is kept for a retry (``flask --app wsgi purge`` forgets it
+# after): a client retries within minutes, a queue drained after an outage within days.
+KEYS_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,12 @@ def store_web_lead(
             raise
         return first
     return Answer(201, body)
+
+
+def purge_answers(session: Session, *, now: datetime | None = None) -> int:
+    """Forget the stored answers older than ``KEYS_KEPT`` (their keys may then store a new
+    lead); commits. Returns how many were removed."""
+    cutoff = (now or utcnow()) - KEYS_KEPT
+    removed = session.execute(delete(ApiRequest).where(ApiRequest.created_at < cutoff)).rowcount
+    session.commit()
+    return removed

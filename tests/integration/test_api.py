@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from quickcrm.domain import api_tokens
+from quickcrm.domain import api_tokens, users
 from quickcrm.models import Activity, ApiRequest, ApiToken, Lead, utcnow
 from tests.conftest import PASSWORD, Auth, csrf_token
 
@@ -72,6 +72,19 @@ def test_a_json_lead_is_stored_for_the_tokens_owner_with_its_source(client, db, 
     assert lead.note == "Wants a demo.\nCall after 3pm."
     assert lead.next_action_on.isoformat() == due
     assert db.scalar(select(Activity.assignee_id).where(Activity.lead_id == lead.id)) == owner.id
+
+
+def test_a_token_whose_owner_was_deactivated_is_refused_with_a_message(
+    client, db, owner, secret, make_user
+):
+    admin = make_user("admin@example.com", "admin", "Ada Admin")
+    users.deactivate(db, owner, by=admin)
+    db.commit()
+    response = client.post(URL, json={"name": "Ann Smith"}, headers=with_token(secret))
+    assert response.status_code == 401
+    assert "deactivated" in response.json["error"] and "new token" in response.json["error"]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert leads(db) == []
 
 
 def test_a_form_encoded_lead_is_stored_too(client, db, secret):
@@ -234,6 +247,31 @@ def test_the_same_key_again_gets_the_first_answer_and_stores_nothing(client, db,
     assert other.status_code == 201 and other.json["id"] != first.json["id"]
 
 
+def test_purge_forgets_answers_older_than_a_week_and_keeps_the_others(client, db, secret, runner):
+    for key in ("old", "recent"):
+        headers = with_token(secret, **{"Idempotency-Key": key})
+        assert client.post(URL, json={"name": key}, headers=headers).status_code == 201
+    stored = {row.key: row for row in db.scalars(select(ApiRequest))}
+    stored["old"].created_at = utcnow() - timedelta(days=8)
+    stored["recent"].created_at = utcnow() - timedelta(days=6)
+    db.commit()
+
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 1 stored API answers" in result.output
+    assert db.scalars(select(ApiRequest.key)).all() == ["recent"]
+    # The forgotten key stores a new lead; the kept one still replays.
+    old = client.post(
+        URL, json={"name": "old"}, headers=with_token(secret, **{"Idempotency-Key": "old"})
+    )
+    assert old.status_code == 201 and "Idempotent-Replayed" not in old.headers
+    recent = client.post(
+        URL, json={"name": "recent"}, headers=with_token(secret, **{"Idempotency-Key": "recent"})
+    )
+    assert recent.headers["Idempotent-Replayed"] == "true"
+    assert len(leads(db)) == 3
+
+
 def test_a_refused_attempt_does_not_use_up_its_key(client, db, secret):
     headers = with_token(secret, **{"Idempotency-Key": "retry-1"})
     refused = client.post(URL, json={"name": ""}, headers=headers)
@@ -295,16 +333,22 @@ def test_an_admin_creates_a_token_that_is_shown_once_and_stored_hashed(client, d
             "csrf_token": csrf_token(client, "/admin/tokens"),
         },
     )
-    assert response.status_code == 201
-    assert response.headers["Cache-Control"] == "no-store"
-    html = response.get_data(as_text=True)
+    # Post/Redirect/Get: the page that shows the token is a GET, so reloading it makes no
+    # second token.
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/admin/tokens")
+    shown = client.get("/admin/tokens")
+    assert shown.headers["Cache-Control"] == "no-store"
+    html = shown.get_data(as_text=True)
     assert "shown only this once" in html
     secret = SECRET_RE.search(html).group(1)
     token = db.scalars(select(ApiToken)).one()
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert (token.name, token.source, token.owner_id) == ("Website form", "website", owner.id)
     assert token.created_by_id == admin.id
-    assert secret not in client.get("/admin/tokens").get_data(as_text=True)
+    reloaded = client.get("/admin/tokens").get_data(as_text=True)
+    assert secret not in reloaded
+    assert db.scalar(select(func.count()).select_from(ApiToken)) == 1
 
     created = client.post(URL, data={"name": "From the site"}, headers=with_token(secret))
     assert created.status_code == 201

@@ -7,11 +7,12 @@ import csv
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from quickcrm.domain.imports import run
 from quickcrm.models import (
@@ -22,6 +23,7 @@ from quickcrm.models import (
     ImportChunk,
     ImportKey,
     Lead,
+    utcnow,
 )
 from tests.conftest import csrf_token
 
@@ -456,6 +458,70 @@ def test_imported_leads_and_later_captures_are_found_by_search(client, admin, db
     finish(client, import_id)
     token = csrf_token(client, "/")
     client.post("/", data={"csrf_token": token, "name": "Quentin Zyx", "company_name": "Later"})
-    for typed, name in (("Xylophone", "Zebulon Quartz"), ("Zyx", "Quentin Zyx")):
+    searches = (("Xylophone", "Zebulon Quartz"), ("Zyx", "Quentin Zyx"), ("xy", "Zebulon Quartz"))
+    for typed, name in searches:
         listing = client.get("/leads/", query_string={"q": typed}).get_data(as_text=True)
         assert name in listing, typed
+
+
+def test_the_leads_stay_readable_while_a_batch_writes_them(app, client, admin, db):
+    """A batch takes no lock that stops a reader of the leads (ALTER INDEX would): another
+    connection searches them just before the batch commits, without waiting."""
+    import_id = import_id_of(upload(client, event_csv()))
+    start(client, import_id)
+    seen: list[int] = []
+
+    def read_the_leads(_session):
+        with app.extensions["quickcrm.engine"].connect() as reader:
+            if reader.dialect.name == "postgresql":
+                reader.execute(text("SET lock_timeout = '2s'"))
+            found = select(func.count()).where(Lead.company_name.ilike("%globex%"))
+            seen.append(reader.execute(found).scalar_one())
+
+    event.listen(db, "before_commit", read_the_leads)
+    assert run.run_batch(db, import_id, today=date.today(), region=None)
+    event.remove(db, "before_commit", read_the_leads)
+    assert seen == [0]  # the batch's leads are not committed yet
+    assert db.scalar(select(func.count()).where(Lead.company_name.ilike("%globex%"))) == 1
+
+
+def test_purge_removes_uploads_never_mapped_for_a_week_with_their_rows(client, admin, db, runner):
+    abandoned = import_id_of(upload(client, b"Name\nAnn\n"))
+    recent = import_id_of(upload(client, b"Name\nBob\n"))
+    started = import_id_of(upload(client, b"Name\nCleo\n"))
+    start(client, started)
+    for import_id, days in ((abandoned, 8), (recent, 6), (started, 30)):
+        db.get(Import, import_id).updated_at = utcnow() - timedelta(days=days)
+    db.commit()
+
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "1 abandoned uploads" in result.output
+    db.expire_all()
+    assert db.get(Import, abandoned) is None
+    assert db.scalar(select(func.count()).where(ImportChunk.import_id == abandoned)) == 0
+    assert db.get(Import, recent).status == "mapping"
+    assert db.get(Import, started).status == "running"  # started: it can go on
+
+
+def test_rows_cleaned_ahead_are_used_only_by_the_batch_that_claims_their_chunk(
+    client, admin, db, monkeypatch
+):
+    monkeypatch.setattr(run, "CHUNK_ROWS", 2)
+    lines = ["Name,Email"] + [f"Person {i},p{i}@example.com" for i in range(6)]
+    import_id = import_id_of(upload(client, "\n".join(lines).encode()))
+    start(client, import_id)
+    today = date.today()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = run._Ahead(pool)
+        assert run.run_batch(db, import_id, today=today, region=None, ahead=ahead)
+        assert ahead.number == 1  # chunk 1 is being cleaned ahead…
+        # …but another request claims chunk 1 first.
+        assert run.run_batch(db, import_id, today=today, region=None)
+        assert run.run_batch(db, import_id, today=today, region=None, ahead=ahead)
+        assert not run.run_batch(db, import_id, today=today, region=None, ahead=ahead)
+    made = db.get(Import, import_id)
+    db.refresh(made)
+    assert (made.status, made.rows_done, made.imported) == ("done", 6, 6)
+    names = db.scalars(select(Lead.name).order_by(Lead.name)).all()
+    assert names == [f"Person {i}" for i in range(6)]

@@ -31,6 +31,8 @@ class Row:
     cells: list[str]
     values: dict[str, object] = field(default_factory=dict)
     reason: str | None = None
+    # What makes it a duplicate (``duplicate_keys``), worked out with the cleaning.
+    keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +106,8 @@ class Cleaner:
         if errors:
             row.values = {}
             row.reason = " ".join(errors)
+        else:
+            row.keys = duplicate_keys(row.values, self.region)
         return row
 
     def _label(self, name: str) -> str:

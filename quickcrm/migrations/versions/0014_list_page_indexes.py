@@ -16,7 +16,7 @@ and 1,000,000 leads").
    with the rowid already; PostgreSQL's do not).
 
 Revision ID: 0014_list_page_indexes
-Revises: 0012_word_prefix_search
+Revises: 0013_import_and_export_speed
 """
 
 from collections.abc import Sequence
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0014_list_page_indexes"
-down_revision: str | None = "0012_word_prefix_search"
+down_revision: str | None = "0013_import_and_export_speed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
