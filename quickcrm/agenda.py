@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
@@ -181,11 +182,29 @@ def feed(token: str):
     )
 
 
+class DueCount:
+    """The Agenda badge's count, counted when a template first shows it: the fragments most
+    requests answer (a capture's among them) have no navigation, so no badge to count."""
+
+    def __init__(self, user_id: int):
+        self.user_id = user_id
+
+    @cached_property
+    def value(self) -> int:
+        return agenda.due_count(get_session(), self.user_id, today())
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 def due_badge() -> dict:
     """Template context: how many of the signed-in user's items are due today or overdue."""
     if not current_user.is_authenticated or "agenda.index" not in current_app.view_functions:
         return {"agenda_due": 0}
-    return {"agenda_due": agenda.due_count(get_session(), current_user.id, today())}
+    return {"agenda_due": DueCount(current_user.id)}
 
 
 def overdue(when) -> bool:

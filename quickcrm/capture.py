@@ -20,6 +20,8 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from jinja2_fragments.flask import render_blocks
+from markupsafe import Markup
 
 from quickcrm.attachments import capture_attachments
 from quickcrm.db import get_session
@@ -88,7 +90,8 @@ def index():
     saved = None
     saved_id = session.pop(LAST_SAVED, None)
     if saved_id is not None:
-        saved = get_session().get(Lead, saved_id)
+        lead = get_session().get(Lead, saved_id)
+        saved = leads.CaptureOutcome.of(lead, created=True) if lead is not None else None
     return _page(saved=saved)
 
 
@@ -109,12 +112,53 @@ def save():
         # The status says so too, replacing any "Saved — …" of the card before.
         refusal = "Not saved — check the marked fields."
         return _page(form, 422, ["capture_form", "status"], refusal=refusal, oob=True)
-    lead = _store(form, data, attachments=files, from_card=from_card)
-    session[STICKY_SOURCE] = form.values["source"] or ""
+    db = get_session()
+    saved = _store(form, data, attachments=files, from_card=from_card)
+    if session.get(STICKY_SOURCE) != (form.values["source"] or ""):
+        session[STICKY_SOURCE] = form.values["source"] or ""  # (re-signs the cookie)
     if wants_page():
-        session[LAST_SAVED] = lead.id
+        db.commit()
+        session[LAST_SAVED] = saved.lead_id
         return redirect(url_for("capture.index"), 303)
-    return _page(blocks=["capture_form", "status", "recent"], saved=lead, oob=True)
+    # The recent captures, which list this one, are read in its transaction: one
+    # transaction (one connection checkout) per capture, committed before the answer.
+    recent = leads.recent_captures(db, current_user)
+    db.commit()
+    # The htmx answer (wants_page is false): the form, then "Saved — …" and the list.
+    others = render_blocks(
+        TEMPLATE,
+        ["status", "recent"],
+        saved=saved,
+        recent=recent,
+        oob=True,
+        undo_window=current_app.config["UNDO_WINDOW"],
+    )
+    return _empty_form(session.get(STICKY_SOURCE, "")) + others
+
+
+# Stands for the CSRF token in a kept empty form; no typed text can become it, as the
+# template escapes every "<".
+_TOKEN_SLOT = "<csrf-token>"
+_KEPT_FORMS_MAX = 100  # sources; past that, forms of new sources are rendered every time
+
+
+def _empty_form(source: str) -> str:
+    """The empty capture form a saved capture answers with. It is the same for every
+    capture from ``source`` but for the session's CSRF token, so each process renders it
+    once per source (README, "Capture under load, against the floor")."""
+    kept = current_app.extensions.setdefault("quickcrm.empty_capture_forms", {})
+    html = kept.get(source)
+    if html is None:
+        slot = Markup(f'<input type="hidden" name="csrf_token" value="{_TOKEN_SLOT}">')
+        html = render_blocks(
+            TEMPLATE,
+            ["capture_form"],
+            form=leads.LeadForm.from_mapping({"source": source}),
+            csrf_field=lambda: slot,
+        )
+        if len(kept) < _KEPT_FORMS_MAX and not current_app.jinja_env.auto_reload:
+            kept[source] = html
+    return html.replace(_TOKEN_SLOT, generate_csrf())
 
 
 @bp.post("/captures/<int:lead_id>/undo")
@@ -148,16 +192,16 @@ def _details(data) -> dict:
     }
 
 
-def _store(form: leads.LeadForm, data, **extra) -> Lead:
+def _store(form: leads.LeadForm, data, **extra) -> leads.CaptureOutcome:
     """Store a form capture once per the UUID the page gave it (a double tap, or a resend
-    after a lost reply, shows the same lead)."""
+    after a lost reply, shows the same lead). Not committed: the caller commits."""
     key = leads.capture_key(data.get("uuid")) or uuid.uuid4()
-    details = {**_details(data), **extra}
+    details = {**_details(data), **extra, "commit": False}
     try:
-        return leads.store_capture(get_session(), current_user, form, key, **details).lead
+        return leads.store_capture(get_session(), current_user, form, key, **details)
     except leads.CaptureConflict:
         # Not this rep's key: store under a fresh one, and tell nothing of the other lead.
-        return leads.store_capture(get_session(), current_user, form, uuid.uuid4(), **details).lead
+        return leads.store_capture(get_session(), current_user, form, uuid.uuid4(), **details)
 
 
 @bp.post("/captures")
@@ -199,12 +243,11 @@ def sync():
         return jsonify(errors={refusal.field: str(refusal)}), refusal.status
     except leads.CaptureConflict:
         return jsonify(error="This capture's UUID is already in use."), 409
-    lead = stored.lead
     body = {
-        "id": lead.id,
-        "uuid": str(lead.uuid),
-        "name": lead.name,
-        "url": url_for("leads.detail", lead_id=lead.id),
+        "id": stored.lead_id,
+        "uuid": str(stored.key),
+        "name": stored.name,
+        "url": url_for("leads.detail", lead_id=stored.lead_id),
         "created": stored.created,
     }
     return jsonify(body), 201 if stored.created else 200

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from quickcrm.models import Activity, Lead
@@ -76,6 +78,21 @@ def test_htmx_save_answers_the_form_status_and_recent_list(client, rep, db):
         lead.id,
         rep.id,
     )
+    assert lead.next_action_on.isoformat() == tomorrow  # the lists sort and filter on it
+
+
+def test_each_saved_capture_answers_a_form_with_its_source_and_a_working_token(client, rep):
+    # The empty form is rendered once per source and kept (quickcrm/capture.py): each
+    # answer still shows its own source, escaped, and the session's CSRF token.
+    for source in ("Trade show Lyon", 'Booth <b>"7"</b> & co', "Trade show Lyon"):
+        response = post_capture(client, name="Maria Novak", source=source)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert f"Source: {escape(source)}</span>" in body
+        assert "<csrf-token>" not in body
+        token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+        again = client.post("/", data={"name": "Next card", "csrf_token": token}, headers=HTMX)
+        assert again.status_code == 200
 
 
 def test_a_plain_post_works_without_javascript(client, rep, db):

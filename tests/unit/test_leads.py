@@ -284,7 +284,7 @@ def test_store_capture_is_once_per_key(db, make_user):
     first = leads.store_capture(db, rep, clean(name="Maria", next_action_on="2026-11-24"), key)
     again = leads.store_capture(db, rep, clean(name="Maria", next_action_on="2026-11-24"), key)
     assert (first.created, again.created) == (True, False)
-    assert again.lead.id == first.lead.id
+    assert again.lead_id == first.lead_id
     assert db.scalars(select(Lead.uuid)).all() == [key]
     # The second attempt left no stray next action behind.
     assert len(db.scalars(select(Activity)).all()) == 1
@@ -311,7 +311,7 @@ def test_store_capture_keeps_the_phone_time_and_place(db, make_user):
         longitude=-0.12,
     )
     db.expire_all()
-    lead = db.get(Lead, stored.lead.id)
+    lead = db.get(Lead, stored.lead_id)
     assert (lead.captured_at, lead.latitude, lead.longitude) == (when, 51.5, -0.12)
 
 
