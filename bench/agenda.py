@@ -30,11 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_database  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from quickcrm import migrate  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import agenda  # noqa: E402
 from quickcrm.models import Activity, Lead, User  # noqa: E402
 
@@ -100,12 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     url = args.url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    engine = scratch_database(url)
     today = date.today()
     with Session(engine) as session:
         started = time.perf_counter()

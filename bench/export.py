@@ -38,12 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import column, insert, select, table, text  # noqa: E402
+from scratch import scratch_app, scratch_database  # noqa: E402
+from sqlalchemy import column, insert, select, table  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from quickcrm import create_app, migrate  # noqa: E402
-from quickcrm.config import TestConfig  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
+from quickcrm import migrate  # noqa: E402
 from quickcrm.models import Lead, User  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 - throwaway users in a scratch database
@@ -65,14 +64,8 @@ def at_revision(model, *names: str):
 
 
 def build(url: str, n: int, revision: str = "head"):
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine, BEFORE_SEARCH_INDEX)
-    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
-    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    engine = scratch_database(url, BEFORE_SEARCH_INDEX)
+    app = scratch_app(url)
     method = app.config["PASSWORD_METHOD"]
     user = at_revision(User, "id", *USER_COLUMNS)
     password_hash = generate_password_hash(PASSWORD, method=method)

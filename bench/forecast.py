@@ -33,12 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from quickcrm import create_app, migrate  # noqa: E402
-from quickcrm.config import TestConfig  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import forecast, users  # noqa: E402
 from quickcrm.models import Company, Lead, Opportunity, Stage, User  # noqa: E402
 
@@ -155,12 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     url = args.url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    engine = scratch_database(url)
     today = date.today()
     with Session(engine) as session:
         started = time.perf_counter()
@@ -205,8 +198,7 @@ def main() -> None:
 
 def page(url: str, start: date, end: date):
     """GET of the forecast page for the period, by a signed-in coordinator."""
-    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
-    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    app = scratch_app(url)
     with app.extensions["quickcrm.sessionmaker"]() as session:
         users.create_user(session, "coord@bench.example", "bench forecast page", role="coordinator",
                           password_method=app.config["PASSWORD_METHOD"])  # fmt: skip

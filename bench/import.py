@@ -48,10 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from quickcrm import create_app, migrate  # noqa: E402
-from quickcrm.config import TestConfig  # noqa: E402
 from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import users  # noqa: E402
 from quickcrm.domain.imports import mapping, run  # noqa: E402
@@ -131,15 +130,9 @@ def server_cpu(session) -> float | None:
 
 
 def build(url: str, existing: int, rng: random.Random, revision: str = "head"):
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine, revision)
+    engine = scratch_database(url, revision)
     engine.dispose()
-    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
-    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    app = scratch_app(url)
     maker = app.extensions["quickcrm.sessionmaker"]
     method = app.config["PASSWORD_METHOD"]
     people = [person(rng, i) for i in range(existing)]

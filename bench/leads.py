@@ -41,11 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from quickcrm import create_app, migrate  # noqa: E402
-from quickcrm.config import TestConfig  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import users  # noqa: E402
 from quickcrm.domain.stages import ensure_default_stages  # noqa: E402
 from quickcrm.models import Activity, Lead, Stage, User, next_action_update  # noqa: E402
@@ -58,14 +56,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def build(url: str, n: int):
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
-    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
-    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    engine = scratch_database(url)
+    app = scratch_app(url)
     maker = app.extensions["quickcrm.sessionmaker"]
     rng = random.Random(42)
     with maker() as session:

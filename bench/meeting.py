@@ -26,11 +26,10 @@ for folder in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(folder))
 
 from forecast import fill, timed  # noqa: E402
+from scratch import scratch_database  # noqa: E402
 from sqlalchemy import select, text, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from quickcrm import migrate  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import meeting  # noqa: E402
 from quickcrm.models import Opportunity, Stage, User  # noqa: E402
 
@@ -42,12 +41,7 @@ def main() -> None:
     parser.add_argument("--url", help="an EMPTY PostgreSQL database to use (it is wiped)")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    engine = scratch_database(url)
     today = date.today()
     with Session(engine) as session:
         fill(session, args.leads, args.opportunities, today)

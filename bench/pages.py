@@ -26,7 +26,6 @@ import argparse
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,10 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
-from quickcrm import create_app, migrate  # noqa: E402
-from quickcrm.config import TestConfig  # noqa: E402
 from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import users  # noqa: E402
 
@@ -148,12 +146,9 @@ def build(url: str, n: int):
     engine = make_engine(url)
     if engine.dialect.name != "postgresql":
         raise SystemExit("bench/pages.py fills PostgreSQL with generate_series: give its URL")
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
-    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
-    app = create_app({**config, "DATABASE_URL": url}, instance_path=tempfile.mkdtemp())
+    engine.dispose()
+    engine = scratch_database(url)
+    app = scratch_app(url)
     maker = app.extensions["quickcrm.sessionmaker"]
     method = app.config["PASSWORD_METHOD"]
     with maker() as session:

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scratch import scratch_database  # noqa: E402
 from sqlalchemy import event, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from quickcrm import migrate  # noqa: E402
-from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import leads, users  # noqa: E402
 from quickcrm.models import Lead  # noqa: E402
 
@@ -95,12 +95,7 @@ def from_the_index(dialect: str, text_of_plan: str) -> bool:
 
 
 def build(url: str, n: int):
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    engine = scratch_database(url)
     with Session(engine) as session:
         owner = users.create_user(session, "rep@example.com", "correct horse battery")
         rows = [
