@@ -51,9 +51,10 @@ def test_the_capture_form_is_ready_from_the_phone_before_any_network_answer(
     make_live_user, live_db, page
 ):
     rep = make_live_user()
+    open_app_ready_for_offline(page)
+    # Saved since the phone kept its copy of the page: only a fresh list can show it.
     live_db.add(Lead(name="Saved Yesterday", owner_id=rep.id))
     live_db.commit()
-    open_app_ready_for_offline(page)
     slow_network(page)
     tokens = []
     page.on("request", lambda r: tokens.append(r) if r.url.endswith("/captures/token") else None)
@@ -66,7 +67,8 @@ def test_the_capture_form_is_ready_from_the_phone_before_any_network_answer(
     assert ready_at < 500 or ready_at < SLOW_MS / 2, f"Name ready after {ready_at:.0f} ms"
     page.get_by_label("Name").fill("Typed Before Any Answer")
     # Fresh data comes behind the page: a new CSRF token, then the recent captures.
-    expect(page.get_by_role("region", name="My recent captures")).to_contain_text("Saved Yesterday")
+    recent = page.get_by_role("region", name="My recent captures")
+    expect(recent).to_contain_text("Saved Yesterday", timeout=4 * SLOW_MS + 10_000)
     assert tokens, "the page asked for a fresh CSRF token"
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text(
