@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from quickcrm.db import get_session
 from quickcrm.domain import api_tokens, companies, stages, users
@@ -30,7 +29,7 @@ def _page(status: int = 200, errors: dict | None = None, failed: str = ""):
         status=status,
         stages=stages.ordered_stages(db),
         usage=stages.stage_usage(db),
-        reasons=list(db.scalars(select(LostReason).order_by(LostReason.position))),
+        reasons=stages.ordered_lost_reasons(db),
         segments=companies.segments(db),
         errors=errors or {},
         failed=failed,

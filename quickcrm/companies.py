@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, companies, opportunities
+from quickcrm.domain import activities, companies, opportunities, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
-from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company, Contact, User
+from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company, User
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, today, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
@@ -20,7 +19,7 @@ TEMPLATE = "companies/detail.html"
 
 
 def _active_users() -> list[User]:
-    return list(get_session().scalars(select(User).where(User.active).order_by(User.name)))
+    return users.active_users(get_session())
 
 
 @bp.get("/")
@@ -159,11 +158,7 @@ def _opportunity_page(company: Company, form: opportunities.OpportunityForm, sta
         company=company,
         form=form,
         stages=opportunities.open_stages(session),
-        contacts=list(
-            session.scalars(
-                select(Contact).where(Contact.company_id == company.id).order_by(Contact.name)
-            )
-        ),
+        contacts=companies.contacts_at(session, company.id),
         owners=_active_users(),
     )
 

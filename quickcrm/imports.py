@@ -15,9 +15,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from quickcrm.db import get_session
+from quickcrm.domain import users
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import mapping, run
 from quickcrm.domain.imports.detect import Unreadable
@@ -77,11 +77,11 @@ def _region() -> str | None:
 
 
 def _owners() -> list[User]:
-    return list(get_session().scalars(select(User).where(User.active).order_by(User.name)))
+    return users.active_users(get_session())
 
 
 def _index(status: int = 200, error: str | None = None, kind: str = "leads"):
-    imports = get_session().scalars(select(Import).order_by(Import.id.desc()).limit(20))
+    imports = run.recent_imports(get_session())
     return render(
         "imports/index.html",
         ["content"],

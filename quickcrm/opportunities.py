@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, opportunities, stages
+from quickcrm.domain import activities, companies, opportunities, stages, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import weighted_value
-from quickcrm.models import Contact, Opportunity, Stage, User
+from quickcrm.models import Opportunity
 from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
@@ -104,8 +103,8 @@ def listing():
         ["results"],
         filters=filters,
         opportunities=opportunities.opportunity_list(db, filters),
-        stages=list(db.scalars(select(Stage).order_by(Stage.position))),
-        owners=list(db.scalars(select(User).order_by(User.name))),
+        stages=stages.ordered_stages(db),
+        owners=users.everyone_by_name(db),
         limit=opportunities.LIST_LIMIT,
     )
 
@@ -125,15 +124,9 @@ def _detail(
         opportunity=opportunity,
         weighted=weighted_value(opportunity),
         form=form,
-        stages=list(db.scalars(select(Stage).order_by(Stage.position))),
-        owners=list(db.scalars(select(User).where(User.active.is_(True)).order_by(User.name))),
-        contacts=list(
-            db.scalars(
-                select(Contact)
-                .where(Contact.company_id == opportunity.company_id)
-                .order_by(Contact.name)
-            )
-        ),
+        stages=stages.ordered_stages(db),
+        owners=users.active_users(db),
+        contacts=companies.contacts_at(db, opportunity.company_id),
         reasons=stages.lost_reasons(db),
         activities=activities.timeline(db, opportunity),
         may_act_on=opportunities.may_act_on,

@@ -97,6 +97,11 @@ def contacts_found(q: str = "", company_id: int | None = None) -> Select:
     return stmt.order_by(Contact.name, Contact.id)
 
 
+def contacts_at(session: Session, company_id: int | None) -> list[Contact]:
+    """The contacts of a company, by name: the choices of its records' Primary contact."""
+    return list(session.scalars(contacts_found(company_id=company_id))) if company_id else []
+
+
 def search_contacts(session: Session, q: str = "") -> list[Contact]:
     return contact_page(session, q).rows
 

@@ -154,6 +154,11 @@ def lost_reasons(session: Session) -> list[str]:
     return list(session.scalars(select(LostReason.name).order_by(LostReason.position)))
 
 
+def ordered_lost_reasons(session: Session) -> list[LostReason]:
+    """The lost reasons as the admin edits them, in their order."""
+    return list(session.scalars(select(LostReason).order_by(LostReason.position)))
+
+
 def ensure_default_lost_reasons(session: Session) -> None:
     if session.scalar(select(LostReason.id).limit(1)) is not None:
         return

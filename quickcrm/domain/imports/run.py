@@ -76,6 +76,11 @@ def _header(cell: str, index: int) -> str:
     return text or f"Column {index + 1}"
 
 
+def recent_imports(session: Session, limit: int = 20) -> list[Import]:
+    """The latest imports, newest first: the import page lists them."""
+    return list(session.scalars(select(Import).order_by(Import.id.desc()).limit(limit)))
+
+
 def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, by: User) -> Import:
     """Read the whole upload (a seekable binary stream) into an import waiting for its
     mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory).
