@@ -102,10 +102,10 @@ def listing():
         "opportunities/list.html",
         ["results"],
         filters=filters,
-        opportunities=opportunities.opportunity_list(db, filters),
+        page=opportunities.opportunity_list(db, filters, request.args.get("after")),
+        paged=bool(request.args.get("after")),
         stages=stages.ordered_stages(db),
         owners=users.everyone_by_name(db),
-        limit=opportunities.LIST_LIMIT,
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
@@ -378,21 +378,62 @@ class ListFilters:
         )
 
 
-LIST_LIMIT = 200
+LIST_PAGE = 100
 
 
-def opportunity_list(session: Session, filters: ListFilters) -> list[Opportunity]:
+@dataclass
+class OpportunityPage:
+    opportunities: list[Opportunity]
+    # Where the next page starts ("<close date>.<id>", ".<id>" among the undated), when
+    # more follow.
+    after: str | None
+
+
+def opportunity_list(
+    session: Session, filters: ListFilters, after: str | None = None
+) -> OpportunityPage:
+    """A page of the list: ``LIST_PAGE`` opportunities in the list's order, from the one
+    after ``after`` (keyset: a later page costs what the first does). An ``after`` that
+    is not a cursor of this list starts at the beginning."""
     query = opportunities_filtered(filters).options(
         selectinload(Opportunity.company),
         selectinload(Opportunity.owner),
         selectinload(Opportunity.stage),
     )
-    return list(session.scalars(query.limit(LIST_LIMIT)))
+    start = _after(after)
+    if start is not None:
+        query = query.where(start)
+    found = list(session.scalars(query.limit(LIST_PAGE + 1)))
+    if len(found) <= LIST_PAGE:
+        return OpportunityPage(found, None)
+    last = found[LIST_PAGE - 1]
+    cursor = f"{last.close_on.isoformat() if last.close_on else ''}.{last.id}"
+    return OpportunityPage(found[:LIST_PAGE], cursor)
+
+
+def _after(cursor: str | None):
+    """The condition "after the cursor's row" in the list's order (dated by close date,
+    then the undated), or ``None`` for a missing or malformed cursor."""
+    day, _, ident = (cursor or "").partition(".")
+    try:
+        last_id = v.record_id(ident)
+        last_day = v.day(day, "not a date") if day else None
+    except v.Invalid:
+        return None
+    if last_id is None:
+        return None
+    if last_day is None:
+        return and_(Opportunity.close_on.is_(None), Opportunity.id > last_id)
+    return or_(
+        Opportunity.close_on > last_day,
+        and_(Opportunity.close_on == last_day, Opportunity.id > last_id),
+        Opportunity.close_on.is_(None),
+    )
 
 
 def opportunities_filtered(filters: ListFilters) -> Select:
-    """The opportunities list's statement for ``filters``, in its order: the list shows its
-    first ``LIST_LIMIT``, the CSV export all of them."""
+    """The opportunities list's statement for ``filters``, in its order: the list shows it
+    a page at a time, the CSV export all of it."""
     query = select(Opportunity)
     if filters.owner_id is not None:
         query = query.where(Opportunity.owner_id == filters.owner_id)

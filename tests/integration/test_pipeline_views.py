@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -236,6 +238,22 @@ def test_the_list_filters_by_outcome(client, rep, db):
     db.commit()
     page = client.get("/opportunities/list?outcome=won").get_data(as_text=True)
     assert "Won one" in page and "Open one" not in page
+
+
+def test_the_list_pages_with_more_keeping_its_filters(client, rep, db, monkeypatch):
+    monkeypatch.setattr(opportunities, "LIST_PAGE", 2)
+    for n in range(3):
+        opportunity(db, f"Deal {n}")
+    won = opportunity(db, "Won one")
+    opportunities.win(db, won)
+    db.commit()
+    first = client.get("/opportunities/list?outcome=open").get_data(as_text=True)
+    assert "Deal 0" in first and "Deal 1" in first and "Deal 2" not in first
+    more = re.search(r'href="([^"]+)">More opportunities</a>', first)
+    assert more, "a More link"
+    second = client.get(html.unescape(more.group(1))).get_data(as_text=True)
+    assert "Deal 2" in second and "Deal 0" not in second and "Won one" not in second
+    assert "More opportunities" not in second and "Back to the start" in second
 
 
 def test_agenda_done_with_a_next_date_and_the_badge(client, rep, db):

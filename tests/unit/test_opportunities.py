@@ -179,3 +179,30 @@ def test_the_last_lost_reason_cannot_be_removed(db):
     with pytest.raises(v.Refused, match="Keep at least one"):
         stage_admin.remove_lost_reason(db, reasons[-1])
     assert stage_admin.lost_reasons(db) == [reasons[-1].name]
+
+
+def test_the_list_pages_by_close_date_then_the_undated_each_once(db, monkeypatch):
+    stage = db.scalar(select(Stage).where(Stage.name == "New"))
+    acme = Company(name="Acme", name_key="acme")
+    days = [date(2026, 12, 1), date(2026, 12, 1), date(2027, 1, 5), None, date(2026, 11, 30), None]
+    made = [
+        Opportunity(title=f"Deal {n}", company=acme, stage=stage, probability=10, close_on=day)
+        for n, day in enumerate(days)
+    ]
+    db.add_all(made)
+    db.commit()
+    monkeypatch.setattr(opportunities, "LIST_PAGE", 2)
+    filters = opportunities.ListFilters()
+    seen, after = [], None
+    while True:
+        page = opportunities.opportunity_list(db, filters, after)
+        seen += page.opportunities
+        if page.after is None:
+            break
+        after = page.after
+    dated = sorted((o for o in made if o.close_on), key=lambda o: (o.close_on, o.id))
+    undated = sorted((o for o in made if not o.close_on), key=lambda o: o.id)
+    assert seen == dated + undated
+    # A cursor that is not one starts at the beginning.
+    for nonsense in ("x", "2026-13-01.1", ".", "2026-12-01.", "9" * 30):
+        assert opportunities.opportunity_list(db, filters, nonsense).opportunities[:2] == seen[:2]
