@@ -259,9 +259,9 @@ def create_token():
             rate_limit=form.get("rate_limit"),
             created_by=current_user._get_current_object(),
         )
-    except api_tokens.TokenError as exc:
+    except v.Refused as exc:
         db.rollback()
-        return _tokens_page(422, {exc.field: str(exc)})
+        return _tokens_page(422, exc.errors)
     # The secret rides in the signed session cookie to the next page only (no-store), which
     # removes it: it is never stored on the server and cannot be shown again.
     session[NEW_TOKEN] = {"id": token.id, "secret": secret}

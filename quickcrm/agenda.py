@@ -111,10 +111,10 @@ def done(activity_id: int):
             next_on=request.form.get("next_action_on", ""),
             client_key=_key(),
         )
-    except agenda.AgendaError as exc:
+    except v.Refused as exc:
         get_session().rollback()
         user = get_session().get(User, activity.assignee_id) or current_user
-        return _page(user, 422, {exc.field: str(exc)}, done_id=activity.id)
+        return _page(user, 422, exc.errors, done_id=activity.id)
     who = agenda.item(activity).who
     due = [a.due_on for a in created if a.due_on is not None]
     follow = f" Next: {friendly_date(min(due))}." if due else ""
@@ -133,10 +133,10 @@ def snooze(activity_id: int):
             user=current_user,
             client_key=_key(),
         )
-    except agenda.AgendaError as exc:
+    except v.Refused as exc:
         get_session().rollback()
         user = get_session().get(User, activity.assignee_id) or current_user
-        return _page(user, 422, {exc.field: str(exc)}, done_id=activity.id)
+        return _page(user, 422, exc.errors, done_id=activity.id)
     who = agenda.item(activity).who
     return _back(activity, f"Snoozed — {who}, now due {friendly_date(activity.due_on)}.")
 

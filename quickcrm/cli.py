@@ -144,7 +144,7 @@ def create_api_token(name: str, source: str | None, owner: str | None, rate_limi
         token, secret = api_tokens.create_token(
             db, name, owner=user, source=source, rate_limit=rate_limit
         )
-    except api_tokens.TokenError as exc:
+    except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"Created the API token {token.name}; its leads go to {user.email}"

@@ -162,7 +162,7 @@ def save_field(lead_id: int, name: str):
         )
     except leads.NotOpen as exc:
         return _row(lead, name, status=409, refused_field=name, refusal=str(exc))
-    except leads.FieldInvalid as exc:
+    except v.Refused as exc:
         errors = exc.errors
         return _row(lead, name, 422, open_field=name, field_raw=form_data(), field_errors=errors)
     if wants_page():

@@ -253,14 +253,6 @@ def due_count(session: Session, user_id: int, today: date) -> int:
     )
 
 
-class AgendaError(ValueError):
-    """Input that cannot be accepted; ``field`` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
 def _follow_up(activity: Activity, author: User, due: date, text: str, kind: str) -> Activity:
     return Activity(
         kind=kind,
@@ -297,13 +289,13 @@ def complete(
     try:
         note = v.text(outcome, max_length=OUTCOME_MAX)
     except v.Invalid as exc:
-        raise AgendaError("outcome", str(exc)) from None
+        raise v.Refused({"outcome": str(exc)}) from None
     try:
         next_date = v.next_action_date(next_on, today)
     except v.Invalid as exc:
-        raise AgendaError("next_action_on", str(exc)) from None
+        raise v.Refused({"next_action_on": str(exc)}) from None
     if activity.done:
-        raise AgendaError("done", "This is already done.")
+        raise v.Refused({"done": "This is already done."})
     activity.done = True
     activity.done_at = now or utcnow()
     created: list[Activity] = []
@@ -347,9 +339,9 @@ def snooze(
     if offline.applied(session, client_key):
         return activity
     if by not in SNOOZE_DAYS:
-        raise AgendaError("by", "Snooze by a day or a week.")
+        raise v.Refused({"by": "Snooze by a day or a week."})
     if activity.done:
-        raise AgendaError("done", "This is already done.")
+        raise v.Refused({"done": "This is already done."})
     start = max(activity.due_on or today, today)
     activity.due_on = start + timedelta(days=SNOOZE_DAYS[by])
     if user is not None:

@@ -40,14 +40,6 @@ RATE_WINDOW = timedelta(minutes=1)
 LAST_USED_STEP = timedelta(minutes=1)
 
 
-class TokenError(ValueError):
-    """A token that cannot be made as asked; ``field`` names the input at fault."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
-
-
 def new_secret() -> str:
     return PREFIX + secrets.token_urlsafe(SECRET_BYTES)
 
@@ -69,16 +61,16 @@ def create_token(
     """Make a token named ``name`` whose leads go to ``owner`` with ``source``; commits.
 
     Returns the token and its secret — the only time the secret exists outside the client.
-    Raises ``TokenError`` for a missing name, a bad source or limit, or no active owner.
+    Raises ``validation.Refused`` for a missing name, a bad source or limit, or no active owner.
     """
     try:
         name = v.text(name, max_length=NAME_MAX, required="Name the token (e.g. the website).")
     except v.Invalid as exc:
-        raise TokenError(str(exc), "token_name") from None
+        raise v.Refused({"token_name": str(exc)}) from None
     try:
         source = v.text(source, max_length=SOURCE_MAX)
     except v.Invalid as exc:
-        raise TokenError(str(exc), "source") from None
+        raise v.Refused({"source": str(exc)}) from None
     try:
         limit = v.integer(
             None if rate_limit is None else str(rate_limit),
@@ -87,9 +79,9 @@ def create_token(
             message=f"Enter a number of requests per minute from 1 to {RATE_LIMIT_MAX:,}.",
         )
     except v.Invalid as exc:
-        raise TokenError(str(exc), "rate_limit") from None
+        raise v.Refused({"rate_limit": str(exc)}) from None
     if owner is None or not owner.active:
-        raise TokenError("Choose an active user to receive the leads.", "owner")
+        raise v.Refused({"owner": "Choose an active user to receive the leads."})
     secret = new_secret()
     token = ApiToken(
         name=name,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from quickcrm.domain import agenda
+from quickcrm.domain import validation as v
 from quickcrm.models import Activity, Lead
 
 TODAY = date(2026, 11, 23)
@@ -137,7 +138,7 @@ def test_completing_a_repeating_task_creates_the_next_occurrence(db, make_user):
 def test_completing_refuses_a_bad_date_and_writes_nothing(db, make_user):
     rep = make_user()
     activity = task(db, rep, TODAY)
-    with pytest.raises(agenda.AgendaError) as error:
+    with pytest.raises(v.Refused) as error:
         agenda.complete(db, activity, rep, today=TODAY, outcome="Called", next_on="30/11/2026")
     assert error.value.field == "next_action_on"
     db.rollback()
@@ -154,7 +155,7 @@ def test_snooze_moves_from_today_for_overdue_items(db, make_user):
     agenda.snooze(db, ahead, "week", TODAY)
     assert late.due_on == TODAY + timedelta(days=1)
     assert ahead.due_on == TODAY + timedelta(days=9)
-    with pytest.raises(agenda.AgendaError):
+    with pytest.raises(v.Refused):
         agenda.snooze(db, late, "year", TODAY)
 
 

@@ -95,7 +95,7 @@ def test_last_used_is_noted_to_the_minute(db, made):
     ],
 )
 def test_a_token_needs_a_name_and_sane_settings(db, owner, name, values, field):
-    with pytest.raises(api_tokens.TokenError) as refused:
+    with pytest.raises(v.Refused) as refused:
         api_tokens.create_token(db, name, owner=owner, **values)
     assert refused.value.field == field
     db.rollback()
@@ -107,7 +107,7 @@ def test_the_leads_go_to_an_active_user(db, make_user):
     gone.active = False
     db.commit()
     for owner in (None, gone):
-        with pytest.raises(api_tokens.TokenError) as refused:
+        with pytest.raises(v.Refused) as refused:
             api_tokens.create_token(db, "Site", owner=owner)
         assert refused.value.field == "owner"
     assert api_tokens.owner_by_id(db, str(gone.id)) is None

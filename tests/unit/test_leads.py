@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from quickcrm.domain import leads
+from quickcrm.domain import validation as v
 from quickcrm.models import Activity, Lead, utcnow
 from tests import factories
 
@@ -111,7 +112,7 @@ def test_update_field_refuses_bad_input_as_the_capture_does(db, make_user, name,
     rep = make_user()
     lead = leads.capture_lead(db, rep, clean(**FULL))
     before = fields_of(db, lead)
-    with pytest.raises(leads.FieldInvalid) as refused:
+    with pytest.raises(v.Refused) as refused:
         save(db, lead, rep, name, **{name: typed})
     assert refused.value.errors == {name: message}
     # One check per field: the capture form says the same.
@@ -191,7 +192,7 @@ def test_clearing_the_date_removes_the_next_action(db, make_user):
 def test_a_bad_next_action_changes_nothing(db, make_user, data, errors):
     rep = make_user()
     lead = leads.capture_lead(db, rep, clean(name="Maria"))
-    with pytest.raises(leads.FieldInvalid) as refused:
+    with pytest.raises(v.Refused) as refused:
         save(db, lead, rep, "next_action", **data)
     assert refused.value.errors == errors
     assert db.scalars(select(Activity)).all() == []
@@ -205,7 +206,7 @@ def test_an_overdue_next_action_keeps_its_date_but_gets_no_new_past_one(db, make
     save(db, lead, rep, "next_action", next_action_text="Ring again", next_action_on="2026-11-02")
     action = leads.next_action(db, lead)
     assert (action.text, action.due_on) == ("Ring again", date(2026, 11, 2))
-    with pytest.raises(leads.FieldInvalid):
+    with pytest.raises(v.Refused):
         save(db, lead, rep, "next_action", next_action_text="Ring", next_action_on="2026-11-01")
     db.expire_all()
     assert leads.next_action(db, lead).due_on == date(2026, 11, 2)

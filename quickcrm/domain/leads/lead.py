@@ -39,14 +39,6 @@ LEAD_FIELDS = {
 FIELD_INPUTS = {"next_action": ("next_action_text", "next_action_on")}
 
 
-class FieldInvalid(v.Invalid):
-    """What is wrong with the inputs of one of a lead's fields, by input name."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
 def edit_refusal(lead: Lead) -> str | None:
     """Why ``lead`` can no longer be edited or added to, or ``None`` if it can.
 
@@ -82,7 +74,7 @@ def update_field(
 ) -> Lead:
     """Check and save one of ``LEAD_FIELDS`` alone, from the posted inputs ``data``.
 
-    Raises ``FieldInvalid`` for bad input and ``NotOpen`` for a lead that can no longer be
+    Raises ``validation.Refused`` for bad input and ``NotOpen`` for a lead that can no longer be
     edited; either way nothing is written.
     """
     if name not in LEAD_FIELDS:
@@ -108,11 +100,11 @@ def update_field(
         except v.Invalid as exc:
             errors[input_name] = str(exc)
     if errors:
-        raise FieldInvalid(errors)
+        raise v.Refused(errors)
     if name == "next_action":
         text, due = values["next_action_text"], values["next_action_on"]
         if due is None and current is None and text:
-            raise FieldInvalid({"next_action_on": "Pick a date for the next action."})
+            raise v.Refused({"next_action_on": "Pick a date for the next action."})
         _set_next_action(session, lead, editor, current, text, due)
     else:
         setattr(lead, name, values[name])
