@@ -6,11 +6,12 @@ import re
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
+from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.domain import validation as v
 from quickcrm.models import Company, Contact
-from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
+from quickcrm.web import get_or_404, render, role_required, wants_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 

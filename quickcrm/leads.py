@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
+from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
 from quickcrm.domain import activities, convert, leads, ownership, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
 from quickcrm.web import (
     form_data,
-    log_activity_on,
     render,
     role_required,
     safe_next,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies, opportunities, stages, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import weighted_value
 from quickcrm.models import Opportunity
-from quickcrm.web import get_or_404, log_activity_on, render, role_required, wants_page
+from quickcrm.web import get_or_404, render, role_required, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
 

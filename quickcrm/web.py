@@ -1,5 +1,5 @@
-"""What every view shares: page-or-fragment rendering, role checks, headers, errors,
-cache-busted static URLs."""
+"""What every view shares: page-or-fragment rendering, role checks, security headers,
+cache-busted static URLs and the template helpers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_blocks
@@ -21,8 +21,6 @@ from whitenoise import WhiteNoise
 
 from quickcrm import htmx, models
 from quickcrm.db import get_session
-from quickcrm.domain import activities, offline
-from quickcrm.domain import validation as v
 
 T = TypeVar("T")
 
@@ -286,23 +284,3 @@ def wants_page() -> bool:
 
 def form_data() -> dict[str, str]:
     return {key: request.form.get(key, "") for key in request.form}
-
-
-def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
-    """Log the posted activity (note, call, email, meeting, repeating task) on ``record``.
-
-    ``timeline(status=..., **extra)`` renders the record page's timeline block; refused
-    input comes back in it with the messages next to the fields and a 422.
-    """
-    try:
-        values = activities.parse(request.form, today())
-        # A note queued on the phone offline carries its UUID: a resend is stored once.
-        key = offline.client_key(request.form.get(offline.FIELD))
-        activities.log_activity(get_session(), record, current_user, **values, client_key=key)
-    except v.Invalid as exc:
-        errors = getattr(exc, "errors", None) or {"text": str(exc)}
-        return timeline(status=422, activity_errors=errors, activity_raw=request.form)
-    if wants_page():
-        flash("Logged.")
-        return redirect(detail_url, 303)
-    return timeline()
