@@ -260,8 +260,8 @@ def create_token():
             created_by=current_user._get_current_object(),
         )
     except v.Refused as exc:
-        db.rollback()
         return _tokens_page(422, exc.errors)
+    db.commit()
     # The secret rides in the signed session cookie to the next page only (no-store), which
     # removes it: it is never stored on the server and cannot be shown again.
     session[NEW_TOKEN] = {"id": token.id, "secret": secret}

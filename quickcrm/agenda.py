@@ -149,6 +149,7 @@ def calendar():
 @bp.post("/agenda/calendar")
 def regenerate_calendar():
     agenda.regenerate_feed_token(get_session(), current_user)
+    get_session().commit()
     flash("A new calendar address is ready; the old one no longer works.")
     return redirect(url_for("agenda.calendar"), 303)
 

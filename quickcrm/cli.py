@@ -146,6 +146,7 @@ def create_api_token(name: str, source: str | None, owner: str | None, rate_limi
         )
     except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
+    db.commit()
     click.echo(
         f"Created the API token {token.name}; its leads go to {user.email}"
         f"{f' with the source {token.source}' if token.source else ''}.\n"

@@ -165,6 +165,7 @@ def save_field(lead_id: int, name: str):
     except v.Refused as exc:
         errors = exc.errors
         return _row(lead, name, 422, open_field=name, field_raw=form_data(), field_errors=errors)
+    get_session().commit()
     if wants_page():
         flash(f"Saved — {leads.LEAD_FIELDS[name].lower()}.")
         return redirect(url_for("leads.detail", lead_id=lead.id, _anchor=f"field-{name}"), 303)
@@ -229,6 +230,7 @@ def reopen(lead_id: int):
 def snooze(lead_id: int):
     lead = _lead_for(lead_id)
     action = leads.snooze(get_session(), lead, current_user, today=today())
+    get_session().commit()
     flash(f"Snoozed — {lead.name}, next action {action.due_on.isoformat()}.")
     return redirect(_back(lead), 303)
 

@@ -363,7 +363,7 @@ def feed_limit_key(user: User) -> str:
 def regenerate_feed_token(session: Session, user: User) -> str:
     """A new secret for the user's feed; the old URL stops working at once."""
     user.ical_token = secrets.token_urlsafe(32)
-    session.commit()
+    session.flush()
     return user.ical_token
 
 

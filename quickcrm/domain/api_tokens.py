@@ -93,7 +93,7 @@ def create_token(
         created_by=created_by,
     )
     session.add(token)
-    session.commit()
+    session.flush()
     return token, secret
 
 
@@ -158,11 +158,11 @@ def owner_refusal(token: ApiToken) -> str | None:
 
 
 def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) -> bool:
-    """Revoke ``token`` for good; commits. False when it already was."""
+    """Revoke ``token`` for good. False when it already was."""
     if token.revoked_at is not None:
         return False
     token.revoked_at = now or utcnow()
-    session.commit()
+    session.flush()
     return True
 
 

@@ -26,7 +26,9 @@ def owner(make_user):
 
 @pytest.fixture
 def secret(db, owner) -> str:
-    return api_tokens.create_token(db, "Website", owner=owner, source="website")[1]
+    secret = api_tokens.create_token(db, "Website", owner=owner, source="website")[1]
+    db.commit()
+    return secret
 
 
 def with_token(secret: str, **headers) -> dict:
@@ -100,6 +102,7 @@ def test_a_form_encoded_lead_is_stored_too(client, db, secret):
 
 def test_without_a_token_source_the_lead_keeps_the_one_it_was_sent_with(client, db, owner):
     _, secret = api_tokens.create_token(db, "Zapier", owner=owner)
+    db.commit()
     client.post(URL, json={"name": "Cy", "source": "Trade fair list"}, headers=with_token(secret))
     assert leads(db)[0].source == "Trade fair list"
 
@@ -138,6 +141,7 @@ def test_no_valid_token_is_a_401_asking_for_a_bearer_token(client, db, secret, a
 def test_a_revoked_token_is_a_401(client, db, secret):
     token = db.scalars(select(ApiToken)).one()
     api_tokens.revoke(db, token)
+    db.commit()
     response = client.post(URL, json={"name": "Ann"}, headers=with_token(secret))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
@@ -207,6 +211,7 @@ def test_a_body_over_1_mb_is_a_413_in_json(app, client, db, secret):
 
 def test_past_the_tokens_rate_limit_is_a_429_with_retry_after(client, db, owner):
     _, secret = api_tokens.create_token(db, "Busy site", owner=owner, rate_limit=2)
+    db.commit()
     statuses = [
         client.post(URL, json={"name": f"Lead {n}"}, headers=with_token(secret)).status_code
         for n in range(2)
@@ -219,6 +224,7 @@ def test_past_the_tokens_rate_limit_is_a_429_with_retry_after(client, db, owner)
     assert [lead.name for lead in leads(db)] == ["Lead 0", "Lead 1"]
     # Another token has a count of its own.
     _, other = api_tokens.create_token(db, "Quiet site", owner=owner, rate_limit=2)
+    db.commit()
     assert client.post(URL, json={"name": "Other"}, headers=with_token(other)).status_code == 201
 
 

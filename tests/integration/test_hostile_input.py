@@ -127,6 +127,7 @@ def world(db, admin, make_user):
     db.commit()
     reason = db.scalars(select(LostReason)).first()
     api_token, _secret = api_tokens.create_token(db, "Website", owner=rep)
+    db.commit()
     return {
         "lead_id": lead.id,
         "company_id": company.id,

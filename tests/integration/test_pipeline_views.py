@@ -311,6 +311,7 @@ def test_ical_feed_parses_lists_due_items_and_revokes(client, rep, db, app):
 def test_ical_feed_is_rate_limited(client, rep, db, app):
     app.config["ICAL_RATE_LIMIT"] = 2
     token = agenda.regenerate_feed_token(db, rep)
+    db.commit()
     codes = [client.get(f"/ical/{token}.ics").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
 

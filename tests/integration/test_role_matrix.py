@@ -203,6 +203,7 @@ def world(db, make_user):
     db.add_all([segment, spare_stage, company, contact, opportunity, lead, task, note, done_import])
     db.commit()
     api_token, _secret = api_tokens.create_token(db, "Website", owner=owner)
+    db.commit()
     return {
         "users": users,
         "path": {

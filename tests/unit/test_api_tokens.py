@@ -28,7 +28,9 @@ def owner(make_user):
 
 @pytest.fixture
 def made(db, owner):
-    return api_tokens.create_token(db, "Website", owner=owner, source="website")
+    made = api_tokens.create_token(db, "Website", owner=owner, source="website")
+    db.commit()  # (as the view does: a test with the app's sessions reads it from another)
+    return made
 
 
 def test_a_token_is_a_long_random_secret_stored_only_as_its_sha256(db, made):

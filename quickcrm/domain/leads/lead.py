@@ -108,7 +108,7 @@ def update_field(
         _set_next_action(session, lead, editor, current, text, due)
     else:
         setattr(lead, name, values[name])
-    session.commit()
+    session.flush()
     return lead
 
 
@@ -197,7 +197,7 @@ def snooze(session: Session, lead: Lead, editor: User, *, today: date) -> Activi
         session.add(action)
     else:
         action.due_on = max(action.due_on, today) + SNOOZE
-    session.commit()
+    session.flush()
     return action
 
 
