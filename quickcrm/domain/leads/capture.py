@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
@@ -36,28 +37,15 @@ CAPTURE_FIELDS = (
 
 
 @dataclass
-class LeadForm:
+class LeadForm(v.Form):
     """A lead as typed: the raw values, and after ``clean`` the values or the errors."""
 
-    raw: dict[str, str]
-    values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, str]) -> LeadForm:
-        return cls(raw={name: (data.get(name) or "") for name in CAPTURE_FIELDS})
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+    FIELDS: ClassVar[tuple[str, ...]] = CAPTURE_FIELDS
 
     def clean(self, *, today: date, phone_region: str | None) -> LeadForm:
         checks = field_checks(today=today, phone_region=phone_region)
-        for name in CAPTURE_FIELDS:
-            try:
-                self.values[name] = checks[name](self.raw[name])
-            except v.Invalid as exc:
-                self.errors[name] = str(exc)
+        for name in self.FIELDS:
+            self.check(name, checks[name])
         return self
 
 
