@@ -1,5 +1,6 @@
-// Agenda and pipeline: disclosure buttons (Done, Snooze, Lost), and dragging cards between
-// stage columns on a desktop. Without this file every panel is simply open.
+// Disclosure panels (Done and Snooze on the agenda, Lost on the board and an opportunity), and
+// dragging cards between the board's stage columns on a desktop.
+// Without this file every panel is simply open.
 (function () {
   "use strict";
 

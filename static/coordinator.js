@@ -1,4 +1,5 @@
-// The coordinator's desk: the convert page's stage → probability, review-mode shortcuts.
+// The coordinator's screens: the stage → probability of the convert and new-opportunity
+// forms, review-mode shortcuts.
 (function () {
   "use strict";
 
