@@ -161,15 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--revision", default="head", help="migrate up to this revision only")
     parser.add_argument(
-        "--clean-in-turn",
-        action="store_true",
-        help="no thread cleaning the next chunk while a batch is written",
-    )
-    parser.add_argument(
         "--trace-memory", action="store_true", help="tracemalloc the import (slows it down)"
     )
     args = parser.parse_args(argv)
-    run.CLEAN_AHEAD = not args.clean_in_turn
     workdir = Path(tempfile.mkdtemp(prefix="quickcrm-import-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     rng = random.Random(42)
@@ -177,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     app, maker, admin_id, rep_id, people = build(url, args.existing, rng, args.revision)
     data = build_csv(args.rows, people, rng, today)
     print(f"database: {make_engine(url).dialect.name} at revision {args.revision}"
-          f"{', cleaning in turn' if args.clean_in_turn else ''}; "
+          "; "
           f"{args.existing:,} existing leads; "
           f"file: {args.rows:,} rows, {len(data) / 1e6:.1f} MB")  # fmt: skip
     path = workdir / "event.csv"

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from urllib.parse import unquote
 
@@ -502,26 +501,3 @@ def test_purge_removes_uploads_never_mapped_for_a_week_with_their_rows(client, a
     assert db.scalar(select(func.count()).where(ImportChunk.import_id == abandoned)) == 0
     assert db.get(Import, recent).status == "mapping"
     assert db.get(Import, started).status == "running"  # started: it can go on
-
-
-def test_rows_cleaned_ahead_are_used_only_by_the_batch_that_claims_their_chunk(
-    client, admin, db, monkeypatch
-):
-    monkeypatch.setattr(run, "CHUNK_ROWS", 2)
-    lines = ["Name,Email"] + [f"Person {i},p{i}@example.com" for i in range(6)]
-    import_id = import_id_of(upload(client, "\n".join(lines).encode()))
-    start(client, import_id)
-    today = date.today()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = run._Ahead(pool)
-        assert run.run_batch(db, import_id, today=today, region=None, ahead=ahead)
-        assert ahead.number == 1  # chunk 1 is being cleaned ahead…
-        # …but another request claims chunk 1 first.
-        assert run.run_batch(db, import_id, today=today, region=None)
-        assert run.run_batch(db, import_id, today=today, region=None, ahead=ahead)
-        assert not run.run_batch(db, import_id, today=today, region=None, ahead=ahead)
-    made = db.get(Import, import_id)
-    db.refresh(made)
-    assert (made.status, made.rows_done, made.imported) == ("done", 6, 6)
-    names = db.scalars(select(Lead.name).order_by(Lead.name)).all()
-    assert names == [f"Person {i}" for i in range(6)]
