@@ -64,7 +64,7 @@ def _context(company: Company, **extra) -> dict:
     raw |= {name: str(getattr(company, name) or "") for name in companies.CHOSEN_FIELDS}
     return {
         "company": company,
-        "form": companies.RecordForm(raw=raw),
+        "form": companies.CustomerForm(raw=raw),
         **_form_choices(),
         "contacts": companies.contacts_of(session, company),
         "opportunities": companies.opportunities_of(session, company_id=company.id),
@@ -78,7 +78,7 @@ def _context(company: Company, **extra) -> dict:
 @bp.get("/new")
 @role_required("coordinator")
 def new():
-    form = companies.RecordForm(raw={"type": "prospect", "owner_id": str(current_user.id)})
+    form = companies.CustomerForm(raw={"type": "prospect", "owner_id": str(current_user.id)})
     return render("companies/new.html", ["company_form"], form=form, **_form_choices())
 
 
@@ -129,7 +129,7 @@ CONTACT_TEMPLATE = "companies/new_contact.html"
 @bp.get("/<int:company_id>/contacts/new")
 def new_contact(company_id: int):
     company = _company(company_id)
-    return render(CONTACT_TEMPLATE, ["content"], company=company, form=companies.RecordForm({}))
+    return render(CONTACT_TEMPLATE, ["content"], company=company, form=companies.CustomerForm({}))
 
 
 @bp.post("/<int:company_id>/contacts/new")

@@ -41,7 +41,7 @@ def index():
 
 def _context(contact: Contact, **extra) -> dict:
     session = get_session()
-    form = companies.RecordForm(
+    form = companies.CustomerForm(
         raw={name: getattr(contact, name) or "" for name in companies.CONTACT_FIELDS}
     )
     return {

@@ -143,10 +143,10 @@ def contact_page(
 
 
 @dataclass
-class RecordForm(v.Form):
+class CustomerForm(v.Form):
     """A company or contact as typed: raw values, then cleaned values or errors."""
 
-    def _run(self, checks: dict) -> RecordForm:
+    def _run(self, checks: dict) -> CustomerForm:
         for name, check in checks.items():
             self.check(name, check)
         return self
@@ -183,11 +183,11 @@ CHOSEN_FIELDS = ("segment_id", "owner_id")
 
 def company_form(
     data: Mapping[str, str], region: str | None, session: Session | None = None
-) -> RecordForm:
+) -> CustomerForm:
     """The company fields of ``data`` cleaned; with a ``session``, also its segment and
     owner when the form has them."""
     names = COMPANY_FIELDS + tuple(n for n in CHOSEN_FIELDS if session and n in data)
-    form = RecordForm(raw={name: (data.get(name) or "") for name in names})
+    form = CustomerForm(raw={name: (data.get(name) or "") for name in names})
     if session is not None:
         form._run(
             {
@@ -213,8 +213,8 @@ def company_form(
     )  # fmt: skip
 
 
-def contact_form(data: Mapping[str, str], region: str | None) -> RecordForm:
-    form = RecordForm(raw={name: (data.get(name) or "") for name in CONTACT_FIELDS})
+def contact_form(data: Mapping[str, str], region: str | None) -> CustomerForm:
+    form = CustomerForm(raw={name: (data.get(name) or "") for name in CONTACT_FIELDS})
     return form._run(
         {
             "name": lambda s: v.text(s, max_length=200, required="Enter the person's name."),
@@ -225,7 +225,7 @@ def contact_form(data: Mapping[str, str], region: str | None) -> RecordForm:
     )
 
 
-def update_company(session: Session, company: Company, form: RecordForm, region) -> Company:
+def update_company(session: Session, company: Company, form: CustomerForm, region) -> Company:
     assert form.ok
     for name, value in form.values.items():
         setattr(company, name, value)
@@ -234,7 +234,7 @@ def update_company(session: Session, company: Company, form: RecordForm, region)
     return company
 
 
-def create_company(session: Session, form: RecordForm, region, *, owner: User) -> Company:
+def create_company(session: Session, form: CustomerForm, region, *, owner: User) -> Company:
     """A new company from a cleaned form; its owner is the form's, else ``owner``."""
     assert form.ok
     company = Company(**{name: value for name, value in form.values.items()})
@@ -247,7 +247,7 @@ def create_company(session: Session, form: RecordForm, region, *, owner: User) -
 
 
 def create_contact(
-    session: Session, company: Company, form: RecordForm, region, *, owner: User
+    session: Session, company: Company, form: CustomerForm, region, *, owner: User
 ) -> Contact:
     """A new contact at ``company``, owned by the person who added them."""
     assert form.ok
@@ -258,7 +258,7 @@ def create_contact(
     return contact
 
 
-def update_contact(session: Session, contact: Contact, form: RecordForm, region) -> Contact:
+def update_contact(session: Session, contact: Contact, form: CustomerForm, region) -> Contact:
     assert form.ok
     for name, value in form.values.items():
         setattr(contact, name, value)
