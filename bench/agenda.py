@@ -20,7 +20,6 @@ import gc
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -97,9 +96,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=12_000)
     parser.add_argument("--url", help="an EMPTY PostgreSQL database to use (it is wiped)")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp()
-    url = args.url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    engine = scratch_database(url)
+    engine = scratch_database(args.url)
     today = date.today()
     with Session(engine) as session:
         started = time.perf_counter()

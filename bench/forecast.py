@@ -22,7 +22,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -151,9 +150,8 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=20_000)
     parser.add_argument("--url", help="an EMPTY PostgreSQL database to use (it is wiped)")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp()
-    url = args.url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    engine = scratch_database(url)
+    engine = scratch_database(args.url)
+    url = engine.url.render_as_string(hide_password=False)
     today = date.today()
     with Session(engine) as session:
         started = time.perf_counter()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,8 +39,7 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=20_000)
     parser.add_argument("--url", help="an EMPTY PostgreSQL database to use (it is wiped)")
     args = parser.parse_args()
-    url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    engine = scratch_database(url)
+    engine = scratch_database(args.url)
     today = date.today()
     with Session(engine) as session:
         fill(session, args.leads, args.opportunities, today)
