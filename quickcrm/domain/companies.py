@@ -26,10 +26,6 @@ from quickcrm.models import (
 LIST_LIMIT = 100
 
 
-def _pattern(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 @dataclass
 class CompanyFilters:
     """The companies list's filters, read from the URL (a value not in its list is ignored)."""
@@ -70,9 +66,9 @@ def companies_found(filters: CompanyFilters | str = "") -> Select:
     if filters.segment_id:
         stmt = stmt.where(Company.segment_id == filters.segment_id)
     if q.strip():
-        p = _pattern(q.strip())
+        typed = q.strip()  # (autoescape: "%" and "_" typed are literal)
         stmt = stmt.where(
-            or_(Company.name.ilike(p, escape="\\"), Company.industry.ilike(p, escape="\\"))
+            or_(*(c.icontains(typed, autoescape=True) for c in (Company.name, Company.industry)))
         )
     return stmt.order_by(Company.name, Company.id)
 
@@ -90,10 +86,9 @@ def contacts_found(q: str = "", company_id: int | None = None) -> Select:
     if company_id is not None:
         stmt = stmt.where(Contact.company_id == company_id)
     if q.strip():
-        p = _pattern(q.strip())
-        stmt = stmt.where(
-            or_(*(c.ilike(p, escape="\\") for c in (Contact.name, Contact.email, Contact.phone)))
-        )
+        typed = q.strip()
+        searched = (Contact.name, Contact.email, Contact.phone)
+        stmt = stmt.where(or_(*(c.icontains(typed, autoescape=True) for c in searched)))
     return stmt.order_by(Contact.name, Contact.id)
 
 

@@ -63,3 +63,13 @@ def test_log_activity_refuses_empty_text_and_unknown_kinds(db, make_user):
 def test_company_form_checks_fields():
     form = companies.company_form({"name": "", "rating": "Z", "phone": "abc"}, "GB")
     assert set(form.errors) == {"name", "rating", "phone"}
+
+
+def test_searching_companies_and_contacts_ignores_case_and_takes_wildcards_literally(db):
+    sale = Company(name="50% Off Ltd", name_key="50 off")
+    other = Company(name="500 Offers", name_key="500 offers")
+    db.add_all([sale, other, Contact(name="Jo_Smith", company=sale), Contact(name="JoXSmith")])
+    db.commit()
+    assert companies.search_companies(db, "50% OFF") == [sale]
+    assert companies.search_companies(db, "0_") == []
+    assert [c.name for c in companies.search_contacts(db, "jo_s")] == ["Jo_Smith"]
