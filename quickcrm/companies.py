@@ -11,16 +11,12 @@ from quickcrm.db import get_session
 from quickcrm.domain import activities, companies, opportunities, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
-from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company, User
+from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company
 from quickcrm.web import get_or_404, render, role_required, today, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 TEMPLATE = "companies/detail.html"
-
-
-def _active_users() -> list[User]:
-    return users.active_users(get_session())
 
 
 @bp.get("/")
@@ -54,7 +50,7 @@ def _company(company_id: int) -> Company:
 def _form_choices() -> dict:
     return {
         "segments": companies.segments(get_session()),
-        "owners": _active_users(),
+        "owners": users.active_users(get_session()),
     }
 
 
@@ -160,7 +156,7 @@ def _opportunity_page(company: Company, form: opportunities.OpportunityForm, sta
         form=form,
         stages=opportunities.open_stages(session),
         contacts=companies.contacts_at(session, company.id),
-        owners=_active_users(),
+        owners=users.active_users(get_session()),
     )
 
 

@@ -76,10 +76,6 @@ def _region() -> str | None:
     return current_app.config["PHONE_REGION"]
 
 
-def _owners() -> list[User]:
-    return users.active_users(get_session())
-
-
 def _index(status: int = 200, error: str | None = None, kind: str = "leads"):
     imports = run.recent_imports(get_session())
     return render(
@@ -145,7 +141,7 @@ def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
         upload=upload,
         headers=run.headers_of(upload),
         fields=mapping.FIELDS[upload.kind],
-        owners=_owners(),
+        owners=users.active_users(get_session()),
         kinds=KIND_LABELS,
         left=run.counts(db, upload) if upload.status == "done" else {},
         **context,
