@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, render_template, request, url_for
+from flask import Flask, abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_blocks
@@ -122,13 +122,22 @@ def _folder_hash(root: str, files: tuple[tuple[str, float], ...]) -> str:
     return digest.hexdigest()[:12]
 
 
+def _modules_version() -> str:
+    """The modules' folder version, read once per request (a page links several modules;
+    the service worker's script names all of them)."""
+    version = g.get("quickcrm_modules_version")
+    if version is None:
+        root = Path(current_app.static_folder) / MODULES
+        files = tuple(sorted((p.name, p.stat().st_mtime) for p in root.glob("*.js")))
+        version = g.quickcrm_modules_version = _folder_hash(str(root), files)
+    return version
+
+
 def static_url(filename: str) -> str:
     """The URL of a static file with its content hash, so it can be cached for a year."""
     folder, _, name = filename.partition("/")
     if folder == MODULES and name:
-        root = Path(current_app.static_folder) / MODULES
-        files = tuple(sorted((p.name, p.stat().st_mtime) for p in root.glob("*.js")))
-        return url_for("static", filename=f"{MODULES}/{_folder_hash(str(root), files)}/{name}")
+        return url_for("static", filename=f"{MODULES}/{_modules_version()}/{name}")
     path = Path(current_app.static_folder) / filename
     version = _file_hash(str(path), path.stat().st_mtime)
     return url_for("static", filename=filename, v=version)
