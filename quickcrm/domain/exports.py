@@ -109,7 +109,6 @@ def _people(*users: tuple[str, type[User]]) -> list[tuple[str, ColumnElement]]:
 
 def lead_export(session: Session, query: leads.LeadQuery, viewer: User, *, today: date) -> Export:
     """The leads list's leads for ``viewer`` (a rep sees their own) with its filters."""
-    filtered = leads._filtered(query, viewer, today, leads.search_condition(session, query.q))
     owner = aliased(User)
     columns = [
         ("ID", Lead.id),
@@ -129,8 +128,8 @@ def lead_export(session: Session, query: leads.LeadQuery, viewer: User, *, today
         ("Created at (UTC)", Lead.created_at),
         ("Updated at (UTC)", Lead.updated_at),
     ]
-    statement = filtered.join_from(Lead, owner, Lead.owner_id == owner.id)
-    return _export("leads", statement.order_by(*leads._order(query.sort)), columns)
+    statement = leads.listed(session, query, viewer, today=today)
+    return _export("leads", statement.join_from(Lead, owner, Lead.owner_id == owner.id), columns)
 
 
 def company_export(q: companies.CompanyFilters | str = "") -> Export:

@@ -134,7 +134,7 @@ def store_web_lead(
     )
     session.add(lead)
     if due is not None:
-        session.add(leads._next_action(lead, owner, due))
+        session.add(leads.new_next_action(lead, owner, due))
     try:
         session.flush()
         body = json.dumps({"id": lead.id, "url": url_of(lead)})

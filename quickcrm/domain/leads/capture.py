@@ -223,7 +223,7 @@ def location(latitude: object, longitude: object) -> tuple[float, float] | tuple
     return round(lat, 6), round(lng, 6)
 
 
-def _next_action(lead: Lead, author: User, due: date) -> Activity:
+def new_next_action(lead: Lead, author: User, due: date) -> Activity:
     return Activity(
         kind="task",
         text=NEXT_ACTION_TEXT,
@@ -235,7 +235,7 @@ def _next_action(lead: Lead, author: User, due: date) -> Activity:
 
 
 def _next_action_row(lead_id: int, owner: User, due: date) -> dict:
-    """``_next_action`` of a new lead of ``owner``, as the values of its INSERT."""
+    """``new_next_action`` of a new lead of ``owner``, as the values of its INSERT."""
     return {
         "kind": "task",
         "text": NEXT_ACTION_TEXT,

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
-from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, _next_action, field_checks
+from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, field_checks, new_next_action
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User, utcnow
 
 
@@ -127,7 +127,7 @@ def _set_next_action(
             session.delete(current)
         return
     if current is None:
-        current = _next_action(lead, editor, due)
+        current = new_next_action(lead, editor, due)
         session.add(current)
     current.text = text or NEXT_ACTION_TEXT
     current.due_on = due
@@ -193,7 +193,7 @@ def snooze(session: Session, lead: Lead, editor: User, *, today: date) -> Activi
     """Push the lead's next action a week on (from today if it is overdue or missing)."""
     action = next_action(session, lead)
     if action is None:
-        action = _next_action(lead, editor, today + SNOOZE)
+        action = new_next_action(lead, editor, today + SNOOZE)
         session.add(action)
     else:
         action.due_on = max(action.due_on, today) + SNOOZE

@@ -210,11 +210,17 @@ def _decode_cursor(after: str | None, sort: str):
         return None
 
 
+def listed(session: Session, query: LeadQuery, viewer: User, *, today: date) -> Select:
+    """Every lead of the filtered, searched list ``viewer`` sees, in its order: review
+    mode's steps and the CSV export read it."""
+    search = search_condition(session, query.q)
+    return _filtered(query, viewer, today, search).order_by(*_order(query.sort))
+
+
 def lead_ids(session: Session, query: LeadQuery, viewer: User, *, today: date) -> list[int]:
     """The ids of every lead of the filtered list, in its order: review mode's steps."""
-    search = search_condition(session, query.q)
-    stmt = _filtered(query, viewer, today, search).with_only_columns(Lead.id)
-    return list(session.scalars(stmt.order_by(*_order(query.sort)).limit(5000)))
+    stmt = listed(session, query, viewer, today=today).with_only_columns(Lead.id)
+    return list(session.scalars(stmt.limit(5000)))
 
 
 # The distinct sources, one index probe each ("loose index scan"): SELECT DISTINCT would
