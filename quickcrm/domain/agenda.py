@@ -69,13 +69,8 @@ def position(activity: Activity) -> str:
 
 def read_position(raw: str | None) -> tuple[date, int] | None:
     """The (due date, id) of a ``position``, or ``None`` when ``raw`` is not one."""
-    day, _, ident = (raw or "").partition(".")
-    try:
-        due = date.fromisoformat(day)
-    except ValueError:
-        return None
-    number = v.record_id(ident)
-    return (due, number) if number else None
+    found = v.day_and_id(raw)
+    return found if found is not None and found[0] is not None else None
 
 
 @dataclass

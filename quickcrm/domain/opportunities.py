@@ -414,14 +414,10 @@ def opportunity_list(
 def _after(cursor: str | None):
     """The condition "after the cursor's row" in the list's order (dated by close date,
     then the undated), or ``None`` for a missing or malformed cursor."""
-    day, _, ident = (cursor or "").partition(".")
-    try:
-        last_id = v.record_id(ident)
-        last_day = v.day(day, "not a date") if day else None
-    except v.Invalid:
+    found = v.day_and_id(cursor)
+    if found is None:
         return None
-    if last_id is None:
-        return None
+    last_day, last_id = found
     if last_day is None:
         return and_(Opportunity.close_on.is_(None), Opportunity.id > last_id)
     return or_(

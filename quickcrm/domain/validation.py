@@ -153,6 +153,19 @@ def day(value: str | None, message: str = "Enter a date like 2026-12-24.") -> da
     return when
 
 
+def day_and_id(value: str | None) -> tuple[date | None, int] | None:
+    """A keyset list's position, "2026-11-30.1234" (a date, or nothing for a row without
+    one, then an id): ``(date or None, id)``, or ``None`` when ``value`` is not one."""
+    when, dot, ident = (value or "").partition(".")
+    number = record_id(ident) if dot else None
+    if number is None:
+        return None
+    try:
+        return day(when, "not a date"), number
+    except Invalid:
+        return None
+
+
 def month(value: str | None) -> date | None:
     """A month typed as YYYY-MM, as its first day; ``None`` when empty."""
     raw = (value or "").strip()

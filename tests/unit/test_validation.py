@@ -167,3 +167,22 @@ def test_refused_carries_a_message_per_field():
     assert isinstance(refused, v.Invalid)
     assert refused.errors == {"name": "Enter a name.", "email": "Enter an email."}
     assert (refused.field, str(refused)) == ("name", "Enter a name.; Enter an email.")
+
+
+@pytest.mark.parametrize(
+    ("raw", "read"),
+    [
+        ("2026-11-30.1234", (date(2026, 11, 30), 1234)),
+        (".17", (None, 17)),
+        ("2026-11-30", None),
+        ("2026-11-30.", None),
+        ("2026-02-30.5", None),
+        ("0001-01-01.5", None),
+        ("2026-11-30.0", None),
+        ("2026-11-30.99999999999", None),
+        ("x.5", None),
+        (None, None),
+    ],
+)
+def test_a_keyset_position_is_a_date_or_nothing_then_an_id(raw, read):
+    assert v.day_and_id(raw) == read
