@@ -9,6 +9,7 @@ const supported = "MediaRecorder" in window && !!navigator.mediaDevices?.getUser
 let note = null; // the recording (a Blob) of the capture in the form
 let previewUrl = null;
 let recorder = null;
+let ticking = null; // the clock shown on "Stop" while recording
 
 const scopeOf = (button) => button.closest("[data-capture-attachments], [data-voice-notes]");
 
@@ -46,14 +47,30 @@ async function start(button) {
     stream.getTracks().forEach((track) => track.stop());
     const type = (recorder.mimeType || "audio/webm").split(";")[0];
     recorder = null;
+    clearInterval(ticking);
     button.textContent = "Record voice note";
     button.removeAttribute("aria-pressed");
     finished(button, new Blob(chunks, { type }));
   });
   recorder.start();
-  button.textContent = "Stop";
+  showClock(button);
   button.setAttribute("aria-pressed", "true");
   say(scope, "Recording…");
+}
+
+// "Stop 0:07": how long the note is so far (outside the button's name, which stays "Stop").
+function showClock(button) {
+  const clock = document.createElement("span");
+  clock.className = "voice-clock";
+  clock.setAttribute("aria-hidden", "true");
+  button.replaceChildren("Stop ", clock);
+  const started = performance.now();
+  const tick = () => {
+    const seconds = Math.floor((performance.now() - started) / 1000);
+    clock.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  };
+  tick();
+  ticking = setInterval(tick, 250);
 }
 
 function finished(button, blob) {
