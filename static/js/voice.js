@@ -10,6 +10,9 @@ let note = null; // the recording (a Blob) of the capture in the form
 let previewUrl = null;
 let recorder = null;
 let ticking = null; // the clock shown on "Stop" while recording
+let startedAt = 0;
+// A note stopped sooner may hold no sound at all: the player could not even load it.
+const SHORTEST_MS = 500;
 
 const scopeOf = (button) => button.closest("[data-capture-attachments], [data-voice-notes]");
 
@@ -50,7 +53,8 @@ async function start(button) {
     clearInterval(ticking);
     button.textContent = "Record voice note";
     button.removeAttribute("aria-pressed");
-    finished(button, new Blob(chunks, { type }));
+    const long = performance.now() - startedAt >= SHORTEST_MS;
+    finished(button, long ? new Blob(chunks, { type }) : null);
   });
   recorder.start();
   showClock(button);
@@ -64,9 +68,9 @@ function showClock(button) {
   clock.className = "voice-clock";
   clock.setAttribute("aria-hidden", "true");
   button.replaceChildren("Stop ", clock);
-  const started = performance.now();
+  startedAt = performance.now();
   const tick = () => {
-    const seconds = Math.floor((performance.now() - started) / 1000);
+    const seconds = Math.floor((performance.now() - startedAt) / 1000);
     clock.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
   };
   tick();
@@ -75,6 +79,10 @@ function showClock(button) {
 
 function finished(button, blob) {
   const scope = scopeOf(button);
+  if (!blob) {
+    say(scope, "That was too short to keep: hold on a moment before Stop.");
+    return;
+  }
   if (!blob.size) {
     say(scope, "Nothing was recorded.");
     return;
