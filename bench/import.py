@@ -32,8 +32,10 @@ It asserts nothing.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import os
+import pstats
 import random
 import resource
 import sys
@@ -163,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--trace-memory", action="store_true", help="tracemalloc the import (slows it down)"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the import phase, print the top 25"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="quickcrm-import-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -206,10 +211,17 @@ def main(argv: list[str] | None = None) -> None:
         if args.trace_memory:
             tracemalloc.start()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        profile = cProfile.Profile() if args.profile else None
+        if profile:
+            profile.enable()
         timed(
             "import (every batch)",
             lambda: run.run(session, upload.id, today=today, region="GB", budget=3600),
         )
+        if profile:
+            profile.disable()
+            order = os.environ.get("PROFILE_SORT", "cumulative")
+            pstats.Stats(profile).sort_stats(order).print_stats(25)
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -501,3 +501,31 @@ def test_purge_removes_uploads_never_mapped_for_a_week_with_their_rows(client, a
     assert db.scalar(select(func.count()).where(ImportChunk.import_id == abandoned)) == 0
     assert db.get(Import, recent).status == "mapping"
     assert db.get(Import, started).status == "running"  # started: it can go on
+
+
+def test_a_full_batch_stores_every_row_once_with_its_values_as_typed(client, admin, db):
+    """A batch of 1,000 rows is written many rows per statement (SQLite) or by COPY
+    (PostgreSQL): every lead, its next action and its search entries come out as one
+    row at a time would store them."""
+    due = date.today() + timedelta(days=5)
+    lines = ["Name,E-mail,Mobile,Follow-up,Notes"] + [
+        f"Person {i:04},p{i}@example.com,+44 7900 {i:06},{due.isoformat() if i % 2 else ''},"
+        f"=note {i}"
+        for i in range(1_001)
+    ]
+    import_id = import_id_of(upload(client, "\n".join(lines).encode()))
+    start(client, import_id)
+    finish(client, import_id)
+    assert db.get(Import, import_id).imported == 1_001
+    leads = db.scalars(select(Lead).order_by(Lead.id)).all()
+    assert [lead.name for lead in leads] == [f"Person {i:04}" for i in range(1_001)]
+    last = leads[-1]
+    assert (last.email, last.phone, last.note, last.next_action_on, last.status) == (
+        "p1000@example.com", "+44 7900 001000", "=note 1000", None, "open",
+    )  # fmt: skip
+    assert len({lead.uuid for lead in leads}) == 1_001 and leads[999].captured_at is not None
+    tasks = db.scalars(select(Activity).where(Activity.lead_id == leads[999].id)).all()
+    assert [(task.kind, task.due_on, task.done) for task in tasks] == [("task", due, False)]
+    assert db.scalar(select(func.count()).select_from(Activity)) == 500
+    listing = client.get("/leads/", query_string={"q": "Person 0999"}).get_data(as_text=True)
+    assert "Person 0999" in listing and "Person 0998" not in listing
