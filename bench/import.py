@@ -20,9 +20,10 @@ differently), half of earlier rows of the file. Then, through the import's own f
 - start: check the mapping, collect the existing records' duplicate keys;
 - import: every batch, as the progress polls would.
 
-It prints each phase's time — with the CPU time this process used in it and, for a
-PostgreSQL server on this machine, the CPU time of the database's server processes (read
-from /proc: on a busy machine CPU seconds vary far less than wall time) —, the report's
+It prints each phase's time — with the CPU time this process used in it, that of the
+helper process that cleans the next chunk while one is written (its start included), and,
+for a PostgreSQL server on this machine, the CPU time of the database's server processes
+(read from /proc: on a busy machine CPU seconds vary far less than wall time) —, the report's
 counts, and the peak memory of the process
 (max RSS) before and after the import phase; with ``--trace-memory``, also the most memory
 Python allocated during the import phase (tracemalloc, which slows it several times).
@@ -55,7 +56,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import users  # noqa: E402
-from quickcrm.domain.imports import mapping, run  # noqa: E402
+from quickcrm.domain.imports import ahead, mapping, run  # noqa: E402
 from quickcrm.models import Lead  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 - throwaway users in a scratch database
@@ -121,6 +122,11 @@ def server_cpu(session) -> float | None:
         text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
     ).all()
     session.commit()
+    return processes_cpu(pids)
+
+
+def processes_cpu(pids) -> float | None:
+    """CPU seconds used so far by the processes ``pids`` (from /proc; else ``None``)."""
     total = 0.0
     try:
         for pid in pids:
@@ -129,6 +135,17 @@ def server_cpu(session) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most memory process ``pid`` has held (VmHWM), in MB; 0 if /proc cannot say."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def build(url: str, existing: int, rng: random.Random, revision: str = "head"):
@@ -191,11 +208,13 @@ def main(argv: list[str] | None = None) -> None:
         def timed(label: str, call):
             server = server_cpu(session)
             wall, cpu = time.perf_counter(), time.process_time()
+            helped = processes_cpu(ahead.helper.pids()) or 0.0
             result = call()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            helped = (processes_cpu(ahead.helper.pids()) or 0.0) - helped
             after = server_cpu(session)
             used = None if server is None or after is None else after - server
-            timings[label] = (wall, cpu, used)
+            timings[label] = (wall, cpu, helped, used)
             return result
 
         def store():
@@ -225,24 +244,27 @@ def main(argv: list[str] | None = None) -> None:
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        helper_peak = sum(peak_rss_mb(pid) for pid in ahead.helper.pids())
         session.refresh(upload)
-        print(f"  {'phase':<34} {'wall':>8} {'CPU: this process':>18} {'database server':>16}")
-        for label, (wall, cpu, server) in [*timings.items(), ("total", _sums(timings))]:
+        print(f"  {'phase':<34} {'wall':>8} {'CPU: this process':>18} {'helper':>8}"
+              f" {'database server':>16}")  # fmt: skip
+        for label, (wall, cpu, helped, server) in [*timings.items(), ("total", _sums(timings))]:
             shown = "" if server is None else f"{server:6.2f} s"
-            print(f"  {label:<34} {wall:6.2f} s {cpu:16.2f} s {shown:>16}")
+            print(f"  {label:<34} {wall:6.2f} s {cpu:16.2f} s {helped:6.2f} s {shown:>16}")
         print(f"report: {upload.imported:,} imported, {upload.duplicates:,} duplicates skipped, "
               f"{upload.refused:,} refused (status {upload.status})")  # fmt: skip
         leads = session.scalar(select(func.count()).select_from(Lead))
         print(f"leads in the database: {leads:,}")
     print(f"peak memory (max RSS of the process): {rss_before:.0f} MB before the import "
-          f"phase (the test file in memory included), {rss_after:.0f} MB after it")  # fmt: skip
+          f"phase (the test file in memory included), {rss_after:.0f} MB after it;"
+          f" the helper process {helper_peak:.0f} MB")  # fmt: skip
     if args.trace_memory:
         print(f"Python allocations during the import phase peaked at {traced_peak / 1e6:.1f} MB")
 
 
-def _sums(timings: dict) -> tuple[float, float, float | None]:
-    walls, cpus, servers = zip(*timings.values(), strict=True)
-    return sum(walls), sum(cpus), None if None in servers else sum(servers)
+def _sums(timings: dict) -> tuple[float, float, float, float | None]:
+    walls, cpus, helpers, servers = zip(*timings.values(), strict=True)
+    return sum(walls), sum(cpus), sum(helpers), None if None in servers else sum(servers)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import signal
+import time
 from datetime import date, timedelta
 from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import event, func, select, text
 
-from quickcrm.domain.imports import run
+from quickcrm.domain.imports import ahead, run
 from quickcrm.models import (
     Activity,
     Company,
@@ -529,3 +532,53 @@ def test_a_full_batch_stores_every_row_once_with_its_values_as_typed(client, adm
     assert db.scalar(select(func.count()).select_from(Activity)) == 500
     listing = client.get("/leads/", query_string={"q": "Person 0999"}).get_data(as_text=True)
     assert "Person 0999" in listing and "Person 0998" not in listing
+
+
+def _warm_helper() -> None:
+    settings = ahead.Settings("leads", ("Name",), ("name",), date.today(), None, None)
+    assert ahead.helper.submit(settings, '[[2, "Ann"]]').result(timeout=60)[0].ok
+    for _ in range(100):  # the done-callback that marks it warm runs just after
+        if ahead.helper.warm:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the helper process never finished a chunk")
+
+
+def _many_rows(client, monkeypatch) -> int:
+    monkeypatch.setattr(run, "CHUNK_ROWS", 50)
+    lines = ["Name,Email,Mobile"] + [
+        f"Person {i:03},p{i}@example.com,+44 7900 {i:06}" for i in range(300)
+    ]
+    import_id = import_id_of(upload(client, "\n".join([*lines, "Bad,not-an-email,"]).encode()))
+    assert start(client, import_id).status_code == 303
+    return import_id
+
+
+def _imported(db, import_id: int) -> tuple:
+    made = db.get(Import, import_id)
+    db.refresh(made)
+    names = db.scalars(select(Lead.name).order_by(Lead.name)).all()
+    return made.status, made.imported, made.refused, names == [f"Person {i:03}" for i in range(300)]
+
+
+def test_a_helper_process_cleans_the_next_chunk_while_one_is_written(
+    client, admin, db, monkeypatch
+):
+    import_id = _many_rows(client, monkeypatch)
+    _warm_helper()
+    here = []
+    clean_here = run.clean_chunk
+    monkeypatch.setattr(run, "clean_chunk", lambda *args: here.append(1) or clean_here(*args))
+    assert run.run(db, import_id, today=date.today(), region=None, budget=120) == 7
+    assert _imported(db, import_id) == ("done", 300, 1, True)
+    assert len(here) == 1  # the first chunk; the helper cleaned the six others
+
+
+def test_an_import_goes_on_when_the_helper_process_dies(client, admin, db, monkeypatch, caplog):
+    import_id = _many_rows(client, monkeypatch)
+    _warm_helper()
+    for process in list(ahead.helper._pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+    assert run.run(db, import_id, today=date.today(), region=None, budget=120) == 7
+    assert _imported(db, import_id) == ("done", 300, 1, True)
+    assert "cleaning helper" in caplog.text
