@@ -128,7 +128,7 @@ def test_an_event_export_is_uploaded_mapped_imported_reported_and_undone(
     response = start(client, import_id, column_3="phone", source="Expo 2026", owner=str(owner.id))
     assert response.status_code == 303
     page = client.get(f"/admin/import/{import_id}").get_data(as_text=True)
-    assert "<progress" in page and 'hx-trigger="load delay:100ms, every 1s"' in page
+    assert "<progress" in page and 'hx-trigger="load, every 1s"' in page
 
     finish(client, import_id)
     page = client.get(f"/admin/import/{import_id}").get_data(as_text=True)

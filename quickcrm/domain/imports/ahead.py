@@ -5,7 +5,8 @@ dates, text. Writing a batch is mostly the database's work (index upkeep, the co
 Done one after the other, each waits for the other; a thread cannot clean beside the
 writes, because it needs the same interpreter (the GIL) that sends them — measured no
 faster (README, "Import"). A helper process can: ``run`` hands it chunk N + 1 as raw text
-while it writes chunk N, and takes the cleaned rows when it gets there.
+while it writes chunk N, and takes the cleaned rows when it gets there — in the same
+request, or in the next progress poll that this app process serves.
 
 The helper is a ``ProcessPoolExecutor`` of one process, started (``spawn``: safe in a
 threaded app server) at the first import with a chunk to clean ahead, shared by every
@@ -21,7 +22,6 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -104,6 +104,8 @@ class _Helper:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
             self.warm = False
+            with _lock:
+                _ahead.clear()
 
     def _stop_when_idle(self) -> None:
         while True:
@@ -125,43 +127,57 @@ class _Helper:
 helper = _Helper()
 
 
-class Ahead:
-    """One ``run`` call's chunk cleaned ahead: ``start`` hands chunk ``number`` to the
-    helper (the caller asks ``wanted()`` first: is time left to write it?), ``take(number)``
-    gives its rows (``None``: clean it here)."""
+@dataclass
+class _Ahead:
+    number: int
+    settings: Settings
+    stored: str
+    future: Future
 
-    def __init__(self, wanted: Callable[[], bool] = lambda: True):
-        self.wanted = wanted
-        self.number: int | None = None
-        self.settings: Settings | None = None
-        self.future: Future | None = None
 
-    def start(self, number: int, settings: Settings, stored: str | None) -> None:
-        self.cancel()
-        if stored is None:
-            return
-        self.future = helper.submit(settings, stored)
-        if self.future:
-            self.number, self.settings = number, settings
+_lock = threading.Lock()
+_ahead: dict[int, _Ahead] = {}  # by import id: the chunk being cleaned for the next batch
 
-    def take(self, number: int, settings: Settings) -> list[Row] | None:
-        future, ahead, same = self.future, self.number, self.settings == settings
-        self.future, self.number, self.settings = None, None, None
-        if future is None:
-            return None
-        if ahead != number or not same or (not helper.warm and not future.done()):
-            # another chunk (a second poller took this one), or the helper still starting:
-            # not worth waiting for, the next one will be
-            future.cancel()
-            return None
-        try:
-            return future.result()
-        except Exception:  # noqa: BLE001 - the helper died or raised: clean inline
-            log.warning("The import's cleaning helper failed a chunk", exc_info=True)
-            helper.forget()
-            return None
 
-    def cancel(self) -> None:
-        if self.future:
-            self.future.cancel()
-        self.future, self.number, self.settings = None, None, None
+def start(import_id: int, number: int, settings: Settings, stored: str | None) -> None:
+    """Hand chunk ``number`` of ``import_id`` to the helper to clean. It waits for the next
+    batch of this import in this app process — in this request or the next progress poll."""
+    if stored is None:
+        return
+    future = helper.submit(settings, stored)
+    with _lock:
+        earlier = _ahead.pop(import_id, None)
+        if future:
+            _ahead[import_id] = _Ahead(number, settings, stored, future)
+    if earlier:
+        earlier.future.cancel()
+
+
+def take(import_id: int, number: int, settings: Settings, stored: str) -> list[Row] | None:
+    """Chunk ``number`` of ``import_id`` as the helper cleaned it; ``None`` when it was not
+    handed over here (another app process, or another chunk: a second poller took this
+    one) or is not worth waiting for (the helper still starting): clean it here. What was
+    handed over must be ``stored`` itself, so rows never come from another file, whatever
+    became of the ids (a database emptied and restored under a running app)."""
+    with _lock:
+        ahead = _ahead.pop(import_id, None)
+    if ahead is None:
+        return None
+    same = (ahead.number, ahead.settings, ahead.stored) == (number, settings, stored)
+    if not same or not (helper.warm or ahead.future.done()):
+        ahead.future.cancel()
+        return None
+    try:
+        return ahead.future.result()
+    except Exception:  # noqa: BLE001 - the helper died or raised: clean inline
+        log.warning("The import's cleaning helper failed a chunk", exc_info=True)
+        helper.forget()
+        return None
+
+
+def forget(import_id: int) -> None:
+    """The import has no chunk left to clean (done, or stopped)."""
+    with _lock:
+        ahead = _ahead.pop(import_id, None)
+    if ahead:
+        ahead.future.cancel()

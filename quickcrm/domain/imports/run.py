@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
-from quickcrm.domain.imports.ahead import Ahead, Settings, clean_chunk
+from quickcrm.domain.imports import ahead
+from quickcrm.domain.imports.ahead import Settings, clean_chunk
 from quickcrm.domain.imports.detect import Detected, Unreadable, detect, read_rows
 from quickcrm.domain.imports.mapping import check
 from quickcrm.domain.imports.rows import (
@@ -266,29 +267,14 @@ def run(
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Import batches of ``import_id`` for up to ``budget`` seconds (at least one batch);
-    returns how many this call imported.
-
-    While a batch is written, a helper process cleans the next chunk (``ahead.py``) when
-    there is one and time enough left to write it in this call."""
+    returns how many this call imported. While a batch is written, a helper process cleans
+    the next chunk (``ahead.py``)."""
     deadline = clock() + budget
     done = 0
-    last = 0.0  # how long the last batch took
-
-    def time_for_another() -> bool:
-        return clock() + 2 * last < deadline
-
-    ahead = Ahead(wanted=time_for_another)
-    try:
-        while True:
-            started = clock()
-            if not run_batch(session, import_id, today=today, region=region, ahead=ahead):
-                break
-            done += 1
-            last = clock() - started
-            if clock() >= deadline:
-                break
-    finally:
-        ahead.cancel()
+    while run_batch(session, import_id, today=today, region=region):
+        done += 1
+        if clock() >= deadline:
+            break
     return done
 
 
@@ -298,11 +284,10 @@ def run_batch(
     *,
     today: date,
     region: str | None,
-    ahead: Ahead | None = None,
 ) -> bool:
     """Claim and import the next chunk of ``import_id`` in one transaction; ``False`` when
-    there is none left (or the import is not running). With ``ahead``, the next chunk is
-    handed to the helper process to clean while this one is written."""
+    there is none left (or the import is not running). The next chunk is handed to the
+    helper process to clean while this one is written."""
     claimed = session.execute(
         update(Import)
         .where(
@@ -316,6 +301,7 @@ def run_batch(
     ).scalar_one_or_none()
     if claimed is None:
         session.rollback()
+        ahead.forget(import_id)
         return False
     number = claimed - 1
     upload = session.get(Import, import_id, populate_existing=True)
@@ -327,11 +313,12 @@ def run_batch(
         region=region,
         source=upload.source,
     )
-    rows = ahead.take(number, settings) if ahead else None
+    stored = _chunk_rows(session, import_id, number)
+    rows = ahead.take(import_id, number, settings, stored)
     if rows is None:
-        rows = clean_chunk(settings, _chunk_rows(session, import_id, number))
-    if ahead and number + 1 < upload.chunk_count and ahead.wanted():
-        ahead.start(number + 1, settings, _chunk_rows(session, import_id, number + 1))
+        rows = clean_chunk(settings, stored)
+    if number + 1 < upload.chunk_count:
+        ahead.start(import_id, number + 1, settings, _chunk_rows(session, import_id, number + 1))
     if upload.kind == "leads":
         with _bulk_writes(session, import_id):
             imported, duplicates = _import_leads(session, upload, rows, region)
