@@ -348,6 +348,11 @@ def snooze(
 # --- iCal feed -------------------------------------------------------------------------
 
 FEED_DAYS_BACK = 30
+# The feed ends where planning ends (a next action may be set up to two years ahead), and
+# holds at most this many follow-ups, the soonest: whatever a rep's backlog, a calendar
+# app's refresh reads a bounded answer.
+FEED_DAYS_AHEAD = 2 * 366
+FEED_MOST = 1000
 
 
 def feed_limit_key(user: User) -> str:
@@ -370,7 +375,8 @@ def user_for_feed(session: Session, token: str) -> User | None:
 
 
 def feed_activities(session: Session, user: User, today: date) -> list[Activity]:
-    """The user's open follow-ups and tasks with a date, from a month back onwards."""
+    """The user's open follow-ups and tasks with a date, from a month back to two years
+    ahead, the soonest ``FEED_MOST``."""
     return list(
         session.scalars(
             select(Activity)
@@ -378,8 +384,10 @@ def feed_activities(session: Session, user: User, today: date) -> list[Activity]
                 Activity.assignee_id == user.id,
                 Activity.done.is_(False),
                 Activity.due_on >= today - timedelta(days=FEED_DAYS_BACK),
+                Activity.due_on <= today + timedelta(days=FEED_DAYS_AHEAD),
             )
             .order_by(Activity.due_on, Activity.id)
+            .limit(FEED_MOST)
             .options(
                 selectinload(Activity.lead),
                 selectinload(Activity.contact),

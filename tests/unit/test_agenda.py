@@ -168,3 +168,17 @@ def test_feed_token_regenerates_and_the_old_one_stops_working(db, make_user):
     assert agenda.user_for_feed(db, old) is None
     assert agenda.user_for_feed(db, "") is None
     assert agenda.user_for_feed(db, new).id == rep.id
+
+
+def test_the_calendar_feed_is_bounded_in_time_and_in_size(db, make_user, monkeypatch):
+    rep = make_user()
+    lead = Lead(name="Maria Novak", owner_id=rep.id)
+    ahead = timedelta(days=agenda.FEED_DAYS_AHEAD)
+    back = timedelta(days=agenda.FEED_DAYS_BACK)
+    for due in (TODAY - back - timedelta(days=1), TODAY + ahead + timedelta(days=1)):
+        task(db, rep, due, text="Outside", lead=lead)
+    inside = [task(db, rep, due, lead=lead) for due in (TODAY + ahead, TODAY - back, TODAY)]
+    fed = agenda.feed_activities(db, rep, TODAY)
+    assert [a.id for a in fed] == [inside[1].id, inside[2].id, inside[0].id]
+    monkeypatch.setattr(agenda, "FEED_MOST", 2)
+    assert [a.id for a in agenda.feed_activities(db, rep, TODAY)] == [inside[1].id, inside[2].id]
