@@ -51,6 +51,13 @@ def test_second_conversion_suggests_the_company_made_by_the_first(page, make_liv
     assert live_db.query(Company).count() == 1
 
 
+def keys_ready(page) -> None:
+    """The page a link opened has run its deferred scripts (the review keys' handler): a
+    heading is visible as soon as the HTML is parsed, and a key pressed before then is
+    lost — a busy CI machine did."""
+    page.wait_for_load_state("load")
+
+
 def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db):
     cora = make_live_user("cora@example.com", "coordinator", "Cora")
     for name in ("Ann Expo", "Ben Expo", "Cat Expo"):
@@ -74,6 +81,7 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
     expect(page.get_by_role("heading", name="Ben Expo")).to_be_visible()
     page.get_by_role("link", name="Previous").click()
     expect(page.get_by_role("heading", name="Ann Expo")).to_be_visible()
+    keys_ready(page)
     page.keyboard.press("ArrowRight")
     expect(page.get_by_text("2 of 3")).to_be_visible()
     page.get_by_role("button", name="Snooze a week").click()
@@ -81,8 +89,10 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
     expect(page.get_by_text("2 of 3")).to_be_visible()
 
     # The other keys: s snoozes, d moves to the disqualify reason, c opens the convert page.
+    keys_ready(page)
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("heading", name="Cat Expo")).to_be_visible()
+    keys_ready(page)
     page.keyboard.press("s")
     expect(page.get_by_role("status").first).to_contain_text("Snoozed — Cat Expo")
     page.keyboard.press("d")
