@@ -17,8 +17,11 @@ downloads ``/leads/export.csv`` (the list's default, open leads: every lead here
 ``/leads/export.csv?status=all`` (the same leads, without the status index) and, as an
 admin, ``/admin/backup.json``, reading each response chunk by chunk as a browser would, and
 prints the time to the first byte, to the first rows, the total time, the size, and the
-process's peak resident memory (``resource.getrusage``) before and after. It asserts
-nothing.
+process's peak resident memory (``resource.getrusage``) before and after.
+
+Last, the restore: the JSON backup written to a file (``flask backup --json``'s writer)
+and loaded into a new SQLite database migrated for it (``flask restore``'s reader), with
+its time and the peak memory before and after. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from sqlalchemy import column, insert, select, table  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from quickcrm import migrate  # noqa: E402
+from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.domain import backup  # noqa: E402
 from quickcrm.models import Lead, User  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 - throwaway users in a scratch database
@@ -141,6 +146,24 @@ def download(client, url: str) -> None:
     )
 
 
+def restore_json(engine) -> None:
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "backup.json"
+    backup.write_backup(engine, path, as_json=True)
+    target = make_engine(f"sqlite:///{folder / 'restored.sqlite3'}")
+    migrate.upgrade(target)
+    before = peak_rss_mb()
+    started = time.perf_counter()
+    counts = backup.restore(target, path)
+    total = time.perf_counter() - started
+    target.dispose()
+    print(
+        f"{'restore of the JSON backup':<32} {path.stat().st_size / 1e6:5.1f} MB,"
+        f" {counts['lead']:,} leads   total {total:5.2f} s"
+        f"   peak RSS {before:.0f} MB before, {peak_rss_mb():.0f} MB after"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000)
@@ -153,6 +176,7 @@ def main() -> None:
     download(coordinator, "/leads/export.csv")  # the list's default: open leads
     download(coordinator, "/leads/export.csv?status=all")
     download(signed_in(app, "admin@example.com"), "/admin/backup.json")
+    restore_json(engine)
     engine.dispose()
     app.extensions["quickcrm.engine"].dispose()
 

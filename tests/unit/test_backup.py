@@ -111,6 +111,21 @@ def test_restore_refuses_a_database_whose_stages_were_changed(demo_data, target,
         backup.restore(target, path)
 
 
+@pytest.mark.parametrize("damage", [["a", ["nested"]], "not a row", {"a": 1}, [1]])
+def test_a_row_that_is_not_a_flat_list_of_the_table_s_width_restores_nothing(
+    demo_data, target, tmp_path, damage
+):
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    data = json.loads(path.read_text())
+    next(t for t in data["tables"] if t["name"] == "lead")["rows"].insert(3, damage)
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(backup.BackupError, match="row 4 of lead has not"):
+        backup.restore(target, path)
+    assert everything(target)["user"] == []
+
+
 def test_a_damaged_row_restores_nothing(demo_data, target, tmp_path):
     path = tmp_path / "backup.json"
     backup.write_backup(demo_data, path, as_json=True)
@@ -125,6 +140,27 @@ def test_a_damaged_row_restores_nothing(demo_data, target, tmp_path):
     assert everything(target)["user"] == []
 
 
+def test_a_json_backup_reformatted_with_its_tables_in_another_order_restores_the_same(
+    demo_data, target, tmp_path
+):
+    """The restore reads the file as a stream, in the order it asks for the tables: any
+    valid JSON of the format restores (indented, with a byte order mark, tables reordered)."""
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+    data = json.loads(path.read_text())
+    data["tables"].reverse()
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(data, indent=2).encode())
+
+    backup.restore(target, path)
+
+    assert everything(target) == everything(demo_data)
+
+
+def _tables(*entries: str) -> bytes:
+    head = '{"format": "quickcrm-backup", "version": 1, "tables": ['
+    return (head + ", ".join(entries) + "]}").encode()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -132,6 +168,13 @@ def test_a_damaged_row_restores_nothing(demo_data, target, tmp_path):
         (b'{"format": "quickcrm-backup", "tables": [', "not valid JSON"),
         (b'{"rows": []}', "JSON but not a QuickCRM backup"),
         (b'{"format": "quickcrm-backup", "version": 1, "tables": [{"name": 3}]}', "damaged"),
+        (_tables('{"rows": [], "name": "user", "columns": []}'), "damaged"),
+        (_tables(*['{"name": "user", "columns": ["id"], "rows": []}'] * 2), "damaged"),
+        (_tables('{"name": "user", "columns": [1], "rows": []}'), "damaged"),
+        (_tables('{"name": "user", "columns": ["id"], "rows": {}}'), "damaged"),
+        (b'{"format": "quickcrm-backup", "version": 1, "tables": {}}', "damaged"),
+        (b'{"format": "quickcrm-backup", "version": 1}', "damaged"),
+        (b'{"format": "quickcrm-backup", "version": 1, "tables": [{"name": "user"', "valid JSON"),
         (b"SQLite format 3\x00" + b"\x00" * 200, "damaged SQLite file"),
         (b"", "not a QuickCRM backup"),
     ],
