@@ -54,6 +54,7 @@ import ijson
 from sqlalchemy import (
     Connection,
     Engine,
+    LargeBinary,
     Table,
     TypeDecorator,
     bindparam,
@@ -75,6 +76,11 @@ FORMAT = "quickcrm-backup"
 VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BATCH = 1000
+# Tables holding files (card photos and voice notes, up to 10 MB each) are read this many
+# rows at a time, and a restore sends its rows once they hold this many bytes: a backup of
+# any size is written and restored in a bounded amount of memory.
+FILE_BATCH = 4
+BATCH_BYTES = 8 * 1024 * 1024
 
 # The tables the migrations fill (0001 the stages, 0003 the lost reasons): a freshly
 # migrated database holds these rows, and restore replaces them with the backup's.
@@ -202,7 +208,7 @@ def _json_chunks(conn: Connection, database: str, batch: int) -> Iterator[bytes]
         about = {"name": table.name, "columns": [column.name for column in table.columns]}
         yield (("," if index else "") + json.dumps(about)[:-1] + ', "rows": [\n').encode()
         statement = select(table).order_by(*table.primary_key.columns)
-        result = conn.execute(statement.execution_options(yield_per=batch))
+        result = conn.execute(statement.execution_options(yield_per=_batch(table, batch)))
         separator = ""
         for rows in result.partitions():
             lines = ",\n".join(
@@ -212,6 +218,12 @@ def _json_chunks(conn: Connection, database: str, batch: int) -> Iterator[bytes]
             separator = ",\n"
         yield b"\n]}\n"
     yield b"]}\n"
+
+
+def _batch(table: Table, rows: int = BATCH) -> int:
+    """How many rows of ``table`` to read at a time: fewer where a row may hold a file."""
+    holds_files = any(isinstance(column.type, LargeBinary) for column in table.columns)
+    return min(rows, FILE_BATCH) if holds_files else rows
 
 
 def encode(value: object) -> object:
@@ -491,7 +503,7 @@ def _sqlite_source(path: Path) -> Iterator[Source]:
                         select(*(table.c[column] for column in present[name])).order_by(
                             *table.primary_key.columns
                         ),
-                        execution_options={"yield_per": BATCH},
+                        execution_options={"yield_per": _batch(table)},
                     )
                     for partition in result.partitions():
                         yield from (tuple(row) for row in partition)
@@ -574,7 +586,7 @@ def _load(conn: Connection, table: Table, source: Source) -> int:
     stamped = {column.name for column in table.columns if column.onupdate is not None}
     key = next(iter(table.primary_key.columns))
     later: list[dict] = []
-    count = 0
+    count = size = 0
     batch: list[dict] = []
     for values in source.rows(table.name):
         row = dict(zip(names, values, strict=True))
@@ -583,9 +595,10 @@ def _load(conn: Connection, table: Table, source: Source) -> int:
             row.update(dict.fromkeys(own))
         batch.append(row)
         count += 1
-        if len(batch) >= BATCH:
+        size += sum(len(value) for value in values if isinstance(value, bytes | str))
+        if len(batch) >= BATCH or size >= BATCH_BYTES:
             conn.execute(table.insert(), batch)
-            batch = []
+            batch, size = [], 0
     if batch:
         conn.execute(table.insert(), batch)
     if later:

@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from quickcrm.db import make_engine
 from quickcrm.domain import backup, demo
-from quickcrm.models import Company, Lead, Stage, User
+from quickcrm.models import Attachment, Company, Lead, Stage, User
 
 PASSWORD = "demo-password"
 
@@ -233,3 +233,32 @@ def test_the_json_backup_is_of_the_moment_it_started(demo_data, db):
     names = [row[tables["lead"]["columns"].index("name")] for row in tables["lead"]["rows"]]
     assert len(names) == 30
     assert "Saved during the backup" not in names
+
+
+def test_files_are_backed_up_and_restored_a_few_at_a_time(
+    demo_data, db, target, tmp_path, monkeypatch
+):
+    """Card photos and voice notes (up to 10 MB each) are read a few rows at a time and
+    sent once a batch holds ``BATCH_BYTES``: memory stays bounded whatever the backup."""
+    lead = db.scalars(select(Lead).order_by(Lead.id)).first()
+    notes = [bytes([n]) * 3000 for n in range(5)]
+    db.add_all(
+        Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=len(n), data=n)
+        for n in notes
+    )
+    db.commit()
+    monkeypatch.setattr(backup, "BATCH_BYTES", 5000)
+    inserts = []
+    event.listen(
+        target,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: (
+            inserts.append(statement) if statement.startswith("INSERT INTO attachment") else None
+        ),
+    )
+    path = tmp_path / "backup.json"
+    backup.write_backup(demo_data, path, as_json=True)
+
+    assert backup.restore(target, path)["attachment"] == 5
+    assert len(inserts) == 3  # 2 + 2 + 1 notes of 3,000 bytes, flushed past 5,000
+    assert everything(target)["attachment"] == everything(demo_data)["attachment"]
