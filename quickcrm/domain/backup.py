@@ -69,6 +69,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from quickcrm.domain import bulk
 from quickcrm.domain.stages import DEFAULT_LOST_REASONS, DEFAULT_STAGES
 from quickcrm.models import Base, utcnow
 
@@ -597,10 +598,9 @@ def _load(conn: Connection, table: Table, source: Source) -> int:
         count += 1
         size += sum(len(value) for value in values if isinstance(value, bytes | str))
         if len(batch) >= BATCH or size >= BATCH_BYTES:
-            conn.execute(table.insert(), batch)
+            bulk.insert_rows(conn, table, batch)
             batch, size = [], 0
-    if batch:
-        conn.execute(table.insert(), batch)
+    bulk.insert_rows(conn, table, batch)
     if later:
         conn.execute(
             table.update()

@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from quickcrm.db import make_engine
-from quickcrm.domain import backup, demo
+from quickcrm.domain import backup, bulk, demo
 from quickcrm.models import Attachment, Company, Lead, Stage, User
 
 PASSWORD = "demo-password"
@@ -248,17 +248,18 @@ def test_files_are_backed_up_and_restored_a_few_at_a_time(
     )
     db.commit()
     monkeypatch.setattr(backup, "BATCH_BYTES", 5000)
-    inserts = []
-    event.listen(
-        target,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_: (
-            inserts.append(statement) if statement.startswith("INSERT INTO attachment") else None
-        ),
-    )
+    batches = []
+    insert_rows = bulk.insert_rows
+
+    def counted(connection, table, rows):
+        if table.name == "attachment" and rows:
+            batches.append(len(rows))
+        insert_rows(connection, table, rows)
+
+    monkeypatch.setattr(bulk, "insert_rows", counted)
     path = tmp_path / "backup.json"
     backup.write_backup(demo_data, path, as_json=True)
 
     assert backup.restore(target, path)["attachment"] == 5
-    assert len(inserts) == 3  # 2 + 2 + 1 notes of 3,000 bytes, flushed past 5,000
+    assert batches == [2, 2, 1]  # notes of 3,000 bytes, sent once past 5,000
     assert everything(target)["attachment"] == everything(demo_data)["attachment"]

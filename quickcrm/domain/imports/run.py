@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import ahead
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
@@ -65,9 +66,6 @@ from quickcrm.models import (
 )
 
 CHUNK_ROWS = 1000
-# SQLite: rows per multi-row INSERT, and the most bound values one statement may have.
-SQLITE_ROWS_PER_INSERT = 500
-SQLITE_VARIABLES = 32_766
 COLUMNS_MAX = 200
 HEADER_MAX = 200
 PREVIEW_ROWS = 10
@@ -471,52 +469,8 @@ def _remember(session: Session, import_id: int, keys: list[str]) -> None:
 
 
 def _insert(session: Session, table: Table, rows: list[dict]) -> None:
-    """Insert ``rows`` (dicts with the same keys) in the session's transaction.
-
-    PostgreSQL: one COPY, which costs the server half the CPU of a statement per row (the
-    lead table has 15 indexes to keep). SQLite: INSERTs of many rows each (VALUES (…),
-    (…), …): a table with a trigger (the constraints of revision 0015, the search indexes)
-    makes every statement write a statement journal, so an executemany of one row per
-    statement took three times as long (bench/import.py). Not the ORM's bulk insert: it
-    splits the rows wherever the set of empty fields changes."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        _insert_sqlite(session, table, rows)
-        return
-    columns = list(rows[0])
-    names = ", ".join(f'"{column}"' for column in columns)
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
-
-
-def _insert_sqlite(session: Session, table: Table, rows: list[dict]) -> None:
-    """``rows`` in multi-row INSERTs, the values converted by the columns' own types (as
-    ``session.execute(insert(table), rows)`` would: SQLAlchemy compiles a multi-row
-    ``insert().values(…)`` again for every statement, which cost more than it saved)."""
-    columns = list(rows[0])
-    connection = session.connection()
-    dialect = connection.dialect
-    convert = [
-        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
-    ]
-    one_row = "(" + ", ".join("?" * len(columns)) + ")"
-    names = ", ".join(f'"{name}"' for name in columns)
-    per_statement = min(SQLITE_ROWS_PER_INSERT, SQLITE_VARIABLES // len(columns))
-    for start in range(0, len(rows), per_statement):
-        some = rows[start : start + per_statement]
-        values = [
-            value if process is None or value is None else process(value)
-            for row in some
-            for name, process in convert
-            for value in (row[name],)
-        ]
-        connection.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({names}) VALUES ' + ", ".join([one_row] * len(some)),
-            tuple(values),
-        )
+    """Insert ``rows`` in the session's transaction (``bulk.insert_rows``)."""
+    bulk.insert_rows(session.connection(), table, rows)
 
 
 def _import_leads(
