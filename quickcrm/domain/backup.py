@@ -527,7 +527,8 @@ def restore(engine: Engine, path: str | Path) -> dict[str, int]:
         try:
             with engine.begin() as conn:
                 _check_target(conn, source)
-                counts = {table.name: _load(conn, table, source) for table in tables()}
+                with bulk.lead_search_deferred(conn):
+                    counts = {table.name: _load(conn, table, source) for table in tables()}
                 if conn.dialect.name == "postgresql":
                     _reset_sequences(conn)
         except BackupError:

@@ -1,5 +1,8 @@
 """Writing many rows of one table at once, for the CSV import and the restore of a backup.
 
+``lead_search_deferred(connection)`` puts many new leads into SQLite's lead search
+indexes in one statement each, after they are inserted, instead of row by row.
+
 ``insert_rows(connection, table, rows)`` inserts dicts with the same keys in the
 connection's transaction:
 
@@ -17,7 +20,10 @@ connection's transaction:
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Table, text
 
 # SQLite: rows per multi-row INSERT, and the most bound values one statement may have.
 SQLITE_ROWS_PER_INSERT = 500
@@ -64,3 +70,45 @@ def _multi_row_inserts(connection: Connection, table: Table, rows: list[dict]) -
             f'INSERT INTO "{table.name}" ({names}) VALUES ' + ", ".join([one_row] * len(some)),
             tuple(values),
         )
+
+
+# SQLite's lead search indexes (FTS5 tables of revisions 0005 and 0012, not in the models)
+# and the triggers that put each new lead into them.
+SEARCH_TRIGGERS = {"lead_search_insert": "lead_search", "lead_words_insert": "lead_words"}
+
+
+@contextmanager
+def lead_search_deferred(connection: Connection, *, import_id: int | None = None) -> Iterator[None]:
+    """SQLite: leads inserted inside get into the lead search indexes by one ``INSERT …
+    SELECT`` each at the end (about three times faster than the insert triggers row by
+    row): the leads of ``import_id`` made inside (an import batch), or every lead (a
+    restore, into an empty database). The triggers are dropped for the transaction and
+    made again from their own stored SQL. SQLite has one writer at a time and DDL is
+    transactional: no other lead can slip past the indexes, and a failure rolls the
+    triggers back with the rest (nothing is done after an exception: the caller rolls
+    back). PostgreSQL's indexes need nothing (revision 0013 gave its GIN indexes a pending
+    list)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    stored = {}
+    for trigger in SEARCH_TRIGGERS:
+        sql = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+            {"name": trigger},
+        ).scalar_one_or_none()
+        if sql:
+            stored[trigger] = sql
+    before = connection.execute(text("SELECT coalesce(max(id), 0) FROM lead")).scalar_one()
+    for trigger in stored:
+        connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    yield
+    made = "id > :before" + (" AND import_id = :import_id" if import_id is not None else "")
+    for trigger, sql in stored.items():
+        index = SEARCH_TRIGGERS[trigger]
+        columns = ", ".join(
+            row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({index})")
+        )
+        fill = f"INSERT INTO {index} (rowid, {columns}) SELECT id, {columns} FROM lead"
+        connection.execute(text(f"{fill} WHERE {made}"), {"before": before, "import_id": import_id})
+        connection.exec_driver_sql(sql)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from quickcrm.db import make_engine
 from quickcrm.domain import backup, bulk, demo
+from quickcrm.domain.leads.search import search_condition
 from quickcrm.models import Attachment, Company, Lead, Stage, User
 
 PASSWORD = "demo-password"
@@ -263,3 +265,27 @@ def test_files_are_backed_up_and_restored_a_few_at_a_time(
     assert backup.restore(target, path)["attachment"] == 5
     assert batches == [2, 2, 1]  # notes of 3,000 bytes, sent once past 5,000
     assert everything(target)["attachment"] == everything(demo_data)["attachment"]
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "native"])
+def test_restored_leads_are_found_by_search(demo_data, target, tmp_path, as_json):
+    """SQLite's search indexes are not in the models (nor the backup): a restore fills
+    them once after the leads, as their triggers would have row by row."""
+    path = tmp_path / "backup"
+    backup.write_backup(demo_data, path, as_json=as_json)
+    backup.restore(target, path)
+    with Session(demo_data) as before, Session(target) as after:
+        lead = before.scalars(select(Lead).order_by(Lead.id.desc())).first()
+        word = lead.name.split()[-1]
+        for typed in (word, word[:2], lead.name):
+            expected = before.scalars(_found(before, typed)).all()
+            assert lead.id in expected, typed
+            assert after.scalars(_found(after, typed)).all() == expected, typed
+        fresh = Lead(name="Quentin Zyx", owner_id=lead.owner_id)
+        after.add(fresh)
+        after.commit()  # the triggers are back: a new lead is found too
+        assert after.scalars(_found(after, "zy")).all() == [fresh.id]
+
+
+def _found(session, typed: str):
+    return select(Lead.id).where(search_condition(session, typed)).order_by(Lead.id)

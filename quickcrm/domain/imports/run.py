@@ -31,7 +31,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -318,7 +317,7 @@ def run_batch(
     if number + 1 < upload.chunk_count:
         ahead.start(import_id, number + 1, settings, _chunk_rows(session, import_id, number + 1))
     if upload.kind == "leads":
-        with _bulk_writes(session, import_id):
+        with bulk.lead_search_deferred(session.connection(), import_id=import_id):
             imported, duplicates = _import_leads(session, upload, rows, region)
     else:
         imported, duplicates = _import_companies(session, upload, rows, region)
@@ -371,59 +370,6 @@ def _chunk_rows(session: Session, import_id: int, number: int) -> str | None:
 def _storable(cell: str) -> str:
     """A refused row's cell, kept for the download even when it holds a NUL."""
     return cell if v.storable(cell) else "".join(ch for ch in cell if v.storable(ch))
-
-
-class _bulk_writes:
-    """SQLite: the batch's leads get into the lead search indexes of revisions 0005 and 0012
-    in one statement each instead of row by row (README, "Import", has the figures).
-
-    The FTS5 insert triggers are dropped for the batch's transaction and created again from
-    their own stored SQL; the batch's leads are added to ``lead_search`` and ``lead_words``
-    by one INSERT … SELECT each (about three times faster than the triggers). SQLite has one
-    writer at a time and DDL is transactional: no other lead can slip past the indexes, and
-    a crash rolls the triggers back in with the rest.
-
-    PostgreSQL keeps its GIN indexes as they are: revision 0013 gave them a small pending
-    list, which makes a batch's inserts cheap without changing anything here (ALTER INDEX
-    would take an ACCESS EXCLUSIVE lock that stops every read of the leads)."""
-
-    TRIGGERS = {"lead_search_insert": "lead_search", "lead_words_insert": "lead_words"}
-
-    def __init__(self, session: Session, import_id: int):
-        self.session, self.import_id = session, import_id
-        self.triggers: dict[str, str] = {}
-        if session.get_bind().dialect.name == "sqlite":
-            stored = text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name")
-            for trigger in self.TRIGGERS:
-                trigger_sql = session.execute(stored, {"name": trigger}).scalar_one_or_none()
-                if trigger_sql:
-                    self.triggers[trigger] = trigger_sql
-
-    def __enter__(self):
-        if self.triggers:
-            run = self.session.execute
-            self.before = run(select(func.coalesce(func.max(Lead.id), 0))).scalar_one()
-            for trigger in self.triggers:
-                run(text(f"DROP TRIGGER {trigger}"))
-        return self
-
-    def __exit__(self, kind, *_):
-        if kind is not None or not self.triggers:
-            return False  # on failure the caller rolls back, the triggers with the rest
-        run = self.session.execute
-        for trigger, trigger_sql in self.triggers.items():
-            index = self.TRIGGERS[trigger]
-            columns = [row[1] for row in run(text(f"PRAGMA table_info({index})"))]
-            names = ", ".join(columns)
-            run(
-                text(
-                    f"INSERT INTO {index} (rowid, {names}) SELECT id, {names} FROM lead"
-                    " WHERE import_id = :import_id AND id > :before"
-                ),
-                {"import_id": self.import_id, "before": self.before},
-            )
-            run(text(trigger_sql))
-        return False
 
 
 def _known(session: Session, import_id: int, keys: set[str]) -> set[str]:
