@@ -68,7 +68,6 @@ class _Helper:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._last_used = 0.0
-        self._watch: threading.Thread | None = None
         # Whether the process has cleaned a chunk: until then it may still be starting
         # (importing the app's modules takes it about a second).
         self.warm = False
@@ -79,8 +78,7 @@ class _Helper:
                 if self._pool is None:
                     context = multiprocessing.get_context("spawn")
                     self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-                    self._watch = threading.Thread(target=self._stop_when_idle, daemon=True)
-                    self._watch.start()
+                    threading.Thread(target=self._stop_when_idle, daemon=True).start()
                 self._last_used = time.monotonic()
                 future = self._pool.submit(clean_chunk, settings, stored)
                 future.add_done_callback(self._warmed)
