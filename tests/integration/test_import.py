@@ -335,6 +335,18 @@ def test_refused_cells_that_look_like_formulas_are_neutralised_in_the_download(c
     assert rows[1][2:] == ['\'=HYPERLINK("http://evil.example")', "'@bad"]
 
 
+def test_a_header_that_looks_like_a_formula_is_neutralised_in_the_download(client, admin):
+    # The refused rows' file repeats the upload's header row: typed text, like its cells.
+    data = b'Name,"=HYPERLINK(""http://evil.example"",""Open"")",+Phone\n,x,1\n'
+    import_id = import_id_of(upload(client, data))
+    start(client, import_id)
+    finish(client, import_id)
+    header = refused_rows(client, import_id)[0]
+    assert header == [
+        "Line", "Reason", "Name", '\'=HYPERLINK("http://evil.example","Open")', "'+Phone"
+    ]  # fmt: skip
+
+
 def test_an_admin_may_upload_more_than_the_app_wide_limit(client, admin, db):
     lines = ["Name,Note"] + [f"Person {i},{'n' * 100}" for i in range(12_000)]
     data = "\n".join(lines).encode()

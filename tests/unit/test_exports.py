@@ -76,6 +76,23 @@ def test_the_header_is_sent_before_any_row_is_read(db, make_user):
     assert first.decode("utf-8-sig").startswith("ID,Name,Company,")
 
 
+def test_every_exports_header_is_fixed_text_that_no_spreadsheet_runs(db, make_user):
+    # Unlike the import's refused rows (which repeat the uploaded file's header), an
+    # export's column names are the app's own words: nothing typed reaches them.
+    rep = make_user()
+    every = [
+        exports.lead_export(db, leads.LeadQuery.from_mapping({}), rep, today=TODAY),
+        exports.company_export(),
+        exports.contact_export(),
+        exports.opportunity_export(opportunities.ListFilters()),
+        exports.activity_export(),
+    ]
+    for export in every:
+        assert all(exports.neutralise(name) == name for name in export.headers), export.name
+        header = read(db, export)[1][0]
+        assert header == list(export.headers)
+
+
 def test_a_reps_lead_export_has_only_their_leads_with_the_lists_filters(db, make_user):
     rita, sam = make_user("rita@example.com"), make_user("sam@example.com")
     coordinator = make_user("cora@example.com", "coordinator")

@@ -572,7 +572,8 @@ def purge_abandoned(session: Session, *, now: datetime | None = None) -> int:
 
 def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
     """The refused rows as CSV — their line, the reason, then their cells — with a UTF-8
-    byte order mark (so Excel reads it as UTF-8) and formulas neutralised."""
+    byte order mark (so Excel reads it as UTF-8) and formulas neutralised, in the header row
+    too."""
     out = io.StringIO()
     writer = csv.writer(out)
 
@@ -582,7 +583,7 @@ def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
         out.truncate()
         return text
 
-    writer.writerow(["Line", "Reason", *headers_of(upload)])
+    writer.writerow(["Line", "Reason", *map(spreadsheet_safe, headers_of(upload))])
     yield "\ufeff" + take()
     query = (
         select(ImportRefusal.line, ImportRefusal.reason, ImportRefusal.cells)
