@@ -382,7 +382,10 @@ class Attachment(Base):
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead.id", ondelete="CASCADE"), index=True
     )
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    # SET NULL: a contact that goes (an undone conversion) leaves the photo with its lead.
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))
     content_type: Mapped[str] = mapped_column(String(60))
     size: Mapped[int]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from quickcrm.domain.matching import name_key
-from quickcrm.models import Company, Lead, User
+from quickcrm.models import Attachment, Company, Lead, User
 
 
 def lead(db: Session, owner: User, name: str = "Jo Bloggs", **fields) -> Lead:
@@ -20,6 +20,18 @@ def lead(db: Session, owner: User, name: str = "Jo Bloggs", **fields) -> Lead:
 def company(db: Session, name: str = "Acme", **fields) -> Company:
     """A company, its matching key filled in as the app fills it."""
     made = Company(name=name, name_key=name_key(name), **fields)
+    db.add(made)
+    db.commit()
+    return made
+
+
+def attachment(db: Session, lead: Lead, kind: str = "voice_note", **fields) -> Attachment:
+    """A card photo or voice note kept with ``lead`` (a few bytes stand in for the file)."""
+    data = fields.pop("data", b"OggS" if kind == "voice_note" else b"\xff\xd8\xff")
+    content_type = "audio/ogg" if kind == "voice_note" else "image/jpeg"
+    made = Attachment(
+        lead=lead, kind=kind, content_type=content_type, size=len(data), data=data, **fields
+    )
     db.add(made)
     db.commit()
     return made

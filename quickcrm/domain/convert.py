@@ -13,6 +13,7 @@ from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import (
     Activity,
+    Attachment,
     Company,
     Contact,
     Lead,
@@ -301,6 +302,10 @@ def _added_since(session: Session, lead: Lead) -> list[str]:
         converted = select(Lead.name).where(Lead.company_id == lead.company_id, Lead.id != lead.id)
         found += [f"the converted lead {name}" for name in session.scalars(converted)]
     if lead.created_contact:
+        converted = select(Lead.name).where(Lead.contact_id == lead.contact_id, Lead.id != lead.id)
+        if lead.created_company:  # already named above, as leads of the company
+            converted = converted.where(Lead.company_id != lead.company_id)
+        found += [f"the converted lead {name}" for name in session.scalars(converted)]
         deals = select(Opportunity.title).where(Opportunity.contact_id == lead.contact_id)
         if lead.opportunity_id:
             deals = deals.where(Opportunity.id != lead.opportunity_id)
@@ -372,6 +377,14 @@ def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | No
             update(Activity)
             .where(Activity.lead_id == lead.id)
             .values(company_id=None, contact_id=None, opportunity_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        # Card photos and voice notes go back to the lead alone: on a contact every rep may
+        # open them (attachments.may_see), and a contact the undo removes must not hold them.
+        session.execute(
+            update(Attachment)
+            .where(Attachment.lead_id == lead.id)
+            .values(contact_id=None)
             .execution_options(synchronize_session=False)
         )
         if opportunity_id:

@@ -15,7 +15,8 @@ from quickcrm.domain.convert import (
     undo_conversion,
     undo_refusal,
 )
-from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, utcnow
+from quickcrm.models import Activity, Attachment, Company, Contact, Lead, Opportunity, utcnow
+from tests import factories
 
 TODAY = date(2026, 11, 23)
 
@@ -106,6 +107,68 @@ def test_undo_into_an_existing_company_keeps_the_company(db, people):
     assert not lead.created_company and lead.created_contact
     undo_conversion(db, lead, people["admin"])
     assert db.get(Company, acme.id) is not None and db.query(Contact).count() == 0
+
+
+def _with_card(db, people, **form_changes):
+    """A converted lead that came with a card photo and a voice note."""
+    lead = Lead(name="Jo Bloggs", company_name="Acme Inc", email="jo@acme.com",
+                owner=people["rep"], from_card=True)  # fmt: skip
+    db.add(lead)
+    db.commit()
+    kept = [factories.attachment(db, lead, "card_photo"), factories.attachment(db, lead)]
+    form = ConvertForm.initial(db, lead, [], TODAY)
+    form.raw.update(form_changes)
+    convert_lead(db, lead, people["coordinator"], form.clean(db, phone_region="GB"),
+                 phone_region="GB")  # fmt: skip
+    assert {a.contact_id for a in db.query(Attachment)} == {lead.contact_id}
+    return lead, [a.id for a in kept]
+
+
+def test_undo_of_a_new_contact_gives_the_card_photo_and_voice_note_back_to_the_lead(db, people):
+    lead, kept = _with_card(db, people, create_opportunity="on")
+    contact_id = lead.contact_id
+    undo_conversion(db, lead, people["coordinator"])
+    db.refresh(lead)
+    assert lead.status == "open" and db.get(Contact, contact_id) is None
+    found = db.query(Attachment).order_by(Attachment.id).all()
+    assert [(a.id, a.lead_id, a.contact_id) for a in found] == [(i, lead.id, None) for i in kept]
+
+
+def test_undo_into_an_existing_contact_takes_only_this_leads_files_back(db, people):
+    acme = factories.company(db, "Acme Inc", email_domain="acme.com")
+    jo = Contact(company=acme, name="Jo Bloggs", email="jo@acme.com")
+    db.add(jo)
+    db.commit()
+    earlier = factories.lead(db, people["rep"], "Jo at the fair", status="converted",
+                             company_id=acme.id, contact_id=jo.id)  # fmt: skip
+    theirs = factories.attachment(db, earlier, contact_id=jo.id)
+    lead, kept = _with_card(db, people, company=str(acme.id), contact=str(jo.id))
+    assert not lead.created_contact
+    undo_conversion(db, lead, people["coordinator"])
+    assert db.get(Contact, jo.id) is not None
+    mine = db.query(Attachment).filter(Attachment.id.in_(kept)).all()
+    assert {(a.lead_id, a.contact_id) for a in mine} == {(lead.id, None)}
+    db.refresh(theirs)
+    assert (theirs.lead_id, theirs.contact_id) == (earlier.id, jo.id)
+
+
+def test_a_contact_that_goes_leaves_its_attachments_with_their_lead(db, people):
+    """The database's own rule (revision 0017), whatever path removes the contact."""
+    lead, kept = _with_card(db, people)
+    contact_id = lead.contact_id
+    db.query(Lead).filter_by(id=lead.id).update({"contact_id": None})
+    db.query(Activity).filter_by(contact_id=contact_id).update({"contact_id": None})
+    db.query(Contact).filter_by(id=contact_id).delete()
+    db.commit()
+    db.expire_all()
+    assert {(a.lead_id, a.contact_id) for a in db.query(Attachment)} == {(lead.id, None)}
+
+
+def test_another_lead_converted_into_the_new_contact_stops_the_undo(db, people):
+    lead = _converted(db, people)
+    factories.lead(db, people["rep"], "Jo again", status="converted",
+                   company_id=lead.company_id, contact_id=lead.contact_id)  # fmt: skip
+    assert "the converted lead Jo again" in undo_refusal(db, lead, people["coordinator"])
 
 
 def test_match_reasons_say_why(db, people):
