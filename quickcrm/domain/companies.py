@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import vobject
 from sqlalchemy import Select, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -345,26 +347,39 @@ def opportunities_of(session: Session, **where) -> FirstOf:
     )
 
 
-def _vcard_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace(",", "\\,").replace(";", "\\;")
+# Every line break Python's str.splitlines knows, CR LF as one: an address book that split
+# a value on any of them would read what follows as a property of its own.
+LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    """``value`` on one line: each line break a space, then runs of spaces folded and the
+    ends trimmed, as ``validation.text`` cleans one-line fields."""
+    return re.sub(r"[ \t]+", " ", LINE_BREAK.sub(" ", value)).strip()
 
 
 def vcard(contact: Contact) -> str:
-    """The contact as a vCard 3.0, to add to a phone's address book."""
-    lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{_vcard_escape(contact.name)}"]
-    parts = contact.name.rsplit(" ", 1)
+    """The contact as a vCard 3.0, to add to a phone's address book. vobject writes it
+    (escapes ``\\ ; ,``, folds long lines); every value is made one line first."""
+    card = vobject.vCard()
+    name = _one_line(contact.name)
+    card.add("fn").value = name
+    parts = name.rsplit(" ", 1)
     family, given = (parts[1], parts[0]) if len(parts) == 2 else (parts[0], "")
-    lines.append(f"N:{_vcard_escape(family)};{_vcard_escape(given)};;;")
+    card.add("n").value = vobject.vcard.Name(family=family, given=given)
     if contact.company is not None:
-        lines.append(f"ORG:{_vcard_escape(contact.company.name)}")
+        card.add("org").value = [_one_line(contact.company.name)]
     if contact.title:
-        lines.append(f"TITLE:{_vcard_escape(contact.title)}")
+        card.add("title").value = _one_line(contact.title)
     if contact.phone:
-        lines.append(f"TEL;TYPE=WORK,VOICE:{_vcard_escape(contact.phone)}")
+        tel = card.add("tel")
+        tel.value = _one_line(contact.phone)
+        tel.type_paramlist = ["WORK", "VOICE"]
     if contact.email:
-        lines.append(f"EMAIL;TYPE=INTERNET:{_vcard_escape(contact.email)}")
-    lines.append("END:VCARD")
-    return "\r\n".join(lines) + "\r\n"
+        email = card.add("email")
+        email.value = _one_line(contact.email)
+        email.type_param = "INTERNET"
+    return card.serialize()
 
 
 def merge_companies(session: Session, survivor: Company, duplicate: Company) -> Company:

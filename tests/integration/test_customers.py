@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import vobject
 from sqlalchemy import select
 
 from quickcrm.models import Activity, Company, Contact, Opportunity, Segment, Stage
@@ -176,3 +177,24 @@ def test_the_primary_contact_can_be_changed_only_to_one_at_the_company(client, d
     assert client.post(f"/opportunities/{deal.id}", data=data).status_code == 303
     db.refresh(deal)
     assert deal.contact_id == bob.id
+
+
+def test_a_vcard_of_a_name_and_title_typed_with_line_breaks_is_one_card_without_extras(
+    client, db, coordinator
+):
+    _, ann = _acme(db)
+    typed = {
+        "csrf_token": csrf_token(client, f"/contacts/{ann.id}"),
+        "name": "Ann\rURL:http://evil.example\rSmith",
+        "title": "Buyer\u2028EMAIL:x@evil.example",
+        "phone": "+44 20 7946 0001",
+    }
+    assert client.post(f"/contacts/{ann.id}", data=typed).status_code == 303
+    response = client.get(f"/contacts/{ann.id}/vcard")
+    disposition = response.headers["Content-Disposition"]
+    assert response.mimetype == "text/vcard"
+    assert disposition == 'attachment; filename="Ann-URL-http-evil-example-Smith.vcf"'
+    (card,) = vobject.readComponents(response.get_data(as_text=True))
+    assert set(card.contents) == {"version", "fn", "n", "org", "title", "tel"}
+    assert card.fn.value == "Ann URL:http://evil.example Smith"
+    assert card.title.value == "Buyer EMAIL:x@evil.example"
