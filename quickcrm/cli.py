@@ -62,19 +62,27 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
 @click.option(
     "--password", default="demo-password", show_default=True, help="Password of the demo users."
 )
-def seed_demo(password: str) -> None:
-    """Fill the database with realistic demo data (users, leads, companies, deals)."""
+@click.option(
+    "--force", is_flag=True, help="Add the demo users even if the database has users of its own."
+)
+def seed_demo(password: str, force: bool) -> None:
+    """Fill a new database with realistic demo data (users, leads, companies, deals) and
+    print the demo accounts."""
     session = get_session()
     if not migrate.is_current(get_engine()):
         raise click.ClickException(
             "The database is not ready: run `flask --app wsgi db upgrade` first."
         )
-    summary = demo.seed(
-        session,
-        password=password,
-        password_method=current_app.config["PASSWORD_METHOD"],
-        region=current_app.config["PHONE_REGION"],
-    )
+    try:
+        summary = demo.seed(
+            session,
+            password=password,
+            password_method=current_app.config["PASSWORD_METHOD"],
+            region=current_app.config["PHONE_REGION"],
+            force=force,
+        )
+    except v.Refused as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(summary)
 
 

@@ -9,10 +9,11 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import matching, meeting, users
+from quickcrm.domain import validation as v
 from quickcrm.domain.stages import (
     ensure_default_lost_reasons,
     ensure_default_stages,
@@ -25,6 +26,7 @@ DEMO_USERS = (
     ("rep.sam@demo.quickcrm", "Sam Rep", "rep"),
     ("rep.alex@demo.quickcrm", "Alex Rep", "rep"),
 )
+DEMO_EMAILS = tuple(email for email, _, _ in DEMO_USERS)
 FIRST = [
     "Maria",
     "John",
@@ -94,10 +96,22 @@ def seed(
     today: date | None = None,
     leads_per_rep: int = 15,
     region: str | None = "GB",
+    force: bool = False,
 ) -> str:
-    """Add demo data once; says what it did."""
+    """Add demo data once; says what it did, with the demo accounts and their password.
+    Refused when the database has users of its own (unless ``force``): the demo accounts'
+    password is known, so they belong in a database made to try QuickCRM."""
     if session.scalar(select(User.id).where(User.email == DEMO_USERS[0][0])) is not None:
         return "Demo data is already there."
+    own = own_users(session)
+    if own and not force:
+        raise v.Refused(
+            {
+                "force": f"This database already has {own} user{'s' if own > 1 else ''} of "
+                "its own and seed-demo would add accounts with a known password: run it on "
+                "a new, empty database, or add --force to add them anyway."
+            }
+        )
     today = today or date.today()
     rng = random.Random(2026)
     ensure_default_stages(session)
@@ -240,11 +254,18 @@ def seed(
         )
     session.commit()
     snapshots = _two_weeks_of_meetings(session, people[0], deals, stages, now)
-    emails = ", ".join(email for email, _, _ in DEMO_USERS)
+    accounts = "".join(f"\n  {user.role:<12} {user.email}" for user in people)
     return (
-        f"Added {len(people)} demo users — {emails} (password: {password}) — {count} leads, "
-        f"{len(COMPANIES[:5])} companies with two contacts and an opportunity each, "
-        f"and {snapshots} weekly-meeting snapshots."
+        f"Added {count} demo leads, {len(COMPANIES[:5])} companies with two contacts and an "
+        f"opportunity each, and {snapshots} weekly-meeting snapshots.\n"
+        f"Demo accounts, each with the password {password}:{accounts}"
+    )
+
+
+def own_users(session: Session) -> int:
+    """How many users the database has that are not demo users."""
+    return session.scalar(
+        select(func.count()).select_from(User).where(User.email.not_in(DEMO_EMAILS))
     )
 
 

@@ -54,6 +54,40 @@ def test_seed_demo_adds_reps_and_leads_with_follow_ups_due_today(runner, db):
     assert "already there" in again.output
 
 
+def test_seed_demo_prints_the_accounts_it_made_with_their_roles_and_password(runner, client):
+    # The README's order: the app runs (its first page is the first-run page), then seed-demo.
+    assert client.get("/", follow_redirects=True).request.path == "/setup"
+    result = runner.invoke(args=["seed-demo", "--password", "try it out 2026"])
+    assert result.exit_code == 0, result.output
+    assert "Demo accounts, each with the password try it out 2026:" in result.output
+    for line in (
+        "coordinator  coordinator@demo.quickcrm",
+        "rep          rep.sam@demo.quickcrm",
+        "rep          rep.alex@demo.quickcrm",
+    ):
+        assert f"\n  {line}\n" in result.output + "\n", result.output
+
+
+def test_seed_demo_refuses_a_database_with_users_of_its_own_unless_forced(runner, db, make_user):
+    make_user("owner@example.com", "admin")
+    db.commit()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert result.output == (
+        "Error: This database already has 1 user of its own and seed-demo would add accounts "
+        "with a known password: run it on a new, empty database, or add --force to add them "
+        "anyway.\n"
+    )
+    db.expire_all()
+    assert db.scalars(select(User.email)).all() == ["owner@example.com"]
+    assert db.scalar(select(func.count()).select_from(Lead)) == 0
+
+    forced = runner.invoke(args=["seed-demo", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "coordinator@demo.quickcrm" in forced.output and "demo-password" in forced.output
+    assert db.scalar(select(func.count()).select_from(User)) == 4
+
+
 def test_db_upgrade_is_idempotent(runner):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
