@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import htmx
 from quickcrm.db import close_session, get_engine, get_session
-from quickcrm.domain import users
+from quickcrm.domain import ratelimit, users
 from quickcrm.domain import validation as v
 from quickcrm.models import User
 from quickcrm.web import render, safe_next
@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     # Made now, so even the first sign-in with an unknown email costs one password check.
     users.dummy_hash(app.config["PASSWORD_METHOD"])
+    # Rate-limit keys (what was typed into the email box among them) are stored hashed.
+    ratelimit.use_secret_key(app.config["SECRET_KEY"])
     app.jinja_env.globals["password_min"] = users.PASSWORD_MIN
 
     @login_manager.user_loader

@@ -6,13 +6,22 @@ A limit is a fixed window per key: the first hit starts a window of ``window``; 
 ``limit`` inside it are refused until it ends. One row per key in ``rate_limit``, counted
 by one INSERT … ON CONFLICT DO UPDATE (SQLite and PostgreSQL both have it), so two app
 servers hitting the same key at once can never both read the old count.
+
+Keys are stored as an HMAC-SHA256 under a secret derived from the app's secret key, never
+as typed: a sign-in key holds what was typed into the email box (a password, by mistake),
+and a plain SHA-256 of that could be reversed by guessing from a copy of the database at
+the speed of SHA-256 (billions a second), far cheaper than the users' scrypt hashes. The
+secret is not in the database, so a dump or a backup holds only digests. The app sets it
+once per process at start (``use_secret_key``), so callers pass plain keys.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import math
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, literal, select
@@ -21,7 +30,9 @@ from sqlalchemy.orm import Session
 
 from quickcrm.models import RateLimit, UTCDateTime, utcnow
 
-KEY_MAX = 200  # the column's length
+# The secret keys are hashed under; until the app sets it from its secret key (every app
+# server has the same one, so they share counts), one of this process's own.
+_secret = secrets.token_bytes(32)
 # Rows whose window started longer ago than this are deleted: no window may be longer.
 RETENTION = timedelta(days=2)
 PURGE_BATCH = 200
@@ -74,9 +85,10 @@ def hit(
     return False, max(1, math.ceil((started + window - now).total_seconds()))
 
 
-def reset(session: Session, key: str) -> None:
-    """Forget the hits of ``key`` (a sign-in that succeeded); commits."""
-    session.execute(delete(RateLimit).where(RateLimit.key == stored_key(key)))
+def reset(session: Session, *keys: str) -> None:
+    """Forget the hits of ``keys`` (a sign-in that succeeded); commits."""
+    stored = [stored_key(key) for key in keys]
+    session.execute(delete(RateLimit).where(RateLimit.key.in_(stored)))
     session.commit()
 
 
@@ -95,14 +107,18 @@ def address_key(scope: str, address: str | None) -> str:
     return f"{scope}:addr:{ip}"
 
 
+def use_secret_key(secret_key: str | bytes) -> None:
+    """Hash keys from now on under a secret derived from the app's ``secret_key``."""
+    global _secret
+    if isinstance(secret_key, str):
+        secret_key = secret_key.encode("utf-8")
+    _secret = hmac.new(secret_key, b"quickcrm rate-limit keys", hashlib.sha256).digest()
+
+
 def stored_key(key: str) -> str:
-    """``key`` as it is stored: itself when it fits the column and is plain printable text,
-    else a digest of it (keys may carry what a client typed: NUL bytes, lone surrogates,
-    a 5,000-character email)."""
-    if len(key) <= KEY_MAX and key.isprintable():
-        return key
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"sha256:{digest}"
+    """``key`` as it is stored: its hex HMAC-SHA256 (64 characters, whatever the key holds:
+    NUL bytes, lone surrogates, 5,000 characters)."""
+    return hmac.new(_secret, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def _purge(session: Session, now: datetime) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask_login.utils import encode_cookie
+from sqlalchemy import select
 
 from quickcrm.domain import users
-from quickcrm.models import User
+from quickcrm.models import RateLimit, User
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 PROTECTED = ["/", "/leads/1", "/account/password"]
@@ -451,6 +454,22 @@ def test_one_address_trying_many_accounts_is_refused_after_30_a_minute(app, clie
     assert Auth(client).login().status_code == 429
     # Someone else, elsewhere, signs in as usual.
     assert Auth(client_at(app, "2001:db8::7")).login().status_code == 302
+
+
+def test_a_password_typed_into_the_email_box_is_not_kept_in_clear(app, client, db, make_user):
+    """The rate limits count what was typed into the email box, but keep only a keyed hash
+    of it: no row of ``rate_limit`` (nor a backup or dump of it) holds the text."""
+    make_user()
+    typed = "my own secret phrase 42"
+    assert Auth(client).login(typed, "wrong guess").status_code == 401
+    keys = db.scalars(select(RateLimit.key)).all()
+    assert len(keys) == 2
+    assert not [key for key in keys if "secret phrase" in key or "127.0.0.1" in key]
+    assert all(re.fullmatch("[0-9a-f]{64}", key) for key in keys)
+    # Counted all the same: the next attempts of that email from this address add up.
+    for _ in range(9):
+        assert Auth(client).login(typed, "wrong guess").status_code == 401
+    assert Auth(client).login(typed, "wrong guess").status_code == 429
 
 
 def test_an_unknown_email_costs_the_same_as_a_wrong_password(client, db, make_user, monkeypatch):

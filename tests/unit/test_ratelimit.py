@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -46,7 +48,25 @@ def test_hostile_keys_are_counted_under_a_digest(db):
         answers = hits(db, key, 4)
         assert [allowed for allowed, _ in answers] == [True, True, True, False]
     stored = set(db.scalars(select(RateLimit.key)))
-    assert len(stored) == 3 and all(key.startswith("sha256:") for key in stored)
+    assert len(stored) == 3 and all(re.fullmatch("[0-9a-f]{64}", key) for key in stored)
+
+
+def test_keys_are_stored_as_an_hmac_under_the_apps_secret_key(app, db, monkeypatch):
+    """What a key holds (an email, or a password typed into the email box) is not in the
+    table, and without the app's secret key its digest cannot be matched to a guess."""
+    key = "sign-in:account:my secret words"
+    ratelimit.hit(db, key, limit=3, window=MINUTE)
+    stored = db.scalar(select(RateLimit.key))
+    assert stored == ratelimit.stored_key(key) and "secret" not in stored
+    guesses = (key, "my secret words")
+    assert stored not in {hashlib.sha256(guess.encode()).hexdigest() for guess in guesses}
+    # The app's secret key decides the digest: the same on every app server, and another
+    # secret key gives another one.
+    monkeypatch.setattr(ratelimit, "_secret", ratelimit._secret)
+    ratelimit.use_secret_key(app.config["SECRET_KEY"])
+    assert ratelimit.stored_key(key) == stored
+    ratelimit.use_secret_key(b"another secret key")
+    assert ratelimit.stored_key(key) != stored
 
 
 def test_a_window_longer_than_rows_are_kept_is_refused(db):
@@ -57,7 +77,7 @@ def test_a_window_longer_than_rows_are_kept_is_refused(db):
 def test_keys_unused_for_days_are_swept_away(db):
     ratelimit.hit(db, "old", limit=3, window=MINUTE, now=START)
     ratelimit.hit(db, "new", limit=3, window=MINUTE, now=START + timedelta(days=3))
-    assert set(db.scalars(select(RateLimit.key))) == {"new"}
+    assert set(db.scalars(select(RateLimit.key))) == {ratelimit.stored_key("new")}
 
 
 def test_two_servers_at_once_never_both_slip_through(app):
