@@ -148,10 +148,16 @@ def calendar():
 
 @bp.post("/agenda/calendar")
 def regenerate_calendar():
-    agenda.regenerate_feed_token(get_session(), current_user)
+    """The new address is in this answer alone (no-store): only its hash is kept, and
+    nothing carries the secret to another request."""
+    had_feed = current_user.ical_token is not None
+    secret = agenda.regenerate_feed_token(get_session(), current_user)
     get_session().commit()
-    flash("A new calendar address is ready; the old one no longer works.")
-    return redirect(url_for("agenda.calendar"), 303)
+    feed_url = url_for("agenda.feed", token=secret, _external=True)
+    body, status = render(
+        "agenda/calendar.html", ["content"], user=current_user, feed_url=feed_url, had_feed=had_feed
+    )
+    return body, status, {"Cache-Control": "no-store"}
 
 
 @bp.get("/ical/<token>.ics")

@@ -4,6 +4,7 @@ occurrence of a repeating task), snoozing, and the iCal feed's secret."""
 from __future__ import annotations
 
 import calendar
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -361,16 +362,27 @@ def feed_limit_key(user: User) -> str:
 
 
 def regenerate_feed_token(session: Session, user: User) -> str:
-    """A new secret for the user's feed; the old URL stops working at once."""
-    user.ical_token = secrets.token_urlsafe(32)
+    """A new secret for the user's feed, returned this once: only its hash is kept (as API
+    tokens are), so the address is shown when it is made and never again. The old address
+    stops working at once."""
+    secret = secrets.token_urlsafe(32)
+    user.ical_token = feed_token_hash(secret)
     session.flush()
-    return user.ical_token
+    return secret
+
+
+def feed_token_hash(secret: str) -> str:
+    """What is stored of a feed's secret: its hex SHA-256 (the secret has 256 random bits,
+    so a fast hash is enough; a copy of the database opens no one's calendar)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def user_for_feed(session: Session, token: str) -> User | None:
+    """The active user whose feed ``token`` opens, or ``None``. A feed ends with its user's
+    sessions (``users.end_sessions``: signing out, a new password, deactivation)."""
     if not token:
         return None
-    user = session.scalar(select(User).where(User.ical_token == token))
+    user = session.scalar(select(User).where(User.ical_token == feed_token_hash(token)))
     return user if user is not None and user.active else None
 
 

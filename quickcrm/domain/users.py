@@ -300,14 +300,16 @@ def user_for_session(session: Session, session_id: object) -> User | None:
 
 def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
     """End every session and "stay signed in" cookie of ``user``, in every browser: they
-    all carry the session version, which moves on. Commits unless told not to."""
+    all carry the session version, which moves on. Their calendar feed's address ends too
+    (whoever had a session may have copied it); they can make a new one. Commits unless
+    told not to."""
     session.execute(
         update(User)
         .where(User.id == user.id)
-        .values(session_version=User.session_version + 1)
+        .values(session_version=User.session_version + 1, ical_token=None)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(user, ["session_version"])
+    session.refresh(user, ["session_version", "ical_token"])
     if commit:
         session.commit()
 

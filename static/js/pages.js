@@ -34,6 +34,12 @@ document.addEventListener("submit", (event) => {
   }
 }, true);
 
+// A secret shown once (a new API token, a calendar address) is the answer to a POST: the
+// page forgets that POST, so a reload shows the page again instead of making another one.
+if (document.querySelector("[data-shown-once]")) {
+  history.replaceState(history.state, "", location.href);
+}
+
 // Small conveniences named in the markup: a read-only address selected on focus (to
 // copy), a chooser that applies itself when changed.
 document.addEventListener("focusin", (event) => {

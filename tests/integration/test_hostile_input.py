@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import event, select, text
 
-from quickcrm.domain import api_tokens
+from quickcrm.domain import agenda, api_tokens
 from quickcrm.models import (
     Activity,
     Attachment,
@@ -121,7 +121,7 @@ def world(db, admin, make_user):
         owner_id=admin.id,
     )  # fmt: skip
     db.add_all([segment, company, contact, opportunity, lead, task, note, waiting_import])
-    rep.ical_token = "t" * 40
+    rep.ical_token = agenda.feed_token_hash("t" * 40)
     db.commit()
     db.add(ImportChunk(import_id=waiting_import.id, number=0, rows='[[2, "Ann", "a@x.example"]]'))
     db.commit()
@@ -140,7 +140,7 @@ def world(db, admin, make_user):
         "user_id": rep.id,
         "token_id": api_token.id,
         "name": "name",
-        "token": rep.ical_token,
+        "token": "t" * 40,
         "attachment_id": note.id,
         "import_id": waiting_import.id,
     }

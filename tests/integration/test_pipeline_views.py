@@ -11,9 +11,9 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from quickcrm.domain import agenda, demo, opportunities, stages
+from quickcrm.domain import agenda, demo, opportunities, stages, users
 from quickcrm.models import Activity, Company, Lead, LostReason, Opportunity, Stage
-from tests.conftest import csrf_token
+from tests.conftest import PASSWORD, csrf_token
 
 
 def follow_up(db, user, due, name="Maria Novak"):
@@ -290,22 +290,65 @@ def test_coordinators_see_anyones_agenda_reps_do_not(client, make_user, auth, db
     assert "Sams Lead" in client.get(f"/agenda?user={sam.id}").get_data(as_text=True)
 
 
+FEED_URL = re.compile(r'id="feed-url"[^>]*value="https?://[^/]+(/ical/[^"]+\.ics)"')
+
+
+def new_feed(client) -> str:
+    """Make a new calendar address on the calendar page; the path it shows, this once."""
+    page = client.post(
+        "/agenda/calendar", data={"csrf_token": csrf_token(client, "/agenda/calendar")}
+    )
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    return html.unescape(FEED_URL.search(page.get_data(as_text=True)).group(1))
+
+
 def test_ical_feed_parses_lists_due_items_and_revokes(client, rep, db, app):
     follow_up(db, rep, date.today(), "Maria Novak")
-    client.post("/agenda/calendar", data={"csrf_token": csrf_token(client, "/agenda/calendar")})
-    db.refresh(rep)
-    old = rep.ical_token
+    old = new_feed(client)
     anonymous = app.test_client()
-    response = anonymous.get(f"/ical/{old}.ics")
+    response = anonymous.get(old)
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
     events = Calendar.from_ical(response.data).walk("VEVENT")
     assert [str(e["SUMMARY"]) for e in events] == ["Follow up — Maria Novak"]
     assert events[0].decoded("DTSTART") == date.today()
-    client.post("/agenda/calendar", data={"csrf_token": csrf_token(client, "/agenda/calendar")})
-    assert anonymous.get(f"/ical/{old}.ics").status_code == 404
+    new = new_feed(client)
+    assert anonymous.get(old).status_code == 404
+    assert anonymous.get(new).status_code == 200
+    # Shown once: the page shows no address afterwards, only a way to make a new one.
+    again = client.get("/agenda/calendar").get_data(as_text=True)
+    assert "/ical/" not in again and "New address (revokes the old one)" in again
+
+
+def test_a_feed_secret_is_stored_as_its_hash(client, rep, db):
+    path = new_feed(client)
+    secret = path.removeprefix("/ical/").removesuffix(".ics")
     db.refresh(rep)
-    assert anonymous.get(f"/ical/{rep.ical_token}.ics").status_code == 200
+    assert rep.ical_token == agenda.feed_token_hash(secret) and secret not in rep.ical_token
+
+
+@pytest.mark.parametrize("how", ["sign out", "password change", "deactivation"])
+def test_a_feed_ends_with_its_users_sessions(client, rep, db, app, auth, make_user, how):
+    path = new_feed(client)
+    anonymous = app.test_client()
+    assert anonymous.get(path).status_code == 200
+    if how == "sign out":
+        auth.logout()
+    elif how == "password change":
+        users.change_password(db, rep, PASSWORD, "a much newer passphrase")
+    else:
+        admin = make_user("admin@example.com", "admin", "Ada")
+        users.deactivate(db, rep, by=admin)
+        users.reactivate(db, rep)
+        db.commit()
+    assert anonymous.get(path).status_code == 404
+    db.refresh(rep)
+    assert rep.ical_token is None
+    auth.login(
+        "rep@example.com", "a much newer passphrase" if how == "password change" else PASSWORD
+    )
+    assert "Create my calendar address" in client.get("/agenda/calendar").get_data(as_text=True)
+    assert anonymous.get(new_feed(client)).status_code == 200
 
 
 def test_ical_feed_is_rate_limited(client, rep, db, app):

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.domain import api_tokens
+from quickcrm.domain import agenda, api_tokens
 from quickcrm.models import (
     Activity,
     Attachment,
@@ -193,7 +193,7 @@ def world(db, make_user):
         kind="task", text="Call", due_on=date.today() + timedelta(days=1), author_id=owner.id,
         assignee_id=owner.id, lead=lead,
     )  # fmt: skip
-    owner.ical_token = "f" * 40
+    owner.ical_token = agenda.feed_token_hash("f" * 40)
     note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
     done_import = Import(
         kind="leads", status="done", filename="fair.csv", encoding="utf-8", delimiter=",",
@@ -218,7 +218,7 @@ def world(db, make_user):
             "user_id": spare.id,
             "token_id": api_token.id,
             "name": "name",
-            "token": owner.ical_token,
+            "token": "f" * 40,
             "filename": "app.css",
             "attachment_id": note.id,
             "import_id": done_import.id,
