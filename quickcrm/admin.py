@@ -3,7 +3,7 @@ only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
@@ -234,20 +234,16 @@ def _tokens_page(status: int = 200, errors: dict | None = None, created=None, se
     return *response, {"Cache-Control": "no-store"}
 
 
-# The token just made, carried from its POST to the page that shows it (Post/Redirect/Get:
-# reloading that page makes no second token). Popped by that page: shown once.
-NEW_TOKEN = "quickcrm.new_api_token"
-
-
 @bp.get("/tokens")
 def tokens():
-    shown = session.pop(NEW_TOKEN, None) or {}
-    created = get_session().get(ApiToken, shown["id"]) if "id" in shown else None
-    return _tokens_page(created=created, secret=shown.get("secret", "") if created else "")
+    return _tokens_page()
 
 
 @bp.post("/tokens")
 def create_token():
+    """The new token's secret is in this answer alone (no-store), never in a cookie or a
+    table: only its hash is kept. The page then forgets the POST (``data-shown-once``), so
+    reloading it makes no second token."""
     db = get_session()
     form = request.form
     try:
@@ -262,10 +258,7 @@ def create_token():
     except v.Refused as exc:
         return _tokens_page(422, exc.errors)
     db.commit()
-    # The secret rides in the signed session cookie to the next page only (no-store), which
-    # removes it: it is never stored on the server and cannot be shown again.
-    session[NEW_TOKEN] = {"id": token.id, "secret": secret}
-    return redirect(url_for("admin.tokens"), 303)
+    return _tokens_page(201, created=token, secret=secret)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

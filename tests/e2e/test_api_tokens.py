@@ -29,6 +29,11 @@ def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(page, make_live_us
     expect(page.get_by_text("shown only this once")).to_be_visible()
     item = page.get_by_role("listitem").filter(has_text="Website form")
     expect(item).to_contain_text("Rita Rep")
+    # A reload shows the page again; it makes no second token, and the secret is gone.
+    page.reload()
+    expect(page.get_by_label("Token for Website form")).to_have_count(0)
+    live_db.expire_all()
+    assert len(live_db.scalars(select(ApiToken)).all()) == 1
 
     page.get_by_role("link", name="← Admin").click()
     page.get_by_role("link", name="Manage API tokens").click()

@@ -326,6 +326,17 @@ def test_concurrent_posts_with_one_key_store_one_lead(app, db, secret):
 # --- Admin → API tokens -------------------------------------------------------------------
 
 
+def decode_cookie(value: str) -> str:
+    """The readable payload of Flask's signed session cookie (base64, maybe zlib)."""
+    import base64
+    import zlib
+
+    compressed = value.startswith(".")
+    payload = value.lstrip(".").split(".")[0]
+    data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return (zlib.decompress(data) if compressed else data).decode("utf-8", "replace")
+
+
 def test_an_admin_creates_a_token_that_is_shown_once_and_stored_hashed(client, db, admin, owner):
     page = client.get("/admin/tokens")
     assert page.status_code == 200
@@ -339,19 +350,18 @@ def test_an_admin_creates_a_token_that_is_shown_once_and_stored_hashed(client, d
             "csrf_token": csrf_token(client, "/admin/tokens"),
         },
     )
-    # Post/Redirect/Get: the page that shows the token is a GET, so reloading it makes no
-    # second token.
-    assert response.status_code == 303
-    assert response.headers["Location"].endswith("/admin/tokens")
-    shown = client.get("/admin/tokens")
-    assert shown.headers["Cache-Control"] == "no-store"
-    html = shown.get_data(as_text=True)
-    assert "shown only this once" in html
+    # The secret is in the POST's answer alone: not stored, not in the session cookie.
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert "shown only this once" in html and "data-shown-once" in html
     secret = SECRET_RE.search(html).group(1)
     token = db.scalars(select(ApiToken)).one()
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert (token.name, token.source, token.owner_id) == ("Website form", "website", owner.id)
     assert token.created_by_id == admin.id
+    cookie = client.get_cookie("session")
+    assert cookie is None or secret not in decode_cookie(cookie.value)
     reloaded = client.get("/admin/tokens").get_data(as_text=True)
     assert secret not in reloaded
     assert db.scalar(select(func.count()).select_from(ApiToken)) == 1
