@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import cache, wraps
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +21,7 @@ from whitenoise import WhiteNoise
 
 from quickcrm import htmx, models
 from quickcrm.db import get_session
+from quickcrm.domain import housekeeping
 
 T = TypeVar("T")
 
@@ -272,6 +273,31 @@ def init_app(app: Flask) -> None:
         response.vary.add("HX-Request")
         add_security_headers(response.headers)
         return response
+
+    # Rows kept only for a while are purged by the app servers themselves, after an answer
+    # has gone, at most once an hour per process (domain/housekeeping.py: a lease in the
+    # database lets one server run it). QUICKCRM_HOUSEKEEPING_EVERY (seconds, 0: never).
+    app.extensions["quickcrm.housekeeping"] = housekeeping.Hourly()
+
+    @app.after_request
+    def purge_now_and_then(response):
+        every = app.config.get("HOUSEKEEPING_EVERY", housekeeping.EVERY)
+        if not isinstance(every, timedelta):
+            every = timedelta(seconds=float(every or 0))
+        if every > timedelta(0) and app.extensions["quickcrm.housekeeping"].due(every):
+            response.call_on_close(lambda: _purge(app, every))
+        return response
+
+
+def _purge(app: Flask, every: timedelta) -> None:
+    try:
+        with app.extensions["quickcrm.sessionmaker"]() as session:
+            counts = housekeeping.purge(session, models.utcnow(), every=every)
+    except Exception:  # the next hour tries again; the answer has gone already
+        app.logger.exception("Housekeeping failed")
+        return
+    if any(counts.values()):
+        app.logger.info("Housekeeping purged %s", counts)
 
 
 def safe_next(target: str | None, default: str) -> str:
