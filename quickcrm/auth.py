@@ -101,8 +101,11 @@ def login():
             db,
             email,
             request.remote_addr,
-            per_account=config["SIGN_IN_ACCOUNT_LIMIT"],
+            per_account=config.get(
+                "SIGN_IN_ACCOUNT_TOTAL_LIMIT", users.SIGN_IN_ACCOUNT_TOTAL_LIMIT
+            ),
             per_address=config["SIGN_IN_ADDRESS_LIMIT"],
+            per_account_and_address=config["SIGN_IN_ACCOUNT_LIMIT"],
         )
     except users.TooManyAttempts as exc:
         body, status = render("auth/login.html", ["content"], 429, error=str(exc), email=email)
@@ -113,7 +116,7 @@ def login():
     if user is None:
         error = "That email and password do not match an active account."
         return render("auth/login.html", ["content"], 401, error=error, email=email)
-    users.forget_sign_in_attempts(db, email)
+    users.forget_sign_in_attempts(db, email, request.remote_addr)
     _start_session(user, remember=request.form.get("remember") == "on")
     return redirect(_safe_next(request.args.get("next")))
 

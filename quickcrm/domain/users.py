@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import json
 import re
 import threading
 from datetime import datetime, timedelta
@@ -28,9 +29,16 @@ NEEDS_AN_ADMIN = "QuickCRM needs at least one active admin."
 # The 20,000 most common passwords, lowercased (quickcrm/data/common-passwords.NOTICE.md).
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
 
-# Sign-in attempts are counted per account and per client address in windows of a minute
-# (quickcrm/domain/ratelimit.py); the limits themselves are settings (quickcrm/config.py).
+# Sign-in attempts are counted in windows of a minute (quickcrm/domain/ratelimit.py) per
+# account from one client address, per address and per account from every address; the
+# limits themselves are settings (quickcrm/config.py).
 SIGN_IN_WINDOW = timedelta(minutes=1)
+# The defaults of those limits that are not in every app's settings yet: attempts a minute
+# at one account from one address, and from all addresses together (ten addresses' worth,
+# so guesses from one address, refused at the first, never hold the account for its owner
+# signing in from elsewhere).
+SIGN_IN_ACCOUNT_AND_ADDRESS_LIMIT = 10
+SIGN_IN_ACCOUNT_TOTAL_LIMIT = 100
 
 # How many passwords one process hashes or checks at a time. scrypt's strength is its
 # memory: werkzeug's default (N=2**15, r=8) takes 32 MB for each hash, so a gunicorn worker
@@ -221,6 +229,12 @@ def _account_key(email: str) -> str:
     return f"sign-in:account:{normalise_email(email)}"
 
 
+def _account_and_address_key(email: str, address: str | None) -> str:
+    # JSON: whatever the email holds, it cannot pass for another account or address.
+    pair = json.dumps([normalise_email(email), ratelimit.address_key("sign-in", address)])
+    return f"sign-in:account+addr:{pair}"
+
+
 def _count(session: Session, key: str, limit: int, message: str, now: datetime | None) -> None:
     allowed, retry_after = ratelimit.hit(session, key, limit=limit, window=SIGN_IN_WINDOW, now=now)
     if not allowed:
@@ -234,20 +248,29 @@ def count_sign_in_attempt(
     *,
     per_account: int,
     per_address: int,
+    per_account_and_address: int = SIGN_IN_ACCOUNT_AND_ADDRESS_LIMIT,
     now: datetime | None = None,
 ) -> None:
     """Count one sign-in attempt at the account ``email`` from the client ``address``,
     before its password is checked (so parallel guesses are counted too); raises
-    ``TooManyAttempts`` past ``per_address`` attempts from the address or ``per_account``
-    at the account in a minute. Commits."""
+    ``TooManyAttempts`` past, in a minute, ``per_address`` attempts from the address (at any
+    accounts), ``per_account_and_address`` at the account from the address, or
+    ``per_account`` at the account from every address together. Commits.
+
+    An attempt refused by one count is not counted by the next: guesses from one address,
+    refused there, never add up to the account's total, so they slow that address and not
+    the account's owner signing in from another one."""
     message = "Too many sign-in attempts. Wait {seconds} seconds, then try again."
     _count(session, ratelimit.address_key("sign-in", address), per_address, message, now)
+    pair = _account_and_address_key(email, address)
+    _count(session, pair, per_account_and_address, message, now)
     _count(session, _account_key(email), per_account, message, now)
 
 
-def forget_sign_in_attempts(session: Session, email: str) -> None:
-    """A sign-in succeeded: the account's count starts again (the address's does not)."""
-    ratelimit.reset(session, _account_key(email))
+def forget_sign_in_attempts(session: Session, email: str, address: str | None = None) -> None:
+    """A sign-in at ``email`` from ``address`` succeeded: the account's counts start again,
+    from that address and in total (the address's count at any accounts does not)."""
+    ratelimit.reset(session, _account_and_address_key(email, address), _account_key(email))
 
 
 def count_setup_attempt(

@@ -420,19 +420,43 @@ def test_a_malformed_or_ended_session_id_means_signed_out_never_an_error(
 # --- Sign-in attempts are throttled per account and per address ---------------------------
 
 
-def test_the_11th_wrong_password_for_an_account_in_a_minute_is_refused(app, client, make_user):
+def test_the_11th_wrong_password_from_an_address_in_a_minute_is_refused_there_only(
+    app, client, make_user
+):
+    """Guesses at an account from one address slow that address, not the account's owner:
+    anyone could otherwise keep an admin out with eleven wrong passwords a minute."""
     make_user()
-    codes = [Auth(client).login(password=f"wrong guess {i}").status_code for i in range(10)]
+    attacker = client_at(app, "203.0.113.66")
+    codes = [Auth(attacker).login(password=f"wrong guess {i}").status_code for i in range(10)]
     assert codes == [401] * 10
-    refused = Auth(client).login(password=f"wrong guess {10}")
+    refused = Auth(attacker).login(password=f"wrong guess {10}")
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     page = refused.get_data(as_text=True)
     assert "Too many sign-in attempts. Wait" in page and 'role="alert"' in page
-    # The right password too, from anywhere, until the minute is over: the account is held.
-    elsewhere = client_at(app, "198.51.100.20")
-    assert Auth(elsewhere).login().status_code == 429
-    assert elsewhere.get("/").status_code == 302
+    # From that address, even the right password waits out the minute…
+    assert Auth(attacker).login().status_code == 429
+    assert attacker.get("/").status_code == 302
+    # …while the owner, on their phone elsewhere, signs in with it, then goes on using the app.
+    phone = client_at(app, "198.51.100.20")
+    assert Auth(phone).login().status_code == 302
+    assert phone.get("/").status_code == 200
+    # Still refused at the attacker's address until the minute is over.
+    assert Auth(attacker).login(password="wrong guess 11").status_code == 429
+
+
+def test_guesses_spread_over_many_addresses_are_held_at_the_accounts_total(app, make_user):
+    """An attacker who has many addresses still meets a limit on the account as a whole,
+    much higher than one address's (here lowered to 25 from 100, to keep the test short)."""
+    make_user()
+    app.config["SIGN_IN_ACCOUNT_TOTAL_LIMIT"] = 25
+    codes = [
+        Auth(client_at(app, f"203.0.113.{n // 10 + 1}")).login(password="wrong").status_code
+        for n in range(25)
+    ]
+    assert codes == [401] * 25
+    assert Auth(client_at(app, "203.0.113.9")).login(password="wrong").status_code == 429
+    assert Auth(client_at(app, "198.51.100.20")).login().status_code == 429
 
 
 def test_a_successful_sign_in_starts_the_accounts_count_again(client, auth, make_user):
@@ -463,7 +487,7 @@ def test_a_password_typed_into_the_email_box_is_not_kept_in_clear(app, client, d
     typed = "my own secret phrase 42"
     assert Auth(client).login(typed, "wrong guess").status_code == 401
     keys = db.scalars(select(RateLimit.key)).all()
-    assert len(keys) == 2
+    assert len(keys) == 3
     assert not [key for key in keys if "secret phrase" in key or "127.0.0.1" in key]
     assert all(re.fullmatch("[0-9a-f]{64}", key) for key in keys)
     # Counted all the same: the next attempts of that email from this address add up.
