@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import re
 
+import flask
 from flask import Flask, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from flask_login import current_user
+from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
 
 from quickcrm.domain import validation as v
@@ -57,9 +60,10 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 def body_limit(limit: int):
     """A view that accepts multipart bodies (files) up to ``limit`` bytes rather than
-    ``MAX_CONTENT_LENGTH`` (a card photo, a voice note): ``refuse_unstorable_input`` raises
-    the request's limit before anything reads the body. Other bodies keep the usual limit,
-    and so do the text fields of a multipart body (werkzeug's ``max_form_memory_size``)."""
+    ``MAX_CONTENT_LENGTH`` (a card photo, a voice note) from a signed-in user:
+    ``refuse_unstorable_input`` raises the request's limit before anything reads the body.
+    Anyone else, and other bodies, keep the usual limit, and so do the text fields of a
+    multipart body (werkzeug's ``max_form_memory_size``)."""
 
     def mark(view):
         view.body_limit = limit
@@ -69,10 +73,17 @@ def body_limit(limit: int):
 
 
 def refuse_unstorable_input():
-    """Before every view: a body past the limit is a 413 without reading it, and NUL bytes
-    in the URL or a form are a 400 with a message (PostgreSQL stores no NUL)."""
+    """Before every view, and before CSRF (which reads the form): a body past the limit is
+    a 413 without reading it — one sent in chunks, with no length, is cut at the limit
+    while it is read — and NUL bytes in the URL or a form are a 400 with a message
+    (PostgreSQL stores no NUL)."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "body_limit", None) and request.mimetype == "multipart/form-data":
+    if (
+        getattr(view, "body_limit", None)
+        and request.mimetype == "multipart/form-data"
+        # the session cookie says who it is; an anonymous body is refused past 1 MB unread
+        and current_user.is_authenticated
+    ):
         request.max_content_length = view.body_limit
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
@@ -87,8 +98,39 @@ def refuse_unstorable_input():
         abort(400, description=NUL_MESSAGE)
 
 
+class ClosingFormDataParser(FormDataParser):
+    """Werkzeug's form parser, closing the files it spooled for a body it did not finish
+    (cut at the limit, or malformed) rather than leaving them to the garbage collector."""
+
+    def parse(self, stream, mimetype, content_length, options=None):
+        opened = []
+        make = self.stream_factory
+
+        def spool(*args, **kwargs):
+            opened.append(make(*args, **kwargs))
+            return opened[-1]
+
+        self.stream_factory = spool
+        kept = []
+        try:
+            result = super().parse(stream, mimetype, content_length, options)
+            kept = [file.stream for _, file in result[2].items(multi=True)]
+            return result
+        finally:
+            self.stream_factory = make
+            for file in opened:
+                if not any(file is stream for stream in kept):
+                    file.close()
+
+
+class Request(flask.Request):
+    form_data_parser_class = ClosingFormDataParser
+
+
 def init_app(app: Flask) -> None:
-    """Before the blueprints register their routes (the converter applies to new ones)."""
+    """Before the blueprints register their routes (the converter applies to new ones), and
+    before CSRF: before_request functions run in the order they were added."""
     app.url_map.converters["int"] = IdConverter
+    app.request_class = Request
     app.json = StrictJSONProvider(app)
     app.before_request(refuse_unstorable_input)
