@@ -83,6 +83,46 @@ BATCH = 1000
 FILE_BATCH = 4
 BATCH_BYTES = 8 * 1024 * 1024
 
+# What a backup holds: the business data and the accounts — not what the app keeps to run.
+# Left out: throttling counters (``rate_limit``: their keys are what someone typed), the
+# web-to-lead API's stored answers for Idempotency-Key retries (``api_request``: each lead
+# it made is in ``lead``), and files uploaded for an import nobody started (``import`` in
+# "mapping" with its chunks, keys and refusals). An import that is running keeps its rows,
+# so a restored one can finish. A left-out table is still listed, with no rows, so a restore
+# knows the backup is whole. (``offline_action`` stays: it is what keeps a phone's queued
+# Done or Snooze from being applied twice when it is sent again after a restore.)
+LEFT_OUT = frozenset(("rate_limit", "api_request"))
+UNSTARTED_IMPORT = "mapping"
+
+
+def kept_rows(table: Table):
+    """The SELECT of the rows of ``table`` that a backup keeps, in primary-key order."""
+    statement = select(table).order_by(*table.primary_key.columns)
+    if table.name in LEFT_OUT:
+        return statement.where(literal(False))
+    imports = Base.metadata.tables["import"]
+    if table is imports:
+        return statement.where(imports.c.status != UNSTARTED_IMPORT)
+    if "import_id" in table.c and table.name.startswith("import_"):
+        started = select(imports.c.id).where(imports.c.status != UNSTARTED_IMPORT)
+        return statement.where(table.c.import_id.in_(started))
+    return statement
+
+
+def _leave_out(conn: Connection) -> None:
+    """Remove from a copied database what ``kept_rows`` leaves out."""
+    imports = Base.metadata.tables["import"]
+    for name in LEFT_OUT:
+        conn.execute(delete(Base.metadata.tables[name]))
+    # The chunks, keys and refusals go with their import (ON DELETE CASCADE; and by hand,
+    # as a plain SQLite connection may not enforce foreign keys).
+    unstarted = select(imports.c.id).where(imports.c.status == UNSTARTED_IMPORT)
+    for name in ("import_chunk", "import_key", "import_refusal"):
+        table = Base.metadata.tables[name]
+        conn.execute(delete(table).where(table.c.import_id.in_(unstarted)))
+    conn.execute(delete(imports).where(imports.c.status == UNSTARTED_IMPORT))
+
+
 # The tables the migrations fill (0001 the stages, 0003 the lost reasons): a freshly
 # migrated database holds these rows, and restore replaces them with the backup's.
 SEEDED: dict[str, tuple[tuple[str, ...], frozenset[tuple]]] = {
@@ -125,6 +165,7 @@ def write_backup(engine: Engine, path: str | Path, *, as_json: bool = False) -> 
         partial.unlink(missing_ok=True)
         if kind == "sqlite":
             sqlite_copy(engine, partial)
+            _prune_copy(partial)
         else:
             with partial.open("wb") as out:
                 for chunk in json_backup(engine):
@@ -156,6 +197,19 @@ def sqlite_copy(engine: Engine, path: str | Path) -> None:
             target.close()
     finally:
         raw.close()
+
+
+def _prune_copy(path: Path) -> None:
+    """Leave out of a SQLite copy what a backup does not hold, and VACUUM it so nothing of
+    those rows stays in the file's free pages."""
+    copy = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    try:
+        with copy.begin() as conn:
+            _leave_out(conn)
+        with copy.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+    finally:
+        copy.dispose()
 
 
 def json_backup(engine: Engine, batch: int = BATCH) -> Iterator[bytes]:
@@ -208,7 +262,7 @@ def _json_chunks(conn: Connection, database: str, batch: int) -> Iterator[bytes]
     for index, table in enumerate(tables()):
         about = {"name": table.name, "columns": [column.name for column in table.columns]}
         yield (("," if index else "") + json.dumps(about)[:-1] + ', "rows": [\n').encode()
-        statement = select(table).order_by(*table.primary_key.columns)
+        statement = kept_rows(table)
         result = conn.execute(statement.execution_options(yield_per=_batch(table, batch)))
         separator = ""
         for rows in result.partitions():

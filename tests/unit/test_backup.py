@@ -289,3 +289,49 @@ def test_restored_leads_are_found_by_search(demo_data, target, tmp_path, as_json
 
 def _found(session, typed: str):
     return select(Lead.id).where(search_condition(session, typed)).order_by(Lead.id)
+
+
+TYPED = "hunter2-typed-into-the-email-box"
+
+
+def _runtime_rows(db, app) -> dict[str, int]:
+    """Rows the app keeps to run, beside the demo's business data: a throttling counter, an
+    API answer kept for retries, an import nobody started (its upload) and one done."""
+    from quickcrm.domain import api_tokens
+    from quickcrm.models import ApiRequest, Import, ImportChunk, ImportRefusal, RateLimit, utcnow
+
+    admin = db.scalars(select(User)).first()
+    token, _ = api_tokens.create_token(db, "Website", owner=admin)
+    db.add(RateLimit(key=f"signin:account:{TYPED}", window_start=utcnow(), hits=3))
+    db.add(ApiRequest(token_id=token.id, key="retry-1", status=201, body=f'{{"note": "{TYPED}"}}'))
+    imports = {}
+    for status in ("mapping", "done"):
+        upload = Import(kind="leads", status=status, filename=f"{status}.csv", encoding="utf-8",
+                        delimiter=",", headers='["Name"]', created_by_id=admin.id)  # fmt: skip
+        db.add(upload)
+        db.flush()
+        imports[status] = upload.id
+    db.add(ImportChunk(import_id=imports["mapping"], number=0, rows=f'[[2, "{TYPED}"]]'))
+    db.add(ImportRefusal(import_id=imports["done"], line=3, reason="No name", cells='[""]'))
+    db.commit()
+    return imports
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "native"])
+def test_a_backup_holds_the_business_data_not_counters_api_answers_or_unstarted_uploads(
+    demo_data, db, app, target, tmp_path, as_json
+):
+    imports = _runtime_rows(db, app)
+    path = tmp_path / "backup"
+    backup.write_backup(demo_data, path, as_json=as_json)
+    assert TYPED.encode() not in path.read_bytes()  # not even in a SQLite file's free pages
+
+    counts = backup.restore(target, path)
+    assert counts["rate_limit"] == counts["api_request"] == counts["import_chunk"] == 0
+    before, after = everything(demo_data), everything(target)
+    assert [row[0] for row in after["import"]] == [imports["done"]]
+    assert len(after["import_refusal"]) == 1 and after["api_token"] == before["api_token"]
+    left_out = {"rate_limit", "api_request", "import", "import_chunk", "import_refusal"}
+    assert {name: rows for name, rows in after.items() if name not in left_out} == {
+        name: rows for name, rows in before.items() if name not in left_out
+    }
