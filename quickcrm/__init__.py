@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from quickcrm import compress, db, inputs
-from quickcrm.config import Config, ensure_secret_key
+from quickcrm.config import Config, ensure_secret_key, exposed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,15 +42,24 @@ def create_app(
     elif config is not None:
         app.config.from_object(config)
 
-    os.makedirs(app.instance_path, exist_ok=True)
+    # For this user only: it holds the SQLite database, the secret key and the OCR socket.
+    # A folder that exists keeps the mode its owner gave it (a warning below if too open).
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'quickcrm.sqlite3'}"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
+    for path in exposed(app.instance_path, db.sqlite_file(app.config["DATABASE_URL"])):
+        app.logger.warning(
+            "%s may be read by other users of this machine: chmod %s it (README, Security).",
+            path,
+            "700" if path.is_dir() else "600",
+        )
 
     # First: its after_request function then runs last, on the finished response.
     compress.init_app(app)
     db.init_app(app)
+    # Before CSRF, which reads the form: the body's limit is decided before it is read.
     inputs.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)

@@ -79,11 +79,21 @@ class TestConfig(Config):
     OCR_TIMEOUT = 60
 
 
+def exposed(instance_path: str, database: Path | None) -> list[Path]:
+    """The instance folder and the SQLite database's files, those of them that other users
+    of the machine may open (made before this release, or by hand)."""
+    paths = [Path(instance_path)]
+    if database is not None:
+        paths += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    return [path for path in paths if path.exists() and path.stat().st_mode & 0o077]
+
+
 def ensure_secret_key(instance_path: str) -> str:
     """Read the instance folder's secret key, creating it on first run.
 
     Several gunicorn workers may start at once: the key is written to a temporary
-    file and linked into place, so exactly one key wins and everyone reads it.
+    file (mkstemp: 0600, this user only) and linked into place, so exactly one key wins
+    and everyone reads it.
     """
     path = Path(instance_path) / "secret_key"
     if not path.exists():

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -19,6 +23,7 @@ def make_engine(url: str, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"unknown SQLite synchronous level {synchronous!r}")
     if url.startswith("sqlite"):
+        create_private(url)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
@@ -32,6 +37,27 @@ def make_engine(url: str, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database ``url``, or ``None`` (not SQLite, in memory, a URI)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def create_private(url: str) -> None:
+    """Create a new SQLite database file readable by this user only (0600: it holds
+    password hashes, tokens and photos), before SQLite creates it 0644; SQLite gives its
+    -wal and -shm files the database file's mode. An existing file is left as it is."""
+    path = sqlite_file(url)
+    if path is None:
+        return
+    # A folder that is missing or not writable: SQLite says so when it connects.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def init_app(app: Flask) -> None:

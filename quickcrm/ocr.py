@@ -3,9 +3,10 @@
 The OCR model (rapidocr-onnxruntime: PP-OCRv4 models shipped in the wheel, run by
 onnxruntime) needs 0.5–0.9 GB while it reads. It is never imported by the app's workers:
 the first card photo starts one separate process (``python -m quickcrm.ocr SOCKET``) that
-listens on a Unix socket in the instance folder; every worker of the machine sends its
-photos there. A lock file lets only one worker start it; it stops by itself after
-``OCR_IDLE_SECONDS`` without a photo, giving its memory back (README, "Card photos").
+listens on a Unix socket in the instance folder (or in a private folder of /tmp when that
+path is too long for a socket); every worker of the machine sends its photos there. A lock
+file lets only one worker start it; it stops by itself after ``OCR_IDLE_SECONDS`` without
+a photo, giving its memory back (README, "Card photos").
 
 The process reads one photo at a time from a bounded queue: a photo that finds the queue
 full, or is not read within ``OCR_TIMEOUT`` seconds, gets ``CardUnreadable`` ("could not
@@ -19,16 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import socket
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 UNREADABLE = "Could not read the card. Type what it says, or try another photo."
@@ -51,12 +53,59 @@ class CardUnreadable(Exception):
 
 def socket_path(instance_path: str) -> str:
     """The OCR process's socket: in the instance folder, or — when that path is too long
-    for a Unix socket — in the temporary folder under a name made from it."""
+    for a Unix socket — in a private folder of the temporary folder (``private_folder``)."""
     path = str(Path(instance_path) / "ocr.sock")
     if len(path.encode()) < 100:
         return path
-    digest = hashlib.sha256(str(Path(instance_path).resolve()).encode()).hexdigest()[:16]
-    return str(Path(tempfile.gettempdir()) / f"quickcrm-ocr-{digest}.sock")
+    return str(private_folder(instance_path) / "ocr.sock")
+
+
+def private_folder(instance_path: str) -> Path:
+    """A folder of the temporary folder only this user may open, under a name no one can
+    guess (``mkdtemp``), where another local user can neither put a socket of their own
+    for the app to send photos to nor connect to ours. Made once per instance folder and
+    named in its ``ocr.dir``, so every worker of the app finds the same OCR process; made
+    again when the one named is gone (a reboot empties /tmp) or is not private."""
+    note = Path(instance_path) / "ocr.dir"
+    folder = _named_folder(note)
+    if folder is not None:
+        return folder
+    with _locked(instance_path):
+        folder = _named_folder(note)  # another worker may have just made it
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="quickcrm-ocr-"))
+            fd, unfinished = tempfile.mkstemp(dir=instance_path, prefix=".ocr.dir.")
+            with os.fdopen(fd, "w") as out:
+                out.write(str(folder))
+            os.replace(unfinished, note)
+        return folder
+
+
+def _named_folder(note: Path) -> Path | None:
+    """The folder ``note`` names, if it is still a folder of this user's that no one else
+    may open."""
+    try:
+        folder = Path(note.read_text().strip())
+        found = os.lstat(folder) if folder.is_absolute() else None
+    except OSError:
+        return None
+    if found is None or not stat.S_ISDIR(found.st_mode):
+        return None
+    if found.st_uid != os.getuid() or found.st_mode & 0o077:
+        return None
+    return folder
+
+
+@contextlib.contextmanager
+def _locked(instance_path: str) -> Iterator[None]:
+    """The instance folder's OCR lock: one worker at a time starts the process or makes
+    its folder (not re-entrant: a second hold in the same process waits forever)."""
+    with open(Path(instance_path) / "ocr.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def read_lines(
@@ -92,34 +141,29 @@ def _ask(path: str, photo: bytes, timeout: float) -> dict:
 def _start(path: str, instance_path: str, *, timeout: float, idle: float) -> None:
     """Start the OCR process unless another worker just did (the lock file decides), and
     wait until it listens."""
-    lock = Path(instance_path) / "ocr.lock"
-    with open(lock, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        try:
+    with _locked(instance_path):
+        if _listening(path):
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # left by a process that died
+        # Started through a short-lived launcher that is waited for: the OCR process is
+        # no child of this worker (no zombie, nothing left to reap when it stops).
+        log = Path(instance_path) / "ocr.log"
+        launcher = [sys.executable, "-m", "quickcrm.ocr", "--detach", str(log)]
+        subprocess.run(  # noqa: S603 - our own module, no shell
+            [*launcher, path, str(timeout), str(idle)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=START_TIMEOUT,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
             if _listening(path):
                 return
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)  # left by a process that died
-            # Started through a short-lived launcher that is waited for: the OCR process is
-            # no child of this worker (no zombie, nothing left to reap when it stops).
-            log = Path(instance_path) / "ocr.log"
-            launcher = [sys.executable, "-m", "quickcrm.ocr", "--detach", str(log)]
-            subprocess.run(  # noqa: S603 - our own module, no shell
-                [*launcher, path, str(timeout), str(idle)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-                timeout=START_TIMEOUT,
-            )
-            deadline = time.monotonic() + START_TIMEOUT
-            while time.monotonic() < deadline:
-                if _listening(path):
-                    return
-                time.sleep(0.05)
-            raise CardUnreadable(UNREADABLE)
-        finally:
-            fcntl.flock(held, fcntl.LOCK_UN)
+            time.sleep(0.05)
+        raise CardUnreadable(UNREADABLE)
 
 
 def _listening(path: str) -> bool:
