@@ -163,6 +163,8 @@ def write_backup(engine: Engine, path: str | Path, *, as_json: bool = False) -> 
     kind = "json" if as_json or engine.dialect.name != "sqlite" else "sqlite"
     try:
         partial.unlink(missing_ok=True)
+        # For this user only, as the database is: it holds password and token hashes.
+        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         if kind == "sqlite":
             sqlite_copy(engine, partial)
             _prune_copy(partial)

@@ -4,6 +4,7 @@ restore refuses a database that is not empty and a file that is not a backup."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -211,6 +212,16 @@ def test_a_sqlite_file_of_another_program_is_refused(target, tmp_path):
 def test_writing_into_a_missing_folder_says_so(demo_data, tmp_path):
     with pytest.raises(backup.BackupError, match="no folder"):
         backup.write_backup(demo_data, tmp_path / "missing" / "backup.json")
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "native"])
+def test_a_backup_file_is_for_its_owner_only(demo_data, tmp_path, as_json):
+    old = os.umask(0o022)
+    try:
+        backup.write_backup(demo_data, tmp_path / "backup", as_json=as_json)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "backup").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_backup_leaves_no_temporary_file_behind(demo_data, tmp_path):
