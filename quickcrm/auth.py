@@ -101,9 +101,7 @@ def login():
             db,
             email,
             request.remote_addr,
-            per_account=config.get(
-                "SIGN_IN_ACCOUNT_TOTAL_LIMIT", users.SIGN_IN_ACCOUNT_TOTAL_LIMIT
-            ),
+            per_account=config["SIGN_IN_ACCOUNT_TOTAL_LIMIT"],
             per_address=config["SIGN_IN_ADDRESS_LIMIT"],
             per_account_and_address=config["SIGN_IN_ACCOUNT_LIMIT"],
         )

@@ -43,10 +43,12 @@ class Config:
     # How passwords are hashed (werkzeug's generate_password_hash method).
     PASSWORD_METHOD = DEFAULT_PASSWORD_METHOD
     # Attempts allowed per minute, counted in the database (shared by every app server):
-    # sign-ins at one account (its email), sign-ins from one client address (an IPv6
-    # client's /64), first-run page submissions from one address.
+    # sign-ins at one account (its email) from one client address (an IPv6 client's /64),
+    # sign-ins from one address at any accounts, sign-ins at one account from every address
+    # together, first-run page submissions from one address.
     SIGN_IN_ACCOUNT_LIMIT = 10
     SIGN_IN_ADDRESS_LIMIT = 30
+    SIGN_IN_ACCOUNT_TOTAL_LIMIT = 100
     SETUP_ADDRESS_LIMIT = 10
     # Requests per user per hour to their iCal feed (a calendar polls every few minutes).
     ICAL_RATE_LIMIT = 60

@@ -467,7 +467,8 @@ class OfflineAction(Base):
 class RateLimit(Base):
     """How often something keyed (a user's iCal feed, sign-in attempts at an account or from
     an address) was asked for in its current window: the rate limits' state lives in the
-    database, so every app server shares it (quickcrm/domain/ratelimit.py)."""
+    database, so every app server shares it. Keys are stored as their HMAC-SHA256, never as
+    typed (quickcrm/domain/ratelimit.py)."""
 
     __tablename__ = "rate_limit"
 
