@@ -81,7 +81,7 @@ async function post(form) {
     // (400/403): keep the capture; the sync then gets a fresh token or asks to sign in.
     if (await keep(form)) sync().then((s) => s.syncNow());
   } else if (capture && enabled && status >= 500) {
-    keepUntilLater(form);
+    keepUntilLater(form, 1); // the server's error counts as the first try
   } else if ((status >= 200 && status < 300) || status === 409 || status === 422) {
     if (capture && status < 300) {
       // Saved by the server: if it was a queued capture being edited, it is done.
@@ -98,7 +98,8 @@ async function post(form) {
   }
 }
 
-const keepUntilLater = (form) => keep(form).then((kept) => kept && sync().then((s) => s.tryAgainLater()));
+const keepUntilLater = (form, tries = 0) => keep(form, undefined, tries)
+  .then((kept) => kept && sync().then((s) => s.tryAgainLater()));
 
 // What htmx would do with the answer: elements marked hx-swap-oob replace (or, with
 // "innerHTML", fill) the element of the same id; the rest replaces the form, unless the

@@ -102,10 +102,10 @@ export function clearForm(form) {
   form.elements.name?.focus();
 }
 
-// Kept on this phone (`why` says why when it was sent and not taken); false when there
-// was nothing worth keeping.
-export async function keep(form, why) {
-  const item = captureOf(form);
+// Kept on this phone (`why` says why when it was sent and not taken; `tries` counts a
+// server error's answer, store.js MAX_TRIES); false when there was nothing worth keeping.
+export async function keep(form, why, tries = 0) {
+  const item = { ...captureOf(form), tries };
   // A card photo stands for the name: the server reads it at sync.
   if (!item.fields.name.trim() && !item.blobs.card_photo) {
     // Nothing worth keeping yet: the one rule a capture has is checked here too.

@@ -17,7 +17,7 @@ document.addEventListener("htmx:timeout", (event) => {
 document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
   if (queued(event.detail.elt) && status >= 500) {
-    keepUntilLater(event.detail.elt);
+    keepUntilLater(event.detail.elt, status);
     return;
   }
   // The server names what it refused (a NUL character, a body too large…) in a header.

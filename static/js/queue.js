@@ -2,11 +2,12 @@
 // on each submit (its idempotency key: the server applies an action once however often it
 // is sent). With no network — or no answer — the action is kept on this phone in IndexedDB,
 // shown as waiting, and sent when the network returns, one at a time, until the server
-// confirms it. A refusal (4xx) stays listed with the server's message until discarded.
+// confirms it. A refusal (4xx) stays listed with the server's message until discarded, and
+// so does an action the server answered with an error MAX_TRIES times (store.js).
 // The pages that use htmx load it (pages.js hands it the requests that got no answer); the
 // capture page loads it only when actions wait (capture.js).
 import { element } from "./app.js";
-import { newUuid, objectStore } from "./store.js";
+import { gaveUp, MAX_TRIES, newUuid, objectStore } from "./store.js";
 
 const USER = document.body.dataset.user;
 const TOKEN_URL = document.body.dataset.tokenUrl;
@@ -72,8 +73,8 @@ function actionOf(form) {
   };
 }
 
-async function keep(form) {
-  const item = actionOf(form);
+async function keep(form, tries = 0) {
+  const item = { ...actionOf(form), tries };
   await putAction(item);
   // The form is done with: its panel closes, the next submit is a new action.
   form.querySelector(`input[name=${KEY}]`).value = "";
@@ -88,10 +89,11 @@ async function keep(form) {
 // The queued action's form an htmx request came from, if it is one.
 export const queued = (elt) => (enabled ? elt?.closest?.("[data-offline-action]") : null);
 
-// Sent but no answer: kept, and sent again under the same UUID — the server applies it once.
-export function keepUntilLater(elt) {
+// Sent but no answer, or a server error (`status`, the first try): kept, and sent again
+// under the same UUID — the server applies it once.
+export function keepUntilLater(elt, status = 0) {
   const form = queued(elt);
-  if (form) keep(form).then(tryAgainLater);
+  if (form) keep(form, status >= 500 ? 1 : 0).then(tryAgainLater);
 }
 
 if (enabled) {
@@ -141,8 +143,10 @@ async function send(item, csrf) {
   const status = response.status;
   if (status >= 200 && status < 300) return { outcome: "sent" };
   if (status === 401 || response.type === "opaqueredirect") return { outcome: "sign-in" };
-  if (status >= 500 || status === 408 || status === 429) return { outcome: "later" };
   const told = response.headers.get("X-QuickCRM-Message");
+  // A server error counts towards MAX_TRIES; a server asking to wait does not.
+  if (status >= 500) return { outcome: "later", tries: 1, message: told ? decodeURIComponent(told) : "" };
+  if (status === 408 || status === 429) return { outcome: "later", tries: 0 };
   const page = new DOMParser().parseFromString(await response.text().catch(() => ""), "text/html");
   const message = (told && decodeURIComponent(told))
     || page.querySelector("[role=alert], .field-error")?.textContent.trim()
@@ -156,6 +160,7 @@ let pause = 3000;
 function tryAgainLater() {
   clearTimeout(retry);
   if (!navigator.onLine) return; // "online" sends when the network is back
+  panel.dataset.retryIn = pause; // when the next try is, for whoever looks (tests)
   retry = setTimeout(sendAll, pause);
   pause = Math.min(pause * 2, 60 * 1000);
 }
@@ -164,6 +169,7 @@ async function sendAll() {
   if (sending || !navigator.onLine) return;
   sending = true;
   clearTimeout(retry);
+  delete panel.dataset.retryIn;
   let failed = false;
   let sent = 0;
   const work = async () => {
@@ -178,6 +184,15 @@ async function sendAll() {
         sent += 1;
       } else if (result.outcome === "refused") {
         await putAction({ ...item, problem: result.problem });
+      } else if (result.outcome === "later") {
+        const tries = (item.tries || 0) + result.tries;
+        if (tries >= MAX_TRIES) {
+          await putAction({ ...item, tries, problem: gaveUp(tries, result.message) });
+        } else {
+          await putAction({ ...item, tries });
+          failed = true;
+          break;
+        }
       } else {
         failed = true;
         break;

@@ -3,6 +3,7 @@
 // same UUID until the server confirms. capture.js loads this module when captures wait,
 // when one is kept, and on a page opened from the phone's copy (which it freshens).
 import { csrfToken, element } from "./app.js";
+import { gaveUp, MAX_TRIES } from "./store.js";
 import {
   allCaptures, channel, clearForm, displayName, escape, FIELDS, getCapture, putCapture,
   removeCapture, say, state, USER,
@@ -197,7 +198,7 @@ function refusal(answer) {
 //   "stored"; "refused" for good (with the messages: it needs the rep);
 //   "sign-in" (signed out: everything waits); "unreachable" (no network or no answer:
 //   everything waits); "later" (a server error or an answer that is not QuickCRM's:
-//   this one waits, the next is tried).
+//   this one waits, the next is tried; `tries` is 1 when it counts as a try).
 async function send(item) {
   let answer;
   try {
@@ -215,7 +216,13 @@ async function send(item) {
   if (answer.signedOut || status === 403) return { outcome: "sign-in" };
   if ((status === 200 || status === 201) && answer.body?.id !== undefined) return { outcome: "stored" };
   if (status >= 500 || status === 408 || status === 429) {
-    return { outcome: "later", why: `Not taken yet: the server had a problem (error ${status}). Trying again.` };
+    return {
+      outcome: "later",
+      why: `Not taken yet: the server had a problem (error ${status}). Trying again.`,
+      // A server error counts towards MAX_TRIES; a server asking to wait does not.
+      tries: status >= 500 ? 1 : 0,
+      message: typeof answer.body?.error === "string" ? answer.body.error : "",
+    };
   }
   if (status >= 400) return { outcome: "refused", problem: refusal(answer) };
   // A 2xx or 3xx that is not QuickCRM's answer: a Wi-Fi sign-in page, a proxy.
@@ -268,8 +275,13 @@ export async function syncNow() {
         } else if (result.outcome === "refused") {
           await putCapture({ ...item, problem: result.problem, last_error: null });
         } else if (result.outcome === "later") {
-          failed = true;
-          await putCapture({ ...item, last_error: result.why });
+          const tries = (item.tries || 0) + (result.tries || 0);
+          if (tries >= MAX_TRIES) {
+            await putCapture({ ...item, tries, problem: { capture: gaveUp(tries, result.message) }, last_error: null });
+          } else {
+            failed = true;
+            await putCapture({ ...item, tries, last_error: result.why });
+          }
         } else {
           view.signIn = result.outcome === "sign-in";
           failed = result.outcome === "unreachable";
