@@ -14,6 +14,7 @@ attachment commits it with the rest of its change.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -31,12 +32,27 @@ CAPTURE_BODY_LIMIT = 2 * LIMIT + MB
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 AUDIO_TYPES = ("audio/webm", "audio/ogg", "audio/mp4")
-# Pillow would decode a picture of this many pixels into some 200 MB: larger is refused
-# before decoding (a small file can claim a huge picture).
-MAX_PIXELS = 50_000_000
+# A card needs a few megapixels; a phone's camera takes 12, some 24: larger is refused
+# before decoding (a small file can claim a huge picture: 7,000 × 7,000 px fit in 200 KB).
+MAX_PIXELS = 25_000_000
+# The memory one photo's decoding may take (docs/security.md, "Bad input"): its pixels as
+# Pillow holds them, the copies made to shrink it, and for a JPEG of several scans
+# (progressive) the whole picture's coefficients, which libjpeg keeps however small it
+# decodes. A worker's peak then stays within 150 MB (bench/photo_memory.py).
+DECODE_LIMIT = 128 * MB
 # The longest side kept: the phone sends about 2,000 px; a photo sent without the page's
 # shrinking is made this small, which is plenty to read a card again.
 MAX_SIDE = 3000
+# A larger JPEG is decoded at the smallest scale libjpeg offers (1/2, 1/4, 1/8) that keeps
+# this many px on its long side, the size the page sends: a 12-megapixel camera photo is
+# decoded as 3 megapixels, never as 12.
+DRAFT_SIDE = 2000
+# Photos decoded at once in a process, like the password hashes (quickcrm/domain/users.py):
+# eight sent at once take one decode's memory, not eight. The others wait this long at most,
+# then are refused with "try again" (429: a queued capture is sent again later).
+SIMULTANEOUS_DECODES = 1
+DECODE_WAIT = 5.0
+_decoding = threading.BoundedSemaphore(SIMULTANEOUS_DECODES)
 
 TOO_LARGE = "That file is larger than 10 MB."
 NOT_A_PHOTO = "That is not a photo QuickCRM can read: send a JPEG, PNG or WebP picture."
@@ -46,6 +62,8 @@ HEIC = (
 )
 NOT_AUDIO = "That is not a voice recording QuickCRM can keep: send WebM, Ogg or MP4 audio."
 EMPTY = "That file is empty."
+TOO_MANY_PIXELS = "That photo has too many pixels: take it again at a normal size."
+BUSY = "Too many photos are being read right now: send it again in a moment."
 
 
 class Refused(v.Refused):
@@ -103,8 +121,9 @@ def _sized(data: bytes) -> bytes:
 
 def prepare_photo(data: bytes) -> Prepared:
     """A card photo as it is stored: checked by its bytes, upright, without EXIF, at most
-    ``MAX_SIDE`` px long. Raises ``Refused``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    ``MAX_SIDE`` px long. Decoded one at a time in a process, never larger than the stored
+    photo needs (and ``DECODE_LIMIT``). Raises ``Refused``."""
+    from PIL import Image, UnidentifiedImageError
 
     kind = sniff(_sized(data))
     if kind == "image/heic":
@@ -113,34 +132,95 @@ def prepare_photo(data: bytes) -> Prepared:
         raise Refused(NOT_A_PHOTO)
     try:
         with warnings.catch_warnings():
+            # Pillow's own ceiling is far above ours: a picture past it is refused as well.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise Refused("That photo has too many pixels: take it again at a normal size.")
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+            # Only the decoder of the type the bytes told.
+            image = Image.open(io.BytesIO(data), formats=[kind.removeprefix("image/").upper()])
+        _refuse_costly(image, data)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused(TOO_MANY_PIXELS) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, Refused):
             raise
         raise Refused(NOT_A_PHOTO) from None
-    if max(upright.size) > MAX_SIDE:
-        upright.thumbnail((MAX_SIDE, MAX_SIDE))
+    if not _decoding.acquire(timeout=DECODE_WAIT):
+        raise Refused(BUSY, status=429)
+    try:
+        return Prepared("card_photo", kind, _stored(image, kind))
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, Refused):
+            raise
+        raise Refused(NOT_A_PHOTO) from None
+    finally:
+        _decoding.release()
+
+
+def _refuse_costly(image, data: bytes) -> None:
+    """Refuse ``image`` (opened, not decoded) when decoding it would take more than
+    ``MAX_PIXELS`` or ``DECODE_LIMIT``; a JPEG is set to decode at a smaller scale."""
+    if image.width * image.height > MAX_PIXELS:
+        raise Refused(TOO_MANY_PIXELS)
+    cost = 0
+    if image.format in ("JPEG", "MPO"):
+        if _scans(image, data) > 1:
+            # 2 bytes a sample (chroma may have fewer samples than the picture has pixels).
+            most = max((h * v for _, h, v, _ in image.layer), default=0) or 1
+            samples = sum(h * v for _, h, v, _ in image.layer) / most
+            cost += 2 * image.width * image.height * samples
+        image.draft(image.mode, _fitted(image.size, DRAFT_SIDE))
+    # Pillow holds 4 bytes a pixel (RGB as RGBX), 1 for grey and palette pictures.
+    per_pixel = 1 if image.mode in ("1", "L", "P") else 4
+    width, height = image.size
+    decoded = width * height * per_pixel
+    # libwebp decodes into two pictures of its own, which stay with Pillow's.
+    cost += decoded * (3 if image.format == "WEBP" else 1)
+    if max(width, height) > MAX_SIDE:
+        # Shrinking goes through a picture of the new width and the old height, and one
+        # with its alpha premultiplied when there is alpha.
+        new_width, new_height = _fitted(image.size, MAX_SIDE)
+        cost += new_width * (height + new_height) * per_pixel
+        cost += decoded if "A" in image.mode else 0
+    else:
+        cost += decoded  # turned upright: a copy
+    if cost > DECODE_LIMIT:
+        raise Refused(TOO_MANY_PIXELS)
+
+
+def _scans(image, data: bytes) -> int:
+    """The scans of a JPEG's picture: markers stand between its compressed data, where a
+    0xFF byte is always followed by 0x00, and the picture ends at the first EOI."""
+    if image.info.get("progressive"):
+        return 2
+    start = image.tile[0].offset  # after the first scan's header
+    end = data.find(b"\xff\xd9", start)
+    return 1 + data.count(b"\xff\xda", start, end if end >= 0 else len(data))
+
+
+def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` brought within ``side`` (as ``Image.thumbnail`` would make it)."""
+    scale = min(1.0, side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _stored(image, kind: str) -> bytes:
+    """``image`` decoded, made small, turned upright, saved afresh without its EXIF."""
+    from PIL import ImageOps
+
+    image.load()
+    if max(image.size) > MAX_SIDE:
+        # Before turning: the turn then copies the small picture, not the large one.
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
+    ImageOps.exif_transpose(image, in_place=True)
     out = io.BytesIO()
     if kind == "image/png":
-        upright.save(out, "PNG", optimize=True)
+        image.save(out, "PNG", optimize=True)
     elif kind == "image/webp":
-        upright.save(out, "WEBP", quality=85)
+        image.save(out, "WEBP", quality=85)
     else:
         # Saved afresh without ``exif=``: no orientation left to apply, no GPS position.
-        upright.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-    return Prepared("card_photo", kind, out.getvalue())
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        rgb.save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue()
 
 
 def prepare_voice_note(data: bytes) -> Prepared:
