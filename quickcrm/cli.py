@@ -1,7 +1,10 @@
 """Command line: ``flask --app wsgi db upgrade | create-user | seed-demo | setup-code |
-backup | restore | create-api-token``."""
+backup | restore | create-api-token | purge``."""
 
 from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
@@ -10,11 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
-from quickcrm.domain import api_tokens, demo, users, web_leads
+from quickcrm.domain import api_tokens, demo, housekeeping, users
 from quickcrm.domain import backup as backups
 from quickcrm.domain import validation as v
-from quickcrm.domain.imports import run as imports
-from quickcrm.models import ROLES
+from quickcrm.models import ROLES, utcnow
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
@@ -167,12 +169,24 @@ def create_api_token(name: str, source: str | None, owner: str | None, rate_limi
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
-    """Forget what is kept only for a while: the web-to-lead API's answers to Idempotency-Keys
-    older than 7 days, and CSV uploads never mapped for 7 days (run it daily, e.g. by cron)."""
+    """Forget now what the app servers forget by themselves an hour at a time (README,
+    "Purge"): a backlog goes in one run, under the same ages."""
     db = get_session()
-    answers = web_leads.purge_answers(db)
-    uploads = imports.purge_abandoned(db)
-    click.echo(f"Purged {answers} stored API answers and {uploads} abandoned uploads.")
+    removed: Counter[str] = Counter()
+    while True:
+        counts = housekeeping.purge(db, utcnow(), every=timedelta(0), batch=PURGE_BATCH)
+        removed.update(counts)
+        if not any(counts.values()):
+            break
+    click.echo(
+        f"Purged {removed['api_request']} stored API answers, {removed['import']} abandoned"
+        f" uploads, {removed['offline_action']} queued-action keys and"
+        f" {removed['rate_limit']} rate-limit counters."
+    )
+
+
+# Rows a table at a time when purging from the command line: a backlog goes in few runs.
+PURGE_BATCH = 5000
 
 
 def init_app(app: Flask) -> None:

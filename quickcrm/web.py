@@ -281,7 +281,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def purge_now_and_then(response):
-        every = app.config.get("HOUSEKEEPING_EVERY", housekeeping.EVERY)
+        every = app.config["HOUSEKEEPING_EVERY"]
         if not isinstance(every, timedelta):
             every = timedelta(seconds=float(every or 0))
         if every > timedelta(0) and app.extensions["quickcrm.housekeeping"].due(every):

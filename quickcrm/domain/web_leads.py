@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,12 +150,3 @@ def store_web_lead(
             raise
         return first
     return Answer(201, body)
-
-
-def purge_answers(session: Session, *, now: datetime | None = None) -> int:
-    """Forget the stored answers older than ``KEYS_KEPT`` (their keys may then store a new
-    lead); commits. Returns how many were removed."""
-    cutoff = (now or utcnow()) - KEYS_KEPT
-    removed = session.execute(delete(ApiRequest).where(ApiRequest.created_at < cutoff)).rowcount
-    session.commit()
-    return removed

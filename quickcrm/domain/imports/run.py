@@ -18,7 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import BinaryIO
 
 from sqlalchemy import (
@@ -549,22 +549,6 @@ def _import_companies(
             bare_new += 1
     imported = len(fresh) + bare_new
     return imported, len(ok) - imported
-
-
-def purge_abandoned(session: Session, *, now: datetime | None = None) -> int:
-    """Remove the uploads left waiting for their mapping for longer than
-    ``ABANDONED_AFTER``, with their stored rows; commits. Returns how many were removed.
-    A started import is kept, whatever its age: its records name it, and it can go on."""
-    cutoff = (now or utcnow()) - ABANDONED_AFTER
-    old = select(Import.id).where(Import.status == "mapping", Import.updated_at < cutoff)
-    ids = list(session.scalars(old))
-    for start in range(0, len(ids), KEY_BATCH):
-        some = ids[start : start + KEY_BATCH]
-        session.execute(delete(ImportChunk).where(ImportChunk.import_id.in_(some)))
-        session.execute(delete(ImportKey).where(ImportKey.import_id.in_(some)))
-        session.execute(delete(Import).where(Import.id.in_(some), Import.status == "mapping"))
-    session.commit()
-    return len(ids)
 
 
 # --- Report and undo ---------------------------------------------------------------------
