@@ -106,7 +106,7 @@ def save():
     except attachments.Refused as refusal:
         form = _clean(request.form)
         form.errors[refusal.field] = str(refusal)
-        return _page(form, status=422)
+        return _page(form, status=refusal.status)
     form = _clean(data)
     if not form.ok:
         # The status says so too, replacing any "Saved — …" of the card before.

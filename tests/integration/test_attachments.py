@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from quickcrm import ocr
+from quickcrm.domain import attachments as domain_attachments
 from quickcrm.models import Attachment, Contact, Lead
 from tests.conftest import Auth, csrf_token
 
@@ -99,6 +100,52 @@ def test_more_than_10_mb_is_refused_with_413(client, rep, reads, size):
     )
     assert response.status_code == 413
     assert "10 MB" in response.json["error"] or "11 MB" in response.json["error"]
+
+
+def bomb() -> bytes:
+    """A PNG of 7,000 × 7,000 pixels in a few hundred KB: 196 MB once decoded."""
+    out = io.BytesIO()
+    Image.new("L", (7000, 7000)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_photo_of_too_many_pixels_is_refused_before_it_is_decoded(client, rep, reads):
+    token = csrf_token(client, "/")
+    response = client.post(
+        "/cards/read",
+        data={"photo": (io.BytesIO(bomb()), "card.png")},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 422
+    assert "too many pixels" in response.json["error"]
+    assert reads.got == []
+
+
+def test_while_photos_are_being_decoded_another_is_told_to_come_again(
+    client, db, rep, reads, monkeypatch
+):
+    monkeypatch.setattr(domain_attachments, "DECODE_WAIT", 0.01)
+    token = csrf_token(client, "/")
+    assert domain_attachments._decoding.acquire(timeout=5)
+    try:
+        read = client.post(
+            "/cards/read",
+            data={"photo": (io.BytesIO(photo_bytes()), "card.jpg")},
+            headers={"X-CSRFToken": token},
+        )
+        saved = client.post(
+            "/",
+            data={
+                "name": "Jo",
+                "csrf_token": token,
+                "card_photo": (io.BytesIO(photo_bytes()), "card.jpg"),
+            },  # fmt: skip
+        )
+    finally:
+        domain_attachments._decoding.release()
+    assert read.status_code == 429 and "send it again" in read.json["error"]
+    assert saved.status_code == 429 and "send it again" in saved.get_data(as_text=True)
+    assert db.scalars(select(Lead)).all() == []
 
 
 def test_reading_a_card_needs_the_csrf_token(client, rep, reads):
