@@ -3,7 +3,7 @@
 import click
 
 from quickcrm import create_app
-from quickcrm.auth import announce_setup_code
+from quickcrm.views.auth import announce_setup_code
 
 app = create_app()
 

@@ -267,7 +267,7 @@ def same_origin(url: str) -> bool:
 def page_weight(client: FlaskClient, path: str = "/") -> list[tuple[str, int, int, int, int]]:
     """(resource, raw, gzip -6, brotli, sent) bytes for the page, each same-origin asset it
     links and the service worker it registers, as a browser that accepts Brotli gets them:
-    "sent" is the body the app answered (compressed by quickcrm/compress.py) or, for a
+    "sent" is the body the app answered (compressed by quickcrm/web/compress.py) or, for a
     static file, its Brotli copy that WhiteNoise serves once ``scripts/run`` wrote it."""
     accept = {"Accept-Encoding": "br, gzip"}
 
@@ -336,7 +336,7 @@ def print_weight(rows: list[tuple[str, int, int, int, int]]) -> None:
     before = sum(raw if name.endswith(("(HTML)", "sw.js")) else packed
                  for name, raw, packed, _, _ in rows)  # fmt: skip
     print(
-        f"  before quickcrm/compress.py (HTML and sw.js raw, static files gzip): {before:,} B;"
+        f"  before quickcrm/web/compress.py (HTML and sw.js raw, static files gzip): {before:,} B;"
         f" now {totals[3]:,} B ({before / totals[3]:.1f}x less)"
         "\n  (bodies only, no headers)"
     )

@@ -7,7 +7,7 @@ Run from the repository root::
 Generates N photo-like business cards (tests/card_photos.py: three layouts, companies
 with GmbH/Ltd/Inc, phones in international and local formats, turned 3–8°, perspective
 skew, blur, uneven light and shadow, JPEG 70, on a dark table) with the truth beside them,
-reads each through the app's own path — the OCR process of quickcrm/ocr.py, then
+reads each through the app's own path — the OCR process of quickcrm/services/ocr.py, then
 ``quickcrm.domain.cards.read_card`` — and prints the share of each field read exactly
 and the median time per card. Names and titles are compared as printed (accents
 included), companies ignoring case (cards print them in capitals), phones as E.164.
@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 import phonenumbers  # noqa: E402
 
-from quickcrm import ocr  # noqa: E402
 from quickcrm.domain.cards import read_card  # noqa: E402
+from quickcrm.services import ocr  # noqa: E402
 from tests.card_photos import sample  # noqa: E402
 
 FIELDS = ("name", "company", "title", "email", "phone", "website")
@@ -64,7 +64,7 @@ def ocr_cpu_seconds() -> float:
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"quickcrm.ocr" in stat.read_bytes():
+            if b"quickcrm.services.ocr" in stat.read_bytes():
                 fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
                 total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except OSError:

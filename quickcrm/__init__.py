@@ -6,17 +6,14 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from flask_htmx import HTMX
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from quickcrm import compress, db, inputs
+from quickcrm import db
 from quickcrm.config import Config, ensure_secret_key, exposed
+from quickcrm.extensions import csrf, htmx
+from quickcrm.web import compress, inputs
 
 ROOT = Path(__file__).resolve().parent.parent
-
-csrf = CSRFProtect()
-htmx = HTMX()
 
 
 def create_app(
@@ -64,32 +61,35 @@ def create_app(
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from quickcrm import (
+    from quickcrm import cli, web
+    from quickcrm.services import scheduler
+    from quickcrm.views import (
         admin,
         agenda,
         api,
         attachments,
         auth,
         capture,
-        cli,
         companies,
         contacts,
         convert,
-        errors,
         exports,
         forecast,
         imports,
         leads,
         meeting,
         opportunities,
-        web,
+        shell,
     )
+    from quickcrm.web import errors
 
     auth.init_app(app)
     web.init_app(app)
     errors.init_app(app)
+    scheduler.init_app(app)
     for area in (
         auth,
+        shell,
         capture,
         leads,
         attachments,

@@ -62,7 +62,7 @@ class Config:
     # The largest request body (a capture, a form); more is refused with 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
 
-    # Card photos (quickcrm/ocr.py): seconds one photo may take to read, and seconds
+    # Card photos (quickcrm/services/ocr.py): seconds one photo may take to read, and seconds
     # without a photo after which the OCR process stops and gives its memory back.
     OCR_TIMEOUT = 20
     OCR_IDLE_SECONDS = 600

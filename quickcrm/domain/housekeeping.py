@@ -26,7 +26,7 @@ of all the app servers sharing the database one runs it an hour; then it deletes
 ``BATCH`` rows past their age in each table, each table in a short transaction of its own.
 An abandoned upload goes whole, with its chunks, and never half: a half-deleted upload could
 still be started. The app runs it after a request's answer, at most once an hour per process
-(``quickcrm/web.py``): no daemon, no cron, and a backlog goes ``BATCH`` rows an hour.
+(``quickcrm/services/scheduler.py``): no daemon, no cron, and a backlog goes ``BATCH`` rows an hour.
 """
 
 from __future__ import annotations

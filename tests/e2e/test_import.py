@@ -5,9 +5,9 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from quickcrm import imports as import_views
 from quickcrm.domain.imports import run
 from quickcrm.models import Lead
+from quickcrm.views import imports as import_views
 from tests.e2e.conftest import open_area, sign_in
 
 

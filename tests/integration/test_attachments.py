@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from quickcrm import ocr
 from quickcrm.domain import attachments as domain_attachments
 from quickcrm.models import Attachment, Contact, Lead
+from quickcrm.services import ocr
 from tests.conftest import Auth, csrf_token
 
 CARD_LINES = [

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from quickcrm import ocr
 from quickcrm.models import Import, Lead
+from quickcrm.services import ocr
 from tests.conftest import csrf_token
 
 MB = 1024 * 1024

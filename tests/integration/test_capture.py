@@ -82,7 +82,7 @@ def test_htmx_save_answers_the_form_status_and_recent_list(client, rep, db):
 
 
 def test_each_saved_capture_answers_a_form_with_its_source_and_a_working_token(client, rep):
-    # The empty form is rendered once per source and kept (quickcrm/capture.py): each
+    # The empty form is rendered once per source and kept (quickcrm/views/capture.py): each
     # answer still shows its own source, escaped, and the session's CSRF token.
     for source in ("Trade show Lyon", 'Booth <b>"7"</b> & co', "Trade show Lyon"):
         response = post_capture(client, name="Maria Novak", source=source)

@@ -13,8 +13,8 @@ from flask import request
 from sqlalchemy import func, select
 
 from quickcrm import ROOT, create_app
-from quickcrm.capture import _service_worker_script
 from quickcrm.models import Activity, Lead
+from quickcrm.views.shell import _service_worker_script
 from tests.conftest import PASSWORD, Auth, config_for, csrf_token
 
 

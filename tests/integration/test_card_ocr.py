@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from quickcrm import ocr
+from quickcrm.services import ocr
 from tests.card_photos import sample
 from tests.conftest import csrf_token
 
@@ -59,7 +59,7 @@ def test_with_a_long_instance_path_every_worker_reaches_one_ocr_process_privatel
 
 ANOTHER_WORKER = """
 import sys
-from quickcrm import ocr
+from quickcrm.services import ocr
 path = ocr.socket_path(sys.argv[1])
 print(path, ocr._listening(path))
 """

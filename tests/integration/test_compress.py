@@ -52,7 +52,7 @@ def test_an_htmx_fragment_keeps_its_vary_headers_when_compressed(client, rep):
 )
 def test_a_page_that_reflects_the_clients_input_is_not_compressed(client, rep, method, path, data):
     """BREACH: a compressed page holding the CSRF token beside attacker-chosen text would
-    leak the token through the answer's size (quickcrm/compress.py)."""
+    leak the token through the answer's size (quickcrm/web/compress.py)."""
     if data is not None:
         data = {**data, "csrf_token": csrf_token(client, "/")}
     response = client.open(path, method=method, data=data, headers={"Accept-Encoding": "br"})

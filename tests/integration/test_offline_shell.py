@@ -1,7 +1,7 @@
 """The service worker keeps every file the capture page needs offline: each static URL the
 page links and each ES module those import — statically or when a feature is used — at
 the very URL the browser asks for, so a phone with no network opens and uses the page
-from its copy. SHELL_STATIC in quickcrm/capture.py is written by hand: this keeps it in
+from its copy. SHELL_STATIC in quickcrm/views/shell.py is written by hand: this keeps it in
 step with the templates and the modules."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import shutil
 from urllib.parse import urljoin, urlsplit
 
 from quickcrm import ROOT, create_app
-from quickcrm.web import static_url
+from quickcrm.web.static import static_url
 from tests.conftest import config_for
 
 LINKED = re.compile(r'<(?:script|link)\b[^>]*?\b(?:src|href)="(/static/[^"]+)"')

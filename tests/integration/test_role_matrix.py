@@ -40,7 +40,7 @@ ACCESS = {
     ("auth.login", "POST"): "anyone",
     ("auth.setup", "GET"): "anyone",
     ("auth.setup", "POST"): "anyone",
-    ("capture.service_worker", "GET"): "anyone",
+    ("shell.service_worker", "GET"): "anyone",
     ("agenda.feed", "GET"): "anyone",
     ("api.create_lead", "POST"): "token",
     ("auth.logout", "POST"): "signed-in",
@@ -49,7 +49,7 @@ ACCESS = {
     ("capture.index", "GET"): "signed-in",
     ("capture.save", "POST"): "signed-in",
     ("capture.sync", "POST"): "signed-in",
-    ("capture.token", "GET"): "signed-in",
+    ("shell.token", "GET"): "signed-in",
     # Anyone signed in may ask; only the rep who captured it within minutes gets it (409).
     ("capture.undo", "POST"): "signed-in",
     ("agenda.index", "GET"): "signed-in",
@@ -126,9 +126,9 @@ ACCESS = {
     ("admin.create_token", "POST"): "admin",
     ("admin.revoke_token", "POST"): "admin",
     # Reading a card stores nothing: any signed-in user may ask.
-    ("attachments.read", "POST"): "signed-in",
-    ("attachments.add_voice_note", "POST"): "owner",
-    ("attachments.card_checked", "POST"): "owner",
+    ("capture.read_card", "POST"): "signed-in",
+    ("leads.add_voice_note", "POST"): "owner",
+    ("leads.card_checked", "POST"): "owner",
     # A lead's photo or voice note: whoever may see the lead (the world's is not converted).
     ("attachments.show", "GET"): "owner",
     ("imports.index", "GET"): "admin",

@@ -11,7 +11,8 @@ import pytest
 from flask_login import login_required
 
 from quickcrm.models import Company, Lead
-from quickcrm.web import http_url, role_required
+from quickcrm.web.guards import role_required
+from quickcrm.web.security import http_url
 from tests.conftest import csrf_token
 
 

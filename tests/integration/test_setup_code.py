@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 from quickcrm import create_app
-from quickcrm.auth import announce_setup_code
 from quickcrm.domain import users
+from quickcrm.views.auth import announce_setup_code
 from tests.conftest import config_for
 
 

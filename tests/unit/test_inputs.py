@@ -7,8 +7,8 @@ import re
 import pytest
 
 from quickcrm.domain import validation as v
-from quickcrm.inputs import StrictJSONProvider, up_to
-from quickcrm.web import safe_next
+from quickcrm.web.guards import safe_next
+from quickcrm.web.inputs import StrictJSONProvider, up_to
 
 
 def test_the_id_pattern_matches_exactly_one_to_the_column_maximum():

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from quickcrm import create_app, ocr
+from quickcrm import create_app
 from quickcrm.db import make_engine
+from quickcrm.services import ocr
 from tests.conftest import config_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +131,7 @@ def test_a_long_instance_path_puts_the_socket_in_a_private_folder(long_instance,
 
 def test_every_worker_finds_the_same_socket(long_instance, tmp_path):
     """Several app processes started at once (gunicorn's workers) agree on one folder."""
-    ask = "import sys; from quickcrm import ocr; print(ocr.socket_path(sys.argv[1]))"
+    ask = "import sys; from quickcrm.services import ocr; print(ocr.socket_path(sys.argv[1]))"
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
     workers = [
         subprocess.Popen(  # noqa: S603 - this interpreter, our module

@@ -1,6 +1,6 @@
 """From the lines of text read off a business card to a lead's fields.
 
-A plain function over strings: the OCR (quickcrm/ocr.py) gives the lines top to bottom;
+A plain function over strings: the OCR (quickcrm/services/ocr.py) gives the lines top to bottom;
 ``read_card`` tells the email, website and phone by their shape, the address by its words
 and numbers, the title by a list of job words in several languages, the company by its
 legal form or the email's domain, and the person's name by what is left (and by the

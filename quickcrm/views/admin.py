@@ -10,7 +10,8 @@ from quickcrm.db import get_session
 from quickcrm.domain import api_tokens, companies, stages, users
 from quickcrm.domain import validation as v
 from quickcrm.models import ApiToken, LostReason, Segment, Stage, User
-from quickcrm.web import get_or_404, render, role_required
+from quickcrm.web.guards import role_required
+from quickcrm.web.render import get_or_404, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -1,15 +1,13 @@
-"""The capture screen (``/``): a lead in seconds, one hand, on a phone."""
+"""The capture screen (``/``): a lead in seconds, one hand, on a phone — with its card
+photo read into the form (``/cards/read``) and the phone's queued captures (``/captures``)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from pathlib import Path
+from datetime import datetime
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
@@ -23,47 +21,19 @@ from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_blocks
 from markupsafe import Markup
 
-from quickcrm.attachments import capture_attachments
 from quickcrm.db import get_session
-from quickcrm.domain import attachments, leads
-from quickcrm.inputs import body_limit
+from quickcrm.domain import attachments, cards, leads
 from quickcrm.models import Lead, utcnow
-from quickcrm.web import form_data, get_or_404, render, static_url, today, wants_page
+from quickcrm.services import ocr
+from quickcrm.web.formats import today
+from quickcrm.web.inputs import body_limit
+from quickcrm.web.render import form_data, get_or_404, render, wants_page
 
 bp = Blueprint("capture", __name__)
 
 TEMPLATE = "capture/index.html"
 STICKY_SOURCE = "capture_source"
 LAST_SAVED = "capture_last_saved"
-
-# What the capture page loads, and the modules it loads when they are used: the service
-# worker keeps these so the page opens and works offline (tests/integration/
-# test_offline_shell.py checks that it keeps all of them); and htmx and pages.js, for the
-# pages the phone keeps (the agenda, records).
-SHELL_STATIC = (
-    "app.css",
-    "head.js",
-    "js/app.js",
-    "js/capture.js",
-    "js/captures.js",
-    "js/place.js",
-    "js/store.js",
-    "js/sync.js",
-    "js/cards.js",
-    "js/voice.js",
-    "js/queue.js",
-    "js/pages.js",
-    "vendor/htmx-2.0.11.min.js",
-    "icons/icon.svg",
-    "icons/apple-touch-icon.png",
-)
-
-KEPT_RECORDS = (
-    ("leads.detail", "lead_id"),
-    ("companies.detail", "company_id"),
-    ("contacts.detail", "contact_id"),
-    ("opportunities.detail", "opportunity_id"),
-)
 
 
 def _page(form: leads.LeadForm | None = None, status: int = 200, blocks=None, **context):
@@ -253,43 +223,78 @@ def sync():
     return jsonify(body), 201 if stored.created else 200
 
 
-@bp.get("/captures/token")
-def token():
-    """A CSRF token for this session: a page opened from the phone's cache may carry an
-    old one."""
-    response = jsonify(csrf_token=generate_csrf(), user=current_user.id)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# --- A card photo (README, "Card photos and voice notes") --------------------------------
+
+NOTHING_READ = "Nothing could be read from this card: type what it says. The photo is kept."
+READ = "Read from the card — check each field."
 
 
-def _service_worker_script() -> str:
-    shell = [url_for("capture.index"), url_for("static", filename="manifest.webmanifest")]
-    shell += [static_url(name) for name in SHELL_STATIC]
-    # The version is the hash of the shell's URLs, which carry their files' hashes: a
-    # deployment that changes any of them is a new worker with a new cache.
-    code = (Path(current_app.static_folder) / "sw.js").read_text()
-    version = hashlib.sha256("\n".join([*shell, code]).encode()).hexdigest()[:12]
-    settings = {
-        "version": version,
-        "shell": shell,
-        "page": url_for("capture.index"),
-        "signOut": url_for("auth.logout"),
-        "signIn": url_for("auth.login"),
-        "agenda": url_for("agenda.index"),
-        "style": static_url("app.css"),
-        # Record pages the phone keeps for a field day offline: these prefixes and an id.
-        "records": [
-            url_for(endpoint, **{key: 1}).removesuffix("1")
-            for endpoint, key in KEPT_RECORDS
-            if endpoint in current_app.view_functions
-        ],
-    }
-    return f"const QUICKCRM = {json.dumps(settings)};\n{code}"
+def read_photo(photo: bytes) -> cards.Card:
+    """What the card in ``photo`` says (an upright JPEG, PNG or WebP). Raises
+    ``ocr.CardUnreadable``."""
+    config = current_app.config
+    lines = ocr.read_lines(
+        photo,
+        instance_path=current_app.instance_path,
+        timeout=float(config["OCR_TIMEOUT"]),
+        idle=float(config["OCR_IDLE_SECONDS"]),
+    )
+    return cards.read_card(lines, region=config["PHONE_REGION"])
 
 
-@bp.get("/sw.js")
-def service_worker():
-    """The service worker, at the root so its scope is the whole app."""
-    response = Response(_service_worker_script(), mimetype="text/javascript")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def _checks() -> dict:
+    return leads.field_checks(today=today(), phone_region=current_app.config["PHONE_REGION"])
+
+
+@bp.post("/cards/read")
+@body_limit(attachments.LIMIT + attachments.MB)
+def read_card():
+    """A card photo from the capture form → the fields read from it, as JSON, for the rep
+    to check; nothing is stored."""
+    upload = request.files.get("photo")
+    if upload is None:
+        return jsonify(error="Send the card photo."), 422
+    try:
+        photo = attachments.prepare_photo(upload.read(attachments.LIMIT + 1))
+        card = read_photo(photo.data)
+    except attachments.Refused as refusal:
+        return jsonify(error=str(refusal)), refusal.status
+    except ocr.CardUnreadable as failure:
+        return jsonify(fields={}, message=str(failure))
+    fields = cards.form_fields(card, _checks())
+    return jsonify(fields=fields, message=READ if fields else NOTHING_READ)
+
+
+def capture_attachments(
+    files, fields: dict[str, str], captured_at: datetime
+) -> tuple[dict[str, str], list[attachments.Prepared], bool]:
+    """The card photo and voice note sent with a capture, checked; the capture's fields
+    filled from the card where the rep left them empty, when the card was not read on the
+    phone already; and whether the lead is marked "from a card — check".
+
+    Raises ``attachments.Refused`` with the field name in ``.field``."""
+    prepared = []
+    for name in ("card_photo", "voice_note"):
+        upload = files.get(name)
+        if upload is None:
+            continue
+        data = upload.read(attachments.LIMIT + 1)
+        if not data and not upload.filename:
+            continue  # an empty file input of the no-JavaScript form
+        try:
+            prepared.append(attachments.PREPARE[name](data))
+        except attachments.Refused as refusal:
+            raise attachments.Refused(str(refusal), refusal.status, field=name) from None
+    photo = next((p for p in prepared if p.kind == "card_photo"), None)
+    if photo is None:
+        return fields, prepared, False
+    card = None
+    if fields.get("card_read") != "1":
+        try:
+            card = read_photo(photo.data)
+        except ocr.CardUnreadable:
+            card = None
+    elif (fields.get("name") or "").strip():
+        return fields, prepared, False  # read on the phone and checked by the rep
+    local = captured_at.astimezone()  # the server's time zone, like its "today"
+    return cards.fill_capture(fields, card, checks=_checks(), when=local), prepared, True

@@ -17,8 +17,8 @@ from werkzeug.exceptions import HTTPException
 from quickcrm.db import get_session
 from quickcrm.domain import api_tokens, ratelimit, web_leads
 from quickcrm.domain import validation as v
-from quickcrm.errors import MESSAGES
-from quickcrm.web import today
+from quickcrm.web.errors import MESSAGES
+from quickcrm.web.formats import today
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -19,12 +19,13 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
-from quickcrm import htmx
 from quickcrm.db import close_session, get_engine, get_session
 from quickcrm.domain import ratelimit, users
 from quickcrm.domain import validation as v
+from quickcrm.extensions import htmx
 from quickcrm.models import User
-from quickcrm.web import render, safe_next
+from quickcrm.web.guards import safe_next
+from quickcrm.web.render import render
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -37,7 +38,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.setup",
     "static",
-    "capture.service_worker",
+    "shell.service_worker",
     "agenda.feed",
     "api.create_lead",
 }

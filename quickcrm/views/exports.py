@@ -16,7 +16,8 @@ from flask_login import current_user
 from quickcrm.db import get_engine, get_session
 from quickcrm.domain import backup, exports, leads, opportunities
 from quickcrm.domain.companies import CompanyFilters
-from quickcrm.web import role_required, today
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required
 
 bp = Blueprint("exports", __name__)
 

@@ -7,7 +7,9 @@ from flask import Blueprint, request
 
 from quickcrm.db import get_session
 from quickcrm.domain import forecast
-from quickcrm.web import render, role_required, today
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required
+from quickcrm.web.render import render
 
 bp = Blueprint("forecast", __name__, url_prefix="/forecast")
 

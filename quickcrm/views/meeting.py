@@ -10,7 +10,9 @@ from quickcrm.db import get_session
 from quickcrm.domain import meeting
 from quickcrm.domain import validation as v
 from quickcrm.models import MeetingSnapshot
-from quickcrm.web import render, role_required, today
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required
+from quickcrm.web.render import render
 
 bp = Blueprint("meeting", __name__, url_prefix="/meeting")
 

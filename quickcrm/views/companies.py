@@ -6,13 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies, opportunities, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
 from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company
-from quickcrm.web import get_or_404, render, role_required, today, wants_page
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required
+from quickcrm.web.log_activity import log_activity_on
+from quickcrm.web.render import get_or_404, render, wants_page
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 

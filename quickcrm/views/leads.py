@@ -1,23 +1,20 @@
-"""Leads: the list with its filters, review mode, and a lead's own page."""
+"""Leads: the list with its filters, review mode, and a lead's own page (its fields, timeline,
+status, card photo and voice notes)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
-from quickcrm.domain import activities, convert, leads, ownership, users
+from quickcrm.domain import activities, attachments, convert, leads, ownership, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
-from quickcrm.web import (
-    form_data,
-    render,
-    role_required,
-    safe_next,
-    today,
-    wants_page,
-)
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required, safe_next
+from quickcrm.web.inputs import body_limit
+from quickcrm.web.log_activity import log_activity_on
+from quickcrm.web.render import form_data, render, wants_page
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -267,3 +264,46 @@ def reassign_many():
     session.commit()
     flash(f"Reassigned {moved} lead{'' if moved == 1 else 's'} to {owner.name}.")
     return redirect(back, 303)
+
+
+# --- The lead's card photo and voice notes -------------------------------------------
+
+
+def _lead_page(lead: Lead, status: int = 200, **extra):
+    """The lead page's attachments (and, out of band, its heading with the card mark)."""
+    blocks = ["attachments", "lead_heading"]
+    context = _detail_context(lead, heading_oob=True, **extra)
+    return render(TEMPLATE, blocks, status=status, **context)
+
+
+@bp.post("/<int:lead_id>/voice-notes")
+@body_limit(attachments.LIMIT + attachments.MB)
+def add_voice_note(lead_id: int):
+    """A voice note recorded on a lead's page."""
+    lead = _lead_for(lead_id)
+    refusal = leads.edit_refusal(lead)
+    if refusal:
+        return _lead_page(lead, status=409, attachment_error=refusal)
+    upload = request.files.get("voice_note")
+    try:
+        if upload is None:
+            raise attachments.Refused("Record a voice note first.")
+        note = attachments.prepare_voice_note(upload.read(attachments.LIMIT + 1))
+    except attachments.Refused as refusal:
+        return _lead_page(lead, status=refusal.status, attachment_error=str(refusal))
+    attachments.attach(lead, note, current_user)
+    get_session().commit()
+    if wants_page():
+        return redirect(url_for("leads.detail", lead_id=lead.id, _anchor="attachments"), 303)
+    return _lead_page(lead, attachment_saved="Voice note saved.")
+
+
+@bp.post("/<int:lead_id>/card-checked")
+def card_checked(lead_id: int):
+    """The rep or coordinator checked the fields read from the card: the mark goes."""
+    lead = _lead_for(lead_id)
+    lead.from_card = False
+    get_session().commit()
+    if wants_page():
+        return redirect(url_for("leads.detail", lead_id=lead.id), 303)
+    return _lead_page(lead, attachment_saved="Marked as checked.")

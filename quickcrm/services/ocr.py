@@ -2,7 +2,7 @@
 
 The OCR model (rapidocr-onnxruntime: PP-OCRv4 models shipped in the wheel, run by
 onnxruntime) needs 0.5–0.9 GB while it reads. It is never imported by the app's workers:
-the first card photo starts one separate process (``python -m quickcrm.ocr SOCKET``) that
+the first card photo starts one separate process (``python -m quickcrm.services.ocr SOCKET``) that
 listens on a Unix socket in the instance folder (or in a private folder of /tmp when that
 path is too long for a socket); every worker of the machine sends its photos there. A lock
 file lets only one worker start it; it stops by itself after ``OCR_IDLE_SECONDS`` without
@@ -149,7 +149,7 @@ def _start(path: str, instance_path: str, *, timeout: float, idle: float) -> Non
         # Started through a short-lived launcher that is waited for: the OCR process is
         # no child of this worker (no zombie, nothing left to reap when it stops).
         log = Path(instance_path) / "ocr.log"
-        launcher = [sys.executable, "-m", "quickcrm.ocr", "--detach", str(log)]
+        launcher = [sys.executable, "-m", "quickcrm.services.ocr", "--detach", str(log)]
         subprocess.run(  # noqa: S603 - our own module, no shell
             [*launcher, path, str(timeout), str(idle)],
             stdin=subprocess.DEVNULL,
@@ -300,7 +300,7 @@ def detach(log: str, arguments: list[str]) -> None:
     """Start the OCR process in a session of its own, writing to ``log``, and leave."""
     with open(log, "ab") as out:
         subprocess.Popen(  # noqa: S603 - our own module, no shell
-            [sys.executable, "-m", "quickcrm.ocr", *arguments],
+            [sys.executable, "-m", "quickcrm.services.ocr", *arguments],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,

@@ -21,9 +21,11 @@ from quickcrm.domain import users
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import mapping, run
 from quickcrm.domain.imports.detect import Unreadable
-from quickcrm.errors import error_response
 from quickcrm.models import IMPORT_KINDS, Import, User
-from quickcrm.web import get_or_404, render, role_required, today, wants_page
+from quickcrm.web.errors import error_response
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required
+from quickcrm.web.render import get_or_404, render, wants_page
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 
@@ -46,7 +48,7 @@ def _too_large() -> str:
 @bp.url_value_preprocessor
 def raise_upload_limit(endpoint: str | None, _values) -> None:
     """An admin's file upload may be up to ``UPLOAD_MAX``. URL value preprocessors run
-    before every ``before_request`` function, so the app's body check (quickcrm/inputs.py)
+    before every ``before_request`` function, so the app's body check (quickcrm/web/inputs.py)
     sees the raised limit; anyone else, and any other kind of body, keeps the 1 MB limit
     (the form fields beside the file stay under werkzeug's 500 KB per field)."""
     if endpoint != "imports.upload" or request.method != "POST":

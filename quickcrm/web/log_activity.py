@@ -12,7 +12,8 @@ from flask_login import current_user
 from quickcrm.db import get_session
 from quickcrm.domain import activities, offline
 from quickcrm.domain import validation as v
-from quickcrm.web import today, wants_page
+from quickcrm.web.formats import today
+from quickcrm.web.render import wants_page
 
 
 def log_activity_on(record, timeline: Callable[..., object], detail_url: str):

@@ -9,7 +9,7 @@ from flask import Flask, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from quickcrm.web import render
+from quickcrm.web.render import render
 
 # (title, message) by status; a description given to abort() replaces the message.
 MESSAGES = {

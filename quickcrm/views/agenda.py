@@ -12,7 +12,8 @@ from quickcrm.db import get_session
 from quickcrm.domain import agenda, ical, offline, ratelimit, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
-from quickcrm.web import friendly_date, get_or_404, render, today, wants_page
+from quickcrm.web.formats import friendly_date, today
+from quickcrm.web.render import get_or_404, render, wants_page
 
 bp = Blueprint("agenda", __name__)
 

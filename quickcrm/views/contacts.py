@@ -6,12 +6,13 @@ import re
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
-from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.domain import validation as v
 from quickcrm.models import Company, Contact
-from quickcrm.web import get_or_404, render, role_required, wants_page
+from quickcrm.web.guards import role_required
+from quickcrm.web.log_activity import log_activity_on
+from quickcrm.web.render import get_or_404, render, wants_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from quickcrm.activities import log_activity_on
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies, opportunities, stages, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import weighted_value
 from quickcrm.models import Opportunity
-from quickcrm.web import get_or_404, render, role_required, wants_page
+from quickcrm.web.guards import role_required
+from quickcrm.web.log_activity import log_activity_on
+from quickcrm.web.render import get_or_404, render, wants_page
 
 bp = Blueprint("opportunities", __name__, url_prefix="/opportunities")
 

@@ -18,7 +18,9 @@ from quickcrm.domain.convert import (
 )
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Lead
-from quickcrm.web import get_or_404, render, role_required, safe_next, today
+from quickcrm.web.formats import today
+from quickcrm.web.guards import role_required, safe_next
+from quickcrm.web.render import get_or_404, render
 
 bp = Blueprint("convert", __name__, url_prefix="/leads")
 
