@@ -11,7 +11,7 @@ What it does, as phones at a trade show would see it:
    a database made for the bench; it is migrated, never emptied — the run makes its own
    users and only counts their leads). ``--clients`` reps are created in it.
 2. gunicorn serves ``wsgi:app`` on a free port of 127.0.0.1 with ``--workers`` processes of
-   ``--threads`` threads (the production setup of the README), started in its own process
+   ``--threads`` threads (the production setup of docs/deployment.md), started in its own process
    group.
 3. Each client signs in once (a signed cookie, so it stays valid across restarts) and keeps
    capturing: a lead with a UUID it made itself, sent as JSON to ``POST /captures`` with the

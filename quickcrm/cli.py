@@ -169,7 +169,7 @@ def create_api_token(name: str, source: str | None, owner: str | None, rate_limi
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
-    """Forget now what the app servers forget by themselves an hour at a time (README,
+    """Forget now what the app servers forget by themselves an hour at a time (docs/import.md,
     "Purge"): a backlog goes in one run, under the same ages."""
     db = get_session()
     removed: Counter[str] = Counter()

@@ -52,8 +52,8 @@ class Config:
     SETUP_ADDRESS_LIMIT = 10
     # Requests per user per hour to their iCal feed (a calendar polls every few minutes).
     ICAL_RATE_LIMIT = 60
-    # How often the app servers purge rows kept only for a while (README, "Purge"); from
-    # the environment in seconds, 0 switches it off.
+    # How often the app servers purge rows kept only for a while (docs/import.md, "Purge");
+    # from the environment in seconds, 0 switches it off.
     HOUSEKEEPING_EVERY = timedelta(hours=1)
 
     # ISO country (e.g. "GB") for phone numbers typed without +; None reads only +numbers.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # FULL: a commit returns only once the WAL is synced to disk, so a capture answered
-# "Saved" survives a power cut (README, "Durability"). NORMAL would be faster but may
+# "Saved" survives a power cut (docs/speed.md, "Durability"). NORMAL would be faster but may
 # lose the last commits when the machine (not the process) goes down.
 SQLITE_SYNCHRONOUS = "FULL"
 

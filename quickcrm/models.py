@@ -478,8 +478,8 @@ class RateLimit(Base):
 
 
 class ApiToken(Base):
-    """A secret a website or a webhook sends to ``POST /api/leads`` (README.md, "Web-to-lead
-    API"). Only the SHA-256 of the secret is kept; revoking keeps the row for the record."""
+    """A secret a website or a webhook sends to ``POST /api/leads`` (docs/api.md).
+    Only the SHA-256 of the secret is kept; revoking keeps the row for the record."""
 
     __tablename__ = "api_token"
 

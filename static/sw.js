@@ -1,7 +1,7 @@
 // QuickCRM's service worker: the phone's copy of the app for a field day with patchy signal.
 // Served from /sw.js (scope: the whole app) with QUICKCRM = {version, shell, page, keep, …}
 // prepended by the server; the version changes whenever any file of the shell changes, so a
-// deployment installs a new cache next to the old one. README.md "Offline" tells the rules:
+// deployment installs a new cache next to the old one. docs/offline.md tells the rules:
 //
 // - The capture page opens from the phone's cache at once (cache first) and is refreshed
 //   behind it; the page itself then fetches a fresh CSRF token, recent captures and badge.

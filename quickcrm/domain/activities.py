@@ -112,7 +112,8 @@ def log_activity(
 def _about(record) -> ColumnElement[bool]:
     """The activities that belong on ``record``'s timeline: a company's own, its contacts'
     and its opportunities'; a contact's own and those of the opportunities they are the
-    primary contact of; a lead's or an opportunity's own (README, "Existing customers")."""
+    primary contact of; a lead's or an opportunity's own (docs/pipeline.md, "Existing
+    customers")."""
     own = getattr(Activity, _link(record)) == record.id
     if isinstance(record, Company):
         contacts = select(Contact.id).where(Contact.company_id == record.id)

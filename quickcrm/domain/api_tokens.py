@@ -1,4 +1,4 @@
-"""API tokens: the credential of the web-to-lead API (README.md, "Web-to-lead API").
+"""API tokens: the credential of the web-to-lead API (docs/api.md).
 
 A token is a long random secret (``qcrm_`` + 32 random bytes, URL-safe), shown once when it
 is made. Only its SHA-256 is stored: the secret has 256 bits of randomness, so a plain hash

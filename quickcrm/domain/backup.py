@@ -338,7 +338,7 @@ def _json_source(path: Path) -> Source:
     the header and each table's name and columns, skipping the rows; ``rows(name)`` then
     reads that table's rows as the restore asks for them — in the file's order, which is
     the restore's, so the file is read twice in all. A 38 MB backup of 100,000 leads took
-    150 MB more memory with ``json.load`` (README, "Exports and backups")."""
+    150 MB more memory with ``json.load`` (docs/speed.md, "Exports and backups")."""
     head, found, damaged = _json_outline(path)
     if head.get("format") != FORMAT:
         raise BackupError(f"{path} is JSON but not a QuickCRM backup.")

@@ -7,8 +7,8 @@ indexes in one statement each, after they are inserted, instead of row by row.
 connection's transaction:
 
 - PostgreSQL: one COPY, which costs the server half the CPU of a statement per row (the
-  lead table has 15 indexes to keep; README, "Import"). psycopg adapts each value by its
-  Python type.
+  lead table has 15 indexes to keep; docs/speed.md, "Import: 50,000 rows"). psycopg adapts
+  each value by its Python type.
 - SQLite: INSERTs of many rows each (``VALUES (…), (…), …``), the values converted by the
   columns' own types as ``connection.execute(insert(table), rows)`` would. A table with a
   trigger (the constraints of revision 0015, the search indexes) makes every statement

@@ -264,7 +264,7 @@ def _move_timeline(session, lead, company, contact, opportunity) -> None:
             activity.opportunity_id = opportunity.id
 
 
-# --- undoing a conversion (README, "Undo a conversion") ------------------------------------
+# --- undoing a conversion (docs/pipeline.md, "Undo a conversion") --------------------------
 
 UNDO_WINDOW = timedelta(hours=24)
 

@@ -131,7 +131,7 @@ def overdue_count(session: Session, today: date) -> int:
 # cohort keeps every rate between 0 and 100 %.
 #
 # The funnel, the figures by source and those by rep are sums of the same cohort, so two
-# grouped queries serve all three (README, Speed: bench/forecast.py):
+# grouped queries serve all three (docs/speed.md, "Forecast"):
 # - the leads of the period per (owner, source, status), read from the covering index
 #   ix_lead_owner_source_status_captured in its order, one pass and no sort;
 # - the won opportunities the leads of the period became, per (owner, source): few rows,

@@ -1,4 +1,4 @@
-"""Rows kept only for a while, forgotten once nothing can use them (README, "Purge").
+"""Rows kept only for a while, forgotten once nothing can use them (docs/import.md, "Purge").
 
 - ``offline_action`` (the UUIDs of queued *Done*, *Snooze* and notes): 90 days. A key only
   stops the resend of an action the server applied but whose reply was lost; the phone sends

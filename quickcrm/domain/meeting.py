@@ -1,4 +1,4 @@
-"""The weekly meeting (README, "The weekly meeting"): what changed between two moments —
+"""The weekly meeting (docs/pipeline.md): what changed between two moments —
 a snapshot and now, or two snapshots.
 
 *Start this week's meeting* stores a snapshot: its time, and each open opportunity's

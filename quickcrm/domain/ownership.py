@@ -1,5 +1,5 @@
 """Reassigning: a lead, a company or an opportunity given to another user, one at a time or
-in bulk (README, "Existing customers"). Coordinators do it; the views check the role.
+in bulk (docs/pipeline.md, "Existing customers"). Coordinators do it; the views check the role.
 
 Functions here flush; the caller commits (so a hand-over of everything is one transaction).
 """

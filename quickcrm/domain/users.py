@@ -45,7 +45,7 @@ SIGN_IN_ACCOUNT_TOTAL_LIMIT = 100
 # whose 4 threads sign people in at once grew by 128 MB. One at a time keeps a worker's
 # peak at one hash and the hashing as strong as before; a burst of sign-ins waits its turn
 # (about 0.1 s each) instead, which costs little on a server with a core or two, where
-# parallel hashes would compete for the same cores anyway (README, Speed: bench/signin.py).
+# parallel hashes would compete for the same cores anyway (docs/speed.md, "Memory: signing in").
 SIMULTANEOUS_HASHES = 1
 _hashing = threading.BoundedSemaphore(SIMULTANEOUS_HASHES)
 
@@ -397,7 +397,7 @@ def reactivate(session: Session, user: User) -> None:
 def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
     """Give everything ``user`` is responsible for to ``to`` — their open leads (with their
     follow-ups), companies, open opportunities and open activities — and say how many of
-    each moved (a rep who leaves, README "Existing customers"). The caller commits it as
+    each moved (a rep who leaves, docs/pipeline.md, "Existing customers"). The caller commits it as
     one transaction."""
     if to.id == user.id:
         raise v.Refused({"to": "Choose someone else to hand over to."})

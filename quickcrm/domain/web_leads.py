@@ -1,4 +1,4 @@
-"""Leads sent by websites and webhooks to ``POST /api/leads`` (README.md, "Web-to-lead API").
+"""Leads sent by websites and webhooks to ``POST /api/leads`` (docs/api.md).
 
 The API's fields are the capture form's, under the names a website uses (``company`` for
 the capture's ``company_name``), and pass the same checks (quickcrm/domain/leads.py
@@ -27,7 +27,7 @@ from quickcrm.domain import leads
 from quickcrm.domain import validation as v
 from quickcrm.models import ApiRequest, ApiToken, Lead, utcnow
 
-# API field → capture field, in the order of README.md's table.
+# API field → capture field, in the order of docs/api.md's table.
 FIELDS = {
     "name": "name",
     "company": "company_name",

@@ -6,7 +6,7 @@ the first card photo starts one separate process (``python -m quickcrm.services.
 listens on a Unix socket in the instance folder (or in a private folder of /tmp when that
 path is too long for a socket); every worker of the machine sends its photos there. A lock
 file lets only one worker start it; it stops by itself after ``OCR_IDLE_SECONDS`` without
-a photo, giving its memory back (README, "Card photos").
+a photo, giving its memory back (docs/cards.md).
 
 The process reads one photo at a time from a bounded queue: a photo that finds the queue
 full, or is not read within ``OCR_TIMEOUT`` seconds, gets ``CardUnreadable`` ("could not

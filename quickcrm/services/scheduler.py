@@ -1,6 +1,6 @@
 """Periodic work inside the app servers, so a deployment needs no cron and no daemon: after
 an answer has gone, at most once an interval per process, one app server (a lease in the
-database, ``domain/housekeeping.py``) purges the rows kept only for a while (README,
+database, ``domain/housekeeping.py``) purges the rows kept only for a while (docs/import.md,
 "Purge"). ``QUICKCRM_HOUSEKEEPING_EVERY`` (seconds, 0: never)."""
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""The web-to-lead API (``POST /api/leads``) for website forms and webhooks (README.md,
-"Web-to-lead API").
+"""The web-to-lead API (``POST /api/leads``) for website forms and webhooks (docs/api.md).
 
 The Bearer token is the credential, not a session: the API is exempt from CSRF, public to
 the sign-in check, and runs without a session at all, so it never reads or sets a cookie.

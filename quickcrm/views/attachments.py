@@ -1,6 +1,6 @@
-"""Card photos and voice notes, served to those who may see them (README, "Card photos and
-voice notes"). Reading a card is the capture page's (views/capture.py); recording a voice
-note on a lead, the lead page's (views/leads.py)."""
+"""Card photos and voice notes, served to those who may see them (docs/cards.md). Reading a
+card is the capture page's (views/capture.py); recording a voice note on a lead, the lead
+page's (views/leads.py)."""
 
 from __future__ import annotations
 

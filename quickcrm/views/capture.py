@@ -115,7 +115,7 @@ _KEPT_FORMS_MAX = 100  # sources; past that, forms of new sources are rendered e
 def _empty_form(source: str) -> str:
     """The empty capture form a saved capture answers with. It is the same for every
     capture from ``source`` but for the session's CSRF token, so each process renders it
-    once per source (README, "Capture under load, against the floor")."""
+    once per source (docs/speed.md, "Capture under load, against the floor")."""
     kept = current_app.extensions.setdefault("quickcrm.empty_capture_forms", {})
     html = kept.get(source)
     if html is None:
@@ -223,7 +223,7 @@ def sync():
     return jsonify(body), 201 if stored.created else 200
 
 
-# --- A card photo (README, "Card photos and voice notes") --------------------------------
+# --- A card photo (docs/cards.md) --------------------------------------------------------
 
 NOTHING_READ = "Nothing could be read from this card: type what it says. The photo is kept."
 READ = "Read from the card — check each field."

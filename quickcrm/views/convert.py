@@ -1,5 +1,6 @@
 """Converting a lead: one screen, one transaction (docs/architecture.md, "The path of a
-conversion"); and undoing a conversion within a day (README, "Undo a conversion")."""
+conversion"); and undoing a conversion within a day (docs/pipeline.md, "Undo a
+conversion")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """CSV import (``/admin/import``, admins only): upload, map the columns, import with a
-progress bar, read the report, undo (README, "Import")."""
+progress bar, read the report, undo (docs/import.md, "Import")."""
 
 from __future__ import annotations
 

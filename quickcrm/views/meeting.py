@@ -1,5 +1,6 @@
 """The weekly meeting (coordinators): what changed since the last meeting, any two
-snapshots compared, and *Start this week's meeting* (README, "The weekly meeting")."""
+snapshots compared, and *Start this week's meeting* (docs/pipeline.md, "The weekly
+meeting")."""
 
 from __future__ import annotations
 

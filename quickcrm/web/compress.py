@@ -1,8 +1,8 @@
 """Compressed responses: the HTML pages and fragments, the service worker (``/sw.js``) and
 JSON answers go out Brotli-compressed to a browser that accepts it (every current one, over
-HTTPS), gzip to one that accepts only gzip, as they are to the rest (README, "Speed").
-Static files never reach Flask: WhiteNoise serves the ``.br`` and ``.gz`` copies that
-``scripts/run`` writes next to them.
+HTTPS), gzip to one that accepts only gzip, as they are to the rest (docs/speed.md, "The
+capture page on the wire"). Static files never reach Flask: WhiteNoise serves the ``.br``
+and ``.gz`` copies that ``scripts/run`` writes next to them.
 
 Compression is done by flask-compress after every other ``after_request`` function (it is
 registered first), so the headers those set stay, and it adds ``Vary: Accept-Encoding``.

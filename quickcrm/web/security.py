@@ -1,6 +1,6 @@
 """What every answer carries for the browser's protection (the Content-Security-Policy and
 friends), the CSRF field every form holds, and which user-entered URLs may become links
-(README, "Security")."""
+(docs/security.md, "In the browser")."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
 
 
-# Only the app's own files run, style and connect; nothing frames the app. README.md
-# "Security" explains each directive; the templates hold no inline script or style.
+# Only the app's own files run, style and connect; nothing frames the app. docs/security.md,
+# "In the browser", explains each directive; the templates hold no inline script or style.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",

@@ -1,5 +1,5 @@
 """The web-to-lead API (``POST /api/leads``) as a website or a webhook uses it, and the
-admin's API tokens page and command (README.md, "Web-to-lead API")."""
+admin's API tokens page and command (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
         f"/contacts/{jo.id}/activities", data=data, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200 and "wants a demo" in response.get_data(as_text=True)
-    # A note is not a contact (README, "Existing customers"): a call is.
+    # A note is not a contact (docs/pipeline.md, "Existing customers"): a call is.
     assert "Last contacted: never" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)
     client.post(f"/contacts/{jo.id}/activities", data=data | {"kind": "call"})
     assert "Last contacted: <time" in client.get(f"/contacts/{jo.id}").get_data(as_text=True)

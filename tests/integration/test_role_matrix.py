@@ -77,7 +77,7 @@ ACCESS = {
     ("companies.merge", "POST"): "coordinator",
     ("companies.new", "GET"): "coordinator",
     ("companies.create", "POST"): "coordinator",
-    # Reps add contacts at any company (docs: README "Existing customers").
+    # Reps add contacts at any company (docs/pipeline.md, "Existing customers").
     ("companies.new_contact", "GET"): "signed-in",
     ("companies.create_contact", "POST"): "signed-in",
     ("companies.new_opportunity", "GET"): "coordinator",

@@ -1,4 +1,4 @@
-"""The SQLite engine: an answered commit is on disk (README, "Durability")."""
+"""The SQLite engine: an answered commit is on disk (docs/speed.md, "Durability")."""
 
 from __future__ import annotations
 

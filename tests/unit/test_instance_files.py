@@ -1,6 +1,7 @@
 """Files the app leaves on the server are this user's only: the instance folder (0700), the
 SQLite database and its -wal and -shm files and the secret key (0600), and the OCR
-socket's folder when the instance path is too long for a socket (README, "Security")."""
+socket's folder when the instance path is too long for a socket (docs/security.md, "Files on
+the server")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Undoing a conversion (README, "Undo a conversion"): who, how long, and what stops it;
+"""Undoing a conversion (docs/pipeline.md, "Undo a conversion"): who, how long, and what stops it;
 and what a conversion makes when nobody asks for an opportunity."""
 
 from __future__ import annotations

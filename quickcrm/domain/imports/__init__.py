@@ -1,4 +1,4 @@
-"""CSV import of leads, and of companies with their contacts (README, "Import").
+"""CSV import of leads, and of companies with their contacts (docs/import.md, "Import").
 
 - ``detect``: the file's encoding and delimiter, and reading it into rows.
 - ``mapping``: what each column becomes, guessed from its header, and checking a mapping.

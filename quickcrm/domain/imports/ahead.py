@@ -4,9 +4,9 @@ Cleaning a row (quickcrm/domain/imports/rows.py) is pure Python: email and phone
 dates, text. Writing a batch is mostly the database's work (index upkeep, the commit).
 Done one after the other, each waits for the other; a thread cannot clean beside the
 writes, because it needs the same interpreter (the GIL) that sends them — measured no
-faster (README, "Import"). A helper process can: ``run`` hands it chunk N + 1 as raw text
-while it writes chunk N, and takes the cleaned rows when it gets there — in the same
-request, or in the next progress poll that this app process serves.
+faster (docs/speed.md, "Import: 50,000 rows"). A helper process can: ``run`` hands it
+chunk N + 1 as raw text while it writes chunk N, and takes the cleaned rows when it gets
+there — in the same request, or in the next progress poll that this app process serves.
 
 The helper is a ``ProcessPoolExecutor`` of one process, started (``spawn``: safe in a
 threaded app server) at the first import with a chunk to clean ahead, shared by every

@@ -1,6 +1,6 @@
 """Storing an upload, importing it batch by batch, its report, undoing it.
 
-How it runs (README, "Import"): the upload is parsed once and stored in the database in
+How it runs (docs/import.md, "Import"): the upload is parsed once and stored in the database in
 chunks of ``CHUNK_ROWS`` rows; each request that asks for progress imports the next chunks
 for about a second. A chunk is claimed by a conditional UPDATE of the import's
 ``next_chunk`` as the first statement of its transaction, and its records, its duplicate

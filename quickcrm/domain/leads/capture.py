@@ -103,8 +103,8 @@ class CaptureConflict(Exception):
 
 
 # A capture is two INSERTs in the lead and activity tables, without the ORM's unit of work,
-# which cost more than the statements themselves (README, "Capture under load, against the
-# floor"). The lead already carries its next action's date, so models' listener has no
+# which cost more than the statements themselves (docs/speed.md, "Capture under load, against
+# the floor"). The lead already carries its next action's date, so models' listener has no
 # UPDATE to make (on PostgreSQL one rewrites every index of lead, five trigram ones among
 # them): the task's INSERT is not a flush.
 _LEAD = Lead.__table__
@@ -247,7 +247,8 @@ def _next_action_row(lead_id: int, owner: User, due: date) -> dict:
 
 
 # What the capture screen's list shows of a recent capture: rows of the lead table, which
-# cost a fraction of loading leads (README, "Capture under load, against the floor").
+# cost a fraction of loading leads (docs/speed.md, "Capture under load, against the
+# floor").
 _RECENT = select(
     _LEAD.c.id,
     _LEAD.c.name,
