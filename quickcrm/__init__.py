@@ -48,7 +48,8 @@ def create_app(
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
     for path in exposed(app.instance_path, db.sqlite_file(app.config["DATABASE_URL"])):
         app.logger.warning(
-            "%s may be read by other users of this machine: chmod %s it (README, Security).",
+            "%s may be read by other users of this machine: chmod %s it"
+            " (docs/deployment.md, Hardening).",
             path,
             "700" if path.is_dir() else "600",
         )
