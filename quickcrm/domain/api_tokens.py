@@ -65,11 +65,11 @@ def create_token(
     """
     try:
         name = v.text(name, max_length=NAME_MAX, required="Name the token (e.g. the website).")
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"token_name": str(exc)}) from None
     try:
         source = v.text(source, max_length=SOURCE_MAX)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"source": str(exc)}) from None
     try:
         limit = v.integer(
@@ -78,7 +78,7 @@ def create_token(
             high=RATE_LIMIT_MAX,
             message=f"Enter a number of requests per minute from 1 to {RATE_LIMIT_MAX:,}.",
         )
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"rate_limit": str(exc)}) from None
     if owner is None or not owner.active:
         raise v.Refused({"owner": "Choose an active user to receive the leads."})

@@ -42,14 +42,6 @@ FIELDS = (
 )
 
 
-class AlreadyConverted(Exception):
-    """The lead is no longer open: someone converted (or disqualified) it first."""
-
-    def __init__(self, lead: Lead):
-        super().__init__(f"{lead.name} was already {lead.status}.")
-        self.lead = lead
-
-
 @dataclass
 class ConvertForm(v.Form):
     FIELDS = FIELDS
@@ -154,8 +146,8 @@ def convert_lead(
     session: Session, lead: Lead, user: User, form: ConvertForm, *, phone_region: str | None
 ) -> Conversion:
     """Convert ``lead`` as ``form`` says, in one transaction. The first statement claims the
-    lead (open → converted); if another conversion claimed it first, nothing is created and
-    ``AlreadyConverted`` is raised."""
+    lead (open → converted); if another conversion claimed it first (or it was
+    disqualified), nothing is created and ``validation.Conflict`` is raised."""
     assert form.ok, "convert_lead needs a cleaned form without errors"
     session.commit()  # end any read transaction: the claim below must open the write one
     claimed = session.execute(
@@ -169,7 +161,7 @@ def convert_lead(
     if claimed.rowcount != 1:
         session.rollback()
         session.refresh(lead)
-        raise AlreadyConverted(lead)
+        raise v.Conflict(f"{lead.name} was already {lead.status}.")
     try:
         conversion = _create(session, lead, form, phone_region)
         session.commit()
@@ -269,10 +261,6 @@ def _move_timeline(session, lead, company, contact, opportunity) -> None:
 UNDO_WINDOW = timedelta(hours=24)
 
 
-class UndoRefused(Exception):
-    """Why a conversion cannot be undone; the message is for the person who asked."""
-
-
 def _added_since(session: Session, lead: Lead) -> list[str]:
     """What was added to (or changed on) the records the conversion made since, and by
     whom — each a reason the conversion can no longer be undone."""
@@ -340,10 +328,10 @@ def undo_refusal(
 
 def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | None = None) -> None:
     """Make the lead open again with its activities back and remove the records the
-    conversion created, in one transaction; raises ``UndoRefused`` with the reason."""
+    conversion created, in one transaction; raises ``validation.Conflict`` with the reason."""
     refusal = undo_refusal(session, lead, user, now)
     if refusal:
-        raise UndoRefused(refusal)
+        raise v.Conflict(refusal)
     company_id, contact_id, opportunity_id = lead.company_id, lead.contact_id, lead.opportunity_id
     created_company, created_contact = lead.created_company, lead.created_contact
     converted_at = lead.converted_at
@@ -365,7 +353,7 @@ def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | No
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
-            raise UndoRefused(f"{lead.name} is not converted any more.")
+            raise v.Conflict(f"{lead.name} is not converted any more.")
         # The note the conversion copied from the lead goes; the rest lose their new links.
         session.execute(
             delete(Activity)

@@ -85,13 +85,13 @@ def lead_form(
 
 def idempotency_key(value: str | None) -> str | None:
     """The ``Idempotency-Key`` header's value, or ``None`` when not sent or blank (a
-    website's empty key must not cost it the lead); raises ``Invalid`` for a key that
+    website's empty key must not cost it the lead); raises ``validation.Refused`` for a key that
     cannot be stored as it is (past ``KEY_MAX``, not printable ASCII)."""
     key = (value or "").strip()
     if not key:
         return None
     if len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
-        raise v.Invalid(
+        raise v.Refused(
             f"An Idempotency-Key is 1 to {KEY_MAX} printable ASCII characters (a UUID is ideal)."
         )
     return key

@@ -101,7 +101,7 @@ def create_lead():
         return _error(429, message, {"Retry-After": str(retry_after)})
     try:
         key = web_leads.idempotency_key(request.headers.get("Idempotency-Key"))
-    except v.Invalid as exc:
+    except v.Refused as exc:
         return _json({"errors": {web_leads.KEY_FIELD: str(exc)}}, 422)
     first = web_leads.first_answer(db, token, key)
     if first is None:

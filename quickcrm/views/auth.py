@@ -106,8 +106,10 @@ def login():
             per_address=config["SIGN_IN_ADDRESS_LIMIT"],
             per_account_and_address=config["SIGN_IN_ACCOUNT_LIMIT"],
         )
-    except users.TooManyAttempts as exc:
-        body, status = render("auth/login.html", ["content"], 429, error=str(exc), email=email)
+    except v.Refused as exc:  # too many attempts (429)
+        body, status = render(
+            "auth/login.html", ["content"], exc.status, error=str(exc), email=email
+        )
         return body, status, {"Retry-After": str(exc.retry_after)}
     user = users.authenticate(
         db, email, request.form.get("password", ""), password_method=config["PASSWORD_METHOD"]
@@ -158,7 +160,6 @@ def setup():
     if request.method == "GET":
         return render("auth/setup.html", ["content"], errors={}, values=values)
     config = current_app.config
-    headers = {}
     try:
         users.count_setup_attempt(db, request.remote_addr, limit=config["SETUP_ADDRESS_LIMIT"])
         user = users.create_first_admin(
@@ -171,15 +172,12 @@ def setup():
             name=values["name"],
             password_method=config["PASSWORD_METHOD"],
         )
-    except v.Refused as exc:
+    except v.Refused as exc:  # 422, a wrong setup code 403, too many attempts 429
         db.rollback()
-        errors = exc.errors
-        if isinstance(exc, users.TooManyAttempts):
-            status, headers = 429, {"Retry-After": str(exc.retry_after)}
-            errors = {"setup_code": str(exc)}
-        else:
-            status = 403 if isinstance(exc, users.WrongSetupCode) else 422
-        body, status = render("auth/setup.html", ["content"], status, errors=errors, values=values)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        body, status = render(
+            "auth/setup.html", ["content"], exc.status, errors=exc.errors, values=values
+        )
         return body, status, headers
     _start_session(user)
     flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")

@@ -130,7 +130,7 @@ def test_the_rate_limit_is_the_tokens_or_the_apps(db, owner):
 
 @pytest.mark.parametrize("key", ["k" * 201, "clé", "a\x00b", "tab\there"])
 def test_an_idempotency_key_that_cannot_be_stored_as_sent_is_refused(key):
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         web_leads.idempotency_key(key)
 
 

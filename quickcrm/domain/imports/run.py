@@ -39,7 +39,7 @@ from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import ahead
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
-from quickcrm.domain.imports.detect import Detected, Unreadable, detect, read_rows
+from quickcrm.domain.imports.detect import Detected, detect, read_rows
 from quickcrm.domain.imports.mapping import check
 from quickcrm.domain.imports.rows import (
     Cleaner,
@@ -74,10 +74,6 @@ KEY_BATCH = 5000
 ABANDONED_AFTER = timedelta(days=7)
 
 
-class NotNow(Exception):
-    """The import is not in the state this step needs; the message says why."""
-
-
 # --- Upload --------------------------------------------------------------------------------
 
 
@@ -94,16 +90,16 @@ def recent_imports(session: Session, limit: int = 20) -> list[Import]:
 def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, by: User) -> Import:
     """Read the whole upload (a seekable binary stream) into an import waiting for its
     mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory).
-    Raises ``Unreadable`` — and stores nothing — for a file that is not usable CSV."""
+    Raises ``validation.Refused`` — and stores nothing — for a file that is not usable CSV."""
     detected = detect(stream)
     rows = read_rows(stream, detected)
     try:
         first = next(rows, None)
         if first is None:
-            raise Unreadable("The file is empty.")
+            raise v.Refused("The file is empty.")
         headers = [_header(cell, i) for i, cell in enumerate(first[1])]
         if len(headers) > COLUMNS_MAX:
-            raise Unreadable(
+            raise v.Refused(
                 f"The file has {len(headers)} columns; QuickCRM reads up to {COLUMNS_MAX}."
             )
         upload = Import(
@@ -120,7 +116,7 @@ def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, b
         session.flush()
         total, chunks = _store_chunks(session, upload.id, rows)
         if total == 0:
-            raise Unreadable("The file has a header row and no rows under it.")
+            raise v.Refused("The file has a header row and no rows under it.")
     except BaseException:
         session.rollback()
         raise
@@ -204,8 +200,8 @@ def start(
     owner: User,
     region: str | None,
 ) -> Import:
-    """Check the mapping (``MappingErrors``) and start the import: it is claimed from
-    "mapping" to "running" by a conditional UPDATE (a second tap is told ``NotNow``), and
+    """Check the mapping (``validation.Refused``) and start the import: it is claimed from
+    "mapping" to "running" by a conditional UPDATE (a second tap is told so: ``Conflict``), and
     the duplicate keys of the existing records are collected in the same transaction."""
     headers = headers_of(upload)
     fields = check(list(chosen) + [None] * (len(headers) - len(chosen)), headers, upload.kind)
@@ -223,7 +219,7 @@ def start(
     )
     if claimed.rowcount != 1:
         session.rollback()
-        raise NotNow("This import has already started.")
+        raise v.Conflict("This import has already started.")
     _collect_existing_keys(session, upload, region)
     session.commit()
     session.refresh(upload)
@@ -595,7 +591,7 @@ def undo(session: Session, upload: Import) -> int:
     )
     if claimed.rowcount != 1:
         session.rollback()
-        raise NotNow("Only a finished import can be undone, once.")
+        raise v.Conflict("Only a finished import can be undone, once.")
     if upload.kind == "leads":
         removed = _undo_leads(session, upload.id)
     else:
