@@ -56,6 +56,7 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
         )
     except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
+    get_session().commit()
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -85,6 +86,7 @@ def seed_demo(password: str, force: bool) -> None:
         )
     except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
+    session.commit()
     click.echo(summary)
 
 

@@ -126,7 +126,7 @@ def authenticate(
 ) -> ApiToken | None:
     """The unrevoked token an ``Authorization`` header carries, or ``None``.
 
-    Notes when the token was last used (to the minute; commits when that changes).
+    Notes when the token was last used (to the minute); the caller commits it.
     """
     secret = bearer_token(authorization)
     if secret is None:
@@ -141,7 +141,6 @@ def authenticate(
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_STEP:
         token.last_used_at = now
-        session.commit()
     return token
 
 

@@ -72,6 +72,7 @@ from sqlalchemy.pool import NullPool
 from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import DEFAULT_LOST_REASONS, DEFAULT_STAGES
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Base, utcnow
 
 FORMAT = "quickcrm-backup"
@@ -181,6 +182,7 @@ def write_backup(engine: Engine, path: str | Path, *, as_json: bool = False) -> 
     return kind
 
 
+@owns_transaction("it writes the backup file, a database of its own")
 def sqlite_copy(engine: Engine, path: str | Path) -> None:
     """Copy the SQLite database behind ``engine`` into a new file ``path`` with SQLite's
     online backup API (one consistent moment, while others write), as one self-contained
@@ -570,6 +572,7 @@ def _sqlite_source(path: Path) -> Iterator[Source]:
 # --- restoring -----------------------------------------------------------------------------
 
 
+@owns_transaction("a restore is one transaction on a connection of its own")
 def restore(engine: Engine, path: str | Path) -> dict[str, int]:
     """Load the backup at ``path`` into the empty database behind ``engine`` in one
     transaction; returns how many rows each table received. Raises ``validation.Refused``

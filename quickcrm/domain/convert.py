@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from quickcrm.domain import attachments, matching
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     Activity,
     Attachment,
@@ -142,14 +143,16 @@ class Conversion:
     opportunity: Opportunity | None
 
 
+@owns_transaction("the claim: one conditional UPDATE, so a lead is converted once")
 def convert_lead(
     session: Session, lead: Lead, user: User, form: ConvertForm, *, phone_region: str | None
 ) -> Conversion:
     """Convert ``lead`` as ``form`` says, in one transaction. The first statement claims the
     lead (open → converted); if another conversion claimed it first (or it was
-    disqualified), nothing is created and ``validation.Conflict`` is raised."""
+    disqualified), nothing is created and ``validation.Conflict`` is raised. Nothing
+    before the claim is committed on its own: what the caller wrote first shares the
+    conversion's fate."""
     assert form.ok, "convert_lead needs a cleaned form without errors"
-    session.commit()  # end any read transaction: the claim below must open the write one
     claimed = session.execute(
         update(Lead)
         .where(Lead.id == lead.id, Lead.status == "open")
@@ -326,6 +329,7 @@ def undo_refusal(
     return None
 
 
+@owns_transaction("the claim: one conditional UPDATE, so a conversion is undone once")
 def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | None = None) -> None:
     """Make the lead open again with its activities back and remove the records the
     conversion created, in one transaction; raises ``validation.Conflict`` with the reason."""

@@ -138,7 +138,7 @@ def create_first_admin(
     name: str | None = None,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
-    """Create and commit the first admin, for whoever has the server's setup code; raises
+    """Create the first admin, for whoever has the server's setup code; raises
     ``validation.Refused`` (403) without it, and 422 once QuickCRM has a user."""
     if not setup_code_matches(secret_key, code):
         message = "That is not the setup code. Look for it on the server's console."
@@ -161,7 +161,8 @@ def create_user(
     name: str | None = None,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
-    """Create and commit a user; raises ``validation.Refused`` with a message for the person."""
+    """Create a user (flushed: the caller commits); raises ``validation.Refused`` with a
+    message for the person."""
     if role not in ROLES:
         raise v.Refused({"role": f"Role must be one of {', '.join(ROLES)}."})
     try:
@@ -185,7 +186,7 @@ def create_user(
         password_hash=_hash(password, password_method),
     )
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -291,8 +292,7 @@ def change_password(
     user.password_hash = _hash(new, password_method)
     # Anyone signed in with the old password is signed out; the caller signs the person
     # who changed it in again with the new session version.
-    end_sessions(session, user, commit=False)
-    session.commit()
+    end_sessions(session, user)
 
 
 # A session's user id as User.get_id() writes it: "id:version", ASCII digits, no sign.
@@ -316,11 +316,10 @@ def user_for_session(session: Session, session_id: object) -> User | None:
     return user
 
 
-def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
+def end_sessions(session: Session, user: User) -> None:
     """End every session and "stay signed in" cookie of ``user``, in every browser: they
     all carry the session version, which moves on. Their calendar feed's address ends too
-    (whoever had a session may have copied it); they can make a new one. Commits unless
-    told not to."""
+    (whoever had a session may have copied it); they can make a new one."""
     session.execute(
         update(User)
         .where(User.id == user.id)
@@ -328,8 +327,6 @@ def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
         .execution_options(synchronize_session=False)
     )
     session.refresh(user, ["session_version", "ical_token"])
-    if commit:
-        session.commit()
 
 
 def list_users(session: Session) -> list[User]:
@@ -378,7 +375,7 @@ def deactivate(session: Session, user: User, *, by: User) -> None:
     if user.id == by.id:
         raise v.Refused({"active": "You cannot deactivate yourself."})
     user.active = False
-    end_sessions(session, user, commit=False)
+    end_sessions(session, user)
     session.flush()
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import leads
 from quickcrm.domain import validation as v
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import ApiRequest, ApiToken, Lead, utcnow
 
 # API field → capture field, in the order of README.md's table.
@@ -107,6 +108,7 @@ def first_answer(session: Session, token: ApiToken, key: str | None) -> Answer |
     return Answer(stored.status, stored.body, replayed=True) if stored is not None else None
 
 
+@owns_transaction("the API's Idempotency-Key: its UNIQUE key settles a retry racing the first")
 def store_web_lead(
     session: Session,
     token: ApiToken,

@@ -89,6 +89,7 @@ def create_lead():
     token = api_tokens.authenticate(db, request.headers.get("Authorization"))
     if token is None:
         return _unauthorized()
+    db.commit()  # the token's last use, kept even when it opens nothing now
     refusal = api_tokens.owner_refusal(token)
     if refusal is not None:
         return _unauthorized(refusal)

@@ -141,6 +141,7 @@ def logout():
     if current_user.is_authenticated:
         # Signing out here signs out every browser and phone of this user.
         users.end_sessions(get_session(), current_user)
+        get_session().commit()
     # Clear first: logout_user() leaves a note in the session to delete the remember cookie.
     session.clear()
     logout_user()
@@ -179,6 +180,7 @@ def setup():
             "auth/setup.html", ["content"], exc.status, errors=exc.errors, values=values
         )
         return body, status, headers
+    db.commit()
     _start_session(user)
     flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")
     return redirect(url_for("capture.index"))
@@ -203,6 +205,7 @@ def change_password():
             except v.Refused as exc:
                 errors["new_password" if exc.field == "password" else exc.field] = str(exc)
             else:
+                get_session().commit()
                 # Every other session ended with the old password; this one goes on.
                 remember = session.permanent or _remember_cookie() in request.cookies
                 _start_session(current_user._get_current_object(), remember=remember)

@@ -142,6 +142,7 @@ def undo(lead_id: int):
         leads.undo_capture(db, lead, current_user, window=current_app.config["UNDO_WINDOW"])
     except v.Conflict as refusal:
         return _page(blocks=["status"], status=409, refusal=str(refusal), oob=True)
+    db.commit()
     if wants_page():
         flash(f"Removed — {name}.")
         return redirect(url_for("capture.index"), 303)
@@ -168,7 +169,7 @@ def _store(form: leads.LeadForm, data, **extra) -> leads.CaptureOutcome:
     """Store a form capture once per the UUID the page gave it (a double tap, or a resend
     after a lost reply, shows the same lead). Not committed: the caller commits."""
     key = leads.capture_key(data.get("uuid")) or uuid.uuid4()
-    details = {**_details(data), **extra, "commit": False}
+    details = {**_details(data), **extra}
     try:
         return leads.store_capture(get_session(), current_user, form, key, **details)
     except v.Conflict:
@@ -212,6 +213,7 @@ def sync():
             attachments=files,
             from_card=from_card,
         )
+        get_session().commit()
     body = {
         "id": stored.lead_id,
         "uuid": str(stored.key),

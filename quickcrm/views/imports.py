@@ -108,6 +108,7 @@ def upload():
         made = run.store_upload(get_session(), file.stream, file.filename, kind, current_user)
     except v.Refused as exc:
         return _index(422, str(exc), kind)
+    get_session().commit()
     return redirect(url_for("imports.detail", import_id=made.id), 303)
 
 

@@ -76,11 +76,14 @@ def test_last_used_is_noted_to_the_minute(db, made):
     token, secret = made
     now = utcnow()
     api_tokens.authenticate(db, bearer(secret), now=now)
+    db.commit()  # as the API's view does
     api_tokens.authenticate(db, bearer(secret), now=now + timedelta(seconds=30))
+    db.commit()
     db.expire_all()
     assert db.get(ApiToken, token.id).last_used_at == now
     later = now + timedelta(minutes=2)
     api_tokens.authenticate(db, bearer(secret), now=later)
+    db.commit()
     db.expire_all()
     assert db.get(ApiToken, token.id).last_used_at == later
 

@@ -283,6 +283,7 @@ def test_store_capture_is_once_per_key(db, make_user):
     rep = make_user()
     key = uuid.uuid4()
     first = leads.store_capture(db, rep, clean(name="Maria", next_action_on="2026-11-24"), key)
+    db.commit()  # as the request that stored it does
     again = leads.store_capture(db, rep, clean(name="Maria", next_action_on="2026-11-24"), key)
     assert (first.created, again.created) == (True, False)
     assert again.lead_id == first.lead_id
@@ -295,6 +296,7 @@ def test_store_capture_refuses_another_users_key(db, make_user):
     rep, other = make_user(), make_user("other@example.com")
     key = uuid.uuid4()
     leads.store_capture(db, rep, clean(name="Maria"), key)
+    db.commit()  # as the request that stored it does
     with pytest.raises(v.Conflict):
         leads.store_capture(db, other, clean(name="Mallory"), key)
     assert db.scalars(select(Lead.name)).all() == ["Maria"]

@@ -50,6 +50,7 @@ from quickcrm.domain.imports.rows import (
 )
 from quickcrm.domain.leads import NEXT_ACTION_TEXT
 from quickcrm.domain.matching import email_domain
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     Activity,
     Company,
@@ -89,7 +90,8 @@ def recent_imports(session: Session, limit: int = 20) -> list[Import]:
 
 def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, by: User) -> Import:
     """Read the whole upload (a seekable binary stream) into an import waiting for its
-    mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory).
+    mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory);
+    flushed, the caller commits.
     Raises ``validation.Refused`` — and stores nothing — for a file that is not usable CSV."""
     detected = detect(stream)
     rows = read_rows(stream, detected)
@@ -121,7 +123,7 @@ def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, b
         session.rollback()
         raise
     upload.total_rows, upload.chunk_count = total, chunks
-    session.commit()
+    session.flush()
     return upload
 
 
@@ -191,6 +193,7 @@ def preview(
     return [cleaner.clean(r[0], r[1:]) for r in lines]
 
 
+@owns_transaction("the claim: one conditional UPDATE, so an import starts once")
 def start(
     session: Session,
     upload: Import,
@@ -271,6 +274,7 @@ def run(
     return done
 
 
+@owns_transaction("a batch is the unit an import resumes from")
 def run_batch(
     session: Session,
     import_id: int,
@@ -578,6 +582,7 @@ def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
     yield take()
 
 
+@owns_transaction("the claim: one conditional UPDATE, so an import is undone once")
 def undo(session: Session, upload: Import) -> int:
     """Remove what a finished import created: its leads that were not converted since (and
     their activities), or its contacts and the companies nothing else refers to now.

@@ -123,7 +123,6 @@ def store_capture(
     longitude: float | None = None,
     attachments: Sequence[Prepared] = (),
     from_card: bool = False,
-    commit: bool = True,
 ) -> CaptureOutcome:
     """Save a capture exactly once per ``key`` (the phone-made UUID).
 
@@ -133,8 +132,8 @@ def store_capture(
     ``validation.Conflict``. ``attachments`` (a card photo, a voice note) are stored with the
     lead, in its transaction; ``from_card`` marks it "from a card — check".
 
-    Commits unless told not to: then the caller commits before it answers (the capture
-    screen reads its recent captures in the same transaction first).
+    Flushed: the caller commits before it answers (the capture screen reads its recent
+    captures in the same transaction first).
     """
     assert form.ok, "store_capture needs a cleaned form without errors"
     values = dict(form.values)
@@ -158,10 +157,7 @@ def store_capture(
             lead = session.get(Lead, lead_id)
             for prepared in attachments:
                 attach(lead, prepared, owner)
-        if commit:
-            session.commit()
-        else:
-            session.flush()
+        session.flush()
     except IntegrityError:
         session.rollback()
         existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
@@ -282,9 +278,10 @@ def undo_refusal(
 def undo_capture(
     session: Session, lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
 ) -> None:
-    """Delete a capture its capturer has just made, within ``window`` of saving it."""
+    """Delete a capture its capturer has just made, within ``window`` of saving it
+    (flushed: the caller commits)."""
     refusal = undo_refusal(lead, user, window=window, now=now)
     if refusal:
         raise v.Conflict(refusal)
     session.delete(lead)
-    session.commit()
+    session.flush()

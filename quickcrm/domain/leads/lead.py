@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, field_checks, new_next_action
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User, utcnow
 
 
@@ -164,6 +165,7 @@ def reopen(session: Session, lead: Lead) -> Lead:
     )
 
 
+@owns_transaction("the claim: one conditional UPDATE, so two people cannot both win")
 def _move(session: Session, lead: Lead, from_status: str, refusal: str, **values) -> Lead:
     """Change ``lead`` only if it is still ``from_status``, in one conditional UPDATE, so two
     people acting at once cannot both succeed; ``refusal`` says why it could not."""
