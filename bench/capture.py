@@ -141,6 +141,7 @@ def build_app(workdir: Path, synchronous: str = SQLITE_SYNCHRONOUS) -> Flask:
             name="Bench Rep",
             password_method=app.config["PASSWORD_METHOD"],
         )
+        session.commit()
     return app
 
 
@@ -619,6 +620,7 @@ def load(args) -> None:
         for email in emails:
             users.create_user(session, email, PASSWORD, role="rep",
                               password_method=LOAD_PASSWORD_METHOD)  # fmt: skip
+        session.commit()
     env = {
         **os.environ,
         "QUICKCRM_DATABASE_URL": url,

@@ -384,6 +384,7 @@ def prepare(url: str, clients: int, run_id: str) -> list[tuple[str, str]]:
                 password_method=USER_PASSWORD_METHOD,
             )
             accounts.append((email, password))
+        session.commit()
     engine.dispose()
     return accounts
 

@@ -200,6 +200,7 @@ def page(url: str, start: date, end: date):
     with app.extensions["quickcrm.sessionmaker"]() as session:
         users.create_user(session, "coord@bench.example", "bench forecast page", role="coordinator",
                           password_method=app.config["PASSWORD_METHOD"])  # fmt: skip
+        session.commit()
     client = app.test_client()
     login = client.get("/login").get_data(as_text=True)
     token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -228,7 +228,9 @@ def main(argv: list[str] | None = None) -> None:
 
         def store():
             with path.open("rb") as stream:
-                return run.store_upload(session, stream, "event.csv", "leads", admin)
+                upload = run.store_upload(session, stream, "event.csv", "leads", admin)
+            session.commit()
+            return upload
 
         upload = timed("upload (detect, parse, store)", store)
         fields = mapping.guess(run.headers_of(upload))

@@ -70,6 +70,7 @@ def build(url: str, n: int):
                               name=f"Rep {i}", password_method=method).id
             for i in range(10)
         ]  # fmt: skip
+        session.commit()
     now = datetime.now(UTC)
     started = time.perf_counter()
     with engine.begin() as conn:

@@ -157,6 +157,7 @@ def build(url: str, n: int):
         for i in range(10):
             users.create_user(session, f"rep{i}@example.com", PASSWORD, role="rep",
                               name=f"Rep {i}", password_method=method)  # fmt: skip
+        session.commit()
     started = time.perf_counter()
     with engine.begin() as conn:
         indexes = list(

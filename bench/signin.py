@@ -140,6 +140,7 @@ def main() -> None:
     with Session(engine) as session:
         for email in emails:
             users.create_user(session, email, PASSWORD, role="rep")
+        session.commit()
     engine.dispose()
     env = {
         **os.environ,

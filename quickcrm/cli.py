@@ -56,6 +56,7 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
         )
     except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
+    get_session().commit()
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -85,6 +86,7 @@ def seed_demo(password: str, force: bool) -> None:
         )
     except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
+    session.commit()
     click.echo(summary)
 
 
@@ -117,7 +119,7 @@ def backup(path: str, as_json: bool) -> None:
     on SQLite, JSON on PostgreSQL."""
     try:
         kind = backups.write_backup(get_engine(), path, as_json=as_json)
-    except backups.BackupError as exc:
+    except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Backup written to {path} ({'SQLite file' if kind == 'sqlite' else 'JSON'}).")
 
@@ -130,7 +132,7 @@ def restore(path: str) -> None:
     and migrated (`db upgrade`)."""
     try:
         counts = backups.restore(get_engine(), path)
-    except backups.BackupError as exc:
+    except v.Refused as exc:
         raise click.ClickException(str(exc)) from None
     restored = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
     click.echo(f"Restored {path}: {restored or 'no rows'}.")

@@ -135,9 +135,11 @@ def runner(app):
 @pytest.fixture
 def make_user(db, app):
     def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
-        return users.create_user(
+        user = users.create_user(
             db, email, PASSWORD, role=role, name=name, password_method=app.config["PASSWORD_METHOD"]
         )
+        db.commit()
+        return user
 
     return make
 

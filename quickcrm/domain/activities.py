@@ -43,7 +43,7 @@ def parse(data: Mapping[str, str], today: date) -> dict:
     values: dict = {"kind": (data.get("kind") or "note").strip(), "text": data.get("text")}
     try:
         values["due_on"] = v.next_action_date(data.get("due_on"), today)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         errors["due_on"] = str(exc)
     unit = (data.get("repeat_unit") or "").strip()
     values["repeat_every"] = values["repeat_unit"] = None
@@ -51,7 +51,7 @@ def parse(data: Mapping[str, str], today: date) -> dict:
         every = v.integer(
             data.get("repeat_every"), low=1, high=365, message="Enter a whole number from 1 to 365."
         )
-    except v.Invalid as exc:
+    except v.Refused as exc:
         errors["repeat_every"] = str(exc)
         every = None
     if every:
@@ -78,15 +78,16 @@ def log_activity(
     repeat_unit: str | None = None,
     client_key: uuid.UUID | None = None,
 ) -> Activity | None:
-    """Add an activity to ``record``'s timeline; raises ``Invalid`` for bad input. With the
-    phone's ``client_key`` already stored (a resend), nothing is added: returns None."""
+    """Add an activity to ``record``'s timeline; raises ``validation.Refused`` for bad
+    input. With the phone's ``client_key`` already stored (a resend), nothing is added:
+    returns None."""
     if offline.applied(session, client_key):
         return None
     if kind not in ACTIVITY_KINDS:
-        raise v.Invalid("Choose note, call, email, meeting or task.")
+        raise v.Refused("Choose note, call, email, meeting or task.")
     cleaned = v.long_text(text, max_length=TEXT_MAX)
     if not cleaned:
-        raise v.Invalid("Write what happened first.")
+        raise v.Refused("Write what happened first.")
     activity = Activity(
         kind=kind,
         text=cleaned,

@@ -284,11 +284,11 @@ def complete(
         return []
     try:
         note = v.text(outcome, max_length=OUTCOME_MAX)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"outcome": str(exc)}) from None
     try:
         next_date = v.next_action_date(next_on, today)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"next_action_on": str(exc)}) from None
     if activity.done:
         raise v.Refused({"done": "This is already done."})

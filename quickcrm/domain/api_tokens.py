@@ -65,11 +65,11 @@ def create_token(
     """
     try:
         name = v.text(name, max_length=NAME_MAX, required="Name the token (e.g. the website).")
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"token_name": str(exc)}) from None
     try:
         source = v.text(source, max_length=SOURCE_MAX)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"source": str(exc)}) from None
     try:
         limit = v.integer(
@@ -78,7 +78,7 @@ def create_token(
             high=RATE_LIMIT_MAX,
             message=f"Enter a number of requests per minute from 1 to {RATE_LIMIT_MAX:,}.",
         )
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"rate_limit": str(exc)}) from None
     if owner is None or not owner.active:
         raise v.Refused({"owner": "Choose an active user to receive the leads."})
@@ -126,7 +126,7 @@ def authenticate(
 ) -> ApiToken | None:
     """The unrevoked token an ``Authorization`` header carries, or ``None``.
 
-    Notes when the token was last used (to the minute; commits when that changes).
+    Notes when the token was last used (to the minute); the caller commits it.
     """
     secret = bearer_token(authorization)
     if secret is None:
@@ -141,7 +141,6 @@ def authenticate(
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_STEP:
         token.last_used_at = now
-        session.commit()
     return token
 
 

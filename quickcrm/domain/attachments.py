@@ -66,16 +66,6 @@ TOO_MANY_PIXELS = "That photo has too many pixels: take it again at a normal siz
 BUSY = "Too many photos are being read right now: send it again in a moment."
 
 
-class Refused(v.Refused):
-    """An attachment that cannot be kept: the one refusal type, keyed by the file input
-    once the caller knows it. ``status`` is the HTTP status that says it: 413 for a file
-    too large, else 422."""
-
-    def __init__(self, message: str, status: int = 422, field: str = ""):
-        super().__init__({field: message})
-        self.status = status
-
-
 @dataclass(frozen=True)
 class Prepared:
     """An attachment checked and ready to store."""
@@ -113,23 +103,23 @@ def sniff(data: bytes) -> str | None:
 
 def _sized(data: bytes) -> bytes:
     if not data:
-        raise Refused(EMPTY)
+        raise v.Refused(EMPTY)
     if len(data) > LIMIT:
-        raise Refused(TOO_LARGE, status=413)
+        raise v.Refused(TOO_LARGE, status=413)
     return data
 
 
 def prepare_photo(data: bytes) -> Prepared:
     """A card photo as it is stored: checked by its bytes, upright, without EXIF, at most
     ``MAX_SIDE`` px long. Decoded one at a time in a process, never larger than the stored
-    photo needs (and ``DECODE_LIMIT``). Raises ``Refused``."""
+    photo needs (and ``DECODE_LIMIT``). Raises ``validation.Refused``."""
     from PIL import Image, UnidentifiedImageError
 
     kind = sniff(_sized(data))
     if kind == "image/heic":
-        raise Refused(HEIC)
+        raise v.Refused(HEIC)
     if kind not in PHOTO_TYPES:
-        raise Refused(NOT_A_PHOTO)
+        raise v.Refused(NOT_A_PHOTO)
     try:
         with warnings.catch_warnings():
             # Pillow's own ceiling is far above ours: a picture past it is refused as well.
@@ -138,19 +128,15 @@ def prepare_photo(data: bytes) -> Prepared:
             image = Image.open(io.BytesIO(data), formats=[kind.removeprefix("image/").upper()])
         _refuse_costly(image, data)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Refused(TOO_MANY_PIXELS) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, Refused):
-            raise
-        raise Refused(NOT_A_PHOTO) from None
+        raise v.Refused(TOO_MANY_PIXELS) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise v.Refused(NOT_A_PHOTO) from None
     if not _decoding.acquire(timeout=DECODE_WAIT):
-        raise Refused(BUSY, status=429)
+        raise v.Refused(BUSY, status=429)
     try:
         return Prepared("card_photo", kind, _stored(image, kind))
-    except (OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, Refused):
-            raise
-        raise Refused(NOT_A_PHOTO) from None
+    except (OSError, SyntaxError, ValueError):
+        raise v.Refused(NOT_A_PHOTO) from None
     finally:
         _decoding.release()
 
@@ -159,7 +145,7 @@ def _refuse_costly(image, data: bytes) -> None:
     """Refuse ``image`` (opened, not decoded) when decoding it would take more than
     ``MAX_PIXELS`` or ``DECODE_LIMIT``; a JPEG is set to decode at a smaller scale."""
     if image.width * image.height > MAX_PIXELS:
-        raise Refused(TOO_MANY_PIXELS)
+        raise v.Refused(TOO_MANY_PIXELS)
     cost = 0
     if image.format in ("JPEG", "MPO"):
         if _scans(image, data) > 1:
@@ -183,7 +169,7 @@ def _refuse_costly(image, data: bytes) -> None:
     else:
         cost += decoded  # turned upright: a copy
     if cost > DECODE_LIMIT:
-        raise Refused(TOO_MANY_PIXELS)
+        raise v.Refused(TOO_MANY_PIXELS)
 
 
 def _scans(image, data: bytes) -> int:
@@ -224,10 +210,11 @@ def _stored(image, kind: str) -> bytes:
 
 
 def prepare_voice_note(data: bytes) -> Prepared:
-    """A voice note as it is stored (as recorded), checked by its bytes. Raises ``Refused``."""
+    """A voice note as it is stored (as recorded), checked by its bytes. Raises
+    ``validation.Refused``."""
     kind = sniff(_sized(data))
     if kind not in AUDIO_TYPES:
-        raise Refused(NOT_AUDIO)
+        raise v.Refused(NOT_AUDIO)
     return Prepared("voice_note", kind, data)
 
 

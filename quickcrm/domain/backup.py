@@ -22,7 +22,7 @@ The lead search index (revision ``0005_lead_search``) is not copied into JSON: i
 derived from the leads, and the target database rebuilds it as the leads are inserted.
 
 ``restore`` loads a backup in one transaction, tables in foreign-key order, then sets
-PostgreSQL's sequences past the restored ids. It refuses (``BackupError``, nothing
+PostgreSQL's sequences past the restored ids. It refuses (``validation.Refused``, nothing
 written):
 
 - a database that is not at the backup's migration revision (restore into a database
@@ -70,7 +70,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from quickcrm.domain import bulk
+from quickcrm.domain import validation as v
 from quickcrm.domain.stages import DEFAULT_LOST_REASONS, DEFAULT_STAGES
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Base, utcnow
 
 FORMAT = "quickcrm-backup"
@@ -140,10 +142,6 @@ SEEDED: dict[str, tuple[tuple[str, ...], frozenset[tuple]]] = {
 }
 
 
-class BackupError(Exception):
-    """A backup cannot be written or restored; the message says why, for a person."""
-
-
 def tables() -> list[Table]:
     """Every table of the models, each after the tables it refers to."""
     return list(Base.metadata.sorted_tables)
@@ -158,7 +156,7 @@ def write_backup(engine: Engine, path: str | Path, *, as_json: bool = False) -> 
     then renamed, so ``path`` is never half a backup. Returns the format written."""
     target = Path(path)
     if not target.parent.is_dir():
-        raise BackupError(f"There is no folder {target.parent} to write the backup into.")
+        raise v.Refused(f"There is no folder {target.parent} to write the backup into.")
     partial = target.with_name(f".{target.name}.partial")
     kind = "json" if as_json or engine.dialect.name != "sqlite" else "sqlite"
     try:
@@ -177,13 +175,14 @@ def write_backup(engine: Engine, path: str | Path, *, as_json: bool = False) -> 
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"Could not write {target}: {exc.strerror or exc}.") from None
+        raise v.Refused(f"Could not write {target}: {exc.strerror or exc}.") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return kind
 
 
+@owns_transaction("it writes the backup file, a database of its own")
 def sqlite_copy(engine: Engine, path: str | Path) -> None:
     """Copy the SQLite database behind ``engine`` into a new file ``path`` with SQLite's
     online backup API (one consistent moment, while others write), as one self-contained
@@ -323,14 +322,14 @@ def open_backup(path: str | Path) -> Iterator[Source]:
         with path.open("rb") as fh:
             head = fh.read(64)
     except OSError as exc:
-        raise BackupError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        raise v.Refused(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if head.startswith(SQLITE_MAGIC):
         with _sqlite_source(path) as source:
             yield source
     elif head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         yield _json_source(path)
     else:
-        raise BackupError(f"{path} is not a QuickCRM backup: neither a SQLite file nor JSON.")
+        raise v.Refused(f"{path} is not a QuickCRM backup: neither a SQLite file nor JSON.")
 
 
 def _json_source(path: Path) -> Source:
@@ -341,14 +340,14 @@ def _json_source(path: Path) -> Source:
     150 MB more memory with ``json.load`` (docs/speed.md, "Exports and backups")."""
     head, found, damaged = _json_outline(path)
     if head.get("format") != FORMAT:
-        raise BackupError(f"{path} is JSON but not a QuickCRM backup.")
+        raise v.Refused(f"{path} is JSON but not a QuickCRM backup.")
     if head.get("version") != VERSION:
-        raise BackupError(
+        raise v.Refused(
             f"{path} is a QuickCRM backup of format version {head.get('version')!r}; "
             f"this version of QuickCRM reads version {VERSION}."
         )
     if damaged:
-        raise BackupError(f"{path} is damaged: a table is not as a QuickCRM backup has it.")
+        raise v.Refused(f"{path} is damaged: a table is not as a QuickCRM backup has it.")
     reader = _JsonRows(path, [entry["name"] for entry in found.values()])
 
     def columns(name: str) -> list[str] | None:
@@ -360,13 +359,13 @@ def _json_source(path: Path) -> Source:
         decoders = [_decoder(table.c[column]) for column in names]
         for number, row in enumerate(reader.rows(name), 1):
             if not isinstance(row, list) or len(row) != width:
-                raise BackupError(
+                raise v.Refused(
                     f"{path} is damaged: row {number} of {name} has not {width} values."
                 )
             try:
                 yield tuple(decode(value) for decode, value in zip(decoders, row, strict=True))
             except (ValueError, TypeError, InvalidOperation, binascii.Error) as exc:
-                raise BackupError(f"{path} is damaged: row {number} of {name}: {exc}.") from None
+                raise v.Refused(f"{path} is damaged: row {number} of {name}: {exc}.") from None
 
     return Source(head.get("revision"), columns, rows)
 
@@ -376,16 +375,14 @@ SCALARS = frozenset(("null", "boolean", "integer", "double", "number", "string")
 
 def _json_events(path: Path) -> Iterator[tuple[str, str, object]]:
     """The JSON file's parse events (ijson), past a UTF-8 byte order mark; a file that is
-    not JSON raises ``BackupError``."""
+    not JSON raises ``validation.Refused``."""
     try:
         with path.open("rb") as fh:
             if fh.read(3) != b"\xef\xbb\xbf":
                 fh.seek(0)
             yield from ijson.parse(fh, use_float=True)
     except (ijson.JSONError, UnicodeDecodeError) as exc:
-        raise BackupError(
-            f"{path} is not a QuickCRM backup: it is not valid JSON ({exc})."
-        ) from None
+        raise v.Refused(f"{path} is not a QuickCRM backup: it is not valid JSON ({exc}).") from None
 
 
 def _json_outline(path: Path) -> tuple[dict, dict[str, dict], bool]:
@@ -402,7 +399,7 @@ def _json_outline(path: Path) -> tuple[dict, dict[str, dict], bool]:
     if first is None or first[1] != "start_map":
         for _ in events:  # the rest must parse too: invalid JSON says so first
             pass
-        raise BackupError(f"{path} is JSON but not a QuickCRM backup.")
+        raise v.Refused(f"{path} is JSON but not a QuickCRM backup.")
     for prefix, event, value in events:
         if event in SCALARS and "." not in prefix:
             head[prefix] = value
@@ -546,9 +543,9 @@ def _sqlite_source(path: Path) -> Iterator[Source]:
                     for name in inspect(conn).get_table_names()
                 }
             except DBAPIError as exc:
-                raise BackupError(f"{path} is a damaged SQLite file: {exc.orig}.") from None
+                raise v.Refused(f"{path} is a damaged SQLite file: {exc.orig}.") from None
             if revision is None:
-                raise BackupError(f"{path} is a SQLite file but not a QuickCRM database.")
+                raise v.Refused(f"{path} is a SQLite file but not a QuickCRM database.")
 
             def columns(name: str) -> list[str] | None:
                 return present.get(name)
@@ -565,7 +562,7 @@ def _sqlite_source(path: Path) -> Iterator[Source]:
                     for partition in result.partitions():
                         yield from (tuple(row) for row in partition)
                 except (DBAPIError, ValueError) as exc:
-                    raise BackupError(f"{path} is damaged: table {name}: {exc}.") from None
+                    raise v.Refused(f"{path} is damaged: table {name}: {exc}.") from None
 
             yield Source(revision, columns, rows)
     finally:
@@ -575,9 +572,10 @@ def _sqlite_source(path: Path) -> Iterator[Source]:
 # --- restoring -----------------------------------------------------------------------------
 
 
+@owns_transaction("a restore is one transaction on a connection of its own")
 def restore(engine: Engine, path: str | Path) -> dict[str, int]:
     """Load the backup at ``path`` into the empty database behind ``engine`` in one
-    transaction; returns how many rows each table received. Raises ``BackupError``
+    transaction; returns how many rows each table received. Raises ``validation.Refused``
     (nothing written) for a database that is not empty or a file that is no backup."""
     with open_backup(path) as source:
         try:
@@ -587,11 +585,11 @@ def restore(engine: Engine, path: str | Path) -> dict[str, int]:
                     counts = {table.name: _load(conn, table, source) for table in tables()}
                 if conn.dialect.name == "postgresql":
                     _reset_sequences(conn)
-        except BackupError:
+        except v.Refused:
             raise
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
-            raise BackupError(
+            raise v.Refused(
                 f"The backup could not be loaded, nothing was restored: {reason}"
             ) from None
     return counts
@@ -600,11 +598,11 @@ def restore(engine: Engine, path: str | Path) -> dict[str, int]:
 def _check_target(conn: Connection, source: Source) -> None:
     current = _revision(conn)
     if current is None:
-        raise BackupError(
+        raise v.Refused(
             "This database has no QuickCRM tables yet: run `flask --app wsgi db upgrade` first."
         )
     if source.revision != current:
-        raise BackupError(
+        raise v.Refused(
             f"The backup was made at database revision {source.revision}, this database is at "
             f"{current}. Restore into a database migrated to the backup's revision "
             f"(`flask --app wsgi db upgrade {source.revision}`), then run "
@@ -613,12 +611,12 @@ def _check_target(conn: Connection, source: Source) -> None:
     for table in tables():
         theirs = source.columns(table.name)
         if theirs is None:
-            raise BackupError(f"The backup has no table {table.name}: it is incomplete.")
+            raise v.Refused(f"The backup has no table {table.name}: it is incomplete.")
         if sorted(theirs) != sorted(column.name for column in table.columns):
-            raise BackupError(f"The backup's table {table.name} has other columns than this one.")
+            raise v.Refused(f"The backup's table {table.name} has other columns than this one.")
     holding = [table.name for table in tables() if _holds_data(conn, table)]
     if holding:
-        raise BackupError(
+        raise v.Refused(
             "This database is not empty (it holds " + ", ".join(holding) + "): restore only "
             "into a new database that `flask --app wsgi db upgrade` has just created."
         )

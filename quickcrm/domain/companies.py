@@ -156,7 +156,7 @@ CONTACT_FIELDS = ("name", "title", "email", "phone")
 def _rating(value: str) -> str | None:
     rating = value.strip().upper()
     if rating and rating not in COMPANY_RATINGS:
-        raise v.Invalid("Choose A, B or C.")
+        raise v.Refused("Choose A, B or C.")
     return rating or None
 
 
@@ -168,7 +168,7 @@ def _pick(session: Session, model, message: str, *, active_user: bool = False):
             return None
         row = v.chosen(session, model, raw)
         if row is None or (active_user and not row.active):
-            raise v.Invalid(message)
+            raise v.Refused(message)
         return row.id
 
     return check
@@ -277,7 +277,7 @@ def add_segment(session: Session, name: str) -> Segment:
     """Add a segment at the end of the admin's list."""
     try:
         clean = v.text(name, max_length=120, required="Enter the segment's name.")
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"segment": str(exc)}) from None
     if session.scalar(select(Segment.id).where(func.lower(Segment.name) == clean.lower())):
         raise v.Refused({"segment": f"{clean} is already in the list."})

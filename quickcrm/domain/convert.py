@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from quickcrm.domain import attachments, matching
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     Activity,
     Attachment,
@@ -40,14 +41,6 @@ FIELDS = (
     "probability",
     "close_on",
 )
-
-
-class AlreadyConverted(Exception):
-    """The lead is no longer open: someone converted (or disqualified) it first."""
-
-    def __init__(self, lead: Lead):
-        super().__init__(f"{lead.name} was already {lead.status}.")
-        self.lead = lead
 
 
 @dataclass
@@ -150,14 +143,16 @@ class Conversion:
     opportunity: Opportunity | None
 
 
+@owns_transaction("the claim: one conditional UPDATE, so a lead is converted once")
 def convert_lead(
     session: Session, lead: Lead, user: User, form: ConvertForm, *, phone_region: str | None
 ) -> Conversion:
     """Convert ``lead`` as ``form`` says, in one transaction. The first statement claims the
-    lead (open → converted); if another conversion claimed it first, nothing is created and
-    ``AlreadyConverted`` is raised."""
+    lead (open → converted); if another conversion claimed it first (or it was
+    disqualified), nothing is created and ``validation.Conflict`` is raised. Nothing
+    before the claim is committed on its own: what the caller wrote first shares the
+    conversion's fate."""
     assert form.ok, "convert_lead needs a cleaned form without errors"
-    session.commit()  # end any read transaction: the claim below must open the write one
     claimed = session.execute(
         update(Lead)
         .where(Lead.id == lead.id, Lead.status == "open")
@@ -169,7 +164,7 @@ def convert_lead(
     if claimed.rowcount != 1:
         session.rollback()
         session.refresh(lead)
-        raise AlreadyConverted(lead)
+        raise v.Conflict(f"{lead.name} was already {lead.status}.")
     try:
         conversion = _create(session, lead, form, phone_region)
         session.commit()
@@ -269,10 +264,6 @@ def _move_timeline(session, lead, company, contact, opportunity) -> None:
 UNDO_WINDOW = timedelta(hours=24)
 
 
-class UndoRefused(Exception):
-    """Why a conversion cannot be undone; the message is for the person who asked."""
-
-
 def _added_since(session: Session, lead: Lead) -> list[str]:
     """What was added to (or changed on) the records the conversion made since, and by
     whom — each a reason the conversion can no longer be undone."""
@@ -338,12 +329,13 @@ def undo_refusal(
     return None
 
 
+@owns_transaction("the claim: one conditional UPDATE, so a conversion is undone once")
 def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | None = None) -> None:
     """Make the lead open again with its activities back and remove the records the
-    conversion created, in one transaction; raises ``UndoRefused`` with the reason."""
+    conversion created, in one transaction; raises ``validation.Conflict`` with the reason."""
     refusal = undo_refusal(session, lead, user, now)
     if refusal:
-        raise UndoRefused(refusal)
+        raise v.Conflict(refusal)
     company_id, contact_id, opportunity_id = lead.company_id, lead.contact_id, lead.opportunity_id
     created_company, created_contact = lead.created_company, lead.created_contact
     converted_at = lead.converted_at
@@ -365,7 +357,7 @@ def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | No
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
-            raise UndoRefused(f"{lead.name} is not converted any more.")
+            raise v.Conflict(f"{lead.name} is not converted any more.")
         # The note the conversion copied from the lead goes; the rest lose their new links.
         session.execute(
             delete(Activity)

@@ -98,9 +98,10 @@ def seed(
     region: str | None = "GB",
     force: bool = False,
 ) -> str:
-    """Add demo data once; says what it did, with the demo accounts and their password.
-    Refused when the database has users of its own (unless ``force``): the demo accounts'
-    password is known, so they belong in a database made to try QuickCRM."""
+    """Add demo data once (flushed: the caller commits); says what it did, with the demo
+    accounts and their password. Refused when the database has users of its own (unless
+    ``force``): the demo accounts' password is known, so they belong in a database made to
+    try QuickCRM."""
     if session.scalar(select(User.id).where(User.email == DEMO_USERS[0][0])) is not None:
         return "Demo data is already there."
     own = own_users(session)
@@ -252,7 +253,7 @@ def seed(
                 owner=owner,
             )
         )
-    session.commit()
+    session.flush()
     snapshots = _two_weeks_of_meetings(session, people[0], deals, stages, now)
     accounts = "".join(f"\n  {user.role:<12} {user.email}" for user in people)
     return (
@@ -275,11 +276,11 @@ def _two_weeks_of_meetings(session, coordinator, deals, stages, now) -> int:
     open_stages = [s for s in stages if s.outcome == "open"]
     deals[0].value += Decimal(5000)
     deals[1].close_on += timedelta(days=30)
-    session.commit()
+    session.flush()
     meeting.take_snapshot(session, coordinator, now=now - timedelta(days=7))
     deals[2].stage = open_stages[-1]
     deals[2].probability = open_stages[-1].probability
     deals[3].close_on += timedelta(days=45)
     deals[4].value += Decimal(2500)
-    session.commit()
+    session.flush()
     return 2

@@ -283,7 +283,7 @@ def period(start: str | None, end: str | None, today: date) -> tuple[date, date,
     for name, raw, fallback in zip(("start", "end"), (start, end), default, strict=True):
         try:
             days.append(v.day(raw, "Enter a date like 2026-11-01.") or fallback)
-        except v.Invalid as exc:
+        except v.Refused as exc:
             errors[name] = str(exc)
             days.append(fallback)
     first, last = days

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import web_leads
 from quickcrm.domain.imports import run as imports
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     ApiRequest,
     Import,
@@ -92,6 +93,9 @@ def purge(
     return counts
 
 
+@owns_transaction(
+    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
+)
 def claim(session: Session, now: datetime, *, every: timedelta = EVERY) -> bool:
     """Take the housekeeping run of this ``every`` (True), or learn that an app server took
     it less than ``every`` ago (False); commits. Two servers at once: the second UPDATE
@@ -123,6 +127,9 @@ def _some(query: Select, batch: int) -> Select:
     return query.limit(batch).with_for_update(skip_locked=True)
 
 
+@owns_transaction(
+    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
+)
 def _delete_old(session: Session, model, key, moment, cutoff: datetime, batch: int) -> int:
     old = moment < cutoff
     some = _some(select(key).where(old), batch)
@@ -134,6 +141,9 @@ def _delete_old(session: Session, model, key, moment, cutoff: datetime, batch: i
     return deleted
 
 
+@owns_transaction(
+    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
+)
 def _delete_abandoned_uploads(session: Session, cutoff: datetime, batch: int) -> dict[str, int]:
     """Uploads never started since ``cutoff``, whole. Each is first claimed by a conditional
     UPDATE (its row locked, still waiting for its mapping and old), so an admin starting it
@@ -177,6 +187,9 @@ def _delete_abandoned_uploads(session: Session, cutoff: datetime, batch: int) ->
     return counts
 
 
+@owns_transaction(
+    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
+)
 def _delete_spent(session: Session, model, second, batch: int) -> int:
     """Chunks or keys of imports that are done or undone: nothing reads them any more."""
     spent = select(Import.id).where(Import.status.in_(SPENT))

@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Activity, OfflineAction, User
 
 FIELD = "client_key"
@@ -36,6 +37,7 @@ def claim(
         session.add(OfflineAction(key=key, user_id=user.id, kind=kind, activity=activity))
 
 
+@owns_transaction("the phone's action UUID: its UNIQUE key settles a resend racing the first")
 def commit_once(session: Session, key: uuid.UUID | None) -> bool:
     """Commit; False when another request under the same key committed first (this one is
     rolled back: the action was applied once, by the other)."""

@@ -367,7 +367,7 @@ class ListFilters:
 
         try:
             month = v.month(args.get("close_month"))
-        except v.Invalid:
+        except v.Refused:
             month = None
         outcome = (args.get("outcome") or "").strip()
         return cls(

@@ -28,6 +28,7 @@ from sqlalchemy import case, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import RateLimit, UTCDateTime, utcnow
 
 # The secret keys are hashed under; until the app sets it from its secret key (every app
@@ -40,6 +41,7 @@ PURGE_BATCH = 200
 IPV6_PREFIX = 64
 
 
+@owns_transaction("a throttling count is kept even when the request fails")
 def hit(
     session: Session,
     key: str,
@@ -85,6 +87,7 @@ def hit(
     return False, max(1, math.ceil((started + window - now).total_seconds()))
 
 
+@owns_transaction("a throttling count is kept even when the request fails")
 def reset(session: Session, *keys: str) -> None:
     """Forget the hits of ``keys`` (a sign-in that succeeded); commits."""
     stored = [stored_key(key) for key in keys]
@@ -121,6 +124,7 @@ def stored_key(key: str) -> str:
     return hmac.new(_secret, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
+@owns_transaction("a throttling count is kept even when the request fails")
 def _purge(session: Session, now: datetime) -> None:
     """Delete a batch of rows whose window ended long ago; commits. Rows another
     transaction holds are skipped, so two purges never wait on each other."""

@@ -49,7 +49,7 @@ def stage_usage(session: Session) -> dict[int, int]:
 def _stage_name(session: Session, raw: str, stage_id: int | None = None) -> str:
     try:
         name = v.text(raw, max_length=60, required="Enter the stage's name.")
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"name": str(exc)}) from None
     clash = session.scalar(
         select(Stage.id).where(func.lower(Stage.name) == name.lower(), Stage.id != (stage_id or 0))
@@ -62,7 +62,7 @@ def _stage_name(session: Session, raw: str, stage_id: int | None = None) -> str:
 def _probability(raw: str) -> int:
     try:
         return v.percentage((raw or "").strip())
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"probability": str(exc)}) from None
 
 
@@ -170,7 +170,7 @@ def ensure_default_lost_reasons(session: Session) -> None:
 def add_lost_reason(session: Session, name: str) -> LostReason:
     try:
         clean_name = v.text(name, max_length=200, required="Enter a reason.")
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"reason": str(exc)}) from None
     if session.scalar(select(LostReason.id).where(LostReason.name == clean_name)):
         raise v.Refused({"reason": f"{clean_name} is already in the list."})

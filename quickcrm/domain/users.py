@@ -64,14 +64,6 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-class TooManyAttempts(v.Refused):
-    """Too many attempts in the current window; ``retry_after`` seconds until it ends."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__({"attempts": message})
-        self.retry_after = retry_after
-
-
 def _typeable(value: str) -> str:
     """``value`` with lone surrogates (which no keyboard types, and which cannot be encoded
     for hashing or the database) replaced."""
@@ -114,10 +106,6 @@ SETUP_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 SETUP_CODE_LABEL = b"QuickCRM first-run setup code"
 
 
-class WrongSetupCode(v.Refused):
-    """The first-run page was sent without the server's setup code."""
-
-
 def setup_code(secret_key: str | bytes) -> str:
     """The code the first-run page asks for, as three groups of four (``ABCD-EFGH-JKMN``).
 
@@ -150,11 +138,11 @@ def create_first_admin(
     name: str | None = None,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
-    """Create and commit the first admin, for whoever has the server's setup code; raises
-    ``WrongSetupCode`` without it and ``validation.Refused`` once QuickCRM has a user."""
+    """Create the first admin, for whoever has the server's setup code; raises
+    ``validation.Refused`` (403) without it, and 422 once QuickCRM has a user."""
     if not setup_code_matches(secret_key, code):
         message = "That is not the setup code. Look for it on the server's console."
-        raise WrongSetupCode({"setup_code": message})
+        raise v.Refused({"setup_code": message}, status=403)
     if password_confirm is not None and password != password_confirm:
         raise v.Refused({"password_confirm": "The two passwords differ."})
     if has_users(session):
@@ -173,19 +161,20 @@ def create_user(
     name: str | None = None,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
-    """Create and commit a user; raises ``validation.Refused`` with a message for the person."""
+    """Create a user (flushed: the caller commits); raises ``validation.Refused`` with a
+    message for the person."""
     if role not in ROLES:
         raise v.Refused({"role": f"Role must be one of {', '.join(ROLES)}."})
     try:
         address = v.email(email)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"email": str(exc)}) from None
     if address is None:
         raise v.Refused({"email": "Enter an email address."})
     address = normalise_email(address)
     try:
         display_name = v.text(name, max_length=120) or address.split("@")[0]
-    except v.Invalid as exc:
+    except v.Refused as exc:
         raise v.Refused({"name": str(exc)}) from None
     check_password_strength(password, address)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
@@ -197,7 +186,7 @@ def create_user(
         password_hash=_hash(password, password_method),
     )
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -235,10 +224,14 @@ def _account_and_address_key(email: str, address: str | None) -> str:
     return f"sign-in:account+addr:{pair}"
 
 
-def _count(session: Session, key: str, limit: int, message: str, now: datetime | None) -> None:
+def _count(
+    session: Session, key: str, limit: int, message: str, now: datetime | None, field: str
+) -> None:
+    """Count one attempt; past ``limit``, a 429 refusal that says when to try again."""
     allowed, retry_after = ratelimit.hit(session, key, limit=limit, window=SIGN_IN_WINDOW, now=now)
     if not allowed:
-        raise TooManyAttempts(message.format(seconds=retry_after), retry_after)
+        refusal = {field: message.format(seconds=retry_after)}
+        raise v.Refused(refusal, status=429, retry_after=retry_after)
 
 
 def count_sign_in_attempt(
@@ -253,18 +246,20 @@ def count_sign_in_attempt(
 ) -> None:
     """Count one sign-in attempt at the account ``email`` from the client ``address``,
     before its password is checked (so parallel guesses are counted too); raises
-    ``TooManyAttempts`` past, in a minute, ``per_address`` attempts from the address (at any
-    accounts), ``per_account_and_address`` at the account from the address, or
-    ``per_account`` at the account from every address together. Commits.
+    ``validation.Refused`` (429, with ``retry_after``) past, in a minute, ``per_address``
+    attempts from the address (at any accounts), ``per_account_and_address`` at the
+    account from the address, or ``per_account`` at the account from every address
+    together. Commits.
 
     An attempt refused by one count is not counted by the next: guesses from one address,
     refused there, never add up to the account's total, so they slow that address and not
     the account's owner signing in from another one."""
     message = "Too many sign-in attempts. Wait {seconds} seconds, then try again."
-    _count(session, ratelimit.address_key("sign-in", address), per_address, message, now)
+    by_address = ratelimit.address_key("sign-in", address)
+    _count(session, by_address, per_address, message, now, "attempts")
     pair = _account_and_address_key(email, address)
-    _count(session, pair, per_account_and_address, message, now)
-    _count(session, _account_key(email), per_account, message, now)
+    _count(session, pair, per_account_and_address, message, now, "attempts")
+    _count(session, _account_key(email), per_account, message, now, "attempts")
 
 
 def forget_sign_in_attempts(session: Session, email: str, address: str | None = None) -> None:
@@ -276,10 +271,11 @@ def forget_sign_in_attempts(session: Session, email: str, address: str | None = 
 def count_setup_attempt(
     session: Session, address: str | None, *, limit: int, now: datetime | None = None
 ) -> None:
-    """Count one attempt at the first-run page from ``address``; raises ``TooManyAttempts``
-    past ``limit`` in a minute. Commits."""
+    """Count one attempt at the first-run page from ``address``; raises
+    ``validation.Refused`` (429, said next to the setup code) past ``limit`` in a minute.
+    Commits."""
     message = "Too many attempts. Wait {seconds} seconds, then try again."
-    _count(session, ratelimit.address_key("setup", address), limit, message, now)
+    _count(session, ratelimit.address_key("setup", address), limit, message, now, "setup_code")
 
 
 def change_password(
@@ -296,8 +292,7 @@ def change_password(
     user.password_hash = _hash(new, password_method)
     # Anyone signed in with the old password is signed out; the caller signs the person
     # who changed it in again with the new session version.
-    end_sessions(session, user, commit=False)
-    session.commit()
+    end_sessions(session, user)
 
 
 # A session's user id as User.get_id() writes it: "id:version", ASCII digits, no sign.
@@ -321,11 +316,10 @@ def user_for_session(session: Session, session_id: object) -> User | None:
     return user
 
 
-def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
+def end_sessions(session: Session, user: User) -> None:
     """End every session and "stay signed in" cookie of ``user``, in every browser: they
     all carry the session version, which moves on. Their calendar feed's address ends too
-    (whoever had a session may have copied it); they can make a new one. Commits unless
-    told not to."""
+    (whoever had a session may have copied it); they can make a new one."""
     session.execute(
         update(User)
         .where(User.id == user.id)
@@ -333,8 +327,6 @@ def end_sessions(session: Session, user: User, *, commit: bool = True) -> None:
         .execution_options(synchronize_session=False)
     )
     session.refresh(user, ["session_version", "ical_token"])
-    if commit:
-        session.commit()
 
 
 def list_users(session: Session) -> list[User]:
@@ -383,7 +375,7 @@ def deactivate(session: Session, user: User, *, by: User) -> None:
     if user.id == by.id:
         raise v.Refused({"active": "You cannot deactivate yourself."})
     user.active = False
-    end_sessions(session, user, commit=False)
+    end_sessions(session, user)
     session.flush()
 
 

@@ -1,6 +1,6 @@
 """The one toolkit that reads input: what people type and what clients send.
 
-Each check returns the cleaned value or raises ``Invalid`` with a message for the person.
+Each check returns the cleaned value or raises ``Refused`` with a message for the person.
 Every value that reaches the database goes through one of them, so none can outgrow its
 column (ids, money), hold a character the database refuses (NUL, lone surrogates) or fall
 outside the dates the app can compute with (docs/security.md, "Bad input").
@@ -20,19 +20,42 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 
-class Invalid(ValueError):
-    """A value a person typed that cannot be accepted; the message is for them."""
+class Refused(Exception):
+    """The one refusal: input or a request that cannot be accepted, for a reason the
+    person can fix. ``errors`` maps each form field at fault to the message for the person,
+    ``Refused({"name": "Enter the stage's name."})``; a check of this toolkit says its
+    message alone, ``Refused("Enter a date.")`` (field ``""``), and the form or function
+    that knows which field it read names it. A view shows each message next to its field;
+    anything a view does not catch is answered once by quickcrm/web/errors.py.
 
+    ``status`` is 422 unless the HTTP answer says more: 413 (a file too large), 429 (too
+    many attempts, then ``retry_after`` seconds), 403 (the first-run page without its
+    code). ``detail`` carries what a refusal knows beyond its messages (the import's
+    mapping errors by column index)."""
 
-class Refused(Invalid):
-    """The one refusal a domain function raises: ``errors`` maps each form field at fault
-    to the message for the person, ``Refused({"name": "Enter the stage's name."})``; a
-    view shows each message next to its field (422). ``field`` is the first field."""
-
-    def __init__(self, errors: dict[str, str]):
+    def __init__(
+        self,
+        errors: Mapping[str, str] | str,
+        *,
+        status: int = 422,
+        retry_after: int | None = None,
+        detail: object = None,
+    ):
+        errors = {"": errors} if isinstance(errors, str) else dict(errors)
         super().__init__("; ".join(errors.values()))
-        self.errors = dict(errors)
-        self.field = next(iter(self.errors), "")
+        self.errors = errors
+        self.field = next(iter(errors), "")
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class Conflict(Exception):
+    """The state changed under the request (409): the lead was converted or closed by
+    someone else first, the import already started, the capture's key is another's. The
+    message says what happened, for the person; handled like ``Refused``."""
+
+    status = 409
 
 
 @dataclass
@@ -59,7 +82,7 @@ class Form:
         check's message as its error."""
         try:
             self.values[name] = check(self.raw.get(name, ""))
-        except Invalid as exc:
+        except Refused as exc:
             self.errors[name] = str(exc)
 
 
@@ -105,17 +128,17 @@ def integer(value: str | None, *, low: int, high: int, message: str) -> int | No
         return None
     sign, digits = ("-", raw[1:]) if raw.startswith("-") else ("", raw)
     if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
-        raise Invalid(message)
+        raise Refused(message)
     number = int(sign + digits)
     if not low <= number <= high:
-        raise Invalid(message)
+        raise Refused(message)
     return number
 
 
 def percentage(value: str | None, message: str = "Enter a whole percentage from 0 to 100.") -> int:
     number = integer(value, low=0, high=100, message=message)
     if number is None:
-        raise Invalid(message)
+        raise Refused(message)
     return number
 
 
@@ -127,13 +150,13 @@ def money(value: str | None, *, empty: Decimal | None = Decimal("0")) -> Decimal
         return empty
     message = "Enter an amount like 12500 or 12500.50."
     if len(raw) > 40 or not re.fullmatch(r"\d*\.?\d*", raw) or raw == ".":
-        raise Invalid(message)
+        raise Refused(message)
     try:
         amount = Decimal(raw).quantize(Decimal("0.01"))
     except InvalidOperation:
-        raise Invalid(message) from None
+        raise Refused(message) from None
     if amount > MONEY_MAX:
-        raise Invalid("Enter an amount from 0 up to 999,999,999,999.99.")
+        raise Refused("Enter an amount from 0 up to 999,999,999,999.99.")
     return amount
 
 
@@ -147,9 +170,9 @@ def day(value: str | None, message: str = "Enter a date like 2026-12-24.") -> da
     except ValueError:
         when = None
     if when is None:
-        raise Invalid(message)
+        raise Refused(message)
     if not DATE_MIN <= when <= DATE_MAX:
-        raise Invalid(f"Enter a date between {DATE_MIN.year} and {DATE_MAX.year}.")
+        raise Refused(f"Enter a date between {DATE_MIN.year} and {DATE_MAX.year}.")
     return when
 
 
@@ -162,7 +185,7 @@ def day_and_id(value: str | None) -> tuple[date | None, int] | None:
         return None
     try:
         return day(when, "not a date"), number
-    except Invalid:
+    except Refused:
         return None
 
 
@@ -172,7 +195,7 @@ def month(value: str | None) -> date | None:
     if not raw:
         return None
     if not re.fullmatch(r"\d{4}-\d{2}", raw):
-        raise Invalid("Enter a month like 2026-12.")
+        raise Refused("Enter a month like 2026-12.")
     return day(raw + "-01", "Enter a month like 2026-12.")
 
 
@@ -199,7 +222,7 @@ def url(value: str | None, *, max_length: int = 255) -> str | None:
     if not re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.IGNORECASE):
         raw = "https://" + raw
     if not re.match(r"^https?://[^\s/?#]+\.[^\s/?#]+", raw, re.IGNORECASE) or len(raw) > max_length:
-        raise Invalid("Enter a web address like https://example.com.")
+        raise Refused("Enter a web address like https://example.com.")
     return raw
 
 
@@ -209,24 +232,24 @@ def text(value: str | None, *, max_length: int, required: str | None = None) -> 
     ``required`` is the message to show when the value is empty and must not be.
     """
     if value is not None and not storable(value):
-        raise Invalid(UNSTORABLE)
+        raise Refused(UNSTORABLE)
     cleaned = re.sub(r"[ \t]+", " ", (value or "").strip())
     if not cleaned:
         if required:
-            raise Invalid(required)
+            raise Refused(required)
         return None
     if len(cleaned) > max_length:
-        raise Invalid(f"Keep it under {max_length} characters (this is {len(cleaned)}).")
+        raise Refused(f"Keep it under {max_length} characters (this is {len(cleaned)}).")
     return cleaned
 
 
 def long_text(value: str | None, *, max_length: int, message: str | None = None) -> str | None:
     """Text whose lines are kept as typed (a note); trimmed; ``None`` when empty."""
     if value is not None and not storable(value):
-        raise Invalid(UNSTORABLE)
+        raise Refused(UNSTORABLE)
     cleaned = (value or "").strip()
     if len(cleaned) > max_length:
-        raise Invalid(message or f"Keep it under {max_length} characters.")
+        raise Refused(message or f"Keep it under {max_length} characters.")
     return cleaned or None
 
 
@@ -235,11 +258,11 @@ def email(value: str | None) -> str | None:
     if not raw:
         return None
     if len(raw) > 254 or not storable(raw):
-        raise Invalid("Enter an email address like name@example.com.")
+        raise Refused("Enter an email address like name@example.com.")
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise Invalid("Enter an email address like name@example.com.") from None
+        raise Refused("Enter an email address like name@example.com.") from None
 
 
 def phone(value: str | None, region: str | None) -> str | None:
@@ -248,10 +271,10 @@ def phone(value: str | None, region: str | None) -> str | None:
     if not raw:
         return None
     if len(raw) > 40 or not storable(raw):
-        raise Invalid("That is too long for a phone number.")
+        raise Refused("That is too long for a phone number.")
     parsed = _parsed_phone(raw, region)
     if parsed is None or not phonenumbers.is_possible_number(parsed):
-        raise Invalid("Enter a phone number, with its country code if it is abroad (+44 …).")
+        raise Refused("Enter a phone number, with its country code if it is abroad (+44 …).")
     return raw
 
 
@@ -282,7 +305,7 @@ def next_action_date(value: str | None, today: date) -> date | None:
     if when is None:
         return None
     if not today - timedelta(days=1) <= when <= today + NEXT_ACTION_HORIZON:
-        raise Invalid("Pick a date from today up to two years ahead.")
+        raise Refused("Pick a date from today up to two years ahead.")
     return when
 
 
@@ -292,5 +315,5 @@ def choice(value: str | None, allowed: tuple[str, ...], message: str) -> str | N
     if not raw:
         return None
     if raw not in allowed:
-        raise Invalid(message)
+        raise Refused(message)
     return raw

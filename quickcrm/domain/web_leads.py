@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import leads
 from quickcrm.domain import validation as v
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import ApiRequest, ApiToken, Lead, utcnow
 
 # API field → capture field, in the order of docs/api.md's table.
@@ -85,13 +86,13 @@ def lead_form(
 
 def idempotency_key(value: str | None) -> str | None:
     """The ``Idempotency-Key`` header's value, or ``None`` when not sent or blank (a
-    website's empty key must not cost it the lead); raises ``Invalid`` for a key that
+    website's empty key must not cost it the lead); raises ``validation.Refused`` for a key that
     cannot be stored as it is (past ``KEY_MAX``, not printable ASCII)."""
     key = (value or "").strip()
     if not key:
         return None
     if len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
-        raise v.Invalid(
+        raise v.Refused(
             f"An Idempotency-Key is 1 to {KEY_MAX} printable ASCII characters (a UUID is ideal)."
         )
     return key
@@ -107,6 +108,7 @@ def first_answer(session: Session, token: ApiToken, key: str | None) -> Answer |
     return Answer(stored.status, stored.body, replayed=True) if stored is not None else None
 
 
+@owns_transaction("the API's Idempotency-Key: its UNIQUE key settles a retry racing the first")
 def store_web_lead(
     session: Session,
     token: ApiToken,

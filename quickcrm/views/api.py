@@ -88,6 +88,7 @@ def create_lead():
     token = api_tokens.authenticate(db, request.headers.get("Authorization"))
     if token is None:
         return _unauthorized()
+    db.commit()  # the token's last use, kept even when it opens nothing now
     refusal = api_tokens.owner_refusal(token)
     if refusal is not None:
         return _unauthorized(refusal)
@@ -100,7 +101,7 @@ def create_lead():
         return _error(429, message, {"Retry-After": str(retry_after)})
     try:
         key = web_leads.idempotency_key(request.headers.get("Idempotency-Key"))
-    except v.Invalid as exc:
+    except v.Refused as exc:
         return _json({"errors": {web_leads.KEY_FIELD: str(exc)}}, 422)
     first = web_leads.first_answer(db, token, key)
     if first is None:

@@ -106,8 +106,10 @@ def login():
             per_address=config["SIGN_IN_ADDRESS_LIMIT"],
             per_account_and_address=config["SIGN_IN_ACCOUNT_LIMIT"],
         )
-    except users.TooManyAttempts as exc:
-        body, status = render("auth/login.html", ["content"], 429, error=str(exc), email=email)
+    except v.Refused as exc:  # too many attempts (429)
+        body, status = render(
+            "auth/login.html", ["content"], exc.status, error=str(exc), email=email
+        )
         return body, status, {"Retry-After": str(exc.retry_after)}
     user = users.authenticate(
         db, email, request.form.get("password", ""), password_method=config["PASSWORD_METHOD"]
@@ -139,6 +141,7 @@ def logout():
     if current_user.is_authenticated:
         # Signing out here signs out every browser and phone of this user.
         users.end_sessions(get_session(), current_user)
+        get_session().commit()
     # Clear first: logout_user() leaves a note in the session to delete the remember cookie.
     session.clear()
     logout_user()
@@ -158,7 +161,6 @@ def setup():
     if request.method == "GET":
         return render("auth/setup.html", ["content"], errors={}, values=values)
     config = current_app.config
-    headers = {}
     try:
         users.count_setup_attempt(db, request.remote_addr, limit=config["SETUP_ADDRESS_LIMIT"])
         user = users.create_first_admin(
@@ -171,16 +173,14 @@ def setup():
             name=values["name"],
             password_method=config["PASSWORD_METHOD"],
         )
-    except v.Refused as exc:
+    except v.Refused as exc:  # 422, a wrong setup code 403, too many attempts 429
         db.rollback()
-        errors = exc.errors
-        if isinstance(exc, users.TooManyAttempts):
-            status, headers = 429, {"Retry-After": str(exc.retry_after)}
-            errors = {"setup_code": str(exc)}
-        else:
-            status = 403 if isinstance(exc, users.WrongSetupCode) else 422
-        body, status = render("auth/setup.html", ["content"], status, errors=errors, values=values)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        body, status = render(
+            "auth/setup.html", ["content"], exc.status, errors=exc.errors, values=values
+        )
         return body, status, headers
+    db.commit()
     _start_session(user)
     flash(f"Welcome, {user.name}. You are the admin of this QuickCRM.")
     return redirect(url_for("capture.index"))
@@ -205,6 +205,7 @@ def change_password():
             except v.Refused as exc:
                 errors["new_password" if exc.field == "password" else exc.field] = str(exc)
             else:
+                get_session().commit()
                 # Every other session ended with the old password; this one goes on.
                 remember = session.permanent or _remember_cookie() in request.cookies
                 _start_session(current_user._get_current_object(), remember=remember)

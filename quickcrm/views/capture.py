@@ -23,8 +23,10 @@ from markupsafe import Markup
 
 from quickcrm.db import get_session
 from quickcrm.domain import attachments, cards, leads
+from quickcrm.domain import validation as v
 from quickcrm.models import Lead, utcnow
 from quickcrm.services import ocr
+from quickcrm.web.errors import answers_json
 from quickcrm.web.formats import today
 from quickcrm.web.inputs import body_limit
 from quickcrm.web.render import form_data, get_or_404, render, wants_page
@@ -73,7 +75,7 @@ def save():
         data, files, from_card = capture_attachments(
             request.files, form_data(), details["captured_at"]
         )
-    except attachments.Refused as refusal:
+    except v.Refused as refusal:
         form = _clean(request.form)
         form.errors[refusal.field] = str(refusal)
         return _page(form, status=refusal.status)
@@ -138,8 +140,9 @@ def undo(lead_id: int):
     name = lead.name
     try:
         leads.undo_capture(db, lead, current_user, window=current_app.config["UNDO_WINDOW"])
-    except leads.UndoRefused as refusal:
+    except v.Conflict as refusal:
         return _page(blocks=["status"], status=409, refusal=str(refusal), oob=True)
+    db.commit()
     if wants_page():
         flash(f"Removed — {name}.")
         return redirect(url_for("capture.index"), 303)
@@ -166,20 +169,22 @@ def _store(form: leads.LeadForm, data, **extra) -> leads.CaptureOutcome:
     """Store a form capture once per the UUID the page gave it (a double tap, or a resend
     after a lost reply, shows the same lead). Not committed: the caller commits."""
     key = leads.capture_key(data.get("uuid")) or uuid.uuid4()
-    details = {**_details(data), **extra, "commit": False}
+    details = {**_details(data), **extra}
     try:
         return leads.store_capture(get_session(), current_user, form, key, **details)
-    except leads.CaptureConflict:
+    except v.Conflict:
         # Not this rep's key: store under a fresh one, and tell nothing of the other lead.
         return leads.store_capture(get_session(), current_user, form, uuid.uuid4(), **details)
 
 
 @bp.post("/captures")
+@answers_json
 @body_limit(attachments.CAPTURE_BODY_LIMIT)
 def sync():
     """A capture queued on the phone, sent as JSON — or as multipart form data when it
     carries a card photo or a voice note — with its UUID as idempotency key: 201 when
-    stored now, 200 when it already was, 422 with the field messages."""
+    stored now, 200 when it already was, 422 with the field messages (a refused card photo
+    or voice note, and a key that is another rep's (409), are answered by web/errors.py)."""
     if request.mimetype == "multipart/form-data":
         data = form_data()
     else:
@@ -191,28 +196,24 @@ def sync():
     if key is None:
         return jsonify(errors={"uuid": "A capture needs the UUID the phone made for it."}), 422
     details = _details(fields)
-    try:
-        stored = leads.stored_capture(get_session(), current_user, key)
-        if stored is None:
-            fields, files, from_card = capture_attachments(
-                request.files, fields, details["captured_at"]
-            )
-            form = _clean(fields)
-            if not form.ok:
-                return jsonify(errors=form.errors), 422
-            stored = leads.store_capture(
-                get_session(),
-                current_user,
-                form,
-                key,
-                **details,
-                attachments=files,
-                from_card=from_card,
-            )
-    except attachments.Refused as refusal:
-        return jsonify(errors={refusal.field: str(refusal)}), refusal.status
-    except leads.CaptureConflict:
-        return jsonify(error="This capture's UUID is already in use."), 409
+    stored = leads.stored_capture(get_session(), current_user, key)
+    if stored is None:
+        fields, files, from_card = capture_attachments(
+            request.files, fields, details["captured_at"]
+        )
+        form = _clean(fields)
+        if not form.ok:
+            return jsonify(errors=form.errors), 422
+        stored = leads.store_capture(
+            get_session(),
+            current_user,
+            form,
+            key,
+            **details,
+            attachments=files,
+            from_card=from_card,
+        )
+        get_session().commit()
     body = {
         "id": stored.lead_id,
         "uuid": str(stored.key),
@@ -247,18 +248,18 @@ def _checks() -> dict:
 
 
 @bp.post("/cards/read")
+@answers_json
 @body_limit(attachments.LIMIT + attachments.MB)
 def read_card():
     """A card photo from the capture form → the fields read from it, as JSON, for the rep
-    to check; nothing is stored."""
+    to check; nothing is stored. A photo refused (413, 422, 429) is answered by
+    web/errors.py; a card the OCR could not read is no refusal: 200, nothing read."""
     upload = request.files.get("photo")
     if upload is None:
         return jsonify(error="Send the card photo."), 422
+    photo = attachments.prepare_photo(upload.read(attachments.LIMIT + 1))
     try:
-        photo = attachments.prepare_photo(upload.read(attachments.LIMIT + 1))
         card = read_photo(photo.data)
-    except attachments.Refused as refusal:
-        return jsonify(error=str(refusal)), refusal.status
     except ocr.CardUnreadable as failure:
         return jsonify(fields={}, message=str(failure))
     fields = cards.form_fields(card, _checks())
@@ -272,7 +273,7 @@ def capture_attachments(
     filled from the card where the rep left them empty, when the card was not read on the
     phone already; and whether the lead is marked "from a card — check".
 
-    Raises ``attachments.Refused`` with the field name in ``.field``."""
+    Raises ``validation.Refused`` with the field name in ``.field``."""
     prepared = []
     for name in ("card_photo", "voice_note"):
         upload = files.get(name)
@@ -283,8 +284,8 @@ def capture_attachments(
             continue  # an empty file input of the no-JavaScript form
         try:
             prepared.append(attachments.PREPARE[name](data))
-        except attachments.Refused as refusal:
-            raise attachments.Refused(str(refusal), refusal.status, field=name) from None
+        except v.Refused as refusal:
+            raise v.Refused({name: str(refusal)}, status=refusal.status) from None
     photo = next((p for p in prepared if p.kind == "card_photo"), None)
     if photo is None:
         return fields, prepared, False

@@ -10,13 +10,8 @@ from markupsafe import Markup
 
 from quickcrm.db import get_session
 from quickcrm.domain import matching
-from quickcrm.domain.convert import (
-    AlreadyConverted,
-    ConvertForm,
-    UndoRefused,
-    convert_lead,
-    undo_conversion,
-)
+from quickcrm.domain import validation as v
+from quickcrm.domain.convert import ConvertForm, convert_lead, undo_conversion
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Lead
 from quickcrm.web.formats import today
@@ -82,7 +77,7 @@ def convert(lead_id: int):
         return _page(lead, form, 422)
     try:
         result = convert_lead(session, lead, current_user, form, phone_region=region)
-    except AlreadyConverted:
+    except v.Conflict:
         return _already(lead)
     company_url = url_for("companies.detail", company_id=result.company.id)
     message = Markup('Converted — {} is now a contact at <a href="{}">{}</a>').format(
@@ -107,7 +102,7 @@ def undo(lead_id: int):
     name = lead.name
     try:
         undo_conversion(get_session(), lead, current_user)
-    except UndoRefused as exc:
+    except v.Conflict as exc:
         return render(TEMPLATE, ["content"], status=409, lead=lead, already=True, undo_error=exc)
     flash(f"Conversion undone — {name} is an open lead again.")
     return redirect(url_for("leads.detail", lead_id=lead_id), 303)

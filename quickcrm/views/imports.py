@@ -20,7 +20,6 @@ from quickcrm.db import get_session
 from quickcrm.domain import users
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import mapping, run
-from quickcrm.domain.imports.detect import Unreadable
 from quickcrm.models import IMPORT_KINDS, Import, User
 from quickcrm.web.errors import error_response
 from quickcrm.web.formats import today
@@ -107,8 +106,9 @@ def upload():
         return _index(422, "Choose a CSV file to upload.", kind)
     try:
         made = run.store_upload(get_session(), file.stream, file.filename, kind, current_user)
-    except Unreadable as exc:
+    except v.Refused as exc:
         return _index(422, str(exc), kind)
+    get_session().commit()
     return redirect(url_for("imports.detail", import_id=made.id), 303)
 
 
@@ -131,7 +131,7 @@ def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
         ]
         try:
             source = v.text(context["source"], max_length=120)
-        except v.Invalid:
+        except v.Refused:
             source = None
         context["preview"] = run.preview(
             db, upload, fields, source=source, today=today(), region=_region()
@@ -168,16 +168,14 @@ def start(import_id: int):
         errors["owner"] = "Choose who will own the records."
     try:
         source = v.text(form.get("source"), max_length=120)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         errors["source"], source = str(exc), None
     if not errors:
         try:
             run.start(get_session(), upload, chosen, source=source, owner=owner, region=_region())
-        except mapping.MappingErrors as exc:
-            errors = {
-                ("column" if key is None else f"column_{key}"): m for key, m in exc.errors.items()
-            }
-        except run.NotNow as exc:
+        except v.Refused as exc:
+            errors = exc.errors
+        except v.Conflict as exc:
             flash(str(exc))
             return redirect(url_for("imports.detail", import_id=import_id), 303)
     if errors:
@@ -233,7 +231,7 @@ def undo(import_id: int):
     upload = get_or_404(Import, import_id)
     try:
         removed = run.undo(get_session(), upload)
-    except run.NotNow as exc:
+    except v.Conflict as exc:
         flash(str(exc), "error")
         return redirect(url_for("imports.detail", import_id=import_id), 303)
     what = "leads" if upload.kind == "leads" else "companies and contacts"

@@ -157,7 +157,7 @@ def save_field(lead_id: int, name: str):
             today=today(),
             phone_region=current_app.config["PHONE_REGION"],
         )
-    except leads.NotOpen as exc:
+    except v.Conflict as exc:
         return _row(lead, name, status=409, refused_field=name, refusal=str(exc))
     except v.Refused as exc:
         errors = exc.errors
@@ -200,10 +200,10 @@ def disqualify(lead_id: int):
     reason = request.form.get("reason")
     try:
         leads.disqualify(get_session(), lead, reason)
-    except v.Invalid as exc:
+    except v.Refused as exc:
         context = _detail_context(lead, reason_error=str(exc))
         return render(TEMPLATE, ["content"], status=422, **context)
-    except leads.NotOpen as exc:
+    except v.Conflict as exc:
         flash(str(exc), "error")
         return redirect(_back(lead), 303)
     flash(f"Disqualified — {lead.name} ({reason}).")
@@ -216,7 +216,7 @@ def reopen(lead_id: int):
     lead = _lead_for(lead_id)
     try:
         leads.reopen(get_session(), lead)
-    except leads.NotOpen as exc:
+    except v.Conflict as exc:
         flash(str(exc), "error")
         return redirect(_back(lead), 303)
     flash(f"Reopened — {lead.name}.")
@@ -287,9 +287,9 @@ def add_voice_note(lead_id: int):
     upload = request.files.get("voice_note")
     try:
         if upload is None:
-            raise attachments.Refused("Record a voice note first.")
+            raise v.Refused("Record a voice note first.")
         note = attachments.prepare_voice_note(upload.read(attachments.LIMIT + 1))
-    except attachments.Refused as refusal:
+    except v.Refused as refusal:
         return _lead_page(lead, status=refusal.status, attachment_error=str(refusal))
     attachments.attach(lead, note, current_user)
     get_session().commit()

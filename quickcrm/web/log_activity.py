@@ -27,8 +27,8 @@ def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
         # A note queued on the phone offline carries its UUID: a resend is stored once.
         key = offline.client_key(request.form.get(offline.FIELD))
         activities.log_activity(get_session(), record, current_user, **values, client_key=key)
-    except v.Invalid as exc:
-        errors = getattr(exc, "errors", None) or {"text": str(exc)}
+    except v.Refused as exc:
+        errors = exc.errors if exc.field else {"text": str(exc)}
         return timeline(status=422, activity_errors=errors, activity_raw=request.form)
     if wants_page():
         flash("Logged.")

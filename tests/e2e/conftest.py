@@ -98,7 +98,7 @@ def live_db(live_app, base_url):
 @pytest.fixture
 def make_live_user(live_db, live_app):
     def make(email="rep@example.com", role="rep", name="Rita Rep"):
-        return users.create_user(
+        user = users.create_user(
             live_db,
             email,
             PASSWORD,
@@ -106,6 +106,8 @@ def make_live_user(live_db, live_app):
             name=name,
             password_method=live_app.config["PASSWORD_METHOD"],
         )
+        live_db.commit()
+        return user
 
     return make
 
@@ -153,6 +155,7 @@ def demo_screens(live_db, live_app, make_live_user) -> list[str]:
     """The demo data, an admin (admin@example.com) to see it all, and the URL of every
     screen, each with a record of the demo to show."""
     demo.seed(live_db, password=PASSWORD, password_method=live_app.config["PASSWORD_METHOD"])
+    live_db.commit()
     make_live_user("admin@example.com", "admin", "Ada Admin")
     coordinator = live_db.scalar(select(User).where(User.role == "coordinator"))
     lead = live_db.scalar(select(Lead.id).where(Lead.status == "open").limit(1))

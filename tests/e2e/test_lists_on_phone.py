@@ -58,6 +58,7 @@ def test_review_mode_on_a_phone_hides_key_hints_and_keeps_next_in_reach(
     page, make_live_user, live_db, live_app
 ):
     demo.seed(live_db, password=PASSWORD, password_method=live_app.config["PASSWORD_METHOD"])
+    live_db.commit()
     make_live_user("coord@example.com", "coordinator", "Cora Coordinator")
     sign_in(page, "coord@example.com")
     page.goto("/leads/review")
@@ -73,6 +74,7 @@ def test_review_mode_on_a_phone_hides_key_hints_and_keeps_next_in_reach(
 
 def test_no_input_is_smaller_than_16_px(page, make_live_user, live_db, live_app):
     demo.seed(live_db, password=PASSWORD, password_method=live_app.config["PASSWORD_METHOD"])
+    live_db.commit()
     make_live_user("admin@example.com", "admin", "Ada Admin")
     lead = live_db.scalar(select(Lead).where(Lead.status == "open").limit(1))
     sign_in(page, "admin@example.com")

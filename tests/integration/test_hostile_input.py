@@ -407,3 +407,40 @@ def test_an_error_after_a_database_failure_still_answers(app, client, make_user,
     response = client.get("/_broken", headers={"Accept": "application/json"})
     assert response.status_code == 500
     assert response.is_json and response.json["error"]
+
+
+@pytest.mark.fresh_app
+def test_a_refusal_or_conflict_no_view_catches_is_answered_once(app, client, make_user, auth):
+    """web/errors.py answers what a view lets through: 422 (or the refusal's own status,
+    with Retry-After) and 409, as JSON to a JSON client and as the error page otherwise,
+    with nothing the request wrote kept."""
+    from quickcrm.db import get_session
+    from quickcrm.domain import validation as v
+    from quickcrm.models import Lead, User
+
+    @app.post("/_refuse/<kind>")
+    def refuse(kind: str):
+        get_session().add(Lead(name="Half written", owner_id=get_session().scalar(select(User.id))))
+        get_session().flush()
+        if kind == "field":
+            raise v.Refused({"name": "Enter a name."})
+        if kind == "throttled":
+            raise v.Refused("Too many.", status=429, retry_after=12)
+        raise v.Conflict("Someone else converted it first.")
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    make_user()
+    auth.login()
+    as_json = {"Accept": "application/json"}
+    answer = client.post("/_refuse/field", headers=as_json)
+    assert (answer.status_code, answer.json) == (422, {"errors": {"name": "Enter a name."}})
+    answer = client.post("/_refuse/throttled", headers=as_json)
+    assert (answer.status_code, answer.json) == (429, {"error": "Too many."})
+    assert answer.headers["Retry-After"] == "12"
+    answer = client.post("/_refuse/conflict", headers=as_json)
+    assert (answer.status_code, answer.json) == (409, {"error": "Someone else converted it first."})
+    page = client.post("/_refuse/conflict")
+    assert page.status_code == 409 and "Someone else converted it first." in page.text
+    assert unquote(page.headers["X-QuickCRM-Message"]) == "Someone else converted it first."
+    with app.app_context():
+        assert get_session().scalars(select(Lead)).all() == []

@@ -19,7 +19,9 @@ HTMX = {"HX-Request": "true"}
 
 def capture(db, owner, **values):
     form = leads.LeadForm.from_mapping({"name": "Maria Novak", **values})
-    return leads.capture_lead(db, owner, form.clean(today=date.today(), phone_region="GB"))
+    lead = leads.capture_lead(db, owner, form.clean(today=date.today(), phone_region="GB"))
+    db.commit()
+    return lead
 
 
 def reloaded(db, lead) -> Lead:

@@ -336,6 +336,7 @@ def test_a_feed_ends_with_its_users_sessions(client, rep, db, app, auth, make_us
         auth.logout()
     elif how == "password change":
         users.change_password(db, rep, PASSWORD, "a much newer passphrase")
+        db.commit()
     else:
         admin = make_user("admin@example.com", "admin", "Ada")
         users.deactivate(db, rep, by=admin)
@@ -422,6 +423,7 @@ def test_htmx_requests_get_the_blocks(client, coordinator, db):
 
 def test_demo_data_renders_on_every_page(client, db, app, auth):
     demo.seed(db, password="demo-password", password_method=app.config["PASSWORD_METHOD"])
+    db.commit()
     auth.login("coordinator@demo.quickcrm", "demo-password")
     for path in ("/agenda", "/opportunities", "/opportunities/list", "/forecast"):
         assert client.get(path).status_code == 200, path

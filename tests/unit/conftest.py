@@ -62,8 +62,10 @@ def db(request, unit_engine):
 @pytest.fixture
 def make_user(db):
     def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
-        return users.create_user(
+        user = users.create_user(
             db, email, PASSWORD, role=role, name=name, password_method=TestConfig.PASSWORD_METHOD
         )
+        db.commit()
+        return user
 
     return make

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from quickcrm.domain import attachments as a
+from quickcrm.domain import validation as v
 
 OGG = b"OggS\x00\x02" + b"\x00" * 40
 WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm" + b"\x00" * 40
@@ -62,17 +63,17 @@ def test_a_photo_is_turned_upright_and_loses_its_exif():
     ],
 )
 def test_what_is_not_a_usable_photo_is_refused_with_a_reason(data, message):
-    with pytest.raises(a.Refused, match=message[:20]):
+    with pytest.raises(v.Refused, match=message[:20]):
         a.prepare_photo(data)
 
 
 def test_more_than_10_mb_is_refused_as_too_large():
-    with pytest.raises(a.Refused) as refused:
+    with pytest.raises(v.Refused) as refused:
         a.prepare_voice_note(OGG + b"\x00" * a.LIMIT)
     assert refused.value.status == 413
 
 
 def test_a_voice_note_must_be_audio():
     assert a.prepare_voice_note(WEBM).content_type == "audio/webm"
-    with pytest.raises(a.Refused):
+    with pytest.raises(v.Refused):
         a.prepare_voice_note(jpeg())

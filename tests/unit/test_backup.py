@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.db import make_engine
 from quickcrm.domain import backup, bulk, demo
+from quickcrm.domain import validation as v
 from quickcrm.domain.leads.search import search_condition
 from quickcrm.models import Attachment, Company, Lead, Stage, User
 
@@ -100,7 +101,7 @@ def test_restore_refuses_a_database_that_is_not_empty(demo_data, db, tmp_path):
     path = tmp_path / "backup.json"
     backup.write_backup(demo_data, path, as_json=True)
     leads_before = db.scalar(select(func.count()).select_from(Lead))
-    with pytest.raises(backup.BackupError, match="not empty"):
+    with pytest.raises(v.Refused, match="not empty"):
         backup.restore(demo_data, path)
     assert db.scalar(select(func.count()).select_from(Lead)) == leads_before
 
@@ -110,7 +111,7 @@ def test_restore_refuses_a_database_whose_stages_were_changed(demo_data, target,
     backup.write_backup(demo_data, path, as_json=True)
     with target.begin() as conn:
         conn.execute(Stage.__table__.update().where(Stage.name == "New").values(probability=15))
-    with pytest.raises(backup.BackupError, match="holds stage"):
+    with pytest.raises(v.Refused, match="holds stage"):
         backup.restore(target, path)
 
 
@@ -124,7 +125,7 @@ def test_a_row_that_is_not_a_flat_list_of_the_table_s_width_restores_nothing(
     next(t for t in data["tables"] if t["name"] == "lead")["rows"].insert(3, damage)
     path.write_text(json.dumps(data))
 
-    with pytest.raises(backup.BackupError, match="row 4 of lead has not"):
+    with pytest.raises(v.Refused, match="row 4 of lead has not"):
         backup.restore(target, path)
     assert everything(target)["user"] == []
 
@@ -138,7 +139,7 @@ def test_a_damaged_row_restores_nothing(demo_data, target, tmp_path):
     row[tables["activity"]["columns"].index("due_on")] = "31/12/2026"
     path.write_text(json.dumps(data))
 
-    with pytest.raises(backup.BackupError, match="row .* of activity"):
+    with pytest.raises(v.Refused, match="row .* of activity"):
         backup.restore(target, path)
     assert everything(target)["user"] == []
 
@@ -185,7 +186,7 @@ def _tables(*entries: str) -> bytes:
 def test_a_file_that_is_no_backup_is_refused_with_a_message(target, tmp_path, content, message):
     path = tmp_path / "upload.bin"
     path.write_bytes(content)
-    with pytest.raises(backup.BackupError, match=message):
+    with pytest.raises(v.Refused, match=message):
         backup.restore(target, path)
 
 
@@ -195,7 +196,7 @@ def test_a_backup_of_another_revision_is_refused(demo_data, target, tmp_path):
     data = json.loads(path.read_text())
     data["revision"] = "0004_lead_next_action"
     path.write_text(json.dumps(data))
-    with pytest.raises(backup.BackupError, match="db upgrade 0004_lead_next_action"):
+    with pytest.raises(v.Refused, match="db upgrade 0004_lead_next_action"):
         backup.restore(target, path)
 
 
@@ -205,12 +206,12 @@ def test_a_sqlite_file_of_another_program_is_refused(target, tmp_path):
     other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
     other.commit()
     other.close()
-    with pytest.raises(backup.BackupError, match="not a QuickCRM database"):
+    with pytest.raises(v.Refused, match="not a QuickCRM database"):
         backup.restore(target, path)
 
 
 def test_writing_into_a_missing_folder_says_so(demo_data, tmp_path):
-    with pytest.raises(backup.BackupError, match="no folder"):
+    with pytest.raises(v.Refused, match="no folder"):
         backup.write_backup(demo_data, tmp_path / "missing" / "backup.json")
 
 

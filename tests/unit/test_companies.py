@@ -53,9 +53,9 @@ def test_log_activity_refuses_empty_text_and_unknown_kinds(db, make_user):
     jo = Contact(name="Jo")
     db.add(jo)
     db.commit()
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         activities.log_activity(db, jo, user, kind="note", text="  ")
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         activities.log_activity(db, jo, user, kind="fax", text="hi")
     assert activities.timeline(db, jo) == []
 

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from quickcrm.domain.convert import AlreadyConverted, ConvertForm, convert_lead
+from quickcrm.domain import validation as v
+from quickcrm.domain.convert import ConvertForm, convert_lead
 from quickcrm.models import Activity, Company, Contact, Opportunity
 from tests import factories
 
@@ -47,7 +48,7 @@ def test_second_conversion_creates_nothing(db, make_user):
     lead = factories.lead(db, owner, company_name="Acme")
     ticked = {"create_opportunity": "on"}
     convert_lead(db, lead, owner, _convert_form(db, lead, **ticked), phone_region="GB")
-    with pytest.raises(AlreadyConverted):
+    with pytest.raises(v.Conflict):
         convert_lead(db, lead, owner, _convert_form(db, lead, **ticked), phone_region="GB")
     assert db.query(Company).count() == 1
     assert db.query(Contact).count() == 1

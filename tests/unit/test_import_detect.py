@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from quickcrm.domain.imports.detect import Unreadable, detect, read_rows
+from quickcrm.domain import validation as v
+from quickcrm.domain.imports.detect import detect, read_rows
 
 TEXT = "Name;Company;Note\r\nChloé Dubois;Société Générale;Café à 8h\r\nJon;Acme;\r\n"
 
@@ -87,7 +88,7 @@ def test_rows_keep_quoted_delimiters_and_newlines_and_skip_blank_lines():
     ids=["empty", "picture", "xlsx"],
 )
 def test_what_is_not_csv_is_refused_with_a_message(data, message):
-    with pytest.raises(Unreadable, match=message):
+    with pytest.raises(v.Refused, match=message):
         detect(io.BytesIO(data))
 
 
@@ -98,7 +99,7 @@ def test_what_is_not_csv_is_refused_with_a_message(data, message):
 )
 def test_broken_quoting_names_its_line(text):
     stream = io.BytesIO(text.encode())
-    with pytest.raises(Unreadable, match="Line 2: the quotes are broken"):
+    with pytest.raises(v.Refused, match="Line 2: the quotes are broken"):
         list(read_rows(stream, detect(stream)))
 
 

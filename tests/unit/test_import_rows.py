@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from quickcrm.domain import validation as v
 from quickcrm.domain.imports import mapping
 from quickcrm.domain.imports.rows import Cleaner, duplicate_keys, spreadsheet_safe
 
@@ -37,17 +38,18 @@ def test_a_field_goes_to_the_first_column_that_claims_it_but_notes_repeat():
 
 def test_a_mapping_without_a_name_or_with_a_field_twice_is_refused():
     headers = ["A", "B", "C"]
-    with pytest.raises(mapping.MappingErrors) as refused:
+    with pytest.raises(v.Refused) as refused:
         mapping.check(["email", "email", "note"], headers)
-    errors = refused.value.errors
+    errors = refused.value.detail
+    assert refused.value.errors["column_1"] == errors[1] and refused.value.errors["column"]
     assert "also chosen for “B”" in errors[0] and "also chosen for “A”" in errors[1]
     assert "name" in errors[None]
     assert mapping.check(["first_name", "note", "note"], headers) == [
         "first_name", "note", "note"
     ]  # fmt: skip
-    with pytest.raises(mapping.MappingErrors) as refused:
+    with pytest.raises(v.Refused) as refused:
         mapping.check(["name", "surname", "ignore"], headers)
-    assert refused.value.errors == {1: "Choose what this column is, or Ignore."}
+    assert refused.value.detail == {1: "Choose what this column is, or Ignore."}
 
 
 def cleaner(headers, fields=None, **kwargs):

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageFile, ImageOps
 
 from quickcrm.domain import attachments as a
+from quickcrm.domain import validation as v
 
 ORIENTATION = 0x0112
 
@@ -76,7 +77,7 @@ def decodes(monkeypatch):
 def test_a_small_png_of_7000_by_7000_pixels_is_refused_without_being_decoded(decodes):
     bomb = png_of_nothing(7000, 7000)
     assert len(bomb) < 300_000
-    with pytest.raises(a.Refused) as refused:
+    with pytest.raises(v.Refused) as refused:
         a.prepare_photo(bomb)
     assert str(refused.value) == a.TOO_MANY_PIXELS
     assert refused.value.status == 422
@@ -97,7 +98,7 @@ def test_a_small_png_of_7000_by_7000_pixels_is_refused_without_being_decoded(dec
 def test_a_picture_within_the_pixel_ceiling_that_would_cost_too_much_to_decode_is_refused(
     photo, decodes
 ):
-    with pytest.raises(a.Refused, match=a.TOO_MANY_PIXELS[:30]):
+    with pytest.raises(v.Refused, match=a.TOO_MANY_PIXELS[:30]):
         a.prepare_photo(photo())
     assert decodes == []
 
@@ -158,7 +159,7 @@ def test_a_photo_sent_while_another_is_decoded_waits_then_is_asked_again(monkeyp
     for _ in range(a.SIMULTANEOUS_DECODES):
         assert a._decoding.acquire(timeout=1)  # photos being decoded in other threads
     try:
-        with pytest.raises(a.Refused) as refused:
+        with pytest.raises(v.Refused) as refused:
             a.prepare_photo(jpeg((200, 100)))
     finally:
         for _ in range(a.SIMULTANEOUS_DECODES):

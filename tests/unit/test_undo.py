@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from quickcrm.domain import activities, matching
+from quickcrm.domain import validation as v
 from quickcrm.domain.convert import (
     ConvertForm,
-    UndoRefused,
     convert_lead,
     undo_conversion,
     undo_refusal,
@@ -80,7 +80,7 @@ def test_only_the_converter_or_an_admin_within_a_day(db, people):
     assert undo_refusal(db, lead, people["admin"]) is None
     later = utcnow() + timedelta(hours=24, minutes=1)
     assert "24 hours" in undo_refusal(db, lead, people["coordinator"], later)
-    with pytest.raises(UndoRefused):
+    with pytest.raises(v.Conflict):
         undo_conversion(db, lead, people["coordinator"], later)
     db.refresh(lead)
     assert lead.status == "converted"
@@ -94,7 +94,7 @@ def test_something_added_since_stops_the_undo_and_says_what_and_who(db, people):
     db.commit()
     refusal = undo_refusal(db, lead, people["coordinator"])
     assert "a call by Olga" in refusal and "the contact Bob Jones" in refusal
-    with pytest.raises(UndoRefused):
+    with pytest.raises(v.Conflict):
         undo_conversion(db, lead, people["coordinator"])
     assert db.get(Company, company.id) is not None
 

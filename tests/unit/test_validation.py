@@ -13,9 +13,9 @@ def test_text_trims_and_folds_spaces():
 
 
 def test_text_bounds_and_required():
-    with pytest.raises(v.Invalid, match="under 5 characters"):
+    with pytest.raises(v.Refused, match="under 5 characters"):
         v.text("toolong", max_length=5)
-    with pytest.raises(v.Invalid, match="Enter a name"):
+    with pytest.raises(v.Refused, match="Enter a name"):
         v.text("", max_length=5, required="Enter a name")
 
 
@@ -26,7 +26,7 @@ def test_email_accepts_addresses(raw):
 
 @pytest.mark.parametrize("raw", ["nope", "a@", "@b.com", "a b@c.com"])
 def test_email_rejects_non_addresses(raw):
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         v.email(raw)
 
 
@@ -37,7 +37,7 @@ def test_phone_accepts_possible_numbers(raw):
 
 @pytest.mark.parametrize("raw", ["12", "call me", "+44 1", "9" * 41])
 def test_phone_rejects_impossible_numbers(raw):
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         v.phone(raw, "GB")
 
 
@@ -50,18 +50,18 @@ def test_next_action_date_range():
     assert v.next_action_date("2026-11-24", TODAY) == date(2026, 11, 24)
     # A phone a time zone behind may still say "today" when the server says tomorrow.
     assert v.next_action_date("2026-11-22", TODAY) == date(2026, 11, 22)
-    with pytest.raises(v.Invalid, match="Pick a date"):
+    with pytest.raises(v.Refused, match="Pick a date"):
         v.next_action_date("2026-11-21", TODAY)
-    with pytest.raises(v.Invalid, match="Pick a date"):
+    with pytest.raises(v.Refused, match="Pick a date"):
         v.next_action_date("2029-01-01", TODAY)
-    with pytest.raises(v.Invalid, match="Enter a date like"):
+    with pytest.raises(v.Refused, match="Enter a date like"):
         v.next_action_date("24/11/2026", TODAY)
 
 
 def test_choice():
     assert v.choice("Hot", ("cold", "warm", "hot"), "m") == "hot"
     assert v.choice("", ("cold",), "m") is None
-    with pytest.raises(v.Invalid, match="m"):
+    with pytest.raises(v.Refused, match="m"):
         v.choice("tepid", ("cold",), "m")
 
 
@@ -91,13 +91,13 @@ def test_money_reads_amounts_to_the_cent(raw, expected):
     "raw", ["999999999999.999", "1e12", "1E+999999", "NaN", "Infinity", "-1", "12,5€", "."]
 )
 def test_money_refuses_what_the_column_cannot_hold(raw):
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         v.money(raw)
 
 
 @pytest.mark.parametrize("raw", ["0001-01-01", "9999-12-31", "2026-02-30", "20261201", "²"])
 def test_day_refuses_impossible_and_far_dates(raw):
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         v.day(raw)
 
 
@@ -105,7 +105,7 @@ def test_day_and_month_read_iso_forms():
     assert v.day(" 2026-12-24 ") == date(2026, 12, 24)
     assert v.month("2026-12") == date(2026, 12, 1)
     assert v.day("") is None and v.month("") is None
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         v.month("9999-12")
 
 
@@ -122,9 +122,9 @@ def test_moment_is_utc():
 
 @pytest.mark.parametrize("raw", ["Ann\x00", "\ud800", "a\udfffb"])
 def test_text_refuses_characters_no_database_stores(raw):
-    with pytest.raises(v.Invalid, match="cannot store"):
+    with pytest.raises(v.Refused, match="cannot store"):
         v.text(raw, max_length=50)
-    with pytest.raises(v.Invalid, match="cannot store"):
+    with pytest.raises(v.Refused, match="cannot store"):
         v.long_text(raw, max_length=50)
 
 
@@ -142,14 +142,14 @@ def test_url_keeps_web_addresses(raw, expected):
             "https://", "vbscript:msgbox"],
 )  # fmt: skip
 def test_url_refuses_anything_but_http_and_https(raw):
-    with pytest.raises(v.Invalid):
+    with pytest.raises(v.Refused):
         v.url(raw)
 
 
 def test_integer_bounds():
     assert v.integer("7", low=1, high=365, message="m") == 7
     for raw in ("0", "366", "²", "9" * 5000, "1.0"):
-        with pytest.raises(v.Invalid):
+        with pytest.raises(v.Refused):
             v.integer(raw, low=1, high=365, message="m")
 
 
@@ -164,7 +164,7 @@ def test_chosen_looks_up_only_ids_that_can_name_a_row(db, make_user):
 
 def test_refused_carries_a_message_per_field():
     refused = v.Refused({"name": "Enter a name.", "email": "Enter an email."})
-    assert isinstance(refused, v.Invalid)
+    assert isinstance(refused, v.Refused)
     assert refused.errors == {"name": "Enter a name.", "email": "Enter an email."}
     assert (refused.field, str(refused)) == ("name", "Enter a name.; Enter an email.")
 

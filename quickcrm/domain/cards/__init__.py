@@ -31,7 +31,7 @@ def form_fields(card: Card, checks: Mapping[str, Callable]) -> dict[str, str]:
             continue
         try:
             checks[name](value)
-        except v.Invalid:
+        except v.Refused:
             continue
         fields[name] = value
     if card.note():

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from quickcrm.domain import validation as v
+
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -23,10 +25,6 @@ BINARY_SHARE = 0.02
 BINARY_MIN = 8  # a stray NUL or two in a short file is a bad cell, not a picture
 # The longest cell csv reads (its default limit, 128 KB).
 CELL_MAX = csv.field_size_limit()
-
-
-class Unreadable(ValueError):
-    """The file cannot be read as CSV; the message says why, for the admin."""
 
 
 @dataclass(frozen=True)
@@ -51,15 +49,15 @@ def detect_encoding(stream: BinaryIO) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if not head:
-        raise Unreadable("The file is empty.")
+        raise v.Refused("The file is empty.")
     if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise Unreadable(
+        raise v.Refused(
             "This is a spreadsheet workbook, not a CSV file: save it as CSV (File → Save as "
             "→ CSV) and upload that."
         )
     controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\r\n\f")
     if controls > max(BINARY_MIN, BINARY_SHARE * len(head)):
-        raise Unreadable("This is not a CSV file (it is not text). Upload a .csv file.")
+        raise v.Refused("This is not a CSV file (it is not text). Upload a .csv file.")
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         while block := stream.read(SAMPLE_BYTES):
@@ -106,7 +104,7 @@ def _text(stream: BinaryIO, encoding: str) -> io.TextIOWrapper:
 
 def read_rows(stream: BinaryIO, detected: Detected) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every row that is not blank, header first, read as it
-    streams. Raises ``Unreadable`` for broken quoting or a cell past ``CELL_MAX``."""
+    streams. Raises ``validation.Refused`` for broken quoting or a cell past ``CELL_MAX``."""
     text = _text(stream, detected.encoding)
     reader = csv.reader(text, delimiter=detected.delimiter, strict=True)
     line = 1
@@ -117,11 +115,11 @@ def read_rows(stream: BinaryIO, detected: Detected) -> Iterator[tuple[int, list[
             line = reader.line_num + 1
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise Unreadable(
+            raise v.Refused(
                 f"Line {line}: a cell is longer than {CELL_MAX:,} characters — most likely a "
                 'quote (") opened and never closed.'
             ) from None
-        raise Unreadable(
+        raise v.Refused(
             f'Line {line}: the quotes are broken (a quote (") opened and never closed, or '
             "text right after a closing quote). Fix that line and upload the file again."
         ) from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+
+from quickcrm.domain import validation as v
 
 IGNORE = "ignore"
 # The choices of each kind, in the order the selects list them: field → label.
@@ -103,18 +104,11 @@ def guess(headers: list[str], kind: str = "leads") -> list[str]:
     return fields
 
 
-@dataclass
-class MappingErrors(Exception):
-    """What is wrong with a chosen mapping: by column index, and for the mapping as a whole
-    (key ``None``)."""
-
-    errors: dict[int | None, str]
-
-
 def check(chosen: list[str | None], headers: list[str], kind: str = "leads") -> list[str]:
-    """The chosen field of each column, or ``MappingErrors``: an unknown choice, a field
-    chosen for two columns, no name (leads: Name, or First and/or Last name; companies:
-    Company)."""
+    """The chosen field of each column, or ``validation.Refused``: an unknown choice, a
+    field chosen for two columns, no name (leads: Name, or First and/or Last name;
+    companies: Company). Its messages are keyed by the form's inputs (``column_3``, and
+    ``column`` for the mapping as a whole), its ``detail`` by column index (``None``)."""
     allowed = FIELDS[kind]
     errors: dict[int | None, str] = {}
     fields = []
@@ -137,5 +131,6 @@ def check(chosen: list[str | None], headers: list[str], kind: str = "leads") -> 
     if kind == "companies" and "company_name" not in fields:
         errors[None] = "Choose the column with the company's name: Company."
     if errors:
-        raise MappingErrors(errors)
+        by_input = {("column" if key is None else f"column_{key}"): m for key, m in errors.items()}
+        raise v.Refused(by_input, detail=errors)
     return fields

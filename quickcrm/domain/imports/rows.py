@@ -99,7 +99,7 @@ class Cleaner:
         for name, value in raw.items():
             try:
                 row.values[name] = self.checks[name](value)
-            except v.Invalid as exc:
+            except v.Refused as exc:
                 errors.append(f"{self._label(name)}: {exc}")
         if self.kind == "leads" and not errors and not row.values.get("source"):
             row.values["source"] = self.source

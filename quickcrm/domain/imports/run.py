@@ -39,7 +39,7 @@ from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import ahead
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
-from quickcrm.domain.imports.detect import Detected, Unreadable, detect, read_rows
+from quickcrm.domain.imports.detect import Detected, detect, read_rows
 from quickcrm.domain.imports.mapping import check
 from quickcrm.domain.imports.rows import (
     Cleaner,
@@ -50,6 +50,7 @@ from quickcrm.domain.imports.rows import (
 )
 from quickcrm.domain.leads import NEXT_ACTION_TEXT
 from quickcrm.domain.matching import email_domain
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     Activity,
     Company,
@@ -74,10 +75,6 @@ KEY_BATCH = 5000
 ABANDONED_AFTER = timedelta(days=7)
 
 
-class NotNow(Exception):
-    """The import is not in the state this step needs; the message says why."""
-
-
 # --- Upload --------------------------------------------------------------------------------
 
 
@@ -93,17 +90,18 @@ def recent_imports(session: Session, limit: int = 20) -> list[Import]:
 
 def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, by: User) -> Import:
     """Read the whole upload (a seekable binary stream) into an import waiting for its
-    mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory).
-    Raises ``Unreadable`` — and stores nothing — for a file that is not usable CSV."""
+    mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory);
+    flushed, the caller commits.
+    Raises ``validation.Refused`` — and stores nothing — for a file that is not usable CSV."""
     detected = detect(stream)
     rows = read_rows(stream, detected)
     try:
         first = next(rows, None)
         if first is None:
-            raise Unreadable("The file is empty.")
+            raise v.Refused("The file is empty.")
         headers = [_header(cell, i) for i, cell in enumerate(first[1])]
         if len(headers) > COLUMNS_MAX:
-            raise Unreadable(
+            raise v.Refused(
                 f"The file has {len(headers)} columns; QuickCRM reads up to {COLUMNS_MAX}."
             )
         upload = Import(
@@ -120,12 +118,12 @@ def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, b
         session.flush()
         total, chunks = _store_chunks(session, upload.id, rows)
         if total == 0:
-            raise Unreadable("The file has a header row and no rows under it.")
+            raise v.Refused("The file has a header row and no rows under it.")
     except BaseException:
         session.rollback()
         raise
     upload.total_rows, upload.chunk_count = total, chunks
-    session.commit()
+    session.flush()
     return upload
 
 
@@ -195,6 +193,7 @@ def preview(
     return [cleaner.clean(r[0], r[1:]) for r in lines]
 
 
+@owns_transaction("the claim: one conditional UPDATE, so an import starts once")
 def start(
     session: Session,
     upload: Import,
@@ -204,8 +203,8 @@ def start(
     owner: User,
     region: str | None,
 ) -> Import:
-    """Check the mapping (``MappingErrors``) and start the import: it is claimed from
-    "mapping" to "running" by a conditional UPDATE (a second tap is told ``NotNow``), and
+    """Check the mapping (``validation.Refused``) and start the import: it is claimed from
+    "mapping" to "running" by a conditional UPDATE (a second tap is told so: ``Conflict``), and
     the duplicate keys of the existing records are collected in the same transaction."""
     headers = headers_of(upload)
     fields = check(list(chosen) + [None] * (len(headers) - len(chosen)), headers, upload.kind)
@@ -223,7 +222,7 @@ def start(
     )
     if claimed.rowcount != 1:
         session.rollback()
-        raise NotNow("This import has already started.")
+        raise v.Conflict("This import has already started.")
     _collect_existing_keys(session, upload, region)
     session.commit()
     session.refresh(upload)
@@ -275,6 +274,7 @@ def run(
     return done
 
 
+@owns_transaction("a batch is the unit an import resumes from")
 def run_batch(
     session: Session,
     import_id: int,
@@ -582,6 +582,7 @@ def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
     yield take()
 
 
+@owns_transaction("the claim: one conditional UPDATE, so an import is undone once")
 def undo(session: Session, upload: Import) -> int:
     """Remove what a finished import created: its leads that were not converted since (and
     their activities), or its contacts and the companies nothing else refers to now.
@@ -595,7 +596,7 @@ def undo(session: Session, upload: Import) -> int:
     )
     if claimed.rowcount != 1:
         session.rollback()
-        raise NotNow("Only a finished import can be undone, once.")
+        raise v.Conflict("Only a finished import can be undone, once.")
     if upload.kind == "leads":
         removed = _undo_leads(session, upload.id)
     else:

@@ -52,7 +52,7 @@ class LeadForm(v.Form):
 def field_checks(*, today: date, phone_region: str | None) -> dict[str, Callable]:
     """What each of a lead's inputs accepts, by its form name: one check, shared by the
     capture form and the lead page's one-field forms. Each returns the cleaned value or
-    raises ``Invalid``."""
+    raises ``validation.Refused``."""
     return {
         "name": lambda s: v.text(
             s, max_length=NAME_MAX, required="Enter a name — a person or a business."
@@ -98,8 +98,8 @@ class CaptureOutcome:
         return cls(lead.id, lead.uuid, lead.name, created)
 
 
-class CaptureConflict(Exception):
-    """The capture's key is already another user's lead (whose details must not leak)."""
+# The same key from another rep: their lead's details must not leak, so it says no more.
+KEY_TAKEN = "This capture's UUID is already in use."
 
 
 # A capture is two INSERTs in the lead and activity tables, without the ORM's unit of work,
@@ -123,18 +123,17 @@ def store_capture(
     longitude: float | None = None,
     attachments: Sequence[Prepared] = (),
     from_card: bool = False,
-    commit: bool = True,
 ) -> CaptureOutcome:
     """Save a capture exactly once per ``key`` (the phone-made UUID).
 
     The lead table's UNIQUE constraint on ``uuid`` decides, not a look-up first: a retry,
     a second tab or a reply lost after the commit all end with the one lead that was
     stored first, returned with ``created=False``. The same key from another user raises
-    ``CaptureConflict``. ``attachments`` (a card photo, a voice note) are stored with the
+    ``validation.Conflict``. ``attachments`` (a card photo, a voice note) are stored with the
     lead, in its transaction; ``from_card`` marks it "from a card — check".
 
-    Commits unless told not to: then the caller commits before it answers (the capture
-    screen reads its recent captures in the same transaction first).
+    Flushed: the caller commits before it answers (the capture screen reads its recent
+    captures in the same transaction first).
     """
     assert form.ok, "store_capture needs a cleaned form without errors"
     values = dict(form.values)
@@ -158,17 +157,14 @@ def store_capture(
             lead = session.get(Lead, lead_id)
             for prepared in attachments:
                 attach(lead, prepared, owner)
-        if commit:
-            session.commit()
-        else:
-            session.flush()
+        session.flush()
     except IntegrityError:
         session.rollback()
         existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
         if existing is None:
             raise
         if existing.owner_id != owner.id:
-            raise CaptureConflict("This capture's key belongs to someone else.") from None
+            raise v.Conflict(KEY_TAKEN) from None
         return CaptureOutcome.of(existing, created=False)
     return CaptureOutcome(lead_id, key, row["name"], created=True)
 
@@ -176,12 +172,12 @@ def store_capture(
 def stored_capture(session: Session, owner: User, key: uuid.UUID) -> CaptureOutcome | None:
     """The capture already stored under ``key`` for ``owner`` (a resend), else ``None``:
     a resend is answered without reading its card photo again. Another user's key raises
-    ``CaptureConflict``."""
+    ``validation.Conflict``."""
     existing = session.scalars(select(Lead).where(Lead.uuid == key)).one_or_none()
     if existing is None:
         return None
     if existing.owner_id != owner.id:
-        raise CaptureConflict("This capture's key belongs to someone else.")
+        raise v.Conflict(KEY_TAKEN)
     return CaptureOutcome.of(existing, created=False)
 
 
@@ -265,10 +261,6 @@ def recent_captures(session: Session, owner: User, limit: int = 10) -> list[Row]
     return list(session.execute(_RECENT.where(_LEAD.c.owner_id == owner.id).limit(limit)))
 
 
-class UndoRefused(Exception):
-    """The capture cannot be undone; the message says why, for the rep."""
-
-
 def undo_refusal(
     lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
 ) -> str | None:
@@ -287,9 +279,10 @@ def undo_refusal(
 def undo_capture(
     session: Session, lead: Lead, user: User, *, window: timedelta, now: datetime | None = None
 ) -> None:
-    """Delete a capture its capturer has just made, within ``window`` of saving it."""
+    """Delete a capture its capturer has just made, within ``window`` of saving it
+    (flushed: the caller commits)."""
     refusal = undo_refusal(lead, user, window=window, now=now)
     if refusal:
-        raise UndoRefused(refusal)
+        raise v.Conflict(refusal)
     session.delete(lead)
-    session.commit()
+    session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, field_checks, new_next_action
+from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User, utcnow
 
 
@@ -74,14 +75,14 @@ def update_field(
 ) -> Lead:
     """Check and save one of ``LEAD_FIELDS`` alone, from the posted inputs ``data``.
 
-    Raises ``validation.Refused`` for bad input and ``NotOpen`` for a lead that can no longer be
-    edited; either way nothing is written.
+    Raises ``validation.Refused`` for bad input and ``validation.Conflict`` for a lead that
+    can no longer be edited; either way nothing is written.
     """
     if name not in LEAD_FIELDS:
         raise KeyError(name)
     refusal = edit_refusal(lead)
     if refusal:
-        raise NotOpen(refusal)
+        raise v.Conflict(refusal)
     checks = field_checks(today=today, phone_region=phone_region)
     current = next_action(session, lead) if name == "next_action" else None
     if current is not None:
@@ -97,7 +98,7 @@ def update_field(
     for input_name in FIELD_INPUTS.get(name, (name,)):
         try:
             values[input_name] = checks[input_name](data.get(input_name))
-        except v.Invalid as exc:
+        except v.Refused as exc:
             errors[input_name] = str(exc)
     if errors:
         raise v.Refused(errors)
@@ -138,14 +139,10 @@ def _set_next_action(
 DISQUALIFY_REASONS = ("no budget", "no fit", "duplicate", "no response", "other")
 
 
-class NotOpen(Exception):
-    """The lead is not in the state the action needs; the message says why."""
-
-
 def disqualify(session: Session, lead: Lead, reason: str | None) -> Lead:
     """Close an open lead with one of ``DISQUALIFY_REASONS``."""
     if reason not in DISQUALIFY_REASONS:
-        raise v.Invalid("Choose a reason.")
+        raise v.Refused("Choose a reason.")
     return _move(
         session,
         lead,
@@ -168,6 +165,7 @@ def reopen(session: Session, lead: Lead) -> Lead:
     )
 
 
+@owns_transaction("the claim: one conditional UPDATE, so two people cannot both win")
 def _move(session: Session, lead: Lead, from_status: str, refusal: str, **values) -> Lead:
     """Change ``lead`` only if it is still ``from_status``, in one conditional UPDATE, so two
     people acting at once cannot both succeed; ``refusal`` says why it could not."""
@@ -180,7 +178,7 @@ def _move(session: Session, lead: Lead, from_status: str, refusal: str, **values
     if claimed.rowcount != 1:
         session.rollback()
         session.refresh(lead)
-        raise NotOpen(refusal.format(name=lead.name, status=lead.status))
+        raise v.Conflict(refusal.format(name=lead.name, status=lead.status))
     session.commit()
     session.refresh(lead)
     return lead

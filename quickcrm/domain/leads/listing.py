@@ -45,7 +45,7 @@ class LeadQuery:
         def day(name: str) -> date | None:
             try:
                 return v.day(data.get(name))
-            except v.Invalid:
+            except v.Refused:
                 return None
 
         status = data.get("status", "open").strip()
@@ -206,7 +206,7 @@ def _decode_cursor(after: str | None, sort: str):
         return (when, last_id) if when is not None else None
     try:
         return v.day(key), last_id
-    except v.Invalid:
+    except v.Refused:
         return None
 
 
