@@ -139,18 +139,10 @@ def contact_page(
     return _page(session, stmt, Contact, after)
 
 
-@dataclass
-class CustomerForm(v.Form):
-    """A company or contact as typed: raw values, then cleaned values or errors."""
-
-    def _run(self, checks: dict) -> CustomerForm:
-        for name, check in checks.items():
-            self.check(name, check)
-        return self
-
-
 COMPANY_FIELDS = ("name", "type", "rating", "industry", "website", "phone", "address")
 CONTACT_FIELDS = ("name", "title", "email", "phone")
+# Fields a form may leave out: a form without them keeps what the record has.
+CHOSEN_FIELDS = ("segment_id", "owner_id")
 
 
 def _rating(value: str) -> str | None:
@@ -174,55 +166,60 @@ def _pick(session: Session, model, message: str, *, active_user: bool = False):
     return check
 
 
-# Fields a form may leave out: a form without them keeps what the record has.
-CHOSEN_FIELDS = ("segment_id", "owner_id")
+@dataclass
+class CompanyForm(v.Form):
+    """A new or edited company: ``CompanyForm.clean(session, raw, region=)``. Its segment
+    and owner are read only when the form has them (``CHOSEN_FIELDS``)."""
 
+    FIELDS = COMPANY_FIELDS + CHOSEN_FIELDS
 
-def company_form(
-    data: Mapping[str, str], region: str | None, session: Session | None = None
-) -> CustomerForm:
-    """The company fields of ``data`` cleaned; with a ``session``, also its segment and
-    owner when the form has them."""
-    names = COMPANY_FIELDS + tuple(n for n in CHOSEN_FIELDS if session and n in data)
-    form = CustomerForm(raw={name: (data.get(name) or "") for name in names})
-    if session is not None:
-        form._run(
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> CompanyForm:
+        form = super().from_mapping(data)
+        for name in CHOSEN_FIELDS:
+            if name not in data:
+                del form.raw[name]
+        return form
+
+    def validate(self, session: Session, *, region: str | None) -> None:
+        chosen = {
+            "segment_id": _pick(session, Segment, "Choose a segment from the list."),
+            "owner_id": _pick(session, User, "Choose an active user.", active_user=True),
+        }
+        self.check_all({name: check for name, check in chosen.items() if name in self.raw})
+        self.check_all(
             {
-                name: check
-                for name, check in (
-                    ("segment_id", _pick(session, Segment, "Choose a segment from the list.")),
-                    ("owner_id", _pick(session, User, "Choose an active user.", active_user=True)),
-                )
-                if name in names
+                "name": lambda s: v.text(s, max_length=200, required="Enter the company's name."),
+                "type": lambda s: v.choice(s, COMPANY_TYPES, "Choose a type from the list.")
+                or "prospect",
+                "rating": _rating,
+                "industry": lambda s: v.text(s, max_length=120),
+                "website": v.url,
+                "phone": lambda s: v.phone(s, region),
+                "address": lambda s: v.long_text(s, max_length=1000),
+            }
+        )  # fmt: skip
+
+
+@dataclass
+class ContactForm(v.Form):
+    """A new or edited contact: ``ContactForm.clean(session, raw, region=)``; reads no
+    records (``session`` may be ``None``)."""
+
+    FIELDS = CONTACT_FIELDS
+
+    def validate(self, session: Session | None, *, region: str | None) -> None:
+        self.check_all(
+            {
+                "name": lambda s: v.text(s, max_length=200, required="Enter the person's name."),
+                "title": lambda s: v.text(s, max_length=120),
+                "email": v.email,
+                "phone": lambda s: v.phone(s, region),
             }
         )
-    return form._run(
-        {
-            "name": lambda s: v.text(s, max_length=200, required="Enter the company's name."),
-            "type": lambda s: v.choice(s, COMPANY_TYPES, "Choose a type from the list.")
-            or "prospect",
-            "rating": _rating,
-            "industry": lambda s: v.text(s, max_length=120),
-            "website": v.url,
-            "phone": lambda s: v.phone(s, region),
-            "address": lambda s: v.long_text(s, max_length=1000),
-        }
-    )  # fmt: skip
 
 
-def contact_form(data: Mapping[str, str], region: str | None) -> CustomerForm:
-    form = CustomerForm(raw={name: (data.get(name) or "") for name in CONTACT_FIELDS})
-    return form._run(
-        {
-            "name": lambda s: v.text(s, max_length=200, required="Enter the person's name."),
-            "title": lambda s: v.text(s, max_length=120),
-            "email": v.email,
-            "phone": lambda s: v.phone(s, region),
-        }
-    )
-
-
-def update_company(session: Session, company: Company, form: CustomerForm, region) -> Company:
+def update_company(session: Session, company: Company, form: CompanyForm, region) -> Company:
     assert form.ok
     for name, value in form.values.items():
         setattr(company, name, value)
@@ -231,7 +228,7 @@ def update_company(session: Session, company: Company, form: CustomerForm, regio
     return company
 
 
-def create_company(session: Session, form: CustomerForm, region, *, owner: User) -> Company:
+def create_company(session: Session, form: CompanyForm, region, *, owner: User) -> Company:
     """A new company from a cleaned form; its owner is the form's, else ``owner``."""
     assert form.ok
     company = Company(**{name: value for name, value in form.values.items()})
@@ -244,7 +241,7 @@ def create_company(session: Session, form: CustomerForm, region, *, owner: User)
 
 
 def create_contact(
-    session: Session, company: Company, form: CustomerForm, region, *, owner: User
+    session: Session, company: Company, form: ContactForm, region, *, owner: User
 ) -> Contact:
     """A new contact at ``company``, owned by the person who added them."""
     assert form.ok
@@ -255,7 +252,7 @@ def create_contact(
     return contact
 
 
-def update_contact(session: Session, contact: Contact, form: CustomerForm, region) -> Contact:
+def update_contact(session: Session, contact: Contact, form: ContactForm, region) -> Contact:
     assert form.ok
     for name, value in form.values.items():
         setattr(contact, name, value)

@@ -205,6 +205,8 @@ OPPORTUNITY_FIELDS = (
 
 @dataclass
 class OpportunityForm(v.Form):
+    """A new or edited opportunity: ``OpportunityForm.clean(session, raw, company=)``."""
+
     FIELDS = OPPORTUNITY_FIELDS
     # A form without the primary-contact select keeps the opportunity's contact.
     has_contact: bool = True
@@ -247,37 +249,34 @@ class OpportunityForm(v.Form):
             }
         )
 
-
-def clean(
-    session: Session, form: OpportunityForm, company: Company | None = None
-) -> OpportunityForm:
-    """Check the typed opportunity; its primary contact must work at ``company``. An empty
-    probability takes the chosen stage's."""
-    raw = form.raw
-    stage = v.chosen(session, Stage, raw["stage_id"])
-    if not raw["probability"] and stage is not None:
-        raw["probability"] = str(stage.probability)
-    form.check(
-        "title", lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity.")
-    )
-    form.check("value", v.money)
-    form.check("probability", v.percentage)
-    form.check("close_on", lambda s: v.day(s, "Enter a date like 2026-12-15."))
-    if stage is None:
-        form.errors["stage_id"] = "Choose a stage."
-    form.values["stage"] = stage
-    owner = v.chosen(session, User, raw["owner_id"])
-    if raw["owner_id"] and (owner is None or not owner.active):
-        form.errors["owner_id"] = "Choose an active user."
-    form.values["owner_id"] = owner.id if owner else None
-    if form.has_contact:
-        contact = v.chosen(session, Contact, raw["contact_id"])
-        if raw["contact_id"] and (
-            contact is None or company is None or contact.company_id != company.id
-        ):
-            form.errors["contact_id"] = "Choose one of the company's contacts."
-        form.values["contact_id"] = contact.id if contact else None
-    return form
+    def validate(self, session: Session, *, company: Company | None = None) -> None:
+        """Check the typed opportunity; its primary contact must work at ``company``. An
+        empty probability takes the chosen stage's."""
+        raw = self.raw
+        stage = v.chosen(session, Stage, raw["stage_id"])
+        if not raw["probability"] and stage is not None:
+            raw["probability"] = str(stage.probability)
+        self.check(
+            "title",
+            lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity."),
+        )
+        self.check("value", v.money)
+        self.check("probability", v.percentage)
+        self.check("close_on", lambda s: v.day(s, "Enter a date like 2026-12-15."))
+        if stage is None:
+            self.errors["stage_id"] = "Choose a stage."
+        self.values["stage"] = stage
+        owner = v.chosen(session, User, raw["owner_id"])
+        if raw["owner_id"] and (owner is None or not owner.active):
+            self.errors["owner_id"] = "Choose an active user."
+        self.values["owner_id"] = owner.id if owner else None
+        if self.has_contact:
+            contact = v.chosen(session, Contact, raw["contact_id"])
+            if raw["contact_id"] and (
+                contact is None or company is None or contact.company_id != company.id
+            ):
+                self.errors["contact_id"] = "Choose one of the company's contacts."
+            self.values["contact_id"] = contact.id if contact else None
 
 
 def create_opportunity(

@@ -42,7 +42,7 @@ def index():
 
 def _context(contact: Contact, **extra) -> dict:
     session = get_session()
-    form = companies.CustomerForm(
+    form = companies.ContactForm(
         raw={name: getattr(contact, name) or "" for name in companies.CONTACT_FIELDS}
     )
     return {
@@ -76,7 +76,7 @@ def vcard(contact_id: int):
 def update(contact_id: int):
     contact = get_or_404(Contact, contact_id)
     region = current_app.config["PHONE_REGION"]
-    form = companies.contact_form(request.form, region)
+    form = companies.ContactForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(TEMPLATE, ["contact_form"], status=422, **_context(contact, form=form))
     companies.update_contact(get_session(), contact, form, region)

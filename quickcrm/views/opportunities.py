@@ -147,8 +147,7 @@ def detail(opportunity_id: int):
 def update(opportunity_id: int):
     db = get_session()
     opportunity = get_or_404(Opportunity, opportunity_id)
-    form = opportunities.OpportunityForm.from_mapping(request.form)
-    form = opportunities.clean(db, form, opportunity.company)
+    form = opportunities.OpportunityForm.clean(db, request.form, company=opportunity.company)
     if form.ok:
         try:
             opportunities.update_opportunity(

@@ -18,8 +18,9 @@ HTMX = {"HX-Request": "true"}
 
 
 def capture(db, owner, **values):
-    form = leads.LeadForm.from_mapping({"name": "Maria Novak", **values})
-    return leads.capture_lead(db, owner, form.clean(today=date.today(), phone_region="GB"))
+    raw = {"name": "Maria Novak", **values}
+    form = leads.LeadForm.clean(db, raw, today=date.today(), phone_region="GB")
+    return leads.capture_lead(db, owner, form)
 
 
 def reloaded(db, lead) -> Lead:

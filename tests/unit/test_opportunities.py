@@ -130,18 +130,17 @@ def test_a_column_shows_its_first_cards_by_close_date_undated_last(db, stages):
 
 def test_editing_marks_a_hand_set_probability(db, stages):
     o = opp(db, stages["New"])
-    form = opportunities.OpportunityForm.of(o)
-    form.raw.update(stage_id=str(stages["Proposal"].id))
-    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
+
+    def edited(**changes):
+        raw = {**opportunities.OpportunityForm.of(o).raw, **changes}
+        return opportunities.OpportunityForm.clean(db, raw)
+
+    opportunities.update_opportunity(db, o, edited(stage_id=str(stages["Proposal"].id)))
     assert (o.probability, o.probability_manual) == (50, False)  # followed the stage
-    form = opportunities.OpportunityForm.of(o)
-    form.raw.update(probability="35", value="abc")
-    assert opportunities.clean(db, form).errors == {
+    assert edited(probability="35", value="abc").errors == {
         "value": "Enter an amount like 12500 or 12500.50."
     }
-    form = opportunities.OpportunityForm.of(o)
-    form.raw.update(probability="35")
-    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
+    opportunities.update_opportunity(db, o, edited(probability="35"))
     assert (o.probability, o.probability_manual) == (35, True)
 
 
