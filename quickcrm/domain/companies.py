@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import activities, matching
 from quickcrm.domain import validation as v
+from quickcrm.domain.lists import ListQuery
 from quickcrm.models import (
     COMPANY_RATINGS,
     COMPANY_TYPES,
@@ -29,8 +30,9 @@ LIST_LIMIT = 100
 
 
 @dataclass
-class CompanyFilters:
-    """The companies list's filters, read from the URL (a value not in its list is ignored)."""
+class CompanyQuery(ListQuery):
+    """The companies list's search and filters, read from the URL (a value not in its list
+    is ignored), and its cursor (the id of the last company shown)."""
 
     q: str = ""
     type: str = ""
@@ -38,47 +40,61 @@ class CompanyFilters:
     segment_id: int | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> CompanyFilters:
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
         kind = (args.get("type") or "").strip()
         rating = (args.get("rating") or "").strip().upper()
-        return cls(
-            q=(args.get("q") or "")[:200],
-            type=kind if kind in COMPANY_TYPES else "",
-            rating=rating if rating in COMPANY_RATINGS else "",
-            segment_id=v.record_id(args.get("segment")),
-        )
+        return {
+            "q": (args.get("q") or "")[:200],
+            "type": kind if kind in COMPANY_TYPES else "",
+            "rating": rating if rating in COMPANY_RATINGS else "",
+            "segment_id": v.record_id(args.get("segment")),
+        }
 
-    def params(self) -> dict[str, str]:
-        found = {"q": self.q, "type": self.type, "rating": self.rating}
-        found["segment"] = str(self.segment_id) if self.segment_id else ""
-        return {key: value for key, value in found.items() if value}
+    def filter_args(self) -> dict[str, str]:
+        return {
+            "q": self.q,
+            "type": self.type,
+            "rating": self.rating,
+            "segment": str(self.segment_id or ""),
+        }
 
 
-def companies_found(filters: CompanyFilters | str = "") -> Select:
-    """The companies list's statement for ``filters`` (or just a search text), in its
-    order: the list shows its first ``LIST_LIMIT``, the CSV export all of them."""
-    if isinstance(filters, str):
-        filters = CompanyFilters(q=filters)
-    q = filters.q
+def companies_found(query: CompanyQuery) -> Select:
+    """The companies list's statement for ``query``, in its order: the list shows it a
+    page at a time, the CSV export all of it."""
     stmt = select(Company).where(Company.merged_into_id.is_(None))
-    if filters.type:
-        stmt = stmt.where(Company.type == filters.type)
-    if filters.rating:
-        stmt = stmt.where(Company.rating == filters.rating)
-    if filters.segment_id:
-        stmt = stmt.where(Company.segment_id == filters.segment_id)
-    if q.strip():
-        typed = q.strip()  # (autoescape: "%" and "_" typed are literal)
+    if query.type:
+        stmt = stmt.where(Company.type == query.type)
+    if query.rating:
+        stmt = stmt.where(Company.rating == query.rating)
+    if query.segment_id:
+        stmt = stmt.where(Company.segment_id == query.segment_id)
+    if query.q.strip():
+        typed = query.q.strip()  # (autoescape: "%" and "_" typed are literal)
         stmt = stmt.where(
             or_(*(c.icontains(typed, autoescape=True) for c in (Company.name, Company.industry)))
         )
     return stmt.order_by(Company.name, Company.id)
 
 
-def search_companies(
-    session: Session, q: str = "", filters: CompanyFilters | None = None
-) -> list[Company]:
-    return company_page(session, filters or CompanyFilters(q=q)).rows
+def search_companies(session: Session, q: str = "") -> list[Company]:
+    return company_page(session, CompanyQuery(q=q)).rows
+
+
+@dataclass
+class ContactQuery(ListQuery):
+    """The contacts list's search, the company whose contacts it lists (when it names one),
+    and its cursor (the id of the last contact shown)."""
+
+    q: str = ""
+    company_id: int | None = None
+
+    @classmethod
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
+        return {"q": (args.get("q") or "")[:200], "company_id": v.record_id(args.get("company"))}
+
+    def filter_args(self) -> dict[str, str]:
+        return {"q": self.q, "company": str(self.company_id or "")}
 
 
 def contacts_found(q: str = "", company_id: int | None = None) -> Select:
@@ -100,7 +116,7 @@ def contacts_at(session: Session, company_id: int | None) -> list[Contact]:
 
 
 def search_contacts(session: Session, q: str = "") -> list[Contact]:
-    return contact_page(session, q).rows
+    return contact_page(session, ContactQuery(q=q)).rows
 
 
 @dataclass
@@ -112,10 +128,11 @@ class ListPage:
     after: int | None
 
 
-def _page(session: Session, stmt: Select, model, after: int | None) -> ListPage:
-    """``LIST_LIMIT`` rows of ``stmt`` from just after the row ``after`` (keyset paging on
-    the ``(name, id)`` index of revision 0014: a later page reads as few rows as the first)."""
-    last = session.get(model, after) if after else None
+def _page(session: Session, stmt: Select, model, after: str) -> ListPage:
+    """``LIST_LIMIT`` rows of ``stmt`` from just after the row whose id is ``after`` (keyset
+    paging on the ``(name, id)`` index of revision 0014: a later page reads as few rows as
+    the first)."""
+    last = v.chosen(session, model, after)
     if last is not None:
         stmt = stmt.where(tuple_(model.name, model.id) > tuple_(literal(last.name), last.id))
     rows = list(session.scalars(stmt.limit(LIST_LIMIT + 1)))
@@ -124,19 +141,17 @@ def _page(session: Session, stmt: Select, model, after: int | None) -> ListPage:
     return ListPage(rows, rows[-1].id if more else None)
 
 
-def company_page(session: Session, filters: CompanyFilters, after: int | None = None) -> ListPage:
+def company_page(session: Session, query: CompanyQuery) -> ListPage:
     """A page of the companies list (with each row's segment, in one query)."""
-    stmt = companies_found(filters).options(selectinload(Company.segment))
-    return _page(session, stmt, Company, after)
+    stmt = companies_found(query).options(selectinload(Company.segment))
+    return _page(session, stmt, Company, query.after)
 
 
-def contact_page(
-    session: Session, q: str = "", after: int | None = None, company_id: int | None = None
-) -> ListPage:
+def contact_page(session: Session, query: ContactQuery) -> ListPage:
     """A page of the contacts list; each row names the contact's company: one query for
     all of them, not one a row."""
-    stmt = contacts_found(q, company_id).options(selectinload(Contact.company))
-    return _page(session, stmt, Contact, after)
+    stmt = contacts_found(query.q, query.company_id).options(selectinload(Contact.company))
+    return _page(session, stmt, Contact, query.after)
 
 
 COMPANY_FIELDS = ("name", "type", "rating", "industry", "website", "phone", "address")

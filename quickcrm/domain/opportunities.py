@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.lists import ListQuery
 from quickcrm.domain.money import money, weighted
 from quickcrm.domain.stages import lost_reasons
 from quickcrm.models import (
@@ -353,28 +354,36 @@ def update_opportunity(
 
 
 @dataclass
-class ListFilters:
+class OpportunityQuery(ListQuery):
+    """The opportunities list's filters, read from the URL (a value the list does not offer
+    is ignored), and its cursor ("<close date>.<id>", ".<id>" among the undated)."""
+
     owner_id: int | None = None
     stage_id: int | None = None
     close_month: date | None = None  # the first day of the month
     outcome: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> ListFilters:
-        def number(name: str) -> int | None:
-            return v.record_id(args.get(name))
-
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
         try:
             month = v.month(args.get("close_month"))
         except v.Invalid:
             month = None
         outcome = (args.get("outcome") or "").strip()
-        return cls(
-            number("owner_id"),
-            number("stage_id"),
-            month,
-            outcome if outcome in OUTCOMES else "",
-        )
+        return {
+            "owner_id": v.record_id(args.get("owner_id")),
+            "stage_id": v.record_id(args.get("stage_id")),
+            "close_month": month,
+            "outcome": outcome if outcome in OUTCOMES else "",
+        }
+
+    def filter_args(self) -> dict[str, str]:
+        return {
+            "owner_id": str(self.owner_id or ""),
+            "stage_id": str(self.stage_id or ""),
+            "close_month": self.close_month.strftime("%Y-%m") if self.close_month else "",
+            "outcome": self.outcome,
+        }
 
 
 LIST_PAGE = 100
@@ -388,21 +397,19 @@ class OpportunityPage:
     after: str | None
 
 
-def opportunity_list(
-    session: Session, filters: ListFilters, after: str | None = None
-) -> OpportunityPage:
+def opportunity_list(session: Session, query: OpportunityQuery) -> OpportunityPage:
     """A page of the list: ``LIST_PAGE`` opportunities in the list's order, from the one
-    after ``after`` (keyset: a later page costs what the first does). An ``after`` that
-    is not a cursor of this list starts at the beginning."""
-    query = opportunities_filtered(filters).options(
+    after the query's cursor (keyset: a later page costs what the first does). A cursor
+    that is not one of this list's starts at the beginning."""
+    stmt = opportunities_filtered(query).options(
         selectinload(Opportunity.company),
         selectinload(Opportunity.owner),
         selectinload(Opportunity.stage),
     )
-    start = _after(after)
+    start = _after(query.after)
     if start is not None:
-        query = query.where(start)
-    found = list(session.scalars(query.limit(LIST_PAGE + 1)))
+        stmt = stmt.where(start)
+    found = list(session.scalars(stmt.limit(LIST_PAGE + 1)))
     if len(found) <= LIST_PAGE:
         return OpportunityPage(found, None)
     last = found[LIST_PAGE - 1]
@@ -426,7 +433,7 @@ def _after(cursor: str | None):
     )
 
 
-def opportunities_filtered(filters: ListFilters) -> Select:
+def opportunities_filtered(filters: OpportunityQuery) -> Select:
     """The opportunities list's statement for ``filters``, in its order: the list shows it
     a page at a time, the CSV export all of it."""
     query = select(Opportunity)

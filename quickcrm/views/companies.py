@@ -24,17 +24,15 @@ TEMPLATE = "companies/detail.html"
 @bp.get("/")
 def index():
     session = get_session()
-    filters = companies.CompanyFilters.from_args(request.args)
-    page = companies.company_page(session, filters, v.record_id(request.args.get("after")))
+    query = companies.CompanyQuery.from_args(request.args)
+    page = companies.company_page(session, query)
     found = page.rows
     return render(
         "companies/index.html",
         ["results"],
-        q=filters.q,
-        filters=filters,
+        query=query,
         companies=found,
         after=page.after,
-        paged=bool(request.args.get("after")),
         types=COMPANY_TYPES,
         ratings=COMPANY_RATINGS,
         segments=companies.segments(session),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
@@ -21,22 +22,21 @@ TEMPLATE = "contacts/detail.html"
 
 @bp.get("/")
 def index():
-    q = request.args.get("q", "")[:200]
     session = get_session()
-    company = v.chosen(session, Company, request.args.get("company"))
-    page = companies.contact_page(
-        session, q, v.record_id(request.args.get("after")), company.id if company else None
-    )
+    query = companies.ContactQuery.from_args(request.args)
+    company = v.chosen(session, Company, query.company_id)
+    # A company that is not there lists every contact.
+    query = replace(query, company_id=company.id if company else None)
+    page = companies.contact_page(session, query)
     found = page.rows
     return render(
         "contacts/index.html",
         ["results"],
-        q=q,
+        query=query,
         company=company,
         contacts=found,
         last_contacted=activities.last_contacted_of(session, Contact, [c.id for c in found]),
         after=page.after,
-        paged=bool(request.args.get("after")),
     )
 
 

@@ -99,13 +99,12 @@ def lost(opportunity_id: int):
 @bp.get("/list")
 def listing():
     db = get_session()
-    filters = opportunities.ListFilters.from_args(request.args)
+    query = opportunities.OpportunityQuery.from_args(request.args)
     return render(
         "opportunities/list.html",
         ["results"],
-        filters=filters,
-        page=opportunities.opportunity_list(db, filters, request.args.get("after")),
-        paged=bool(request.args.get("after")),
+        query=query,
+        page=opportunities.opportunity_list(db, query),
         stages=stages.ordered_stages(db),
         owners=users.everyone_by_name(db),
     )

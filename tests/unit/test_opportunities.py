@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -191,10 +192,10 @@ def test_the_list_pages_by_close_date_then_the_undated_each_once(db, monkeypatch
     db.add_all(made)
     db.commit()
     monkeypatch.setattr(opportunities, "LIST_PAGE", 2)
-    filters = opportunities.ListFilters()
-    seen, after = [], None
+    query = opportunities.OpportunityQuery()
+    seen, after = [], ""
     while True:
-        page = opportunities.opportunity_list(db, filters, after)
+        page = opportunities.opportunity_list(db, replace(query, after=after))
         seen += page.opportunities
         if page.after is None:
             break
@@ -204,4 +205,5 @@ def test_the_list_pages_by_close_date_then_the_undated_each_once(db, monkeypatch
     assert seen == dated + undated
     # A cursor that is not one starts at the beginning.
     for nonsense in ("x", "2026-13-01.1", ".", "2026-12-01.", "9" * 30):
-        assert opportunities.opportunity_list(db, filters, nonsense).opportunities[:2] == seen[:2]
+        page = opportunities.opportunity_list(db, replace(query, after=nonsense))
+        assert page.opportunities[:2] == seen[:2]
