@@ -41,8 +41,9 @@ def _link(record) -> str:
 @dataclass
 class ActivityForm(v.Form):
     """The log-an-activity form of every record's page: ``ActivityForm.clean(session, raw,
-    today=)`` checks its dates and repeat; its ``values`` are ``log_activity``'s keywords,
-    which checks the kind and the text (its ``Invalid`` is the text's message)."""
+    today=)`` checks the due date and the repeat; its ``values`` are ``log_activity``'s
+    keywords, and ``log_activity`` checks the kind and the text itself (its refusal is
+    shown by the text)."""
 
     FIELDS = ("kind", "text", "due_on", "repeat_every", "repeat_unit")
 
