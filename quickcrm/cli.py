@@ -152,12 +152,13 @@ def create_api_token(name: str, source: str | None, owner: str | None, rate_limi
         raise click.ClickException(
             f"No active user {owner}." if owner else "No active admin: give --owner EMAIL."
         )
-    try:
-        token, secret = api_tokens.create_token(
-            db, name, owner=user, source=source, rate_limit=rate_limit
-        )
-    except v.Refused as exc:
-        raise click.ClickException(str(exc)) from None
+    raw = {"token_name": name, "source": source, "owner": str(user.id)}
+    if rate_limit is not None:
+        raw["rate_limit"] = str(rate_limit)
+    form = api_tokens.ApiTokenForm.clean(db, raw)
+    if not form.ok:
+        raise click.ClickException("; ".join(form.errors.values()))
+    token, secret = api_tokens.create_token(db, form)
     db.commit()
     click.echo(
         f"Created the API token {token.name}; its leads go to {user.email}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
@@ -236,9 +237,9 @@ def pytest_sessionfinish(session, exitstatus):
 def every_page(session, query, viewer, today) -> list[int]:
     """The ids of the leads list ``query`` shows ``viewer``, following its Next page cursor
     to the end."""
-    seen, after = [], None
+    seen, after = [], ""
     while True:
-        page = list_leads(session, query, viewer, today=today, after=after)
+        page = list_leads(session, replace(query, after=after), viewer, today=today)
         seen += [lead.id for lead in page.leads]
         after = page.next_after
         if after is None:

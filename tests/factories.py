@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from quickcrm.domain import api_tokens
 from quickcrm.domain.matching import name_key
-from quickcrm.models import Attachment, Company, Lead, User
+from quickcrm.models import ApiToken, Attachment, Company, Lead, User
 
 
 def lead(db: Session, owner: User, name: str = "Jo Bloggs", **fields) -> Lead:
@@ -33,5 +34,16 @@ def attachment(db: Session, lead: Lead, kind: str = "voice_note", **fields) -> A
         lead=lead, kind=kind, content_type=content_type, size=len(data), data=data, **fields
     )
     db.add(made)
+    db.commit()
+    return made
+
+
+def api_token(db: Session, owner: User, name: str = "Website", **fields) -> tuple[ApiToken, str]:
+    """A web-to-lead API token whose leads go to ``owner``, made as Admin → API tokens
+    makes it (``fields``: ``source``, ``rate_limit``), and its secret."""
+    raw = {"token_name": name, "owner": str(owner.id), **{k: str(v) for k, v in fields.items()}}
+    form = api_tokens.ApiTokenForm.clean(db, raw)
+    assert form.ok, form.errors
+    made = api_tokens.create_token(db, form)
     db.commit()
     return made

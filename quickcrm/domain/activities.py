@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -37,33 +38,33 @@ def _link(record) -> str:
     return LINKS[type(record)]
 
 
-def parse(data: Mapping[str, str], today: date) -> dict:
-    """The log-an-activity form's fields, cleaned; raises ``validation.Refused``."""
-    errors: dict[str, str] = {}
-    values: dict = {"kind": (data.get("kind") or "note").strip(), "text": data.get("text")}
-    try:
-        values["due_on"] = v.next_action_date(data.get("due_on"), today)
-    except v.Refused as exc:
-        errors["due_on"] = str(exc)
-    unit = (data.get("repeat_unit") or "").strip()
-    values["repeat_every"] = values["repeat_unit"] = None
-    try:
-        every = v.integer(
-            data.get("repeat_every"), low=1, high=365, message="Enter a whole number from 1 to 365."
+@dataclass
+class ActivityForm(v.Form):
+    """The log-an-activity form of every record's page: ``ActivityForm.clean(session, raw,
+    today=)`` checks the due date and the repeat; its ``values`` are ``log_activity``'s
+    keywords, and ``log_activity`` checks the kind and the text itself (its refusal is
+    shown by the text)."""
+
+    FIELDS = ("kind", "text", "due_on", "repeat_every", "repeat_unit")
+
+    def validate(self, session: Session | None, *, today: date) -> None:
+        raw = self.raw
+        self.values.update(kind=raw["kind"] or "note", text=raw["text"])
+        self.check("due_on", lambda s: v.next_action_date(s, today))
+        self.check(
+            "repeat_every",
+            lambda s: v.integer(s, low=1, high=365, message="Enter a whole number from 1 to 365."),
         )
-    except v.Refused as exc:
-        errors["repeat_every"] = str(exc)
-        every = None
-    if every:
+        every, unit = self.values.get("repeat_every"), raw["repeat_unit"]
+        self.values["repeat_every"] = self.values["repeat_unit"] = None
+        if not every:
+            return
         if unit not in REPEAT_UNITS:
-            errors["repeat_every"] = "Choose days, weeks or months."
-        elif values["kind"] != "task" or values.get("due_on") is None:
-            errors["repeat_every"] = "Only a task with a due date can repeat."
+            self.errors["repeat_every"] = "Choose days, weeks or months."
+        elif self.values["kind"] != "task" or self.values.get("due_on") is None:
+            self.errors["repeat_every"] = "Only a task with a due date can repeat."
         else:
-            values["repeat_every"], values["repeat_unit"] = every, unit
-    if errors:
-        raise v.Refused(errors)
-    return values
+            self.values["repeat_every"], self.values["repeat_unit"] = every, unit
 
 
 def log_activity(

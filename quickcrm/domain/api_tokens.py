@@ -14,6 +14,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -49,47 +50,47 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@dataclass
+class ApiTokenForm(v.Form):
+    """A new token (Admin → API tokens, ``flask create-api-token``):
+    ``ApiTokenForm.clean(session, raw)`` — its name, the source its leads get, its limit
+    of requests a minute, and ``owner``, the id of the active user its leads go to."""
+
+    FIELDS = ("token_name", "source", "rate_limit", "owner")
+
+    def validate(self, session: Session) -> None:
+        limit = f"Enter a number of requests per minute from 1 to {RATE_LIMIT_MAX:,}."
+        self.check_all(
+            {
+                "token_name": lambda s: v.text(
+                    s, max_length=NAME_MAX, required="Name the token (e.g. the website)."
+                ),
+                "source": lambda s: v.text(s, max_length=SOURCE_MAX),
+                "rate_limit": lambda s: v.integer(s, low=1, high=RATE_LIMIT_MAX, message=limit),
+            }
+        )
+        self.values["owner"] = owner_by_id(session, self.raw["owner"])
+        if self.values["owner"] is None:
+            self.errors["owner"] = "Choose an active user to receive the leads."
+
+
 def create_token(
-    session: Session,
-    name: str | None,
-    *,
-    owner: User | None,
-    source: str | None = None,
-    rate_limit: str | int | None = None,
-    created_by: User | None = None,
+    session: Session, form: ApiTokenForm, *, created_by: User | None = None
 ) -> tuple[ApiToken, str]:
-    """Make a token named ``name`` whose leads go to ``owner`` with ``source``; commits.
+    """Make the token of a cleaned form (flushed: the caller commits).
 
     Returns the token and its secret — the only time the secret exists outside the client.
-    Raises ``validation.Refused`` for a missing name, a bad source or limit, or no active owner.
     """
-    try:
-        name = v.text(name, max_length=NAME_MAX, required="Name the token (e.g. the website).")
-    except v.Refused as exc:
-        raise v.Refused({"token_name": str(exc)}) from None
-    try:
-        source = v.text(source, max_length=SOURCE_MAX)
-    except v.Refused as exc:
-        raise v.Refused({"source": str(exc)}) from None
-    try:
-        limit = v.integer(
-            None if rate_limit is None else str(rate_limit),
-            low=1,
-            high=RATE_LIMIT_MAX,
-            message=f"Enter a number of requests per minute from 1 to {RATE_LIMIT_MAX:,}.",
-        )
-    except v.Refused as exc:
-        raise v.Refused({"rate_limit": str(exc)}) from None
-    if owner is None or not owner.active:
-        raise v.Refused({"owner": "Choose an active user to receive the leads."})
+    assert form.ok, "create_token needs a cleaned form without errors"
+    values = form.values
     secret = new_secret()
     token = ApiToken(
-        name=name,
+        name=values["token_name"],
         token_hash=hash_token(secret),
         prefix=secret[: len(PREFIX) + 4],
-        source=source,
-        owner=owner,
-        rate_limit=limit,
+        source=values["source"],
+        owner=values["owner"],
+        rate_limit=values["rate_limit"],
         created_by=created_by,
     )
     session.add(token)

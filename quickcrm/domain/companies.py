@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import activities, matching
 from quickcrm.domain import validation as v
+from quickcrm.domain.lists import ListQuery
 from quickcrm.models import (
     COMPANY_RATINGS,
     COMPANY_TYPES,
@@ -29,8 +30,9 @@ LIST_LIMIT = 100
 
 
 @dataclass
-class CompanyFilters:
-    """The companies list's filters, read from the URL (a value not in its list is ignored)."""
+class CompanyQuery(ListQuery):
+    """The companies list's search and filters, read from the URL (a value not in its list
+    is ignored), and its cursor (the id of the last company shown)."""
 
     q: str = ""
     type: str = ""
@@ -38,47 +40,61 @@ class CompanyFilters:
     segment_id: int | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> CompanyFilters:
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
         kind = (args.get("type") or "").strip()
         rating = (args.get("rating") or "").strip().upper()
-        return cls(
-            q=(args.get("q") or "")[:200],
-            type=kind if kind in COMPANY_TYPES else "",
-            rating=rating if rating in COMPANY_RATINGS else "",
-            segment_id=v.record_id(args.get("segment")),
-        )
+        return {
+            "q": (args.get("q") or "")[:200],
+            "type": kind if kind in COMPANY_TYPES else "",
+            "rating": rating if rating in COMPANY_RATINGS else "",
+            "segment_id": v.record_id(args.get("segment")),
+        }
 
-    def params(self) -> dict[str, str]:
-        found = {"q": self.q, "type": self.type, "rating": self.rating}
-        found["segment"] = str(self.segment_id) if self.segment_id else ""
-        return {key: value for key, value in found.items() if value}
+    def filter_args(self) -> dict[str, str]:
+        return {
+            "q": self.q,
+            "type": self.type,
+            "rating": self.rating,
+            "segment": str(self.segment_id or ""),
+        }
 
 
-def companies_found(filters: CompanyFilters | str = "") -> Select:
-    """The companies list's statement for ``filters`` (or just a search text), in its
-    order: the list shows its first ``LIST_LIMIT``, the CSV export all of them."""
-    if isinstance(filters, str):
-        filters = CompanyFilters(q=filters)
-    q = filters.q
+def companies_found(query: CompanyQuery) -> Select:
+    """The companies list's statement for ``query``, in its order: the list shows it a
+    page at a time, the CSV export all of it."""
     stmt = select(Company).where(Company.merged_into_id.is_(None))
-    if filters.type:
-        stmt = stmt.where(Company.type == filters.type)
-    if filters.rating:
-        stmt = stmt.where(Company.rating == filters.rating)
-    if filters.segment_id:
-        stmt = stmt.where(Company.segment_id == filters.segment_id)
-    if q.strip():
-        typed = q.strip()  # (autoescape: "%" and "_" typed are literal)
+    if query.type:
+        stmt = stmt.where(Company.type == query.type)
+    if query.rating:
+        stmt = stmt.where(Company.rating == query.rating)
+    if query.segment_id:
+        stmt = stmt.where(Company.segment_id == query.segment_id)
+    if query.q.strip():
+        typed = query.q.strip()  # (autoescape: "%" and "_" typed are literal)
         stmt = stmt.where(
             or_(*(c.icontains(typed, autoescape=True) for c in (Company.name, Company.industry)))
         )
     return stmt.order_by(Company.name, Company.id)
 
 
-def search_companies(
-    session: Session, q: str = "", filters: CompanyFilters | None = None
-) -> list[Company]:
-    return company_page(session, filters or CompanyFilters(q=q)).rows
+def search_companies(session: Session, q: str = "") -> list[Company]:
+    return company_page(session, CompanyQuery(q=q)).rows
+
+
+@dataclass
+class ContactQuery(ListQuery):
+    """The contacts list's search, the company whose contacts it lists (when it names one),
+    and its cursor (the id of the last contact shown)."""
+
+    q: str = ""
+    company_id: int | None = None
+
+    @classmethod
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
+        return {"q": (args.get("q") or "")[:200], "company_id": v.record_id(args.get("company"))}
+
+    def filter_args(self) -> dict[str, str]:
+        return {"q": self.q, "company": str(self.company_id or "")}
 
 
 def contacts_found(q: str = "", company_id: int | None = None) -> Select:
@@ -100,7 +116,7 @@ def contacts_at(session: Session, company_id: int | None) -> list[Contact]:
 
 
 def search_contacts(session: Session, q: str = "") -> list[Contact]:
-    return contact_page(session, q).rows
+    return contact_page(session, ContactQuery(q=q)).rows
 
 
 @dataclass
@@ -112,10 +128,11 @@ class ListPage:
     after: int | None
 
 
-def _page(session: Session, stmt: Select, model, after: int | None) -> ListPage:
-    """``LIST_LIMIT`` rows of ``stmt`` from just after the row ``after`` (keyset paging on
-    the ``(name, id)`` index of revision 0014: a later page reads as few rows as the first)."""
-    last = session.get(model, after) if after else None
+def _page(session: Session, stmt: Select, model, after: str) -> ListPage:
+    """``LIST_LIMIT`` rows of ``stmt`` from just after the row whose id is ``after`` (keyset
+    paging on the ``(name, id)`` index of revision 0014: a later page reads as few rows as
+    the first)."""
+    last = v.chosen(session, model, after)
     if last is not None:
         stmt = stmt.where(tuple_(model.name, model.id) > tuple_(literal(last.name), last.id))
     rows = list(session.scalars(stmt.limit(LIST_LIMIT + 1)))
@@ -124,33 +141,23 @@ def _page(session: Session, stmt: Select, model, after: int | None) -> ListPage:
     return ListPage(rows, rows[-1].id if more else None)
 
 
-def company_page(session: Session, filters: CompanyFilters, after: int | None = None) -> ListPage:
+def company_page(session: Session, query: CompanyQuery) -> ListPage:
     """A page of the companies list (with each row's segment, in one query)."""
-    stmt = companies_found(filters).options(selectinload(Company.segment))
-    return _page(session, stmt, Company, after)
+    stmt = companies_found(query).options(selectinload(Company.segment))
+    return _page(session, stmt, Company, query.after)
 
 
-def contact_page(
-    session: Session, q: str = "", after: int | None = None, company_id: int | None = None
-) -> ListPage:
+def contact_page(session: Session, query: ContactQuery) -> ListPage:
     """A page of the contacts list; each row names the contact's company: one query for
     all of them, not one a row."""
-    stmt = contacts_found(q, company_id).options(selectinload(Contact.company))
-    return _page(session, stmt, Contact, after)
-
-
-@dataclass
-class CustomerForm(v.Form):
-    """A company or contact as typed: raw values, then cleaned values or errors."""
-
-    def _run(self, checks: dict) -> CustomerForm:
-        for name, check in checks.items():
-            self.check(name, check)
-        return self
+    stmt = contacts_found(query.q, query.company_id).options(selectinload(Contact.company))
+    return _page(session, stmt, Contact, query.after)
 
 
 COMPANY_FIELDS = ("name", "type", "rating", "industry", "website", "phone", "address")
 CONTACT_FIELDS = ("name", "title", "email", "phone")
+# Fields a form may leave out: a form without them keeps what the record has.
+CHOSEN_FIELDS = ("segment_id", "owner_id")
 
 
 def _rating(value: str) -> str | None:
@@ -174,55 +181,60 @@ def _pick(session: Session, model, message: str, *, active_user: bool = False):
     return check
 
 
-# Fields a form may leave out: a form without them keeps what the record has.
-CHOSEN_FIELDS = ("segment_id", "owner_id")
+@dataclass
+class CompanyForm(v.Form):
+    """A new or edited company: ``CompanyForm.clean(session, raw, region=)``. Its segment
+    and owner are read only when the form has them (``CHOSEN_FIELDS``)."""
 
+    FIELDS = COMPANY_FIELDS + CHOSEN_FIELDS
 
-def company_form(
-    data: Mapping[str, str], region: str | None, session: Session | None = None
-) -> CustomerForm:
-    """The company fields of ``data`` cleaned; with a ``session``, also its segment and
-    owner when the form has them."""
-    names = COMPANY_FIELDS + tuple(n for n in CHOSEN_FIELDS if session and n in data)
-    form = CustomerForm(raw={name: (data.get(name) or "") for name in names})
-    if session is not None:
-        form._run(
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> CompanyForm:
+        form = super().from_mapping(data)
+        for name in CHOSEN_FIELDS:
+            if name not in data:
+                del form.raw[name]
+        return form
+
+    def validate(self, session: Session, *, region: str | None) -> None:
+        chosen = {
+            "segment_id": _pick(session, Segment, "Choose a segment from the list."),
+            "owner_id": _pick(session, User, "Choose an active user.", active_user=True),
+        }
+        self.check_all({name: check for name, check in chosen.items() if name in self.raw})
+        self.check_all(
             {
-                name: check
-                for name, check in (
-                    ("segment_id", _pick(session, Segment, "Choose a segment from the list.")),
-                    ("owner_id", _pick(session, User, "Choose an active user.", active_user=True)),
-                )
-                if name in names
+                "name": lambda s: v.text(s, max_length=200, required="Enter the company's name."),
+                "type": lambda s: v.choice(s, COMPANY_TYPES, "Choose a type from the list.")
+                or "prospect",
+                "rating": _rating,
+                "industry": lambda s: v.text(s, max_length=120),
+                "website": v.url,
+                "phone": lambda s: v.phone(s, region),
+                "address": lambda s: v.long_text(s, max_length=1000),
+            }
+        )  # fmt: skip
+
+
+@dataclass
+class ContactForm(v.Form):
+    """A new or edited contact: ``ContactForm.clean(session, raw, region=)``; reads no
+    records (``session`` may be ``None``)."""
+
+    FIELDS = CONTACT_FIELDS
+
+    def validate(self, session: Session | None, *, region: str | None) -> None:
+        self.check_all(
+            {
+                "name": lambda s: v.text(s, max_length=200, required="Enter the person's name."),
+                "title": lambda s: v.text(s, max_length=120),
+                "email": v.email,
+                "phone": lambda s: v.phone(s, region),
             }
         )
-    return form._run(
-        {
-            "name": lambda s: v.text(s, max_length=200, required="Enter the company's name."),
-            "type": lambda s: v.choice(s, COMPANY_TYPES, "Choose a type from the list.")
-            or "prospect",
-            "rating": _rating,
-            "industry": lambda s: v.text(s, max_length=120),
-            "website": v.url,
-            "phone": lambda s: v.phone(s, region),
-            "address": lambda s: v.long_text(s, max_length=1000),
-        }
-    )  # fmt: skip
 
 
-def contact_form(data: Mapping[str, str], region: str | None) -> CustomerForm:
-    form = CustomerForm(raw={name: (data.get(name) or "") for name in CONTACT_FIELDS})
-    return form._run(
-        {
-            "name": lambda s: v.text(s, max_length=200, required="Enter the person's name."),
-            "title": lambda s: v.text(s, max_length=120),
-            "email": v.email,
-            "phone": lambda s: v.phone(s, region),
-        }
-    )
-
-
-def update_company(session: Session, company: Company, form: CustomerForm, region) -> Company:
+def update_company(session: Session, company: Company, form: CompanyForm, region) -> Company:
     assert form.ok
     for name, value in form.values.items():
         setattr(company, name, value)
@@ -231,7 +243,7 @@ def update_company(session: Session, company: Company, form: CustomerForm, regio
     return company
 
 
-def create_company(session: Session, form: CustomerForm, region, *, owner: User) -> Company:
+def create_company(session: Session, form: CompanyForm, region, *, owner: User) -> Company:
     """A new company from a cleaned form; its owner is the form's, else ``owner``."""
     assert form.ok
     company = Company(**{name: value for name, value in form.values.items()})
@@ -244,7 +256,7 @@ def create_company(session: Session, form: CustomerForm, region, *, owner: User)
 
 
 def create_contact(
-    session: Session, company: Company, form: CustomerForm, region, *, owner: User
+    session: Session, company: Company, form: ContactForm, region, *, owner: User
 ) -> Contact:
     """A new contact at ``company``, owned by the person who added them."""
     assert form.ok
@@ -255,7 +267,7 @@ def create_contact(
     return contact
 
 
-def update_contact(session: Session, contact: Contact, form: CustomerForm, region) -> Contact:
+def update_contact(session: Session, contact: Contact, form: ContactForm, region) -> Contact:
     assert form.ok
     for name, value in form.values.items():
         setattr(contact, name, value)

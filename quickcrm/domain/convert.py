@@ -45,6 +45,8 @@ FIELDS = (
 
 @dataclass
 class ConvertForm(v.Form):
+    """The convert screen: ``ConvertForm.clean(session, raw, phone_region=)``."""
+
     FIELDS = FIELDS
 
     @classmethod
@@ -71,7 +73,7 @@ class ConvertForm(v.Form):
             }
         )
 
-    def clean(self, session: Session, *, phone_region: str | None) -> ConvertForm:
+    def validate(self, session: Session, *, phone_region: str | None) -> None:
         raw, values = self.raw, self.values
         self._company(session)
         self._contact(session, phone_region)
@@ -79,7 +81,6 @@ class ConvertForm(v.Form):
         values["create_opportunity"] = ticked or bool(raw["value"])
         if values["create_opportunity"]:
             self._opportunity(session)
-        return self
 
     def _company(self, session: Session) -> None:
         choice = self.raw["company"]

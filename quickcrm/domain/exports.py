@@ -132,8 +132,8 @@ def lead_export(session: Session, query: leads.LeadQuery, viewer: User, *, today
     return _export("leads", statement.join_from(Lead, owner, Lead.owner_id == owner.id), columns)
 
 
-def company_export(q: companies.CompanyFilters | str = "") -> Export:
-    """The companies list's companies for its filters (or just the search ``q``)."""
+def company_export(query: companies.CompanyQuery) -> Export:
+    """The companies list's companies for its search and filters."""
     owner = aliased(User)
     columns = [
         ("ID", Company.id),
@@ -148,14 +148,15 @@ def company_export(q: companies.CompanyFilters | str = "") -> Export:
         ("Created at (UTC)", Company.created_at),
         ("Updated at (UTC)", Company.updated_at),
     ]
-    statement = companies.companies_found(q).outerjoin_from(
+    statement = companies.companies_found(query).outerjoin_from(
         Company, owner, Company.owner_id == owner.id
     )
     return _export("companies", statement, columns)
 
 
-def contact_export(q: str = "") -> Export:
-    """The contacts list's contacts for the search ``q``."""
+def contact_export(query: companies.ContactQuery) -> Export:
+    """The contacts list's contacts for its search. Not by company: *Export CSV* is offered
+    on the list of every contact, not on a company's."""
     owner = aliased(User)
     columns = [
         ("ID", Contact.id),
@@ -169,14 +170,14 @@ def contact_export(q: str = "") -> Export:
         ("Updated at (UTC)", Contact.updated_at),
     ]
     statement = (
-        companies.contacts_found(q)
+        companies.contacts_found(query.q)
         .outerjoin_from(Contact, Company, Contact.company_id == Company.id)
         .outerjoin_from(Contact, owner, Contact.owner_id == owner.id)
     )
     return _export("contacts", statement, columns)
 
 
-def opportunity_export(filters: opportunities.ListFilters) -> Export:
+def opportunity_export(query: opportunities.OpportunityQuery) -> Export:
     """The opportunities list's opportunities with its filters."""
     owner = aliased(User)
     columns = [
@@ -200,7 +201,7 @@ def opportunity_export(filters: opportunities.ListFilters) -> Export:
         ("Updated at (UTC)", Opportunity.updated_at),
     ]
     statement = (
-        opportunities.opportunities_filtered(filters)
+        opportunities.opportunities_filtered(query)
         .join_from(Opportunity, Company, Opportunity.company_id == Company.id)
         .join_from(Opportunity, Stage, Opportunity.stage_id == Stage.id)
         .outerjoin_from(Opportunity, Contact, Opportunity.contact_id == Contact.id)

@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.lists import ListQuery
 from quickcrm.domain.money import money, weighted
 from quickcrm.domain.stages import lost_reasons
 from quickcrm.models import (
@@ -205,6 +206,8 @@ OPPORTUNITY_FIELDS = (
 
 @dataclass
 class OpportunityForm(v.Form):
+    """A new or edited opportunity: ``OpportunityForm.clean(session, raw, company=)``."""
+
     FIELDS = OPPORTUNITY_FIELDS
     # A form without the primary-contact select keeps the opportunity's contact.
     has_contact: bool = True
@@ -247,37 +250,34 @@ class OpportunityForm(v.Form):
             }
         )
 
-
-def clean(
-    session: Session, form: OpportunityForm, company: Company | None = None
-) -> OpportunityForm:
-    """Check the typed opportunity; its primary contact must work at ``company``. An empty
-    probability takes the chosen stage's."""
-    raw = form.raw
-    stage = v.chosen(session, Stage, raw["stage_id"])
-    if not raw["probability"] and stage is not None:
-        raw["probability"] = str(stage.probability)
-    form.check(
-        "title", lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity.")
-    )
-    form.check("value", v.money)
-    form.check("probability", v.percentage)
-    form.check("close_on", lambda s: v.day(s, "Enter a date like 2026-12-15."))
-    if stage is None:
-        form.errors["stage_id"] = "Choose a stage."
-    form.values["stage"] = stage
-    owner = v.chosen(session, User, raw["owner_id"])
-    if raw["owner_id"] and (owner is None or not owner.active):
-        form.errors["owner_id"] = "Choose an active user."
-    form.values["owner_id"] = owner.id if owner else None
-    if form.has_contact:
-        contact = v.chosen(session, Contact, raw["contact_id"])
-        if raw["contact_id"] and (
-            contact is None or company is None or contact.company_id != company.id
-        ):
-            form.errors["contact_id"] = "Choose one of the company's contacts."
-        form.values["contact_id"] = contact.id if contact else None
-    return form
+    def validate(self, session: Session, *, company: Company | None = None) -> None:
+        """Check the typed opportunity; its primary contact must work at ``company``. An
+        empty probability takes the chosen stage's."""
+        raw = self.raw
+        stage = v.chosen(session, Stage, raw["stage_id"])
+        if not raw["probability"] and stage is not None:
+            raw["probability"] = str(stage.probability)
+        self.check(
+            "title",
+            lambda s: v.text(s, max_length=200, required="Enter a title for the opportunity."),
+        )
+        self.check("value", v.money)
+        self.check("probability", v.percentage)
+        self.check("close_on", lambda s: v.day(s, "Enter a date like 2026-12-15."))
+        if stage is None:
+            self.errors["stage_id"] = "Choose a stage."
+        self.values["stage"] = stage
+        owner = v.chosen(session, User, raw["owner_id"])
+        if raw["owner_id"] and (owner is None or not owner.active):
+            self.errors["owner_id"] = "Choose an active user."
+        self.values["owner_id"] = owner.id if owner else None
+        if self.has_contact:
+            contact = v.chosen(session, Contact, raw["contact_id"])
+            if raw["contact_id"] and (
+                contact is None or company is None or contact.company_id != company.id
+            ):
+                self.errors["contact_id"] = "Choose one of the company's contacts."
+            self.values["contact_id"] = contact.id if contact else None
 
 
 def create_opportunity(
@@ -354,28 +354,36 @@ def update_opportunity(
 
 
 @dataclass
-class ListFilters:
+class OpportunityQuery(ListQuery):
+    """The opportunities list's filters, read from the URL (a value the list does not offer
+    is ignored), and its cursor ("<close date>.<id>", ".<id>" among the undated)."""
+
     owner_id: int | None = None
     stage_id: int | None = None
     close_month: date | None = None  # the first day of the month
     outcome: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> ListFilters:
-        def number(name: str) -> int | None:
-            return v.record_id(args.get(name))
-
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
         try:
             month = v.month(args.get("close_month"))
         except v.Refused:
             month = None
         outcome = (args.get("outcome") or "").strip()
-        return cls(
-            number("owner_id"),
-            number("stage_id"),
-            month,
-            outcome if outcome in OUTCOMES else "",
-        )
+        return {
+            "owner_id": v.record_id(args.get("owner_id")),
+            "stage_id": v.record_id(args.get("stage_id")),
+            "close_month": month,
+            "outcome": outcome if outcome in OUTCOMES else "",
+        }
+
+    def filter_args(self) -> dict[str, str]:
+        return {
+            "owner_id": str(self.owner_id or ""),
+            "stage_id": str(self.stage_id or ""),
+            "close_month": self.close_month.strftime("%Y-%m") if self.close_month else "",
+            "outcome": self.outcome,
+        }
 
 
 LIST_PAGE = 100
@@ -389,21 +397,19 @@ class OpportunityPage:
     after: str | None
 
 
-def opportunity_list(
-    session: Session, filters: ListFilters, after: str | None = None
-) -> OpportunityPage:
+def opportunity_list(session: Session, query: OpportunityQuery) -> OpportunityPage:
     """A page of the list: ``LIST_PAGE`` opportunities in the list's order, from the one
-    after ``after`` (keyset: a later page costs what the first does). An ``after`` that
-    is not a cursor of this list starts at the beginning."""
-    query = opportunities_filtered(filters).options(
+    after the query's cursor (keyset: a later page costs what the first does). A cursor
+    that is not one of this list's starts at the beginning."""
+    stmt = opportunities_filtered(query).options(
         selectinload(Opportunity.company),
         selectinload(Opportunity.owner),
         selectinload(Opportunity.stage),
     )
-    start = _after(after)
+    start = _after(query.after)
     if start is not None:
-        query = query.where(start)
-    found = list(session.scalars(query.limit(LIST_PAGE + 1)))
+        stmt = stmt.where(start)
+    found = list(session.scalars(stmt.limit(LIST_PAGE + 1)))
     if len(found) <= LIST_PAGE:
         return OpportunityPage(found, None)
     last = found[LIST_PAGE - 1]
@@ -427,7 +433,7 @@ def _after(cursor: str | None):
     )
 
 
-def opportunities_filtered(filters: ListFilters) -> Select:
+def opportunities_filtered(filters: OpportunityQuery) -> Select:
     """The opportunities list's statement for ``filters``, in its order: the list shows it
     a page at a time, the CSV export all of it."""
     query = select(Opportunity)

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class Refused(Exception):
@@ -61,7 +64,9 @@ class Conflict(Exception):
 @dataclass
 class Form:
     """The base of every hand-made form: the ``raw`` values as typed, then the cleaned
-    ``values`` or the ``errors`` by field name. ``FIELDS`` are the inputs it reads."""
+    ``values`` or the ``errors`` by field name. A form names the inputs it reads
+    (``FIELDS``) and its checks (``validate``); callers clean it with ``clean(session,
+    raw, ...)``. Building one from ``raw`` directly is for showing it, never for input."""
 
     raw: dict[str, str]
     values: dict[str, object] = field(default_factory=dict)
@@ -72,6 +77,27 @@ class Form:
     def from_mapping(cls, data: Mapping[str, str]) -> Self:
         """The form's fields from a request's form, trimmed."""
         return cls(raw={name: (data.get(name) or "").strip() for name in cls.FIELDS})
+
+    @classmethod
+    def clean(cls, session: Session | None, raw: Mapping[str, str], **context) -> Self:
+        """The one way a form is cleaned: its ``FIELDS`` read from ``raw`` (a request's
+        form, an API body, a command's options), then checked — ``ok``, and ``values`` or
+        ``errors`` by field. ``context`` is what the checks need besides the input (today,
+        the phone region, the company); ``session`` reads the records a select names
+        (``None`` for a form that names none)."""
+        form = cls.from_mapping(raw)
+        form.validate(session, **context)
+        return form
+
+    def validate(self, session: Session | None, **context) -> None:
+        """The form's checks, each filling ``values`` or ``errors`` (``check``,
+        ``check_all``): what a subclass writes."""
+        raise NotImplementedError
+
+    def check_all(self, checks: Mapping[str, Callable[[str], object]]) -> None:
+        """``check`` each input of ``checks`` with its check, in that order."""
+        for name, check in checks.items():
+            self.check(name, check)
 
     @property
     def ok(self) -> bool:

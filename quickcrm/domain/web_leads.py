@@ -78,7 +78,7 @@ def lead_form(
         else:
             errors[api_name] = "Send this field as text."
             raw[capture_name] = ""
-    form = leads.LeadForm.from_mapping(raw).clean(today=today, phone_region=phone_region)
+    form = leads.LeadForm.clean(None, raw, today=today, phone_region=phone_region)
     for capture_name, message in form.errors.items():
         errors.setdefault(CAPTURE_NAMES[capture_name], message)
     return form, errors

@@ -246,18 +246,10 @@ def create_token():
     table: only its hash is kept. The page then forgets the POST (``data-shown-once``), so
     reloading it makes no second token."""
     db = get_session()
-    form = request.form
-    try:
-        token, secret = api_tokens.create_token(
-            db,
-            form.get("token_name"),
-            owner=api_tokens.owner_by_id(db, form.get("owner")),
-            source=form.get("source"),
-            rate_limit=form.get("rate_limit"),
-            created_by=current_user._get_current_object(),
-        )
-    except v.Refused as exc:
-        return _tokens_page(422, exc.errors)
+    form = api_tokens.ApiTokenForm.clean(db, request.form)
+    if not form.ok:
+        return _tokens_page(422, form.errors)
+    token, secret = api_tokens.create_token(db, form, created_by=current_user._get_current_object())
     db.commit()
     return _tokens_page(201, created=token, secret=secret)
 

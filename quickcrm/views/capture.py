@@ -150,9 +150,8 @@ def undo(lead_id: int):
 
 
 def _clean(data) -> leads.LeadForm:
-    return leads.LeadForm.from_mapping(data).clean(
-        today=today(), phone_region=current_app.config["PHONE_REGION"]
-    )
+    region = current_app.config["PHONE_REGION"]
+    return leads.LeadForm.clean(get_session(), data, today=today(), phone_region=region)
 
 
 def _details(data) -> dict:

@@ -24,17 +24,15 @@ TEMPLATE = "companies/detail.html"
 @bp.get("/")
 def index():
     session = get_session()
-    filters = companies.CompanyFilters.from_args(request.args)
-    page = companies.company_page(session, filters, v.record_id(request.args.get("after")))
+    query = companies.CompanyQuery.from_args(request.args)
+    page = companies.company_page(session, query)
     found = page.rows
     return render(
         "companies/index.html",
         ["results"],
-        q=filters.q,
-        filters=filters,
+        query=query,
         companies=found,
         after=page.after,
-        paged=bool(request.args.get("after")),
         types=COMPANY_TYPES,
         ratings=COMPANY_RATINGS,
         segments=companies.segments(session),
@@ -62,7 +60,7 @@ def _context(company: Company, **extra) -> dict:
     raw |= {name: str(getattr(company, name) or "") for name in companies.CHOSEN_FIELDS}
     return {
         "company": company,
-        "form": companies.CustomerForm(raw=raw),
+        "form": companies.CompanyForm(raw=raw),
         **_form_choices(),
         "contacts": companies.contacts_of(session, company),
         "opportunities": companies.opportunities_of(session, company_id=company.id),
@@ -76,7 +74,7 @@ def _context(company: Company, **extra) -> dict:
 @bp.get("/new")
 @role_required("coordinator")
 def new():
-    form = companies.CustomerForm(raw={"type": "prospect", "owner_id": str(current_user.id)})
+    form = companies.CompanyForm(raw={"type": "prospect", "owner_id": str(current_user.id)})
     return render("companies/new.html", ["company_form"], form=form, **_form_choices())
 
 
@@ -85,7 +83,7 @@ def new():
 def create():
     session = get_session()
     region = current_app.config["PHONE_REGION"]
-    form = companies.company_form(request.form, region, session)
+    form = companies.CompanyForm.clean(session, request.form, region=region)
     if not form.ok:
         context = {"form": form, **_form_choices()}
         return render("companies/new.html", ["company_form"], status=422, **context)
@@ -108,7 +106,7 @@ def detail(company_id: int):
 def update(company_id: int):
     company = get_or_404(Company, company_id)
     region = current_app.config["PHONE_REGION"]
-    form = companies.company_form(request.form, region, get_session())
+    form = companies.CompanyForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
     companies.update_company(get_session(), company, form, region)
@@ -127,14 +125,14 @@ CONTACT_TEMPLATE = "companies/new_contact.html"
 @bp.get("/<int:company_id>/contacts/new")
 def new_contact(company_id: int):
     company = _company(company_id)
-    return render(CONTACT_TEMPLATE, ["content"], company=company, form=companies.CustomerForm({}))
+    return render(CONTACT_TEMPLATE, ["content"], company=company, form=companies.ContactForm({}))
 
 
 @bp.post("/<int:company_id>/contacts/new")
 def create_contact(company_id: int):
     company = _company(company_id)
     region = current_app.config["PHONE_REGION"]
-    form = companies.contact_form(request.form, region)
+    form = companies.ContactForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(CONTACT_TEMPLATE, ["content"], status=422, company=company, form=form)
     contact = companies.create_contact(get_session(), company, form, region, owner=current_user)
@@ -175,9 +173,7 @@ def new_opportunity(company_id: int):
 def create_opportunity(company_id: int):
     company = _company(company_id)
     session = get_session()
-    form = opportunities.clean(
-        session, opportunities.OpportunityForm.from_mapping(request.form), company
-    )
+    form = opportunities.OpportunityForm.clean(session, request.form, company=company)
     if form.ok:
         try:
             opportunity = opportunities.create_opportunity(session, company, form)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
@@ -21,28 +22,27 @@ TEMPLATE = "contacts/detail.html"
 
 @bp.get("/")
 def index():
-    q = request.args.get("q", "")[:200]
     session = get_session()
-    company = v.chosen(session, Company, request.args.get("company"))
-    page = companies.contact_page(
-        session, q, v.record_id(request.args.get("after")), company.id if company else None
-    )
+    query = companies.ContactQuery.from_args(request.args)
+    company = v.chosen(session, Company, query.company_id)
+    # A company that is not there lists every contact.
+    query = replace(query, company_id=company.id if company else None)
+    page = companies.contact_page(session, query)
     found = page.rows
     return render(
         "contacts/index.html",
         ["results"],
-        q=q,
+        query=query,
         company=company,
         contacts=found,
         last_contacted=activities.last_contacted_of(session, Contact, [c.id for c in found]),
         after=page.after,
-        paged=bool(request.args.get("after")),
     )
 
 
 def _context(contact: Contact, **extra) -> dict:
     session = get_session()
-    form = companies.CustomerForm(
+    form = companies.ContactForm(
         raw={name: getattr(contact, name) or "" for name in companies.CONTACT_FIELDS}
     )
     return {
@@ -76,7 +76,7 @@ def vcard(contact_id: int):
 def update(contact_id: int):
     contact = get_or_404(Contact, contact_id)
     region = current_app.config["PHONE_REGION"]
-    form = companies.contact_form(request.form, region)
+    form = companies.ContactForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(TEMPLATE, ["contact_form"], status=422, **_context(contact, form=form))
     companies.update_contact(get_session(), contact, form, region)

@@ -72,7 +72,7 @@ def convert(lead_id: int):
     region = current_app.config["PHONE_REGION"]
     if lead.status != "open":
         return _already(lead)
-    form = ConvertForm.from_mapping(request.form).clean(session, phone_region=region)
+    form = ConvertForm.clean(session, request.form, phone_region=region)
     if not form.ok:
         return _page(lead, form, 422)
     try:

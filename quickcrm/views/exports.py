@@ -14,8 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
 from quickcrm.db import get_engine, get_session
-from quickcrm.domain import backup, exports, leads, opportunities
-from quickcrm.domain.companies import CompanyFilters
+from quickcrm.domain import backup, companies, exports, leads, opportunities
 from quickcrm.web.formats import today
 from quickcrm.web.guards import role_required
 
@@ -79,23 +78,24 @@ class Download:
 
 @bp.get("/leads/export.csv")
 def leads_csv():
-    query = leads.LeadQuery.from_mapping(request.args)
+    query = leads.LeadQuery.from_args(request.args)
     return _csv(exports.lead_export(get_session(), query, current_user, today=today()))
 
 
 @bp.get("/companies/export.csv")
 def companies_csv():
-    return _csv(exports.company_export(CompanyFilters.from_args(request.args)))
+    return _csv(exports.company_export(companies.CompanyQuery.from_args(request.args)))
 
 
 @bp.get("/contacts/export.csv")
 def contacts_csv():
-    return _csv(exports.contact_export(request.args.get("q", "")[:200]))
+    return _csv(exports.contact_export(companies.ContactQuery.from_args(request.args)))
 
 
 @bp.get("/opportunities/export.csv")
 def opportunities_csv():
-    return _csv(exports.opportunity_export(opportunities.ListFilters.from_args(request.args)))
+    query = opportunities.OpportunityQuery.from_args(request.args)
+    return _csv(exports.opportunity_export(query))
 
 
 @bp.get("/admin/activities.csv")

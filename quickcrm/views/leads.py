@@ -40,10 +40,8 @@ def _list(status: int = 200, **extra):
     """The leads list as the URL's filters say (a refused *Reassign* keeps them: they are
     in its form's action)."""
     session = get_session()
-    query = leads.LeadQuery.from_mapping(request.args)
-    page = leads.list_leads(
-        session, query, current_user, today=today(), after=request.args.get("after")
-    )
+    query = leads.LeadQuery.from_args(request.args)
+    page = leads.list_leads(session, query, current_user, today=today())
     owners = users.everyone_by_name(session) if current_user.can("coordinator") else []
     return render(
         "leads/index.html",
@@ -62,7 +60,7 @@ def _list(status: int = 200, **extra):
 def review():
     """Review mode: one lead of the filtered list per screen, with its position."""
     session = get_session()
-    query = leads.LeadQuery.from_mapping(request.args)
+    query = leads.LeadQuery.from_args(request.args)
     ids = leads.lead_ids(session, query, current_user, today=today())
     if not ids:
         return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
@@ -259,7 +257,7 @@ def reassign_many():
         owner = ownership.new_owner(session, request.form.get("owner_id"))
     except v.Refused as exc:
         return _list(422, reassign_errors=exc.errors)
-    back = url_for("leads.index", **leads.LeadQuery.from_mapping(request.args).params())
+    back = url_for("leads.index", **leads.LeadQuery.from_args(request.args).to_args())
     moved = ownership.reassign_leads(session, ids, owner)
     session.commit()
     flash(f"Reassigned {moved} lead{'' if moved == 1 else 's'} to {owner.name}.")

@@ -99,13 +99,12 @@ def lost(opportunity_id: int):
 @bp.get("/list")
 def listing():
     db = get_session()
-    filters = opportunities.ListFilters.from_args(request.args)
+    query = opportunities.OpportunityQuery.from_args(request.args)
     return render(
         "opportunities/list.html",
         ["results"],
-        filters=filters,
-        page=opportunities.opportunity_list(db, filters, request.args.get("after")),
-        paged=bool(request.args.get("after")),
+        query=query,
+        page=opportunities.opportunity_list(db, query),
         stages=stages.ordered_stages(db),
         owners=users.everyone_by_name(db),
     )
@@ -147,8 +146,7 @@ def detail(opportunity_id: int):
 def update(opportunity_id: int):
     db = get_session()
     opportunity = get_or_404(Opportunity, opportunity_id)
-    form = opportunities.OpportunityForm.from_mapping(request.form)
-    form = opportunities.clean(db, form, opportunity.company)
+    form = opportunities.OpportunityForm.clean(db, request.form, company=opportunity.company)
     if form.ok:
         try:
             opportunities.update_opportunity(

@@ -22,14 +22,17 @@ def log_activity_on(record, timeline: Callable[..., object], detail_url: str):
     ``timeline(status=..., **extra)`` renders the record page's timeline block; refused
     input comes back in it with the messages next to the fields and a 422.
     """
-    try:
-        values = activities.parse(request.form, today())
+    session = get_session()
+    form = activities.ActivityForm.clean(session, request.form, today=today())
+    if form.ok:
         # A note queued on the phone offline carries its UUID: a resend is stored once.
         key = offline.client_key(request.form.get(offline.FIELD))
-        activities.log_activity(get_session(), record, current_user, **values, client_key=key)
-    except v.Refused as exc:
-        errors = exc.errors if exc.field else {"text": str(exc)}
-        return timeline(status=422, activity_errors=errors, activity_raw=request.form)
+        try:
+            activities.log_activity(session, record, current_user, **form.values, client_key=key)
+        except v.Refused as exc:
+            form.errors["text"] = str(exc)  # the kind or the text
+    if not form.ok:
+        return timeline(status=422, activity_errors=form.errors, activity_raw=request.form)
     if wants_page():
         flash("Logged.")
         return redirect(detail_url, 303)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from quickcrm.domain import api_tokens, users
 from quickcrm.models import Activity, ApiRequest, ApiToken, Lead, utcnow
+from tests import factories
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 URL = "/api/leads"
@@ -26,8 +27,7 @@ def owner(make_user):
 
 @pytest.fixture
 def secret(db, owner) -> str:
-    secret = api_tokens.create_token(db, "Website", owner=owner, source="website")[1]
-    db.commit()
+    secret = factories.api_token(db, owner, "Website", source="website")[1]
     return secret
 
 
@@ -101,8 +101,7 @@ def test_a_form_encoded_lead_is_stored_too(client, db, secret):
 
 
 def test_without_a_token_source_the_lead_keeps_the_one_it_was_sent_with(client, db, owner):
-    _, secret = api_tokens.create_token(db, "Zapier", owner=owner)
-    db.commit()
+    _, secret = factories.api_token(db, owner, "Zapier")
     client.post(URL, json={"name": "Cy", "source": "Trade fair list"}, headers=with_token(secret))
     assert leads(db)[0].source == "Trade fair list"
 
@@ -210,8 +209,7 @@ def test_a_body_over_1_mb_is_a_413_in_json(app, client, db, secret):
 
 
 def test_past_the_tokens_rate_limit_is_a_429_with_retry_after(client, db, owner):
-    _, secret = api_tokens.create_token(db, "Busy site", owner=owner, rate_limit=2)
-    db.commit()
+    _, secret = factories.api_token(db, owner, "Busy site", rate_limit=2)
     statuses = [
         client.post(URL, json={"name": f"Lead {n}"}, headers=with_token(secret)).status_code
         for n in range(2)
@@ -223,8 +221,7 @@ def test_past_the_tokens_rate_limit_is_a_429_with_retry_after(client, db, owner)
     assert "2 requests a minute" in response.json["error"]
     assert [lead.name for lead in leads(db)] == ["Lead 0", "Lead 1"]
     # Another token has a count of its own.
-    _, other = api_tokens.create_token(db, "Quiet site", owner=owner, rate_limit=2)
-    db.commit()
+    _, other = factories.api_token(db, owner, "Quiet site", rate_limit=2)
     assert client.post(URL, json={"name": "Other"}, headers=with_token(other)).status_code == 201
 
 

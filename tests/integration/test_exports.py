@@ -140,6 +140,23 @@ def test_the_opportunities_links_keep_the_filters(client, db, rep):
     ]
 
 
+def test_the_opportunities_export_keeps_the_close_month(client, db, rep):
+    acme = Company(name="Acme", name_key="acme")
+    first = ordered_stages(db)[0]
+    db.add_all(
+        [
+            Opportunity(company=acme, title=f"Closes {day}", stage=first, probability=10,
+                        close_on=day)
+            for day in (date(2026, 12, 15), date(2027, 1, 15))
+        ]
+    )  # fmt: skip
+    db.commit()
+    listing = client.get("/opportunities/list?close_month=2026-12").get_data(as_text=True)
+    link = export_link(listing)
+    assert "close_month=2026-12&" in link + "&"
+    assert [row["Title"] for row in rows(client.get(link))] == ["Closes 2026-12-15"]
+
+
 def test_an_admin_exports_every_activity(client, db, admin, make_user):
     rita = make_user("rita@example.com", name="Rita")
     lead = Lead(owner=rita, name="Maria")

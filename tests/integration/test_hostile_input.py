@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import event, select, text
 
-from quickcrm.domain import agenda, api_tokens
+from quickcrm.domain import agenda
 from quickcrm.models import (
     Activity,
     Attachment,
@@ -34,6 +34,7 @@ from quickcrm.models import (
     Segment,
     Stage,
 )
+from tests import factories
 from tests.conftest import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -126,8 +127,7 @@ def world(db, admin, make_user):
     db.add(ImportChunk(import_id=waiting_import.id, number=0, rows='[[2, "Ann", "a@x.example"]]'))
     db.commit()
     reason = db.scalars(select(LostReason)).first()
-    api_token, _secret = api_tokens.create_token(db, "Website", owner=rep)
-    db.commit()
+    api_token, _secret = factories.api_token(db, rep, "Website")
     return {
         "lead_id": lead.id,
         "company_id": company.id,

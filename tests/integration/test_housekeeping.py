@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from quickcrm.domain import api_tokens, housekeeping
+from quickcrm.domain import housekeeping
 from quickcrm.models import ApiRequest, Import, ImportChunk, OfflineAction, RateLimit, utcnow
+from tests import factories
 
 DAY = timedelta(days=1)
 
@@ -24,7 +25,7 @@ def hourly(app, monkeypatch):
 
 
 def old_and_recent_rows(db, user) -> None:
-    token, _ = api_tokens.create_token(db, "Website", owner=user)
+    token, _ = factories.api_token(db, user, "Website")
     now = utcnow()
     for age, tag in ((100 * DAY, "old"), (DAY, "recent")):
         db.add(OfflineAction(key=uuid.uuid4(), user_id=user.id, kind="note", created_at=now - age))

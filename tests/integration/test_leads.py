@@ -18,8 +18,9 @@ HTMX = {"HX-Request": "true"}
 
 
 def capture(db, owner, **values):
-    form = leads.LeadForm.from_mapping({"name": "Maria Novak", **values})
-    lead = leads.capture_lead(db, owner, form.clean(today=date.today(), phone_region="GB"))
+    raw = {"name": "Maria Novak", **values}
+    form = leads.LeadForm.clean(db, raw, today=date.today(), phone_region="GB")
+    lead = leads.capture_lead(db, owner, form)
     db.commit()
     return lead
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from quickcrm.domain import agenda, api_tokens
+from quickcrm.domain import agenda
 from quickcrm.models import (
     Activity,
     Attachment,
@@ -24,6 +24,7 @@ from quickcrm.models import (
     Segment,
     Stage,
 )
+from tests import factories
 from tests.conftest import PASSWORD, Auth, csrf_token
 
 # Who may use each route:
@@ -202,8 +203,7 @@ def world(db, make_user):
     )  # fmt: skip
     db.add_all([segment, spare_stage, company, contact, opportunity, lead, task, note, done_import])
     db.commit()
-    api_token, _secret = api_tokens.create_token(db, "Website", owner=owner)
-    db.commit()
+    api_token, _secret = factories.api_token(db, owner, "Website")
     return {
         "users": users,
         "path": {

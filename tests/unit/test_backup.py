@@ -18,6 +18,7 @@ from quickcrm.domain import backup, bulk, demo
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.search import search_condition
 from quickcrm.models import Attachment, Company, Lead, Stage, User
+from tests import factories
 
 PASSWORD = "demo-password"
 
@@ -309,11 +310,10 @@ TYPED = "hunter2-typed-into-the-email-box"
 def _runtime_rows(db, app) -> dict[str, int]:
     """Rows the app keeps to run, beside the demo's business data: a throttling counter, an
     API answer kept for retries, an import nobody started (its upload) and one done."""
-    from quickcrm.domain import api_tokens
     from quickcrm.models import ApiRequest, Import, ImportChunk, ImportRefusal, RateLimit, utcnow
 
     admin = db.scalars(select(User)).first()
-    token, _ = api_tokens.create_token(db, "Website", owner=admin)
+    token, _ = factories.api_token(db, admin, "Website")
     db.add(RateLimit(key=f"signin:account:{TYPED}", window_start=utcnow(), hits=3))
     db.add(ApiRequest(token_id=token.id, key="retry-1", status=201, body=f'{{"note": "{TYPED}"}}'))
     imports = {}

@@ -61,7 +61,8 @@ def test_log_activity_refuses_empty_text_and_unknown_kinds(db, make_user):
 
 
 def test_company_form_checks_fields():
-    form = companies.company_form({"name": "", "rating": "Z", "phone": "abc"}, "GB")
+    raw = {"name": "", "rating": "Z", "phone": "abc"}
+    form = companies.CompanyForm.clean(None, raw, region="GB")
     assert set(form.errors) == {"name", "rating", "phone"}
 
 

@@ -15,9 +15,8 @@ TODAY = date(2026, 11, 23)
 
 
 def _convert_form(db, lead, **changes) -> ConvertForm:
-    form = ConvertForm.initial(db, lead, [], TODAY)
-    form.raw.update(changes)
-    return form.clean(db, phone_region="GB")
+    raw = ConvertForm.initial(db, lead, [], TODAY).raw
+    return ConvertForm.clean(db, {**raw, **changes}, phone_region="GB")
 
 
 def test_conversion_links_the_lead_and_moves_its_timeline(db, make_user):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from quickcrm.domain import exports, leads, opportunities
+from quickcrm.domain import companies, exports, leads, opportunities
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity
 
@@ -55,7 +55,7 @@ def test_the_file_is_utf8_with_a_bom_a_header_and_iso_dates(db, make_user):
     db.add(Lead(owner=rep, name="Zoë Müller, \"Zo\"", note="line one\nline two",
                 captured_at=captured, next_action_on=date(2026, 12, 1)))  # fmt: skip
     db.commit()
-    export = exports.lead_export(db, leads.LeadQuery.from_mapping({}), rep, today=TODAY)
+    export = exports.lead_export(db, leads.LeadQuery.from_args({}), rep, today=TODAY)
     body, rows = read(db, export)
     assert body.startswith(b"\xef\xbb\xbf")
     header, (row,) = rows[0], rows[1:]
@@ -71,7 +71,7 @@ def test_the_file_is_utf8_with_a_bom_a_header_and_iso_dates(db, make_user):
 
 def test_the_header_is_sent_before_any_row_is_read(db, make_user):
     rep = make_user()
-    export = exports.lead_export(db, leads.LeadQuery.from_mapping({}), rep, today=TODAY)
+    export = exports.lead_export(db, leads.LeadQuery.from_args({}), rep, today=TODAY)
     first = next(exports.stream(db, export))
     assert first.decode("utf-8-sig").startswith("ID,Name,Company,")
 
@@ -81,10 +81,10 @@ def test_every_exports_header_is_fixed_text_that_no_spreadsheet_runs(db, make_us
     # export's column names are the app's own words: nothing typed reaches them.
     rep = make_user()
     every = [
-        exports.lead_export(db, leads.LeadQuery.from_mapping({}), rep, today=TODAY),
-        exports.company_export(),
-        exports.contact_export(),
-        exports.opportunity_export(opportunities.ListFilters()),
+        exports.lead_export(db, leads.LeadQuery.from_args({}), rep, today=TODAY),
+        exports.company_export(companies.CompanyQuery()),
+        exports.contact_export(companies.ContactQuery()),
+        exports.opportunity_export(opportunities.OpportunityQuery()),
         exports.activity_export(),
     ]
     for export in every:
@@ -101,7 +101,7 @@ def test_a_reps_lead_export_has_only_their_leads_with_the_lists_filters(db, make
     ):  # fmt: skip
         db.add(Lead(owner=owner, name=name, temperature=temperature))
     db.commit()
-    hot = leads.LeadQuery.from_mapping({"temperature": "hot"})
+    hot = leads.LeadQuery.from_args({"temperature": "hot"})
 
     def names(viewer, query):
         return [
@@ -110,7 +110,7 @@ def test_a_reps_lead_export_has_only_their_leads_with_the_lists_filters(db, make
 
     assert names(rita, hot) == ["Rita hot"]
     assert sorted(names(coordinator, hot)) == ["Rita hot", "Sam hot"]
-    by_name = leads.LeadQuery.from_mapping({"sort": "name", "q": "hot"})
+    by_name = leads.LeadQuery.from_args({"sort": "name", "q": "hot"})
     assert names(coordinator, by_name) == ["Rita hot", "Sam hot"]
 
 
@@ -127,12 +127,12 @@ def test_companies_contacts_opportunities_and_activities(db, make_user):
     db.add(Activity(kind="call", text="Called", author=rep, contact=maria, done=True))
     db.commit()
 
-    companies = read(db, exports.company_export("acm"))[1]
-    assert [row[1] for row in companies[1:]] == ["Acme"]
-    contact = dict(zip(*read(db, exports.contact_export())[1], strict=True))
+    found = read(db, exports.company_export(companies.CompanyQuery(q="acm")))[1]
+    assert [row[1] for row in found[1:]] == ["Acme"]
+    contact = dict(zip(*read(db, exports.contact_export(companies.ContactQuery()))[1], strict=True))
     assert (contact["Company"], contact["Phone"]) == ("Acme", "'+44 20 7946 0000")
     deal_row = dict(
-        zip(*read(db, exports.opportunity_export(opportunities.ListFilters()))[1], strict=True)
+        zip(*read(db, exports.opportunity_export(opportunities.OpportunityQuery()))[1], strict=True)
     )
     assert deal_row["Title"] == "'=1+1"
     assert (deal_row["Value"], deal_row["Weighted value"]) == ("1000.00", "250.00")
@@ -141,7 +141,7 @@ def test_companies_contacts_opportunities_and_activities(db, make_user):
         "Maria Novak",
         "Rita Rep",
     )
-    won = read(db, exports.opportunity_export(opportunities.ListFilters(outcome="won")))[1]
+    won = read(db, exports.opportunity_export(opportunities.OpportunityQuery(outcome="won")))[1]
     assert won[1:] == []
     activity = dict(zip(*read(db, exports.activity_export())[1], strict=True))
     assert (activity["Kind"], activity["Contact"], activity["Done"]) == (

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from quickcrm.domain import api_tokens, housekeeping, ratelimit
+from quickcrm.domain import housekeeping, ratelimit
 from quickcrm.models import (
     ApiRequest,
     Import,
@@ -20,6 +20,7 @@ from quickcrm.models import (
     OfflineAction,
     RateLimit,
 )
+from tests import factories
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -78,7 +79,7 @@ def rep(make_user):
 
 @pytest.fixture
 def token(db, rep):
-    return api_tokens.create_token(db, "Website", owner=rep)[0]
+    return factories.api_token(db, rep, "Website")[0]
 
 
 def test_offline_action_keys_are_kept_90_days(db, rep):

@@ -23,7 +23,7 @@ def test_keyset_pages_cover_every_lead_once_in_order(db, make_user):
             db.add(Activity(kind="task", text="Call", due_on=due, lead=lead, author=owner))
     db.commit()
     for sort in ("captured", "next", "name"):
-        query = leads.LeadQuery.from_mapping({"sort": sort})
+        query = leads.LeadQuery.from_args({"sort": sort})
         seen = every_page(db, query, owner, TODAY)
         assert len(seen) == len(set(seen)) == count, sort
         assert seen == leads.lead_ids(db, query, owner, today=TODAY), sort
@@ -43,7 +43,7 @@ def test_the_count_stops_at_the_cap(db, make_user, monkeypatch):
     owner = make_user()
     for _ in range(5):
         factories.lead(db, owner)
-    query = leads.LeadQuery.from_mapping({})
+    query = leads.LeadQuery.from_args({})
     assert leads.list_leads(db, query, owner, today=TODAY).total == 5
     monkeypatch.setattr(leads.listing, "COUNT_CAP", 3)
     page = leads.list_leads(db, query, owner, today=TODAY)

@@ -15,7 +15,7 @@ TODAY = date(2026, 11, 23)
 
 
 def clean(**raw):
-    return leads.LeadForm.from_mapping(raw).clean(today=TODAY, phone_region="GB")
+    return leads.LeadForm.clean(None, raw, today=TODAY, phone_region="GB")
 
 
 def test_only_the_name_is_required():

@@ -174,7 +174,7 @@ def test_the_search_migration_indexes_existing_leads_and_can_be_undone(empty_eng
 
     def found(typed: str) -> list[str]:
         with Session(engine) as session:
-            query = leads.LeadQuery.from_mapping({"q": typed})
+            query = leads.LeadQuery.from_args({"q": typed})
             viewer = session.get(User, 1)
             return [
                 lead.name

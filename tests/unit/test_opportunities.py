@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -130,18 +131,17 @@ def test_a_column_shows_its_first_cards_by_close_date_undated_last(db, stages):
 
 def test_editing_marks_a_hand_set_probability(db, stages):
     o = opp(db, stages["New"])
-    form = opportunities.OpportunityForm.of(o)
-    form.raw.update(stage_id=str(stages["Proposal"].id))
-    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
+
+    def edited(**changes):
+        raw = {**opportunities.OpportunityForm.of(o).raw, **changes}
+        return opportunities.OpportunityForm.clean(db, raw)
+
+    opportunities.update_opportunity(db, o, edited(stage_id=str(stages["Proposal"].id)))
     assert (o.probability, o.probability_manual) == (50, False)  # followed the stage
-    form = opportunities.OpportunityForm.of(o)
-    form.raw.update(probability="35", value="abc")
-    assert opportunities.clean(db, form).errors == {
+    assert edited(probability="35", value="abc").errors == {
         "value": "Enter an amount like 12500 or 12500.50."
     }
-    form = opportunities.OpportunityForm.of(o)
-    form.raw.update(probability="35")
-    opportunities.update_opportunity(db, o, opportunities.clean(db, form))
+    opportunities.update_opportunity(db, o, edited(probability="35"))
     assert (o.probability, o.probability_manual) == (35, True)
 
 
@@ -192,10 +192,10 @@ def test_the_list_pages_by_close_date_then_the_undated_each_once(db, monkeypatch
     db.add_all(made)
     db.commit()
     monkeypatch.setattr(opportunities, "LIST_PAGE", 2)
-    filters = opportunities.ListFilters()
-    seen, after = [], None
+    query = opportunities.OpportunityQuery()
+    seen, after = [], ""
     while True:
-        page = opportunities.opportunity_list(db, filters, after)
+        page = opportunities.opportunity_list(db, replace(query, after=after))
         seen += page.opportunities
         if page.after is None:
             break
@@ -205,4 +205,5 @@ def test_the_list_pages_by_close_date_then_the_undated_each_once(db, monkeypatch
     assert seen == dated + undated
     # A cursor that is not one starts at the beginning.
     for nonsense in ("x", "2026-13-01.1", ".", "2026-12-01.", "9" * 30):
-        assert opportunities.opportunity_list(db, filters, nonsense).opportunities[:2] == seen[:2]
+        page = opportunities.opportunity_list(db, replace(query, after=nonsense))
+        assert page.opportunities[:2] == seen[:2]

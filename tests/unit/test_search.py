@@ -35,7 +35,7 @@ def _dialect(db) -> str:
 def found(db, viewer, typed: str) -> set[str]:
     """The names of the leads a search finds, of any status. The page, its count and review
     mode's list of ids must agree."""
-    query = leads.LeadQuery.from_mapping({"q": typed, "status": "all"})
+    query = leads.LeadQuery.from_args({"q": typed, "status": "all"})
     page = leads.list_leads(db, query, viewer, today=TODAY)
     ids = leads.lead_ids(db, query, viewer, today=TODAY)
     assert sorted(lead.id for lead in page.leads) == sorted(ids)
@@ -213,7 +213,7 @@ def test_a_search_keeps_the_other_filters_and_a_reps_own_leads(db, make_user, ki
     factories.lead(db, rep, "Globex hot", temperature="hot")
     factories.lead(db, other, "Globex theirs", temperature="hot")
     assert found(db, rep, "globex") == {"Globex open", "Globex hot"}
-    query = leads.LeadQuery.from_mapping({"q": "globex", "temperature": "hot"})
+    query = leads.LeadQuery.from_args({"q": "globex", "temperature": "hot"})
     page = leads.list_leads(db, query, rep, today=TODAY)
     assert [lead.name for lead in page.leads] == ["Globex hot"]
 
@@ -225,7 +225,7 @@ def test_the_pages_of_a_search_show_each_lead_once(db, make_user, kind):
         factories.lead(db, owner, f"Globex {n}")
     factories.lead(db, owner, "Initech")
     for sort in ("captured", "next", "name"):
-        query = leads.LeadQuery.from_mapping({"q": "globex", "sort": sort})
+        query = leads.LeadQuery.from_args({"q": "globex", "sort": sort})
         seen = every_page(db, query, owner, TODAY)
         assert len(seen) == len(set(seen)) == count, sort
 

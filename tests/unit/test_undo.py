@@ -37,10 +37,9 @@ def _converted(db, people, **form_changes):
     db.add(lead)
     db.add(Activity(kind="task", text="Call back", due_on=TODAY, lead=lead, author=people["rep"]))
     db.commit()
-    form = ConvertForm.initial(db, lead, [], TODAY)
-    form.raw.update(form_changes)
-    convert_lead(db, lead, people["coordinator"], form.clean(db, phone_region="GB"),
-                 phone_region="GB")  # fmt: skip
+    raw = {**ConvertForm.initial(db, lead, [], TODAY).raw, **form_changes}
+    form = ConvertForm.clean(db, raw, phone_region="GB")
+    convert_lead(db, lead, people["coordinator"], form, phone_region="GB")
     return lead
 
 
@@ -52,10 +51,9 @@ def test_no_opportunity_unless_ticked_or_valued(db, people):
     valued = Lead(name="Val", owner=people["rep"])
     db.add(valued)
     db.commit()
-    form = ConvertForm.initial(db, valued, [], TODAY)
-    form.raw["value"] = "500"
-    convert_lead(db, valued, people["coordinator"], form.clean(db, phone_region="GB"),
-                 phone_region="GB")  # fmt: skip
+    raw = {**ConvertForm.initial(db, valued, [], TODAY).raw, "value": "500"}
+    form = ConvertForm.clean(db, raw, phone_region="GB")
+    convert_lead(db, valued, people["coordinator"], form, phone_region="GB")
     assert valued.opportunity_id is not None
 
 
@@ -116,10 +114,9 @@ def _with_card(db, people, **form_changes):
     db.add(lead)
     db.commit()
     kept = [factories.attachment(db, lead, "card_photo"), factories.attachment(db, lead)]
-    form = ConvertForm.initial(db, lead, [], TODAY)
-    form.raw.update(form_changes)
-    convert_lead(db, lead, people["coordinator"], form.clean(db, phone_region="GB"),
-                 phone_region="GB")  # fmt: skip
+    raw = {**ConvertForm.initial(db, lead, [], TODAY).raw, **form_changes}
+    form = ConvertForm.clean(db, raw, phone_region="GB")
+    convert_lead(db, lead, people["coordinator"], form, phone_region="GB")
     assert {a.contact_id for a in db.query(Attachment)} == {lead.contact_id}
     return lead, [a.id for a in kept]
 

@@ -38,15 +38,15 @@ CAPTURE_FIELDS = (
 
 @dataclass
 class LeadForm(v.Form):
-    """A lead as typed: the raw values, and after ``clean`` the values or the errors."""
+    """A lead as typed: ``LeadForm.clean(session, raw, today=, phone_region=)`` — the
+    capture form, the web-to-lead API's body. Reads no records: ``session`` may be
+    ``None``."""
 
     FIELDS: ClassVar[tuple[str, ...]] = CAPTURE_FIELDS
 
-    def clean(self, *, today: date, phone_region: str | None) -> LeadForm:
+    def validate(self, session: Session | None, *, today: date, phone_region: str | None):
         checks = field_checks(today=today, phone_region=phone_region)
-        for name in self.FIELDS:
-            self.check(name, checks[name])
-        return self
+        self.check_all({name: checks[name] for name in self.FIELDS})
 
 
 def field_checks(*, today: date, phone_region: str | None) -> dict[str, Callable]:

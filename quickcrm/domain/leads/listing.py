@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.search import search_condition
+from quickcrm.domain.lists import ListQuery
 from quickcrm.models import LEAD_STATUSES, TEMPERATURES, Lead, User
 
 # Sorts of the list: (column, descending) with the id as the tie-breaker. Leads without a
@@ -27,8 +28,9 @@ COUNT_CAP = 1000
 
 
 @dataclass
-class LeadQuery:
-    """What the leads list shows: the filters of the URL, cleaned."""
+class LeadQuery(ListQuery):
+    """What the leads list shows: the filters and sort of the URL, cleaned, and its cursor
+    (``after``: the sort value and id of the last lead shown)."""
 
     q: str = ""
     status: str = ""
@@ -41,31 +43,30 @@ class LeadQuery:
     sort: str = "captured"
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, str]) -> LeadQuery:
+    def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
         def day(name: str) -> date | None:
             try:
-                return v.day(data.get(name))
+                return v.day(args.get(name))
             except v.Refused:
                 return None
 
-        status = data.get("status", "open").strip()
-        return cls(
-            q=data.get("q", "").strip()[:200],
-            status=status if status in LEAD_STATUSES else "",
-            temperature=data.get("temperature", "")
-            if data.get("temperature") in TEMPERATURES
+        status = args.get("status", "open").strip()
+        return {
+            "q": args.get("q", "").strip()[:200],
+            "status": status if status in LEAD_STATUSES else "",
+            "temperature": args.get("temperature", "")
+            if args.get("temperature") in TEMPERATURES
             else "",
-            owner_id=v.record_id(data.get("owner")),
-            source=data.get("source", "").strip()[:120],
-            captured_from=day("from"),
-            captured_to=day("to"),
-            due=data.get("due", "") if data.get("due") in DUE_FILTERS else "",
-            sort=data.get("sort", "") if data.get("sort") in SORTS else "captured",
-        )
+            "owner_id": v.record_id(args.get("owner")),
+            "source": args.get("source", "").strip()[:120],
+            "captured_from": day("from"),
+            "captured_to": day("to"),
+            "due": args.get("due", "") if args.get("due") in DUE_FILTERS else "",
+            "sort": args.get("sort", "") if args.get("sort") in SORTS else "captured",
+        }
 
-    def params(self) -> dict[str, str]:
-        """The query as URL parameters (empty ones left out), for links that keep it."""
-        raw = {
+    def filter_args(self) -> dict[str, str]:
+        return {
             "q": self.q,
             "status": self.status or "all",
             "temperature": self.temperature,
@@ -76,7 +77,6 @@ class LeadQuery:
             "due": self.due,
             "sort": "" if self.sort == "captured" else self.sort,
         }
-        return {key: value for key, value in raw.items() if value}
 
 
 def _filtered(
@@ -125,13 +125,11 @@ class LeadPage:
     more: bool = False  # True when there are more than ``total`` (the count was capped)
 
 
-def list_leads(
-    session: Session, query: LeadQuery, viewer: User, *, today: date, after: str | None = None
-) -> LeadPage:
-    """One page of the filtered, sorted leads, continuing after the cursor ``after`` (keyset
+def list_leads(session: Session, query: LeadQuery, viewer: User, *, today: date) -> LeadPage:
+    """One page of the filtered, sorted leads, continuing after the query's cursor (keyset
     paging: the sort value and id of the last lead shown, never an OFFSET)."""
     filtered = _filtered(query, viewer, today, search_condition(session, query.q))
-    cursor = _decode_cursor(after, query.sort)
+    cursor = _decode_cursor(query.after, query.sort)
     if query.sort == "next":
         rows = _next_action_page(session, filtered, cursor)
     else:
