@@ -22,10 +22,10 @@ TEMPLATE = "contacts/detail.html"
 @bp.get("/")
 def index():
     q = request.args.get("q", "")[:200]
-    session = get_session()
-    company = v.chosen(session, Company, request.args.get("company"))
+    db = get_session()
+    company = v.chosen(db, Company, request.args.get("company"))
     page = companies.contact_page(
-        session, q, v.record_id(request.args.get("after")), company.id if company else None
+        db, q, v.record_id(request.args.get("after")), company.id if company else None
     )
     found = page.rows
     return render(
@@ -34,23 +34,23 @@ def index():
         q=q,
         company=company,
         contacts=found,
-        last_contacted=activities.last_contacted_of(session, Contact, [c.id for c in found]),
+        last_contacted=activities.last_contacted_of(db, Contact, [c.id for c in found]),
         after=page.after,
         paged=bool(request.args.get("after")),
     )
 
 
 def _context(contact: Contact, **extra) -> dict:
-    session = get_session()
+    db = get_session()
     form = companies.CustomerForm(
         raw={name: getattr(contact, name) or "" for name in companies.CONTACT_FIELDS}
     )
     return {
         "contact": contact,
         "form": form,
-        "last_contacted": companies.last_contacted(session, contact),
-        "opportunities": companies.opportunities_of(session, contact_id=contact.id),
-        "timeline": activities.timeline(session, contact),
+        "last_contacted": companies.last_contacted(db, contact),
+        "opportunities": companies.opportunities_of(db, contact_id=contact.id),
+        "timeline": activities.timeline(db, contact),
         **extra,
     }
 
