@@ -1,7 +1,8 @@
 """What every view shares (docs/architecture.md): rendering a page or its fragment
 (``render``), guards (``guards``), how values are written (``formats``), static files
 (``static``), the security headers (``security``), how a request is read before a view
-(``inputs``), compressed answers (``compress``) and error pages (``errors``)."""
+(``inputs``), compressed answers (``compress``), error pages (``errors``) and logging an activity
+from a record's page (``log_activity``)."""
 
 from __future__ import annotations
 
