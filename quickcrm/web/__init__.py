@@ -18,7 +18,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["navigation"] = render.navigation
     app.jinja_env.filters["friendly_date"] = formats.friendly_date
     app.jinja_env.filters["http_url"] = security.http_url
-    app.jinja_env.filters["money"] = formats.money
+    app.jinja_env.filters["money"] = formats.amount
     # The word lists live once, in models.py; templates loop over them.
     app.jinja_env.globals.update(
         ACTIVITY_KINDS=models.ACTIVITY_KINDS,
