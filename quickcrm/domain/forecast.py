@@ -4,7 +4,7 @@ the database (GROUP BY); Python only fills in the months and ratios."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -162,16 +162,10 @@ class Funnel:
 
 
 @dataclass
-class GroupFigures:
-    name: str
-    leads: int
-    converted: int
-    won: int
-    won_value: Decimal
+class GroupFigures(Funnel):
+    """The funnel of the leads of one source or one rep."""
 
-    @property
-    def conversion_rate(self) -> float | None:
-        return rate(self.converted, self.leads)
+    name: str = field(kw_only=True)
 
 
 @dataclass
@@ -247,11 +241,11 @@ def cohort(session: Session, start: date, end: date) -> Cohort:
     return Cohort(
         funnel=Funnel(total[0], total[1], total[2], cents(total[3])),
         sources=ranked(
-            [GroupFigures(name, n, c, w, cents(v)) for name, (n, c, w, v) in by_source.items()]
+            [GroupFigures(n, c, w, cents(v), name=name) for name, (n, c, w, v) in by_source.items()]
         ),
         reps=ranked(
             [
-                GroupFigures(names[owner_id], n, c, w, cents(v))
+                GroupFigures(n, c, w, cents(v), name=names[owner_id])
                 for owner_id, (n, c, w, v) in by_rep.items()
             ]
         ),
