@@ -4,7 +4,7 @@ Who commits: a domain function that changes data flushes (so ids exist and const
 are checked) and never commits; the view or CLI command that called it commits once, when
 every step succeeded. Two domain steps so compose into one transaction, and a refused or
 failed request leaves nothing half-written: the request's session is closed (rolled
-back) at teardown, and ``errors.py`` rolls back before a server error page.
+back) at teardown, and ``quickcrm/web/errors.py`` rolls back before a server error page.
 
 The exceptions, each saying so in its docstring: a step that must be its own transaction
 whatever happens next (a rate-limit counter, a claim that makes a conversion happen once,

@@ -5,7 +5,8 @@ is made. Only its SHA-256 is stored: the secret has 256 bits of randomness, so a
 is as hard to reverse as the secret is to guess, and a request's token is found by its hash
 with one index look-up. A revoked token is kept (the list shows it) but opens nothing.
 
-These functions commit themselves, as the rest of the domain package does.
+These functions flush and leave the commit to the caller, as the rest of the domain does —
+but for ``authenticate``, which commits when it notes a token's last use.
 """
 
 from __future__ import annotations

@@ -244,18 +244,6 @@ def of_contact(session: Session, contact: Contact) -> list[Attachment]:
     )
 
 
-def of_company(session: Session, company_id: int) -> list[Attachment]:
-    """The attachments of the contacts of a company."""
-    return list(
-        session.scalars(
-            select(Attachment)
-            .join(Contact, Contact.id == Attachment.contact_id)
-            .where(Contact.company_id == company_id)
-            .order_by(Attachment.id)
-        )
-    )
-
-
 def may_see(user: User, attachment: Attachment) -> bool:
     """Whether ``user`` may see ``attachment``: whoever may see its lead (its owner, a
     coordinator or an admin), or — once carried to a contact — anyone, as contacts are

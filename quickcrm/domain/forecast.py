@@ -4,7 +4,7 @@ the database (GROUP BY); Python only fills in the months and ratios."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -12,7 +12,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
-from quickcrm.domain.money import money, weighted
+from quickcrm.domain.money import cents, weighted
 from quickcrm.models import Lead, Opportunity, User
 
 MONTHS_AHEAD = 6
@@ -68,11 +68,11 @@ def by_close_month(session: Session, today: date, months: int = MONTHS_AHEAD) ->
         .group_by(year, month)
     )
     found = {
-        date(int(y), int(m), 1): MonthFigures(date(int(y), int(m), 1), n, money(t), money(w))
+        date(int(y), int(m), 1): MonthFigures(date(int(y), int(m), 1), n, cents(t), cents(w))
         for y, m, n, t, w in rows
     }
     return [
-        found.get(first, MonthFigures(first, 0, money(0), money(0)))
+        found.get(first, MonthFigures(first, 0, cents(0), cents(0)))
         for first in (month_start(today, i) for i in range(months))
     ]
 
@@ -92,7 +92,7 @@ def won_between(session: Session, start: date, end: date) -> Won:
             Opportunity.closed_at < _moment(end + timedelta(days=1)),
         )
     ).one()
-    return Won(count, money(total))
+    return Won(count, cents(total))
 
 
 def won_this_month(session: Session, today: date) -> Won:
@@ -162,16 +162,10 @@ class Funnel:
 
 
 @dataclass
-class GroupFigures:
-    name: str
-    leads: int
-    converted: int
-    won: int
-    won_value: Decimal
+class GroupFigures(Funnel):
+    """The funnel of the leads of one source or one rep."""
 
-    @property
-    def conversion_rate(self) -> float | None:
-        return rate(self.converted, self.leads)
+    name: str = field(kw_only=True)
 
 
 @dataclass
@@ -245,13 +239,13 @@ def cohort(session: Session, start: date, end: date) -> Cohort:
         return sorted(figures, key=lambda f: (-f.won_value, -f.leads, f.name))
 
     return Cohort(
-        funnel=Funnel(total[0], total[1], total[2], money(total[3])),
+        funnel=Funnel(total[0], total[1], total[2], cents(total[3])),
         sources=ranked(
-            [GroupFigures(name, n, c, w, money(v)) for name, (n, c, w, v) in by_source.items()]
+            [GroupFigures(n, c, w, cents(v), name=name) for name, (n, c, w, v) in by_source.items()]
         ),
         reps=ranked(
             [
-                GroupFigures(names[owner_id], n, c, w, money(v))
+                GroupFigures(n, c, w, cents(v), name=names[owner_id])
                 for owner_id, (n, c, w, v) in by_rep.items()
             ]
         ),

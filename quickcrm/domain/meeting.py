@@ -22,7 +22,7 @@ from sqlalchemy import extract, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from quickcrm.domain.forecast import month_start
-from quickcrm.domain.money import money, weighted
+from quickcrm.domain.money import cents, weighted
 from quickcrm.models import (
     Company,
     Lead,
@@ -220,7 +220,7 @@ def _weighted_by_month(session: Session, rows, first: date, end: date) -> dict[d
         .where(rows.c.close_on >= first, rows.c.close_on < end)
         .group_by(year, month)
     )
-    return {date(int(y), int(m), 1): money(total) for y, m, total in totals}
+    return {date(int(y), int(m), 1): cents(total) for y, m, total in totals}
 
 
 def _forecast(session: Session, older: MeetingSnapshot, later, today: date) -> list[MonthForecast]:
@@ -233,7 +233,7 @@ def _forecast(session: Session, older: MeetingSnapshot, later, today: date) -> l
     )
     then = _weighted_by_month(session, earlier, first, end)
     now = _weighted_by_month(session, later, first, end)
-    zero = money(0)
+    zero = cents(0)
     return [
         MonthForecast(month, then.get(month, zero), now.get(month, zero))
         for month in (month_start(today, i) for i in range(FORECAST_MONTHS))

@@ -1,6 +1,6 @@
 """Money: amounts rounded to cents, and an opportunity's weighted value — its value ×
 its probability % (docs/domain.md). Reading an amount someone typed is the input
-toolkit's ``validation.money``."""
+toolkit's ``validation.money``; writing one for a page, ``web/formats.py``'s ``amount``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from quickcrm.models import Opportunity
 CENT = Decimal("0.01")
 
 
-def money(amount) -> Decimal:
+def cents(amount) -> Decimal:
     """An amount (Decimal, float or int — a database sum's type depends on the dialect)
     rounded to cents; ``None`` is 0."""
     return Decimal(str(amount or 0)).quantize(CENT)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.lists import ListQuery
-from quickcrm.domain.money import money, weighted
+from quickcrm.domain.money import cents, weighted
 from quickcrm.domain.stages import lost_reasons
 from quickcrm.models import (
     OUTCOMES,
@@ -84,7 +84,7 @@ def board(
     )
     for stage_id, count, total, weight in sums:
         column = columns[stage_id]
-        column.count, column.total, column.weighted = count, money(total), money(weight)
+        column.count, column.total, column.weighted = count, cents(total), cents(weight)
     for column in columns.values():
         if column.count:
             column.opportunities = _first_cards(session, column.stage.id, owner_id, cards)

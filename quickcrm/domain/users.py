@@ -297,7 +297,6 @@ def change_password(
 
 # A session's user id as User.get_id() writes it: "id:version", ASCII digits, no sign.
 _SESSION_ID = re.compile(r"([1-9][0-9]{0,18}):([1-9][0-9]{0,18})", re.ASCII)
-ID_MAX = 2**31 - 1  # the id and version columns are 32-bit integers on PostgreSQL
 
 
 def user_for_session(session: Session, session_id: object) -> User | None:
@@ -308,7 +307,8 @@ def user_for_session(session: Session, session_id: object) -> User | None:
     if match is None:
         return None
     user_id, version = (int(part) for part in match.groups())
-    if user_id > ID_MAX or version > ID_MAX:
+    # The id and the session version are 32-bit integer columns, as every id is.
+    if user_id > v.ID_MAX or version > v.ID_MAX:
         return None
     user = session.get(User, user_id)
     if user is None or not user.active or user.session_version != version:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar, Self
+from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -239,17 +240,47 @@ def moment(value: str | None) -> datetime | None:
     return when if DATE_MIN <= when.date() <= DATE_MAX else None
 
 
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
+
+
+def web_address(value: str | None) -> str | None:
+    """``value`` as an http or https link ("example.com" becomes "https://example.com"), or
+    ``None``: the one rule for what may become a link — a website a form keeps, and what a
+    template links (``http_url``), so a ``javascript:`` or ``data:`` URL is never one.
+
+    What a browser ignores is dropped first (spaces and control characters at either end, a
+    tab or newline inside); any other control character means it is not a web address."""
+    url = re.sub(r"[\t\n\r]", "", (value or "").strip(_C0_AND_SPACE))
+    if _CONTROL.search(url):
+        return None
+    scheme = _SCHEME.match(url)
+    if scheme is None or "." in scheme.group(1):  # "example.com" or "example.com:8080"
+        if not url[:1].isalnum():
+            return None
+        url = f"https://{url}"
+    elif scheme.group(1).lower() not in ("http", "https"):
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host or not re.fullmatch(r"\S+\.\S+", host):  # a name with a dot: example.com
+        return None
+    return url
+
+
 def url(value: str | None, *, max_length: int = 255) -> str | None:
-    """A web address for a link: http or https only ("example.com" becomes
-    "https://example.com"); ``None`` when empty."""
+    """A website to keep: ``web_address`` of the text, refused when there is none;
+    ``None`` when empty."""
     raw = text(value, max_length=max_length)
     if raw is None:
         return None
-    if not re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.IGNORECASE):
-        raw = "https://" + raw
-    if not re.match(r"^https?://[^\s/?#]+\.[^\s/?#]+", raw, re.IGNORECASE) or len(raw) > max_length:
+    address = web_address(raw)
+    if address is None or len(address) > max_length:
         raise Refused("Enter a web address like https://example.com.")
-    return raw
+    return address
 
 
 def text(value: str | None, *, max_length: int, required: str | None = None) -> str | None:

@@ -198,13 +198,13 @@ def deactivate_user(user_id: int):
 def hand_over(user_id: int):
     """Give everything of a user (a rep who leaves) to another, in one step."""
     user = get_or_404(User, user_id)
-    session = get_session()
-    to = v.chosen(session, User, request.form.get("to"))
+    db = get_session()
+    to = v.chosen(db, User, request.form.get("to"))
     if to is None:
         refusal = v.Refused({"to": "Choose who takes over."})
         return _refused(refusal, f"user-{user_id}", _users_page)
     try:
-        moved = users.hand_over(session, user, to)
+        moved = users.hand_over(db, user, to)
     except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     counts = ", ".join(f"{count} {what}" for what, count in moved.items())

@@ -94,6 +94,14 @@ def _back(activity: Activity, said: str):
     return _page(user, said=said)
 
 
+def _refused(activity: Activity, refusal: v.Refused):
+    """The agenda again, the messages at ``activity``'s Done or Snooze (422); nothing kept."""
+    db = get_session()
+    db.rollback()
+    user = db.get(User, activity.assignee_id) or current_user
+    return _page(user, 422, refusal.errors, done_id=activity.id)
+
+
 def _key():
     """The UUID a phone gave a queued Done or Snooze (static/js/queue.js): applied once."""
     return offline.client_key(request.form.get(offline.FIELD))
@@ -113,9 +121,7 @@ def done(activity_id: int):
             client_key=_key(),
         )
     except v.Refused as exc:
-        get_session().rollback()
-        user = get_session().get(User, activity.assignee_id) or current_user
-        return _page(user, 422, exc.errors, done_id=activity.id)
+        return _refused(activity, exc)
     who = agenda.item(activity).who
     due = [a.due_on for a in created if a.due_on is not None]
     follow = f" Next: {friendly_date(min(due))}." if due else ""
@@ -135,9 +141,7 @@ def snooze(activity_id: int):
             client_key=_key(),
         )
     except v.Refused as exc:
-        get_session().rollback()
-        user = get_session().get(User, activity.assignee_id) or current_user
-        return _page(user, 422, exc.errors, done_id=activity.id)
+        return _refused(activity, exc)
     who = agenda.item(activity).who
     return _back(activity, f"Snoozed — {who}, now due {friendly_date(activity.due_on)}.")
 

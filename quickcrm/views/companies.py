@@ -23,9 +23,9 @@ TEMPLATE = "companies/detail.html"
 
 @bp.get("/")
 def index():
-    session = get_session()
+    db = get_session()
     query = companies.CompanyQuery.from_args(request.args)
-    page = companies.company_page(session, query)
+    page = companies.company_page(db, query)
     found = page.rows
     return render(
         "companies/index.html",
@@ -35,8 +35,8 @@ def index():
         after=page.after,
         types=COMPANY_TYPES,
         ratings=COMPANY_RATINGS,
-        segments=companies.segments(session),
-        last_contacted=activities.last_contacted_of(session, Company, [c.id for c in found]),
+        segments=companies.segments(db),
+        last_contacted=activities.last_contacted_of(db, Company, [c.id for c in found]),
     )
 
 
@@ -55,18 +55,18 @@ def _form_choices() -> dict:
 
 
 def _context(company: Company, **extra) -> dict:
-    session = get_session()
+    db = get_session()
     raw = {name: getattr(company, name) or "" for name in companies.COMPANY_FIELDS}
     raw |= {name: str(getattr(company, name) or "") for name in companies.CHOSEN_FIELDS}
     return {
         "company": company,
         "form": companies.CompanyForm(raw=raw),
         **_form_choices(),
-        "contacts": companies.contacts_of(session, company),
-        "opportunities": companies.opportunities_of(session, company_id=company.id),
-        "timeline": activities.timeline(session, company),
-        "last_contacted": companies.last_contacted(session, company),
-        "others": companies.search_companies(session) if current_user.can("coordinator") else [],
+        "contacts": companies.contacts_of(db, company),
+        "opportunities": companies.opportunities_of(db, company_id=company.id),
+        "timeline": activities.timeline(db, company),
+        "last_contacted": companies.last_contacted(db, company),
+        "others": companies.search_companies(db) if current_user.can("coordinator") else [],
         **extra,
     }
 
@@ -81,14 +81,14 @@ def new():
 @bp.post("/new")
 @role_required("coordinator")
 def create():
-    session = get_session()
+    db = get_session()
     region = current_app.config["PHONE_REGION"]
-    form = companies.CompanyForm.clean(session, request.form, region=region)
+    form = companies.CompanyForm.clean(db, request.form, region=region)
     if not form.ok:
         context = {"form": form, **_form_choices()}
         return render("companies/new.html", ["company_form"], status=422, **context)
-    company = companies.create_company(session, form, region, owner=current_user)
-    session.commit()
+    company = companies.create_company(db, form, region, owner=current_user)
+    db.commit()
     flash(f"Added — {company.name}.")
     return redirect(url_for("companies.detail", company_id=company.id), 303)
 
@@ -147,15 +147,15 @@ OPPORTUNITY_TEMPLATE = "companies/new_opportunity.html"
 
 
 def _opportunity_page(company: Company, form: opportunities.OpportunityForm, status: int = 200):
-    session = get_session()
+    db = get_session()
     return render(
         OPPORTUNITY_TEMPLATE,
         ["content"],
         status=status,
         company=company,
         form=form,
-        stages=opportunities.open_stages(session),
-        contacts=companies.contacts_at(session, company.id),
+        stages=opportunities.open_stages(db),
+        contacts=companies.contacts_at(db, company.id),
         owners=users.active_users(get_session()),
     )
 
@@ -172,16 +172,16 @@ def new_opportunity(company_id: int):
 @role_required("coordinator")
 def create_opportunity(company_id: int):
     company = _company(company_id)
-    session = get_session()
-    form = opportunities.OpportunityForm.clean(session, request.form, company=company)
+    db = get_session()
+    form = opportunities.OpportunityForm.clean(db, request.form, company=company)
     if form.ok:
         try:
-            opportunity = opportunities.create_opportunity(session, company, form)
+            opportunity = opportunities.create_opportunity(db, company, form)
         except v.Refused as exc:
             form.errors.update(exc.errors)
     if not form.ok:
         return _opportunity_page(company, form, 422)
-    session.commit()
+    db.commit()
     flash(f"Added — {opportunity.title} for {company.name}.")
     return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
 

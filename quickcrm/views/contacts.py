@@ -22,12 +22,12 @@ TEMPLATE = "contacts/detail.html"
 
 @bp.get("/")
 def index():
-    session = get_session()
+    db = get_session()
     query = companies.ContactQuery.from_args(request.args)
-    company = v.chosen(session, Company, query.company_id)
+    company = v.chosen(db, Company, query.company_id)
     # A company that is not there lists every contact.
     query = replace(query, company_id=company.id if company else None)
-    page = companies.contact_page(session, query)
+    page = companies.contact_page(db, query)
     found = page.rows
     return render(
         "contacts/index.html",
@@ -35,22 +35,22 @@ def index():
         query=query,
         company=company,
         contacts=found,
-        last_contacted=activities.last_contacted_of(session, Contact, [c.id for c in found]),
+        last_contacted=activities.last_contacted_of(db, Contact, [c.id for c in found]),
         after=page.after,
     )
 
 
 def _context(contact: Contact, **extra) -> dict:
-    session = get_session()
+    db = get_session()
     form = companies.ContactForm(
         raw={name: getattr(contact, name) or "" for name in companies.CONTACT_FIELDS}
     )
     return {
         "contact": contact,
         "form": form,
-        "last_contacted": companies.last_contacted(session, contact),
-        "opportunities": companies.opportunities_of(session, contact_id=contact.id),
-        "timeline": activities.timeline(session, contact),
+        "last_contacted": companies.last_contacted(db, contact),
+        "opportunities": companies.opportunities_of(db, contact_id=contact.id),
+        "timeline": activities.timeline(db, contact),
         **extra,
     }
 

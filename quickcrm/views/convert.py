@@ -29,10 +29,10 @@ def _next() -> str:
 
 
 def _page(lead: Lead, form: ConvertForm, status: int = 200):
-    session = get_session()
+    db = get_session()
     region = current_app.config["PHONE_REGION"]
-    companies = matching.suggest_companies(session, lead, region)
-    contacts = matching.suggest_contacts(session, lead, [c.id for c in companies], region)
+    companies = matching.suggest_companies(db, lead, region)
+    contacts = matching.suggest_contacts(db, lead, [c.id for c in companies], region)
     return render(
         TEMPLATE,
         ["content"],
@@ -43,7 +43,7 @@ def _page(lead: Lead, form: ConvertForm, status: int = 200):
         contacts=contacts,
         company_reasons={c.id: matching.company_match_reasons(c, lead, region) for c in companies},
         contact_reasons={c.id: matching.contact_match_reasons(c, lead, region) for c in contacts},
-        stages=ordered_stages(session),
+        stages=ordered_stages(db),
         next=_next(),
     )
 
@@ -58,25 +58,25 @@ def form(lead_id: int):
     lead = get_or_404(Lead, lead_id)
     if lead.status != "open":
         return _already(lead, 200)
-    session = get_session()
+    db = get_session()
     region = current_app.config["PHONE_REGION"]
-    suggested = matching.suggest_companies(session, lead, region)
-    return _page(lead, ConvertForm.initial(session, lead, suggested, today()))
+    suggested = matching.suggest_companies(db, lead, region)
+    return _page(lead, ConvertForm.initial(db, lead, suggested, today()))
 
 
 @bp.post("/<int:lead_id>/convert")
 @role_required("coordinator")
 def convert(lead_id: int):
     lead = get_or_404(Lead, lead_id)
-    session = get_session()
+    db = get_session()
     region = current_app.config["PHONE_REGION"]
     if lead.status != "open":
         return _already(lead)
-    form = ConvertForm.clean(session, request.form, phone_region=region)
+    form = ConvertForm.clean(db, request.form, phone_region=region)
     if not form.ok:
         return _page(lead, form, 422)
     try:
-        result = convert_lead(session, lead, current_user, form, phone_region=region)
+        result = convert_lead(db, lead, current_user, form, phone_region=region)
     except v.Conflict:
         return _already(lead)
     company_url = url_for("companies.detail", company_id=result.company.id)

@@ -38,14 +38,14 @@ def _csv(export: exports.Export) -> Response:
     # The rows are read after the view has returned and its session was closed: the
     # download has a session of its own. The statement runs now, so a refused one is an
     # error page, not a file cut short.
-    session = current_app.extensions["quickcrm.sessionmaker"]()
+    db = current_app.extensions["quickcrm.sessionmaker"]()
     try:
-        chunks = exports.stream(session, export)
+        chunks = exports.stream(db, export)
         first = next(chunks)
     except BaseException:
-        session.close()
+        db.close()
         raise
-    body = Download(first, chunks, session.close)
+    body = Download(first, chunks, db.close)
     return _download(body, export.filename(today()), "text/csv")
 
 

@@ -39,17 +39,17 @@ def index():
 def _list(status: int = 200, **extra):
     """The leads list as the URL's filters say (a refused *Reassign* keeps them: they are
     in its form's action)."""
-    session = get_session()
+    db = get_session()
     query = leads.LeadQuery.from_args(request.args)
-    page = leads.list_leads(session, query, current_user, today=today())
-    owners = users.everyone_by_name(session) if current_user.can("coordinator") else []
+    page = leads.list_leads(db, query, current_user, today=today())
+    owners = users.everyone_by_name(db) if current_user.can("coordinator") else []
     return render(
         "leads/index.html",
         ["results"],
         query=query,
         page=page,
         owners=owners,
-        sources=leads.sources(session),
+        sources=leads.sources(db),
         reasons=leads.DISQUALIFY_REASONS,
         status=status,
         **extra,
@@ -59,9 +59,9 @@ def _list(status: int = 200, **extra):
 @bp.get("/review")
 def review():
     """Review mode: one lead of the filtered list per screen, with its position."""
-    session = get_session()
+    db = get_session()
     query = leads.LeadQuery.from_args(request.args)
-    ids = leads.lead_ids(session, query, current_user, today=today())
+    ids = leads.lead_ids(db, query, current_user, today=today())
     if not ids:
         return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
     position = request.args.get("at", type=int, default=1)
@@ -77,8 +77,8 @@ def review():
         lead=lead,
         ids=ids,
         position=position,
-        action=leads.next_action(session, lead),
-        timeline=activities.timeline(session, lead),
+        action=leads.next_action(db, lead),
+        timeline=activities.timeline(db, lead),
         reasons=leads.DISQUALIFY_REASONS,
     )
 
@@ -86,20 +86,20 @@ def review():
 def _detail_context(lead: Lead, **extra) -> dict:
     """What the lead page shows; ``extra`` says which field row is open (``open_field``,
     with ``field_raw``/``field_errors`` after a refusal), saved or refused."""
-    session = get_session()
+    db = get_session()
     return {
         "lead": lead,
         "fields": leads.LEAD_FIELDS,
         "editable": leads.edit_refusal(lead) is None,
-        "action": leads.next_action(session, lead),
-        "field_raw": leads.field_values(session, lead),
+        "action": leads.next_action(db, lead),
+        "field_raw": leads.field_values(db, lead),
         "field_errors": {},
-        "timeline": activities.timeline(session, lead),
+        "timeline": activities.timeline(db, lead),
         "reasons": leads.DISQUALIFY_REASONS,
-        "result": leads.conversion_of(session, lead),
+        "result": leads.conversion_of(db, lead),
         "owners": users.active_users(get_session()) if current_user.can("coordinator") else [],
         "undo_refusal": (
-            convert.undo_refusal(session, lead, current_user)
+            convert.undo_refusal(db, lead, current_user)
             if lead.status == "converted" and current_user.can("coordinator")
             else None
         ),
@@ -235,14 +235,14 @@ def snooze(lead_id: int):
 def reassign(lead_id: int):
     """Give the lead to another user (its open follow-ups go along)."""
     lead = _lead_for(lead_id)
-    session = get_session()
+    db = get_session()
     try:
-        owner = ownership.new_owner(session, request.form.get("owner_id"))
+        owner = ownership.new_owner(db, request.form.get("owner_id"))
     except v.Refused as exc:
         context = _detail_context(lead, owner_error=str(exc))
         return render(TEMPLATE, ["content"], status=422, **context)
-    ownership.reassign_leads(session, [lead.id], owner)
-    session.commit()
+    ownership.reassign_leads(db, [lead.id], owner)
+    db.commit()
     flash(f"Reassigned — {lead.name} is now {owner.name}'s.")
     return redirect(_back(lead), 303)
 
@@ -251,15 +251,15 @@ def reassign(lead_id: int):
 @role_required("coordinator")
 def reassign_many():
     """Give the checked leads of the list to the chosen user."""
-    session = get_session()
+    db = get_session()
     try:
         ids = ownership.lead_ids(request.form.getlist("lead_ids"))
-        owner = ownership.new_owner(session, request.form.get("owner_id"))
+        owner = ownership.new_owner(db, request.form.get("owner_id"))
     except v.Refused as exc:
         return _list(422, reassign_errors=exc.errors)
     back = url_for("leads.index", **leads.LeadQuery.from_args(request.args).to_args())
-    moved = ownership.reassign_leads(session, ids, owner)
-    session.commit()
+    moved = ownership.reassign_leads(db, ids, owner)
+    db.commit()
     flash(f"Reassigned {moved} lead{'' if moved == 1 else 's'} to {owner.name}.")
     return redirect(back, 303)
 

@@ -32,13 +32,13 @@ def _chosen(snapshots: list[MeetingSnapshot], name: str) -> MeetingSnapshot | No
 
 @bp.get("")
 def index():
-    session = get_session()
-    snapshots = meeting.snapshots(session)
+    db = get_session()
+    snapshots = meeting.snapshots(db)
     older = _chosen(snapshots, "from") or (snapshots[0] if snapshots else None)
     newer = _chosen(snapshots, "to")
     if older is not None and newer is not None and newer.taken_at < older.taken_at:
         older, newer = newer, older
-    comparison = meeting.compare(session, older, newer, today()) if older else None
+    comparison = meeting.compare(db, older, newer, today()) if older else None
     return render(
         "meeting/index.html",
         ["content"],
@@ -52,10 +52,10 @@ def index():
 @bp.post("/snapshots")
 def start():
     """Start this week's meeting: snapshot now, and show the week since the last one."""
-    session = get_session()
-    previous = next(iter(meeting.snapshots(session, limit=1)), None)
-    snapshot = meeting.take_snapshot(session, current_user)
-    session.commit()
+    db = get_session()
+    previous = next(iter(meeting.snapshots(db, limit=1)), None)
+    snapshot = meeting.take_snapshot(db, current_user)
+    db.commit()
     flash("This week's meeting has started: the next meeting compares with today.")
     if previous is None:
         return redirect(url_for("meeting.index"), 303)

@@ -1,7 +1,8 @@
 """What every view shares (docs/architecture.md): rendering a page or its fragment
 (``render``), guards (``guards``), how values are written (``formats``), static files
 (``static``), the security headers (``security``), how a request is read before a view
-(``inputs``), compressed answers (``compress``) and error pages (``errors``)."""
+(``inputs``), compressed answers (``compress``), error pages (``errors``) and logging an activity
+from a record's page (``log_activity``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["navigation"] = render.navigation
     app.jinja_env.filters["friendly_date"] = formats.friendly_date
     app.jinja_env.filters["http_url"] = security.http_url
-    app.jinja_env.filters["money"] = formats.money
+    app.jinja_env.filters["money"] = formats.amount
     # The word lists live once, in models.py; templates loop over them.
     app.jinja_env.globals.update(
         ACTIVITY_KINDS=models.ACTIVITY_KINDS,

@@ -67,12 +67,12 @@ def error_response(code: int, message: str | None = None, headers: dict | None =
 def _rollback() -> None:
     """End the request's failed transaction first: on PostgreSQL nothing else can be read
     in it, not even what the error page shows."""
-    session = g.get("db_session")
-    if session is not None:
+    db = g.get("db_session")
+    if db is not None:
         try:
-            session.rollback()
+            db.rollback()
         except Exception:
-            session.invalidate()
+            db.invalidate()
 
 
 def refusal_response(exc: Refused | Conflict):

@@ -24,7 +24,7 @@ def friendly_date(when: date) -> str:
     return when.strftime("%a %d %b %Y" if when.year != today().year else "%a %d %b")
 
 
-def money(amount, cents: bool = False, signed: bool = False) -> str:
-    """How every page writes an amount: thousands separated, whole units unless ``cents``,
-    with its sign when ``signed`` (a change)."""
-    return format(amount, ("+" if signed else "") + (",.2f" if cents else ",.0f"))
+def amount(value, cents: bool = False, signed: bool = False) -> str:
+    """How every page writes an amount (the ``money`` filter): thousands separated, whole
+    units unless ``cents``, with its sign when ``signed`` (a change)."""
+    return format(value, ("+" if signed else "") + (",.2f" if cents else ",.0f"))

@@ -4,11 +4,10 @@ friends), the CSRF field every form holds, and which user-entered URLs may becom
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+
+from quickcrm.domain.validation import web_address
 
 
 def csrf_field() -> Markup:
@@ -49,32 +48,5 @@ def add_security_headers(headers) -> None:
         headers.setdefault(name, value)
 
 
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
-
-
-def http_url(text: str | None) -> str | None:
-    """``text`` as a link target when it is an http(s) URL (a bare "example.com" gets
-    https://), else None: a user-entered ``javascript:`` or ``data:`` URL is never a link.
-
-    Browsers ignore leading/trailing spaces and control characters and any tab or newline
-    inside a URL, so those are dropped before the scheme is read; any other control
-    character means it is not linked at all."""
-    url = re.sub(r"[\t\n\r]", "", (text or "").strip(_C0_AND_SPACE))
-    if _CONTROL.search(url):
-        return None
-    scheme = _SCHEME.match(url)
-    if scheme is None or "." in scheme.group(1):  # "example.com" or "example.com:8080"
-        if not url[:1].isalnum():
-            return None
-        url = f"https://{url}"
-    elif scheme.group(1).lower() not in ("http", "https"):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
+# The template filter: which user-entered URLs may become links (the domain's one rule).
+http_url = web_address

@@ -6,14 +6,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from quickcrm.domain.money import money, weighted, weighted_value
+from quickcrm.domain.money import cents, weighted, weighted_value
 from quickcrm.models import Company, Opportunity, Stage
 
 
 def test_money_rounds_to_cents_whatever_the_database_returns():
-    assert money(None) == Decimal("0.00")
-    assert money(1234.5) == Decimal("1234.50")
-    assert money(Decimal("2.345")) == Decimal("2.34")  # half to even, as before
+    assert cents(None) == Decimal("0.00")
+    assert cents(1234.5) == Decimal("1234.50")
+    assert cents(Decimal("2.345")) == Decimal("2.34")  # half to even, as before
 
 
 def test_weighted_is_the_same_in_python_and_in_sql(db):
@@ -29,4 +29,4 @@ def test_weighted_is_the_same_in_python_and_in_sql(db):
     db.flush()
     summed = db.scalar(select(func.sum(weighted(Opportunity.value, Opportunity.probability))))
     assert weighted_value(deal) == Decimal("3.495")
-    assert money(summed) == money(weighted_value(deal))
+    assert cents(summed) == cents(weighted_value(deal))

@@ -16,13 +16,6 @@ LEGAL_SUFFIXES = (
     "eurl", "sasu", "bv", "nv", "spa", "srl", "sl", "slu", "oy", "ab", "as", "asa", "aps",
     "pty", "pvt", "kft", "sro", "zrt", "se", "eg", "ev", "lda", "ltda", "kk",
 )  # fmt: skip
-# Written with dots or capitals on cards: how the reader shows them.
-LEGAL_DISPLAY = {
-    "gmbh": "GmbH", "mbh": "mbH", "ltd": "Ltd", "inc": "Inc", "llc": "LLC", "plc": "PLC",
-    "llp": "LLP", "ag": "AG", "kg": "KG", "ug": "UG", "sa": "SA", "sas": "SAS",
-    "sarl": "SARL", "bv": "BV", "nv": "NV", "spa": "SpA", "srl": "Srl", "corp": "Corp",
-    "oy": "Oy", "ab": "AB", "se": "SE",
-}  # fmt: skip
 
 # Words of job titles, in English, German, French, Spanish, Italian and Dutch.
 TITLE_WORDS = words(

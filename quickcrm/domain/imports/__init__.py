@@ -6,7 +6,10 @@
   the duplicate keys; cells made safe for a spreadsheet.
 - ``run``: the upload stored in chunks, the import in batches (resumable, each row at most
   once), the report, undo.
+- ``ahead``: the helper process that cleans the next chunk while a batch is written.
 
-Transactions: ``run``'s functions commit themselves, one batch per transaction, as the
-rest of quickcrm/domain does.
+Transactions: unlike the rest of quickcrm/domain, which flushes and leaves the commit to
+its caller, ``run`` owns its transactions — storing an upload, starting an import, each
+batch (the unit an import resumes from) and an undo commit themselves
+(docs/architecture.md, "Transactions").
 """

@@ -39,7 +39,7 @@ from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import ahead
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
-from quickcrm.domain.imports.detect import Detected, detect, read_rows
+from quickcrm.domain.imports.detect import detect, read_rows
 from quickcrm.domain.imports.mapping import check
 from quickcrm.domain.imports.rows import (
     Cleaner,
@@ -148,10 +148,6 @@ def _store_chunks(session: Session, import_id: int, rows) -> tuple[int, int]:
     if batch:
         flush()
     return total, chunks
-
-
-def detected_of(upload: Import) -> Detected:
-    return Detected(upload.encoding, upload.delimiter)
 
 
 def headers_of(upload: Import) -> list[str]:
