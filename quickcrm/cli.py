@@ -17,6 +17,7 @@ from quickcrm.domain import api_tokens, demo, housekeeping, users
 from quickcrm.domain import backup as backups
 from quickcrm.domain import validation as v
 from quickcrm.models import ROLES, utcnow
+from quickcrm.web.formats import phone_region
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 
@@ -81,7 +82,7 @@ def seed_demo(password: str, force: bool) -> None:
             session,
             password=password,
             password_method=current_app.config["PASSWORD_METHOD"],
-            region=current_app.config["PHONE_REGION"],
+            region=phone_region(),
             force=force,
         )
     except v.Refused as exc:

@@ -57,6 +57,11 @@ class Config:
     HOUSEKEEPING_EVERY = timedelta(hours=1)
 
     # ISO country (e.g. "GB") for phone numbers typed without +; None reads only +numbers.
+    # What the team's settings mean while an admin has not set them (Admin → Team
+    # settings, quickcrm/domain/team.py): an IANA zone (else the server's), an ISO 4217
+    # currency (else none shown), the region phone numbers without a country code are in.
+    TIME_ZONE: str | None = None
+    CURRENCY: str | None = None
     PHONE_REGION: str | None = None
 
     # The largest request body (a capture, a form); more is refused with 413.

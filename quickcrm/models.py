@@ -111,6 +111,9 @@ class User(UserMixin, Timestamped, Base):
     # Part of the id every session and "stay signed in" cookie carries: raising it (signing
     # out, a new password, deactivation) ends all of them at once.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The IANA zone this user's "today" and times are in, for a rep who travels; None: the
+    # team's (quickcrm/domain/team.py).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_active(self) -> bool:  # flask-login: deactivated users cannot sign in
@@ -415,6 +418,26 @@ class Segment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     position: Mapped[int]
+
+
+class TeamSettings(Timestamped, Base):
+    """The team's own time zone, currency, date format (a locale), first day of the week and
+    phone region: one row (id 1), in the database so every app server agrees. A value left
+    empty falls back to the server's setting (quickcrm/domain/team.py)."""
+
+    __tablename__ = "team_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        CheckConstraint("week_start IS NULL OR week_start IN (0, 6)", name="week_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    locale: Mapped[str | None] = mapped_column(String(20))
+    # 0: Monday, 6: Sunday (Python's weekday numbers).
+    week_start: Mapped[int | None]
+    phone_region: Mapped[str | None] = mapped_column(String(2))
 
 
 class MeetingSnapshot(Base):

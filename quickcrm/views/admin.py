@@ -8,8 +8,10 @@ from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import api_tokens, companies, stages, users
+from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.models import ApiToken, LostReason, Segment, Stage, User
+from quickcrm.web.formats import team
 from quickcrm.web.guards import role_required
 from quickcrm.web.render import get_or_404, render
 
@@ -259,3 +261,39 @@ def revoke_token(token_id: int):
     token = get_or_404(ApiToken, token_id)
     api_tokens.revoke(get_session(), token)
     return _done(f"Revoked the token {token.name}: it no longer opens the API.", "admin.tokens")
+
+
+# --- Team settings (docs/team.md) ---------------------------------------------------------
+
+
+def _team_page(status: int = 200, form: teams.TeamForm | None = None):
+    current = team()
+    if form is None:
+        week = "sunday" if current.week_start == teams.SUNDAY else "monday"
+        form = teams.TeamForm(raw={
+            "time_zone": current.time_zone, "currency": current.currency or "",
+            "locale": current.locale, "week_start": week,
+            "phone_region": current.phone_region or "",
+        })  # fmt: skip
+    return render(
+        "admin/team.html",
+        ["content"],
+        status=status,
+        form=form,
+        choices=teams.choices(current.locale),
+    )
+
+
+@bp.get("/team")
+def team_settings():
+    return _team_page()
+
+
+@bp.post("/team")
+def save_team_settings():
+    db = get_session()
+    form = teams.TeamForm.clean(db, request.form)
+    if not form.ok:
+        return _team_page(422, form)
+    teams.save(db, form)
+    return _done("Team settings saved: every page uses them now.", "admin.team_settings")

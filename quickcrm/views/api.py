@@ -17,7 +17,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import api_tokens, ratelimit, web_leads
 from quickcrm.domain import validation as v
 from quickcrm.web.errors import MESSAGES
-from quickcrm.web.formats import today
+from quickcrm.web.formats import phone_region, today
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -108,9 +108,7 @@ def create_lead():
         data = _read_body()
         if isinstance(data, Response):
             return data
-        form, errors = web_leads.lead_form(
-            data, today=today(), phone_region=current_app.config["PHONE_REGION"]
-        )
+        form, errors = web_leads.lead_form(data, today=today(), phone_region=phone_region())
         if errors:
             return _json({"errors": errors}, 422)
         first = web_leads.store_web_lead(

@@ -21,9 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm.db import close_session, get_engine, get_session
 from quickcrm.domain import ratelimit, users
+from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.extensions import htmx
 from quickcrm.models import User
+from quickcrm.web.formats import team
 from quickcrm.web.guards import safe_next
 from quickcrm.web.render import render
 
@@ -242,3 +244,31 @@ this setup code:
 
 (flask --app wsgi setup-code shows it again.)
 """
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """The signed-in user's own settings: their time zone (for a rep who travels)."""
+    db = get_session()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            teams.set_user_zone(db, current_user, request.form.get("time_zone"))
+        except v.Refused as exc:
+            db.rollback()
+            errors = exc.errors
+        else:
+            db.commit()
+            flash("Saved: your dates and times are in your time zone now.")
+            return redirect(url_for("auth.account"), 303)
+    current = team()
+    body = render(
+        "auth/account.html",
+        ["content"],
+        status=422 if errors else 200,
+        errors=errors,
+        chosen=request.form.get("time_zone", "") if errors else (current_user.time_zone or ""),
+        team_zone=current.time_zone,
+        zones=teams.choices(current.locale)["zones"],
+    )
+    return body

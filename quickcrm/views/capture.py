@@ -27,7 +27,7 @@ from quickcrm.domain import validation as v
 from quickcrm.models import Lead, utcnow
 from quickcrm.services import ocr
 from quickcrm.web.errors import answers_json
-from quickcrm.web.formats import today
+from quickcrm.web.formats import phone_region, today, zone
 from quickcrm.web.inputs import body_limit
 from quickcrm.web.render import form_data, get_or_404, render, wants_page
 
@@ -150,7 +150,7 @@ def undo(lead_id: int):
 
 
 def _clean(data) -> leads.LeadForm:
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     return leads.LeadForm.clean(get_session(), data, today=today(), phone_region=region)
 
 
@@ -239,11 +239,11 @@ def read_photo(photo: bytes) -> cards.Card:
         timeout=float(config["OCR_TIMEOUT"]),
         idle=float(config["OCR_IDLE_SECONDS"]),
     )
-    return cards.read_card(lines, region=config["PHONE_REGION"])
+    return cards.read_card(lines, region=phone_region())
 
 
 def _checks() -> dict:
-    return leads.field_checks(today=today(), phone_region=current_app.config["PHONE_REGION"])
+    return leads.field_checks(today=today(), phone_region=phone_region())
 
 
 @bp.post("/cards/read")
@@ -296,5 +296,5 @@ def capture_attachments(
             card = None
     elif (fields.get("name") or "").strip():
         return fields, prepared, False  # read on the phone and checked by the rep
-    local = captured_at.astimezone()  # the server's time zone, like its "today"
+    local = captured_at.astimezone(zone())  # the rep's zone, like their "today"
     return cards.fill_capture(fields, card, checks=_checks(), when=local), prepared, True

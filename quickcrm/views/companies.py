@@ -3,7 +3,7 @@ opportunity, add a note, merge a duplicate (coordinators)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
@@ -11,7 +11,7 @@ from quickcrm.domain import activities, companies, opportunities, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
 from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company
-from quickcrm.web.formats import today
+from quickcrm.web.formats import phone_region, today
 from quickcrm.web.guards import role_required
 from quickcrm.web.log_activity import log_activity_on
 from quickcrm.web.render import get_or_404, render, wants_page
@@ -82,7 +82,7 @@ def new():
 @role_required("coordinator")
 def create():
     db = get_session()
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     form = companies.CompanyForm.clean(db, request.form, region=region)
     if not form.ok:
         context = {"form": form, **_form_choices()}
@@ -105,7 +105,7 @@ def detail(company_id: int):
 @role_required("coordinator")
 def update(company_id: int):
     company = get_or_404(Company, company_id)
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     form = companies.CompanyForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
@@ -131,7 +131,7 @@ def new_contact(company_id: int):
 @bp.post("/<int:company_id>/contacts/new")
 def create_contact(company_id: int):
     company = _company(company_id)
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     form = companies.ContactForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(CONTACT_TEMPLATE, ["content"], status=422, company=company, form=form)

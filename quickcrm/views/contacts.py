@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, companies
 from quickcrm.domain import validation as v
 from quickcrm.models import Company, Contact
+from quickcrm.web.formats import phone_region
 from quickcrm.web.guards import role_required
 from quickcrm.web.log_activity import log_activity_on
 from quickcrm.web.render import get_or_404, render, wants_page
@@ -75,7 +76,7 @@ def vcard(contact_id: int):
 @role_required("coordinator")
 def update(contact_id: int):
     contact = get_or_404(Contact, contact_id)
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     form = companies.ContactForm.clean(get_session(), request.form, region=region)
     if not form.ok:
         return render(TEMPLATE, ["contact_form"], status=422, **_context(contact, form=form))

@@ -4,7 +4,7 @@ conversion")."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -14,7 +14,7 @@ from quickcrm.domain import validation as v
 from quickcrm.domain.convert import ConvertForm, convert_lead, undo_conversion
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Lead
-from quickcrm.web.formats import today
+from quickcrm.web.formats import phone_region, today
 from quickcrm.web.guards import role_required, safe_next
 from quickcrm.web.render import get_or_404, render
 
@@ -30,7 +30,7 @@ def _next() -> str:
 
 def _page(lead: Lead, form: ConvertForm, status: int = 200):
     db = get_session()
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     companies = matching.suggest_companies(db, lead, region)
     contacts = matching.suggest_contacts(db, lead, [c.id for c in companies], region)
     return render(
@@ -59,7 +59,7 @@ def form(lead_id: int):
     if lead.status != "open":
         return _already(lead, 200)
     db = get_session()
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     suggested = matching.suggest_companies(db, lead, region)
     return _page(lead, ConvertForm.initial(db, lead, suggested, today()))
 
@@ -69,7 +69,7 @@ def form(lead_id: int):
 def convert(lead_id: int):
     lead = get_or_404(Lead, lead_id)
     db = get_session()
-    region = current_app.config["PHONE_REGION"]
+    region = phone_region()
     if lead.status != "open":
         return _already(lead)
     form = ConvertForm.clean(db, request.form, phone_region=region)

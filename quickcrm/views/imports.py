@@ -22,7 +22,7 @@ from quickcrm.domain import validation as v
 from quickcrm.domain.imports import mapping, run
 from quickcrm.models import IMPORT_KINDS, Import, User
 from quickcrm.web.errors import error_response
-from quickcrm.web.formats import today
+from quickcrm.web.formats import phone_region, today
 from quickcrm.web.guards import role_required
 from quickcrm.web.render import get_or_404, render, wants_page
 
@@ -74,7 +74,7 @@ def only_admins():
 
 
 def _region() -> str | None:
-    return current_app.config["PHONE_REGION"]
+    return phone_region()
 
 
 def _index(status: int = 200, error: str | None = None, kind: str = "leads"):

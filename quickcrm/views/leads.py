@@ -3,14 +3,14 @@ status, card photo and voice notes)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, attachments, convert, leads, ownership, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
-from quickcrm.web.formats import today
+from quickcrm.web.formats import phone_region, today
 from quickcrm.web.guards import role_required, safe_next
 from quickcrm.web.inputs import body_limit
 from quickcrm.web.log_activity import log_activity_on
@@ -153,7 +153,7 @@ def save_field(lead_id: int, name: str):
             name,
             request.form,
             today=today(),
-            phone_region=current_app.config["PHONE_REGION"],
+            phone_region=phone_region(),
         )
     except v.Conflict as exc:
         return _row(lead, name, status=409, refused_field=name, refusal=str(exc))

@@ -17,6 +17,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_field"] = security.csrf_field
     app.jinja_env.globals["navigation"] = render.navigation
     app.jinja_env.filters["friendly_date"] = formats.friendly_date
+    app.jinja_env.filters["day"] = formats.day
+    app.jinja_env.filters["moment"] = formats.moment
+    app.jinja_env.filters["local_moment"] = formats.local_moment
     app.jinja_env.filters["http_url"] = security.http_url
     app.jinja_env.filters["money"] = formats.amount
     # The word lists live once, in models.py; templates loop over them.

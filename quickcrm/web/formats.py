@@ -1,30 +1,121 @@
-"""How values are written for a person: dates relative to today, amounts of money."""
+"""How values are written for a person, in the viewer's zone and the team's formats
+(docs/team.md): today, dates relative to it, moments, amounts of money. Babel writes them
+from the team's locale; no template holds a format string of its own."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal, parse_pattern
+from flask import current_app, g, has_request_context
+from flask_login import current_user
+
+from quickcrm.db import get_session
+from quickcrm.domain import team as teams
+from quickcrm.models import utcnow
+
+
+def defaults() -> teams.Defaults:
+    config = current_app.config
+    return teams.Defaults(
+        time_zone=config.get("TIME_ZONE") or None,
+        currency=config.get("CURRENCY") or None,
+        phone_region=config.get("PHONE_REGION") or None,
+    )
+
+
+def team() -> teams.Team:
+    """The team's settings, read once per request."""
+    if not has_request_context():
+        return teams.load(get_session(), defaults())
+    if "quickcrm_team" not in g:
+        g.quickcrm_team = teams.load(get_session(), defaults())
+    return g.quickcrm_team
+
+
+def zone() -> ZoneInfo:
+    """The signed-in viewer's zone (their own, else the team's)."""
+    viewer = current_user if has_request_context() and current_user.is_authenticated else None
+    return team().zone_of(viewer)
+
+
+def phone_region() -> str | None:
+    """The region phone numbers without a country code are read in: the team's."""
+    return team().phone_region
 
 
 def today() -> date:
-    """The server's today; views pass it to domain rules that need one."""
-    return date.today()
+    """The viewer's today; views pass it to the domain rules that need one."""
+    return teams.local_today(zone(), utcnow())
+
+
+def _locale():
+    return team().babel_locale
 
 
 def friendly_date(when: date) -> str:
-    """ "today", "tomorrow", a weekday within the week, else "Mon 30 Nov"."""
-    days = (when - today()).days
+    """ "today", "tomorrow", "yesterday", a weekday within the week, else "Mon 30 Nov" (with
+    the year when it is not this year's), in the team's language and order."""
+    now = today()
+    days = (when - now).days
     if days == 0:
         return "today"
     if days == 1:
         return "tomorrow"
     if days == -1:
         return "yesterday"
+    locale = _locale()
     if 1 < days < 7:
-        return when.strftime("%A")
-    return when.strftime("%a %d %b %Y" if when.year != today().year else "%a %d %b")
+        return format_date(when, "EEEE", locale=locale)
+    skeleton = "MMMEd" if when.year == now.year else "yMMMEd"
+    return format_skeleton(skeleton, when, locale=locale)
+
+
+def day(when: date | None, style: str = "medium") -> str:
+    """A date as the team writes it ("6 Dec 2026"; ``short``: "6/12/26")."""
+    return "" if when is None else format_date(when, style, locale=_locale())
+
+
+def moment(when: datetime | None, style: str = "short") -> str:
+    """A stored (UTC) moment in the viewer's zone and the team's format: "6 Dec, 06:00"
+    this year, with the year otherwise. Never says UTC."""
+    if when is None:
+        return ""
+    local = when.astimezone(zone())
+    skeleton = "MMMdHm" if local.year == today().year else "yMMMdHm"
+    return format_skeleton(skeleton, local, locale=_locale())
+
+
+def local_moment(when: datetime) -> datetime:
+    """A stored moment in the viewer's zone (for a machine-readable attribute)."""
+    return when.astimezone(zone())
 
 
 def amount(value, cents: bool = False, signed: bool = False) -> str:
-    """How every page writes an amount (the ``money`` filter): thousands separated, whole
-    units unless ``cents``, with its sign when ``signed`` (a change)."""
-    return format(value, ("+" if signed else "") + (",.2f" if cents else ",.0f"))
+    """How every page writes an amount (the ``money`` filter): in the team's currency and
+    locale when it has one ("A$12,500"), grouped as the locale groups; whole units unless
+    ``cents``; with its sign when ``signed`` (a change)."""
+    if value is None:
+        return ""
+    locale = _locale()
+    number = Decimal(value)
+    digits = 2 if cents else 0
+    currency = team().currency
+    if currency:
+        pattern = parse_pattern(locale.currency_formats["standard"])
+        pattern.frac_prec = (digits, digits)
+        text = pattern.apply(
+            abs(number) if signed else number, locale, currency=currency, currency_digits=False
+        )
+    else:
+        text = format_decimal(
+            abs(number) if signed else number,
+            format="#,##0.00" if cents else "#,##0",
+            locale=locale,
+        )
+    if signed:
+        return ("-" if number < 0 else "+") + text
+    return text

@@ -178,3 +178,22 @@ document.addEventListener("keydown", (event) => {
     form.requestSubmit();
   }
 });
+
+// Account: the phone may suggest its own time zone when it differs from the one in use —
+// never switched silently; the rep taps "Use it", then saves.
+const suggest = document.querySelector("[data-zone-suggest]");
+if (suggest) {
+  const phone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const select = suggest.closest("form").querySelector("select[name=time_zone]");
+  const offered = select && [...select.options].some((option) => option.value === phone);
+  if (phone && offered && phone !== suggest.dataset.current) {
+    suggest.querySelector("[data-zone-suggest-text]").textContent =
+      `Your phone is in ${phone.replaceAll("_", " ")} — use it?`;
+    suggest.hidden = false;
+    suggest.querySelector("[data-zone-suggest-use]").addEventListener("click", () => {
+      select.value = phone;
+      suggest.hidden = true;
+      select.focus();
+    });
+  }
+}
