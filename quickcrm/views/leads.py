@@ -10,7 +10,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import activities, attachments, convert, leads, ownership, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
-from quickcrm.web.formats import phone_region, today
+from quickcrm.web.formats import friendly_date, phone_region, today
 from quickcrm.web.guards import role_required, safe_next
 from quickcrm.web.inputs import body_limit
 from quickcrm.web.log_activity import log_activity_on
@@ -226,7 +226,7 @@ def snooze(lead_id: int):
     lead = _lead_for(lead_id)
     action = leads.snooze(get_session(), lead, current_user, today=today())
     get_session().commit()
-    flash(f"Snoozed — {lead.name}, next action {action.due_on.isoformat()}.")
+    flash(f"Snoozed — {lead.name}, next action {friendly_date(action.due_on)}.")
     return redirect(_back(lead), 303)
 
 

@@ -19,6 +19,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["friendly_date"] = formats.friendly_date
     app.jinja_env.filters["day"] = formats.day
     app.jinja_env.filters["moment"] = formats.moment
+    app.jinja_env.filters["month"] = formats.month
+    app.jinja_env.filters["time_of_day"] = formats.time_of_day
     app.jinja_env.filters["local_moment"] = formats.local_moment
     app.jinja_env.filters["http_url"] = security.http_url
     app.jinja_env.filters["money"] = formats.amount

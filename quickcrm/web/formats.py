@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
 from babel.numbers import format_decimal, parse_pattern
 from flask import current_app, g, has_request_context
 from flask_login import current_user
@@ -74,24 +74,44 @@ def friendly_date(when: date) -> str:
     return format_skeleton(skeleton, when, locale=locale)
 
 
-def day(when: date | None, style: str = "medium") -> str:
-    """A date as the team writes it ("6 Dec 2026"; ``short``: "6/12/26")."""
-    return "" if when is None else format_date(when, style, locale=_locale())
+def day(when: date | datetime | None, style: str = "medium") -> str:
+    """A date as the team writes it ("6 Dec 2026"; ``short``: "6/12/26"); a stored moment
+    on the viewer's day (captured at 06:00 in Perth on Sunday is Sunday's)."""
+    if when is None:
+        return ""
+    if isinstance(when, datetime):
+        when = when.astimezone(zone()).date()
+    return format_date(when, style, locale=_locale())
 
 
-def moment(when: datetime | None, style: str = "short") -> str:
+def month(when: date, year: bool = True) -> str:
+    """A month as the team writes it: "Dec 2026" (the forecast's months); "Dec" without
+    ``year`` (a chart's axis)."""
+    return format_skeleton("yMMM" if year else "MMM", when, locale=_locale())
+
+
+def time_of_day(when: datetime | None) -> str:
+    """A stored moment's time in the viewer's zone, as the team writes it ("06:00", or
+    "6:00 am" in en-AU)."""
+    return "" if when is None else format_time(when.astimezone(zone()), "short", locale=_locale())
+
+
+def moment(when: datetime | None) -> str:
     """A stored (UTC) moment in the viewer's zone and the team's format: "6 Dec, 06:00"
     this year, with the year otherwise. Never says UTC."""
     if when is None:
         return ""
     local = when.astimezone(zone())
-    skeleton = "MMMdHm" if local.year == today().year else "yMMMdHm"
-    return format_skeleton(skeleton, local, locale=_locale())
+    locale = _locale()
+    on = format_skeleton("MMMd" if local.year == today().year else "yMMMd", local, locale=locale)
+    at = format_time(local, "short", locale=locale)
+    return get_datetime_format("medium", locale=locale).replace("{1}", on).replace("{0}", at)
 
 
-def local_moment(when: datetime) -> datetime:
-    """A stored moment in the viewer's zone (for a machine-readable attribute)."""
-    return when.astimezone(zone())
+def local_moment(when: datetime | None) -> datetime | None:
+    """A stored moment in the viewer's zone (for a machine-readable attribute:
+    ``(when | local_moment).isoformat()`` keeps its offset)."""
+    return None if when is None else when.astimezone(zone())
 
 
 def amount(value, cents: bool = False, signed: bool = False) -> str:

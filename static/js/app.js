@@ -113,17 +113,6 @@ function clearError(field) {
   box?.classList.remove("has-error");
 }
 
-// Times are stored in UTC; show them in the phone's own time zone.
-function localiseTimes(root) {
-  root.querySelectorAll("time[data-local-time]").forEach((el) => {
-    const when = new Date(el.getAttribute("datetime"));
-    if (isNaN(when)) return;
-    el.textContent = when.toLocaleString([], {
-      day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-    });
-  });
-}
-
 // Dictation where the browser offers speech recognition; the button stays hidden elsewhere.
 const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
 function setUpDictation(root) {
@@ -195,7 +184,6 @@ function enhance(root) {
     if (date && !date.min) date.min = localISODate(0);
   });
   setUpDictation(root);
-  localiseTimes(root);
 }
 
 // New content: htmx's swaps (pages.js) and the capture page's own (capture.js, sync.js).

@@ -20,9 +20,11 @@ from quickcrm.models import (
     Import,
     Lead,
     LostReason,
+    MeetingSnapshot,
     Opportunity,
     Segment,
     Stage,
+    TeamSettings,
 )
 from tests import factories
 from tests.conftest import PASSWORD, Auth, csrf_token
@@ -262,3 +264,28 @@ def test_route_by_role(app, db, world, visitor):
         if denied(response, visitor) == allowed:
             wrong.append(f"{method} {url}: {response.status_code} (allowed: {allowed})")
     assert not wrong, f"{visitor}:\n" + "\n".join(wrong)
+
+
+def test_no_page_an_admin_opens_says_utc(app, db, world):
+    """Dates and times are the viewer's (issue 22): no page writes "UTC" beside one. A zone
+    offered in a time zone select ("UTC", "Etc/UTC") is a choice, not a time."""
+    admin = world["users"]["admin"]
+    db.add(TeamSettings(id=1, time_zone="Australia/Perth", currency="AUD", locale="en-AU",
+                        week_start=0, phone_region="AU"))  # fmt: skip
+    db.add_all([MeetingSnapshot(taken_by_id=admin.id), MeetingSnapshot(taken_by_id=admin.id)])
+    lead = db.get(Lead, world["path"]["lead_id"])
+    db.add(Activity(kind="note", text="Met", lead=lead, author_id=admin.id))
+    db.commit()
+    client = app.test_client()
+    Auth(client).login(admin.email, PASSWORD)
+    saying_utc = []
+    for endpoint, method, rule in routes(app):
+        if method != "GET" or endpoint == "auth.logout":
+            continue
+        response = client.get(url_of(rule, world["path"]))
+        if response.mimetype != "text/html":
+            continue
+        page = re.sub(r'<option value="[^"]*UTC[^"]*"[^>]*>[^<]*</option>', "", response.text)
+        if "UTC" in page:
+            saying_utc.append(rule.rule)
+    assert not saying_utc
