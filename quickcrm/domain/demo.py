@@ -8,18 +8,29 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import matching, meeting, users
+from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import (
     ensure_default_lost_reasons,
     ensure_default_stages,
     ordered_stages,
 )
-from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Segment, User
+from quickcrm.models import (
+    Activity,
+    Company,
+    Contact,
+    Lead,
+    Opportunity,
+    Segment,
+    TeamSettings,
+    User,
+)
 
 DEMO_USERS = (
     ("coordinator@demo.quickcrm", "Claire Coordinator", "coordinator"),
@@ -86,6 +97,8 @@ def _domain(company_name: str) -> str:
 
 
 SEGMENTS = ("Healthcare", "Hospitality", "Logistics", "Retail")
+# The demo team's settings (Admin → Team settings), where the database has none of its own.
+DEMO_TEAM = {"time_zone": "Europe/London", "currency": "GBP", "locale": "en-GB", "week_start": 0}
 
 
 def seed(
@@ -113,7 +126,9 @@ def seed(
                 "a new, empty database, or add --force to add them anyway."
             }
         )
-    today = today or date.today()
+    settings = _demo_team(session, region)
+    now = datetime.now(UTC)
+    today = today or teams.local_today(ZoneInfo(settings.time_zone or "UTC"), now)
     rng = random.Random(2026)
     ensure_default_stages(session)
     ensure_default_lost_reasons(session)
@@ -124,7 +139,6 @@ def seed(
         for email, name, role in DEMO_USERS
     ]
     reps = [u for u in people if u.role == "rep"]
-    now = datetime.now(UTC)
     count = 0
     for rep in reps:
         for i in range(leads_per_rep):
@@ -261,6 +275,18 @@ def seed(
         f"opportunity each, and {snapshots} weekly-meeting snapshots.\n"
         f"Demo accounts, each with the password {password}:{accounts}"
     )
+
+
+def _demo_team(session: Session, region: str | None) -> TeamSettings:
+    """The demo team's zone, currency, date format, week start and phone region, each
+    where the team has not set its own (flushed)."""
+    row = session.get(TeamSettings, 1) or TeamSettings(id=1)
+    for name, value in {**DEMO_TEAM, "phone_region": region}.items():
+        if getattr(row, name) is None:
+            setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def own_users(session: Session) -> int:

@@ -3,7 +3,9 @@
 Each export is the statement of the list it comes from (same filters, same visibility, same
 order, without the list's page limit) reduced to readable columns, written as CSV that
 Excel and LibreOffice open as they are: UTF-8 with a byte order mark, a header row, ISO
-dates, datetimes in UTC as ``YYYY-MM-DD HH:MM:SS``. Rows are read in batches through a
+dates (a day as the team wrote it: a next action, a close date), and every moment in UTC as
+ISO 8601 with a ``Z`` (``2026-12-05T22:00:00Z``), its header saying so ("Captured at
+(UTC)"). Rows are read in batches through a
 server-side cursor and sent as they are written, so 100,000 rows are never in memory.
 
 A cell a person typed that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
@@ -18,12 +20,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Numeric, Select, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from quickcrm.domain import companies, leads, opportunities
 from quickcrm.domain.money import weighted
+from quickcrm.domain.team import MONDAY, UTC_ZONE
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Stage, User
 
 BOM = "\ufeff"
@@ -46,7 +50,8 @@ def cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -107,8 +112,17 @@ def _people(*users: tuple[str, type[User]]) -> list[tuple[str, ColumnElement]]:
     ]
 
 
-def lead_export(session: Session, query: leads.LeadQuery, viewer: User, *, today: date) -> Export:
-    """The leads list's leads for ``viewer`` (a rep sees their own) with its filters."""
+def lead_export(
+    session: Session,
+    query: leads.LeadQuery,
+    viewer: User,
+    *,
+    today: date,
+    zone: ZoneInfo = UTC_ZONE,
+    week_start: int = MONDAY,
+) -> Export:
+    """The leads list's leads for ``viewer`` (a rep sees their own) with its filters, read
+    in the viewer's days as the list reads them."""
     owner = aliased(User)
     columns = [
         ("ID", Lead.id),
@@ -128,7 +142,7 @@ def lead_export(session: Session, query: leads.LeadQuery, viewer: User, *, today
         ("Created at (UTC)", Lead.created_at),
         ("Updated at (UTC)", Lead.updated_at),
     ]
-    statement = leads.listed(session, query, viewer, today=today)
+    statement = leads.listed(session, query, viewer, today=today, zone=zone, week_start=week_start)
     return _export("leads", statement.join_from(Lead, owner, Lead.owner_id == owner.id), columns)
 
 

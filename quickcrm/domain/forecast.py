@@ -1,18 +1,25 @@
 """What the forecast sums: open opportunities by expected close month, wins, overdue
 deals, the lead funnel, and figures by source and by rep. Every figure is aggregated by
-the database (GROUP BY); Python only fills in the months and ratios."""
+the database (GROUP BY); Python only fills in the months and ratios.
+
+Its months and quarters are the team's (one forecast for everyone): ``today`` is the team's
+today and a moment (a win's ``closed_at``, a lead's ``captured_at``) counts on the day it
+fell on in the team's zone (``zone``), so a deal won at 07:00 on 1 July in Perth is July's
+though it is 30 June in UTC."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import cents, weighted
+from quickcrm.domain.team import UTC_ZONE, period_bounds
 from quickcrm.models import Lead, Opportunity, User
 
 MONTHS_AHEAD = 6
@@ -26,10 +33,6 @@ def month_start(when: date, months_ahead: int = 0) -> date:
 
 def quarter_start(when: date) -> date:
     return date(when.year, 3 * ((when.month - 1) // 3) + 1, 1)
-
-
-def _moment(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -83,24 +86,26 @@ class Won:
     total: Decimal
 
 
-def won_between(session: Session, start: date, end: date) -> Won:
-    """Opportunities won from ``start`` up to and including ``end`` (by when they closed)."""
+def won_between(session: Session, start: date, end: date, zone: ZoneInfo = UTC_ZONE) -> Won:
+    """Opportunities won from ``start`` up to and including ``end``, days in ``zone`` (by
+    when they closed)."""
+    first, after = period_bounds(start, end, zone)
     count, total = session.execute(
         select(func.count(Opportunity.id), func.coalesce(func.sum(Opportunity.value), 0)).where(
             Opportunity.outcome == "won",
-            Opportunity.closed_at >= _moment(start),
-            Opportunity.closed_at < _moment(end + timedelta(days=1)),
+            Opportunity.closed_at >= first,
+            Opportunity.closed_at < after,
         )
     ).one()
     return Won(count, cents(total))
 
 
-def won_this_month(session: Session, today: date) -> Won:
-    return won_between(session, month_start(today), today)
+def won_this_month(session: Session, today: date, zone: ZoneInfo = UTC_ZONE) -> Won:
+    return won_between(session, month_start(today), today, zone)
 
 
-def won_this_quarter(session: Session, today: date) -> Won:
-    return won_between(session, quarter_start(today), today)
+def won_this_quarter(session: Session, today: date, zone: ZoneInfo = UTC_ZONE) -> Won:
+    return won_between(session, quarter_start(today), today, zone)
 
 
 def overdue(session: Session, today: date, limit: int = 50) -> list[Opportunity]:
@@ -178,18 +183,19 @@ class Cohort:
     reps: list[GroupFigures]
 
 
-def _in_period(start: date, end: date):
-    return Lead.captured_at >= _moment(start), Lead.captured_at < _moment(end + timedelta(days=1))
+def _in_period(start: date, end: date, zone: ZoneInfo):
+    first, after = period_bounds(start, end, zone)
+    return Lead.captured_at >= first, Lead.captured_at < after
 
 
-def cohort(session: Session, start: date, end: date) -> Cohort:
+def cohort(session: Session, start: date, end: date, zone: ZoneInfo = UTC_ZONE) -> Cohort:
     """The funnel, by source and by rep, for the leads captured from ``start`` up to and
-    including ``end``."""
+    including ``end``, days in ``zone``."""
     # (owner id, source) -> [leads, converted, won, won value]
     groups: dict[tuple[int, str | None], list] = {}
     leads = session.execute(
         select(Lead.owner_id, Lead.source, Lead.status, func.count())
-        .where(*_in_period(start, end))
+        .where(*_in_period(start, end, zone))
         .group_by(Lead.owner_id, Lead.source, Lead.status)
     )
     for owner_id, source, status, n in leads:
@@ -211,7 +217,7 @@ def cohort(session: Session, start: date, end: date) -> Cohort:
             func.coalesce(func.sum(Opportunity.value), 0),
         )
         .join(Lead, Lead.opportunity_id == won_id)
-        .where(Opportunity.outcome == "won", *_in_period(start, end))
+        .where(Opportunity.outcome == "won", *_in_period(start, end, zone))
         .group_by(Lead.owner_id, Lead.source)
     )
     for owner_id, source, n, value in won:
@@ -252,20 +258,24 @@ def cohort(session: Session, start: date, end: date) -> Cohort:
     )
 
 
-def funnel(session: Session, start: date, end: date) -> Funnel:
-    return cohort(session, start, end).funnel
+def funnel(session: Session, start: date, end: date, zone: ZoneInfo = UTC_ZONE) -> Funnel:
+    return cohort(session, start, end, zone).funnel
 
 
-def by_source(session: Session, start: date, end: date) -> list[GroupFigures]:
+def by_source(
+    session: Session, start: date, end: date, zone: ZoneInfo = UTC_ZONE
+) -> list[GroupFigures]:
     """Per lead source, for leads captured in the period: leads, converted, won value;
     best won value first."""
-    return cohort(session, start, end).sources
+    return cohort(session, start, end, zone).sources
 
 
-def by_rep(session: Session, start: date, end: date) -> list[GroupFigures]:
+def by_rep(
+    session: Session, start: date, end: date, zone: ZoneInfo = UTC_ZONE
+) -> list[GroupFigures]:
     """Per rep (the lead's owner), for leads captured in the period: leads captured,
     converted, won value of the opportunities they became."""
-    return cohort(session, start, end).reps
+    return cohort(session, start, end, zone).reps
 
 
 def period(start: str | None, end: str | None, today: date) -> tuple[date, date, dict[str, str]]:

@@ -10,6 +10,9 @@ forecast by close month then and now.
 Leads and the opportunities' creation and closing are read from their own timestamps
 (``created_at``, ``converted_at``, ``closed_at``; a disqualified lead's ``updated_at``, as a
 disqualified lead cannot be edited); stages, values and close dates from the snapshots.
+
+The meeting is the team's: its days and months are in the team's zone (``today`` is the
+team's today, and the days a comparison spans are the local days its moments fell on).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import extract, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from quickcrm.domain.forecast import month_start
 from quickcrm.domain.money import cents, weighted
+from quickcrm.domain.team import UTC_ZONE, local_day
 from quickcrm.models import (
     Company,
     Lead,
@@ -89,6 +94,9 @@ class MonthForecast:
 class Comparison:
     start: datetime
     end: datetime
+    # The team's local days the moments fell on: "Leads since" and *Review leads* from.
+    first_day: date
+    last_day: date
     new_leads: list[tuple[str, str | None, int]] = field(default_factory=list)
     converted: list[Lead] = field(default_factory=list)
     disqualified: list[Lead] = field(default_factory=list)
@@ -128,12 +136,17 @@ def _later_state(session: Session, newer: MeetingSnapshot | None):
 
 
 def compare(
-    session: Session, older: MeetingSnapshot, newer: MeetingSnapshot | None, today: date
+    session: Session,
+    older: MeetingSnapshot,
+    newer: MeetingSnapshot | None,
+    today: date,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> Comparison:
-    """What changed from the ``older`` snapshot to the ``newer`` one (to now if ``None``)."""
+    """What changed from the ``older`` snapshot to the ``newer`` one (to now if ``None``);
+    ``today`` and ``zone`` are the team's."""
     start = older.taken_at
     end = newer.taken_at if newer is not None else utcnow()
-    found = Comparison(start, end)
+    found = Comparison(start, end, local_day(start, zone), local_day(end, zone))
     owner = aliased(User)
     found.new_leads = [
         (name, temperature, count)

@@ -27,6 +27,7 @@ from quickcrm.domain import validation as v
 from quickcrm.models import TeamSettings, User
 
 MONDAY, SUNDAY = 0, 6
+UTC_ZONE = ZoneInfo("UTC")
 WEEK_STARTS = {"monday": MONDAY, "sunday": SUNDAY}
 DEFAULT_LOCALE = "en-GB"
 
@@ -256,6 +257,19 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     end = datetime.combine(day + timedelta(days=1), time(), zone)
     # In UTC: Python subtracts two times of one zone on the wall clock, not in real hours.
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def period_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The moments (UTC) the local day ``first`` starts and the day after ``last`` starts:
+    a period of whole local days, for ``start <= moment < end``."""
+    return day_bounds(first, zone)[0], day_bounds(last, zone)[1]
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The local day a stored moment fell on in ``zone`` (a naive moment is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).date()
 
 
 def week_of(day: date, week_start: int = MONDAY) -> tuple[date, date]:

@@ -12,7 +12,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import agenda, ical, offline, ratelimit, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Activity, User
-from quickcrm.web.formats import friendly_date, today
+from quickcrm.web.formats import friendly_date, today, user_today, user_zone
 from quickcrm.web.render import get_or_404, render, wants_page
 
 bp = Blueprint("agenda", __name__)
@@ -185,7 +185,7 @@ def feed(token: str):
         )
     host = request.host.split(":")[0]
     return (
-        ical.follow_ups(db, user, today=today(), host=host),
+        ical.follow_ups(db, user, today=user_today(user), host=host, zone=user_zone(user).key),
         200,
         {
             "Content-Type": "text/calendar; charset=utf-8",

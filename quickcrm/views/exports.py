@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from quickcrm.db import get_engine, get_session
 from quickcrm.domain import backup, companies, exports, leads, opportunities
-from quickcrm.web.formats import today
+from quickcrm.web.formats import today, viewer_days
 from quickcrm.web.guards import role_required
 
 bp = Blueprint("exports", __name__)
@@ -79,7 +79,7 @@ class Download:
 @bp.get("/leads/export.csv")
 def leads_csv():
     query = leads.LeadQuery.from_args(request.args)
-    return _csv(exports.lead_export(get_session(), query, current_user, today=today()))
+    return _csv(exports.lead_export(get_session(), query, current_user, **viewer_days()))
 
 
 @bp.get("/companies/export.csv")

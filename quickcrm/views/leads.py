@@ -10,7 +10,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import activities, attachments, convert, leads, ownership, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
-from quickcrm.web.formats import friendly_date, phone_region, today
+from quickcrm.web.formats import friendly_date, phone_region, today, viewer_days
 from quickcrm.web.guards import role_required, safe_next
 from quickcrm.web.inputs import body_limit
 from quickcrm.web.log_activity import log_activity_on
@@ -41,7 +41,7 @@ def _list(status: int = 200, **extra):
     in its form's action)."""
     db = get_session()
     query = leads.LeadQuery.from_args(request.args)
-    page = leads.list_leads(db, query, current_user, today=today())
+    page = leads.list_leads(db, query, current_user, **viewer_days())
     owners = users.everyone_by_name(db) if current_user.can("coordinator") else []
     return render(
         "leads/index.html",
@@ -61,7 +61,7 @@ def review():
     """Review mode: one lead of the filtered list per screen, with its position."""
     db = get_session()
     query = leads.LeadQuery.from_args(request.args)
-    ids = leads.lead_ids(db, query, current_user, today=today())
+    ids = leads.lead_ids(db, query, current_user, **viewer_days())
     if not ids:
         return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
     position = request.args.get("at", type=int, default=1)

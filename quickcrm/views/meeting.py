@@ -11,7 +11,7 @@ from quickcrm.db import get_session
 from quickcrm.domain import meeting
 from quickcrm.domain import validation as v
 from quickcrm.models import MeetingSnapshot
-from quickcrm.web.formats import today
+from quickcrm.web.formats import team, team_today
 from quickcrm.web.guards import role_required
 from quickcrm.web.render import render
 
@@ -38,7 +38,8 @@ def index():
     newer = _chosen(snapshots, "to")
     if older is not None and newer is not None and newer.taken_at < older.taken_at:
         older, newer = newer, older
-    comparison = meeting.compare(db, older, newer, today()) if older else None
+    # The team's meeting: its days and months in the team's zone, whoever looks.
+    comparison = meeting.compare(db, older, newer, team_today(), team().zone) if older else None
     return render(
         "meeting/index.html",
         ["content"],

@@ -52,6 +52,28 @@ def today() -> date:
     return teams.local_today(zone(), utcnow())
 
 
+def user_zone(user) -> ZoneInfo:
+    """The zone of a user who is not the signed-in viewer (a calendar feed's owner)."""
+    return team().zone_of(user)
+
+
+def user_today(user) -> date:
+    """That user's today (their calendar feed is dated in their days)."""
+    return teams.local_today(user_zone(user), utcnow())
+
+
+def viewer_days() -> dict[str, object]:
+    """The viewer's today, zone and first day of the week, as the domain's lists take them
+    (``list_leads(..., **viewer_days())``): their days filter in their zone."""
+    return {"today": today(), "zone": zone(), "week_start": team().week_start}
+
+
+def team_today() -> date:
+    """The team's today: the forecast's and the meeting's months are the team's, one for
+    everyone whatever the viewer's own zone."""
+    return teams.local_today(team().zone, utcnow())
+
+
 def _locale():
     return team().babel_locale
 

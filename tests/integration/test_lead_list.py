@@ -4,7 +4,9 @@ next-action order, review mode."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+import time_machine
 
 from quickcrm.models import Activity
 from tests import factories
@@ -50,9 +52,17 @@ def test_any_typed_search_answers_a_list(client, db, coordinator):
         assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
 
 
+def a_wednesday_ahead() -> date:
+    """A Wednesday a week or two ahead (the clock only moves forward: a signed session
+    cookie from the past is refused)."""
+    day = date.today() + timedelta(days=7)
+    return day + timedelta(days=(2 - day.weekday()) % 7)
+
+
 def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db, coordinator):
-    today = date.today()
+    today = a_wednesday_ahead()
     for name, due in (
+        ("Next week Ned", 6),
         ("Later Lou", 3),
         ("Overdue Olga", -2),
         ("Today Tom", 0),
@@ -65,16 +75,20 @@ def test_next_action_filter_and_sort_follow_the_earliest_open_action(client, db,
     db.commit()
 
     def names(url):
-        page = client.get(url).get_data(as_text=True)
+        with time_machine.travel(datetime.combine(today, time(12), UTC), tick=False):
+            page = client.get(url).get_data(as_text=True)
         return re.findall(r'<a href="/leads/\d+">([^<]+)</a>', page)
 
-    assert names("/leads/?sort=next") == ["Overdue Olga", "Today Tom", "Later Lou", "None Nils"]
+    assert names("/leads/?sort=next") == [
+        "Overdue Olga", "Today Tom", "Later Lou", "Next week Ned", "None Nils"
+    ]  # fmt: skip
     assert names("/leads/?due=overdue") == ["Overdue Olga"]
     assert names("/leads/?due=today") == ["Today Tom"]
+    # This week: from today (a Wednesday) to Sunday, the last day of a week from Monday.
     assert names("/leads/?due=week&sort=next") == ["Today Tom", "Later Lou"]
     assert names("/leads/?due=none") == ["None Nils"]
-    page = client.get("/leads/review?sort=next&at=4").get_data(as_text=True)
-    assert "4 of 4" in page and "None Nils" in page
+    page = client.get("/leads/review?sort=next&at=5").get_data(as_text=True)
+    assert "5 of 5" in page and "None Nils" in page
 
 
 def test_review_mode_steps_through_the_filtered_list(client, db, coordinator):

@@ -41,7 +41,9 @@ def test_numbers_dates_and_empty_values_are_written_plainly():
     assert exports.cell(True) == "yes"
     assert exports.cell(date(2026, 12, 1)) == "2026-12-01"
     moment = datetime(2026, 11, 29, 9, 5, 7, 123456, tzinfo=UTC)
-    assert exports.cell(moment) == "2026-11-29 09:05:07"
+    assert exports.cell(moment) == "2026-11-29T09:05:07Z"
+    naive = datetime(2026, 11, 29, 9, 5, 7)  # a naive moment is UTC, whatever the server's zone
+    assert exports.cell(naive) == "2026-11-29T09:05:07Z"
 
 
 def read(session, export) -> tuple[bytes, list[list[str]]]:
@@ -63,7 +65,7 @@ def test_the_file_is_utf8_with_a_bom_a_header_and_iso_dates(db, make_user):
     record = dict(zip(header, row, strict=True))
     assert record["Name"] == 'Zoë Müller, "Zo"'
     assert record["Note"] == "line one\nline two"
-    assert record["Captured at (UTC)"] == "2026-11-20 14:30:00"
+    assert record["Captured at (UTC)"] == "2026-11-20T14:30:00Z"
     assert record["Next action date"] == "2026-12-01"
     assert (record["Owner"], record["Owner email"]) == ("Rita Rep", "rep@example.com")
     assert export.filename(TODAY) == "quickcrm-leads-2026-11-29.csv"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.search import search_condition
 from quickcrm.domain.lists import ListQuery
@@ -80,8 +82,16 @@ class LeadQuery(ListQuery):
 
 
 def _filtered(
-    query: LeadQuery, viewer: User, today: date, search: ColumnElement[bool] | None = None
+    query: LeadQuery,
+    viewer: User,
+    today: date,
+    search: ColumnElement[bool] | None = None,
+    zone: ZoneInfo = teams.UTC_ZONE,
+    week_start: int = teams.MONDAY,
 ) -> Select:
+    """The list's leads. *Captured from/to* are local days of the viewer (``zone``): a
+    lead captured at 06:00 in Perth on Sunday is Sunday's, though it is Saturday in UTC.
+    *Next action this week* is from ``today`` to the last day of the viewer's week."""
     stmt = select(Lead)
     if not viewer.can("coordinator"):
         stmt = stmt.where(Lead.owner_id == viewer.id)
@@ -94,9 +104,9 @@ def _filtered(
     if query.source:
         stmt = stmt.where(Lead.source == query.source)
     if query.captured_from:
-        stmt = stmt.where(Lead.captured_at >= _midnight(query.captured_from))
+        stmt = stmt.where(Lead.captured_at >= teams.day_bounds(query.captured_from, zone)[0])
     if query.captured_to:
-        stmt = stmt.where(Lead.captured_at < _midnight(query.captured_to + timedelta(days=1)))
+        stmt = stmt.where(Lead.captured_at < teams.day_bounds(query.captured_to, zone)[1])
     if search is not None:
         stmt = stmt.where(search)
     if query.due == "none":
@@ -105,16 +115,12 @@ def _filtered(
         low, high = {
             "overdue": (None, today),
             "today": (today, today + timedelta(days=1)),
-            "week": (today, today + timedelta(days=7)),
+            "week": (today, teams.week_of(today, week_start)[1] + timedelta(days=1)),
         }[query.due]
         if low is not None:
             stmt = stmt.where(Lead.next_action_on >= low)
         stmt = stmt.where(Lead.next_action_on < high)
     return stmt
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @dataclass
@@ -125,10 +131,20 @@ class LeadPage:
     more: bool = False  # True when there are more than ``total`` (the count was capped)
 
 
-def list_leads(session: Session, query: LeadQuery, viewer: User, *, today: date) -> LeadPage:
+def list_leads(
+    session: Session,
+    query: LeadQuery,
+    viewer: User,
+    *,
+    today: date,
+    zone: ZoneInfo = teams.UTC_ZONE,
+    week_start: int = teams.MONDAY,
+) -> LeadPage:
     """One page of the filtered, sorted leads, continuing after the query's cursor (keyset
-    paging: the sort value and id of the last lead shown, never an OFFSET)."""
-    filtered = _filtered(query, viewer, today, search_condition(session, query.q))
+    paging: the sort value and id of the last lead shown, never an OFFSET). ``today``,
+    ``zone`` and ``week_start`` are the viewer's (their dates filter in their days)."""
+    search = search_condition(session, query.q)
+    filtered = _filtered(query, viewer, today, search, zone, week_start)
     cursor = _decode_cursor(query.after, query.sort)
     if query.sort == "next":
         rows = _next_action_page(session, filtered, cursor)
@@ -208,16 +224,34 @@ def _decode_cursor(after: str | None, sort: str):
         return None
 
 
-def listed(session: Session, query: LeadQuery, viewer: User, *, today: date) -> Select:
+def listed(
+    session: Session,
+    query: LeadQuery,
+    viewer: User,
+    *,
+    today: date,
+    zone: ZoneInfo = teams.UTC_ZONE,
+    week_start: int = teams.MONDAY,
+) -> Select:
     """Every lead of the filtered, searched list ``viewer`` sees, in its order: review
     mode's steps and the CSV export read it."""
     search = search_condition(session, query.q)
-    return _filtered(query, viewer, today, search).order_by(*_order(query.sort))
+    filtered = _filtered(query, viewer, today, search, zone, week_start)
+    return filtered.order_by(*_order(query.sort))
 
 
-def lead_ids(session: Session, query: LeadQuery, viewer: User, *, today: date) -> list[int]:
+def lead_ids(
+    session: Session,
+    query: LeadQuery,
+    viewer: User,
+    *,
+    today: date,
+    zone: ZoneInfo = teams.UTC_ZONE,
+    week_start: int = teams.MONDAY,
+) -> list[int]:
     """The ids of every lead of the filtered list, in its order: review mode's steps."""
-    stmt = listed(session, query, viewer, today=today).with_only_columns(Lead.id)
+    stmt = listed(session, query, viewer, today=today, zone=zone, week_start=week_start)
+    stmt = stmt.with_only_columns(Lead.id)
     return list(session.scalars(stmt.limit(5000)))
 
 
