@@ -68,9 +68,9 @@ def test_existing_rows_get_their_sort_keys_and_the_downgrade_removes_them(empty_
             )  # fmt: skip
         # More companies than one batch of the fill: it carries on past its first.
         conn.execute(
-            text("INSERT INTO company (name, name_key, type, created_at, updated_at)"
-                 " VALUES (:name, :name, 'prospect', :now, :now)").bindparams(stamp),
-            [{"name": f"ÜBER {n:04}", "now": NOW} for n in range(BATCH)],
+            text("INSERT INTO company (id, name, name_key, type, created_at, updated_at)"
+                 " VALUES (:id, :name, :name, 'prospect', :now, :now)").bindparams(stamp),
+            [{"id": 4 + n, "name": f"ÜBER {n:04}", "now": NOW} for n in range(BATCH)],
         )  # fmt: skip
     migrate.upgrade(engine)
     with engine.connect() as conn:
