@@ -97,8 +97,9 @@ def _sort_key_of_name(context) -> str:
 def name_sort_column() -> MappedColumn[str]:
     """A ``name_sort`` column: the record's name as lists sorted by name compare it
     (quickcrm/domain/sorting.py). An object gets it whenever its name is set (``_sort_keys``
-    below), a row inserted from a dict (``insert(Company)``) from its ``name``; the bulk
-    inserts of imports and restores make their own (quickcrm/domain/bulk.py)."""
+    below), a row inserted from a dict (``insert(Company)``) from its ``name``. The bulk
+    inserts that bypass both carry it: an import's rows (quickcrm/domain/imports/run.py),
+    a restore's (the backup has the column). An UPDATE that sets a name sets it too."""
     return mapped_column(String(SORT_KEY_MAX), default=_sort_key_of_name, server_default="")
 
 
