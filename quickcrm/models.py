@@ -32,10 +32,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
+    MappedColumn,
     Session,
     mapped_column,
     relationship,
 )
+
+from quickcrm.domain.sorting import SORT_KEY_MAX, sort_key
 
 ROLES = ("rep", "coordinator", "admin")
 TEMPERATURES = ("cold", "warm", "hot")
@@ -87,6 +90,19 @@ def _one_of(column: str, values: tuple[str, ...], nullable: bool = False) -> Che
     return CheckConstraint(test, name=column)
 
 
+def _sort_key_of_name(context) -> str:
+    return sort_key(context.get_current_parameters().get("name"))
+
+
+def name_sort_column() -> MappedColumn[str]:
+    """A ``name_sort`` column: the record's name as lists sorted by name compare it
+    (quickcrm/domain/sorting.py). An object gets it whenever its name is set (``_sort_keys``
+    below), a row inserted from a dict (``insert(Company)``) from its ``name``. The bulk
+    inserts that bypass both carry it: an import's rows (quickcrm/domain/imports/run.py),
+    a restore's (the backup has the column). An UPDATE that sets a name sets it too."""
+    return mapped_column(String(SORT_KEY_MAX), default=_sort_key_of_name, server_default="")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -103,6 +119,7 @@ class User(UserMixin, Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_sort: Mapped[str] = name_sort_column()
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="rep")
     active: Mapped[bool] = mapped_column(default=True)
@@ -149,7 +166,7 @@ class Lead(Timestamped, Base):
         Index("ix_lead_source", "source"),
         Index("ix_lead_status_next_action", "status", "next_action_on", "id"),
         Index("ix_lead_next_action", "next_action_on", "id"),
-        Index("ix_lead_status_name", "status", "name", "id"),
+        Index("ix_lead_status_name_sort", "status", "name_sort", "id"),
         # The forecast's cohort counts from this index alone (quickcrm/domain/forecast.py).
         Index(
             "ix_lead_owner_source_status_captured", "owner_id", "source", "status", "captured_at"
@@ -160,6 +177,7 @@ class Lead(Timestamped, Base):
     # Made by the client (the phone) or the server: the idempotency key of a capture.
     uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
+    name_sort: Mapped[str] = name_sort_column()
     company_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -216,6 +234,7 @@ class Company(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_sort: Mapped[str] = name_sort_column()
     # Lower-cased, punctuation and legal suffixes removed: what duplicate matching compares.
     name_key: Mapped[str] = mapped_column(String(200), index=True)
     type: Mapped[str] = mapped_column(String(20), default="prospect")
@@ -247,6 +266,7 @@ class Contact(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_sort: Mapped[str] = name_sort_column()
     title: Mapped[str | None] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -259,9 +279,10 @@ class Contact(Timestamped, Base):
 
 
 # The companies and contacts lists' order: their first rows and the next page read from
-# the index, never a sort of every row (revision 0014_list_page_indexes).
-Index("ix_company_name", Company.name, Company.id)
-Index("ix_contact_name", Contact.name, Contact.id)
+# the index, never a sort of every row (revisions 0014_list_page_indexes and
+# 0020_name_sort_keys).
+Index("ix_company_name_sort", Company.name_sort, Company.id)
+Index("ix_contact_name_sort", Contact.name_sort, Contact.id)
 # Contact matching compares emails ignoring case (quickcrm/domain/matching.py).
 Index("ix_contact_email_lower", func.lower(Contact.email))
 
@@ -548,6 +569,19 @@ class ApiRequest(Base):
 # --- Lead.next_action_on follows the lead's activities ------------------------------------
 
 _PENDING = "quickcrm.next_action_leads"
+
+
+def _sort_keys(model) -> None:
+    """Keep ``model.name_sort`` in step with its name whenever the name is set (on a new
+    object too: its constructor sets the name)."""
+
+    @event.listens_for(model.name, "set", retval=False)
+    def _name_set(target, value, _old, _initiator) -> None:
+        target.name_sort = sort_key(value)
+
+
+for _named in (User, Lead, Company, Contact):
+    _sort_keys(_named)
 
 
 @event.listens_for(Session, "after_flush")

@@ -74,7 +74,7 @@ def companies_found(query: CompanyQuery) -> Select:
         stmt = stmt.where(
             or_(*(c.icontains(typed, autoescape=True) for c in (Company.name, Company.industry)))
         )
-    return stmt.order_by(Company.name, Company.id)
+    return stmt.order_by(Company.name_sort, Company.id)
 
 
 def search_companies(session: Session, q: str = "") -> list[Company]:
@@ -107,7 +107,7 @@ def contacts_found(q: str = "", company_id: int | None = None) -> Select:
         typed = q.strip()
         searched = (Contact.name, Contact.email, Contact.phone)
         stmt = stmt.where(or_(*(c.icontains(typed, autoescape=True) for c in searched)))
-    return stmt.order_by(Contact.name, Contact.id)
+    return stmt.order_by(Contact.name_sort, Contact.id)
 
 
 def contacts_at(session: Session, company_id: int | None) -> list[Contact]:
@@ -121,7 +121,7 @@ def search_contacts(session: Session, q: str = "") -> list[Contact]:
 
 @dataclass
 class ListPage:
-    """One page of a list ordered by ``(name, id)``; ``after`` is the id of its last row when
+    """One page of a list ordered by ``(name_sort, id)``; ``after`` is the id of its last row when
     another page follows (the next page is the rows after it), else ``None``."""
 
     rows: list
@@ -130,11 +130,12 @@ class ListPage:
 
 def _page(session: Session, stmt: Select, model, after: str) -> ListPage:
     """``LIST_LIMIT`` rows of ``stmt`` from just after the row whose id is ``after`` (keyset
-    paging on the ``(name, id)`` index of revision 0014: a later page reads as few rows as
-    the first)."""
+    paging on the ``(name_sort, id)`` index of revision 0020: a later page reads as few rows
+    as the first)."""
     last = v.chosen(session, model, after)
     if last is not None:
-        stmt = stmt.where(tuple_(model.name, model.id) > tuple_(literal(last.name), last.id))
+        key = tuple_(model.name_sort, model.id)
+        stmt = stmt.where(key > tuple_(literal(last.name_sort), last.id))
     rows = list(session.scalars(stmt.limit(LIST_LIMIT + 1)))
     more = len(rows) > LIST_LIMIT
     del rows[LIST_LIMIT:]

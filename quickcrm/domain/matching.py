@@ -86,7 +86,7 @@ def suggest_companies(session: Session, lead: Lead, region: str | None) -> list[
         session.scalars(
             select(Company)
             .where(or_(*tests), Company.merged_into_id.is_(None))
-            .order_by(Company.name, Company.id)
+            .order_by(Company.name_sort, Company.id)
             .limit(SUGGESTION_LIMIT)
         )
     )
@@ -108,7 +108,7 @@ def suggest_contacts(
         session.scalars(
             select(Contact)
             .where(Contact.company_id.in_(company_ids), or_(*tests))
-            .order_by(Contact.name, Contact.id)
+            .order_by(Contact.name_sort, Contact.id)
             .limit(SUGGESTION_LIMIT)
         )
     )

@@ -206,7 +206,7 @@ def compare(
             .join(Opportunity, Opportunity.id == then.opportunity_id)
             .join(Company, Company.id == Opportunity.company_id)
             .where(then.snapshot_id == older.id, *where)
-            .order_by(Company.name, Opportunity.title, Opportunity.id)
+            .order_by(Company.name_sort, Opportunity.title, Opportunity.id)
             .limit(LIST_LIMIT)
         )
         return [Change(*row) for row in rows]

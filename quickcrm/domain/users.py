@@ -331,17 +331,17 @@ def end_sessions(session: Session, user: User) -> None:
 
 def list_users(session: Session) -> list[User]:
     """Everyone, active users first, by name."""
-    return list(session.scalars(select(User).order_by(User.active.desc(), User.name, User.id)))
+    return list(session.scalars(select(User).order_by(User.active.desc(), User.name_sort, User.id)))
 
 
 def active_users(session: Session) -> list[User]:
     """The users who may be given work (an owner, an assignee), by name."""
-    return list(session.scalars(select(User).where(User.active).order_by(User.name, User.id)))
+    return list(session.scalars(select(User).where(User.active).order_by(User.name_sort, User.id)))
 
 
 def everyone_by_name(session: Session) -> list[User]:
     """Every user, deactivated ones included (a filter of what they owned), by name."""
-    return list(session.scalars(select(User).order_by(User.name, User.id)))
+    return list(session.scalars(select(User).order_by(User.name_sort, User.id)))
 
 
 def _is_the_last_active_admin(session: Session, user: User) -> bool:

@@ -50,6 +50,7 @@ from quickcrm.domain.imports.rows import (
 )
 from quickcrm.domain.leads import NEXT_ACTION_TEXT
 from quickcrm.domain.matching import email_domain
+from quickcrm.domain.sorting import sort_key
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     Activity,
@@ -428,6 +429,7 @@ def _import_leads(
         leads.append(
             {
                 **values,
+                "name_sort": sort_key(values["name"]),
                 "uuid": uuid.uuid4(),
                 "status": "open",
                 "owner_id": upload.owner_id,
@@ -490,6 +492,7 @@ def _import_companies(
         person = bool(values.get("name"))
         new_companies[key] = {
             "name": values["company_name"],
+            "name_sort": sort_key(values["company_name"]),
             "name_key": key,
             "type": "prospect",
             "website": values.get("website"),
@@ -519,6 +522,7 @@ def _import_companies(
         {
             "company_id": companies[company_key(row.values)],
             "name": row.values["name"],
+            "name_sort": sort_key(row.values["name"]),
             "title": row.values.get("title"),
             "email": row.values.get("email"),
             "phone": row.values.get("phone"),

@@ -18,11 +18,11 @@ from quickcrm.domain.lists import ListQuery
 from quickcrm.models import LEAD_STATUSES, TEMPERATURES, Lead, User
 
 # Sorts of the list: (column, descending) with the id as the tie-breaker. Leads without a
-# next action come after those with one.
+# next action come after those with one; names as people expect (quickcrm/domain/sorting.py).
 SORTS = {
     "captured": (Lead.captured_at, True),
     "next": (Lead.next_action_on, False),
-    "name": (Lead.name, False),
+    "name": (Lead.name_sort, False),
 }
 DUE_FILTERS = ("overdue", "today", "week", "none")
 PAGE_SIZE = 50
