@@ -127,6 +127,9 @@ def open_area(page, name: str) -> None:
     if not link.is_visible():
         nav.get_by_text("More", exact=True).click()
     link.click()
+    # A person acts once the page has loaded: its module scripts (the change listeners a
+    # select submits through) run before "load"; under load a tap could come sooner.
+    page.wait_for_load_state("load")
 
 
 def text_zoom(page, factor: int = 2) -> int:
