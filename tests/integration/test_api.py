@@ -293,6 +293,7 @@ def test_a_key_that_cannot_be_stored_is_a_422(client, db, secret, key):
     assert leads(db) == []
 
 
+@pytest.mark.commits  # threads, each with a connection of its own
 def test_concurrent_posts_with_one_key_store_one_lead(app, db, secret):
     clients = [app.test_client() for _ in range(6)]
     start = threading.Barrier(len(clients))

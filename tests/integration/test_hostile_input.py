@@ -273,6 +273,7 @@ def test_sharp_values_in_every_field_of_every_post_route(app, client, tables, wo
     failures.check()
 
 
+@pytest.mark.commits  # it downloads the exports, which stream from a session of their own
 @pytest.mark.parametrize("sharp", list(SHARP), ids=list(SHARP))
 def test_sharp_values_in_every_query_parameter_of_every_page(app, client, world, sharp):
     query = {name: SHARP[sharp] for name in FIELDS}

@@ -240,6 +240,7 @@ def denied(response, visitor: str) -> bool:
     return response.status_code in (401, 403)
 
 
+@pytest.mark.commits  # it downloads the exports, which stream from a session of their own
 @pytest.mark.parametrize("visitor", list(REACHES))
 def test_route_by_role(app, db, world, visitor):
     client = app.test_client()
