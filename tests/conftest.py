@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from quickcrm import create_app, migrate
 from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
-from quickcrm.domain import users
 from quickcrm.domain.leads import list_leads
 from quickcrm.domain.stages import ensure_default_lost_reasons, ensure_default_stages
 from quickcrm.models import Base
-
-PASSWORD = "correct horse battery"
+from tests import factories
+from tests.factories import PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -214,15 +213,19 @@ def runner(app):
 
 
 @pytest.fixture
-def make_user(db, app):
+def make_user(db):
+    """``factories.user`` on the test's session (``make_user(email, role, name)``)."""
+
     def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
-        user = users.create_user(
-            db, email, PASSWORD, role=role, name=name, password_method=app.config["PASSWORD_METHOD"]
-        )
-        db.commit()
-        return user
+        return factories.user(db, email, role, name)
 
     return make
+
+
+@pytest.fixture
+def owner(make_user):
+    """A rep who owns what a test makes (an API token's leads)."""
+    return make_user("owner@example.com", "rep", "Olive Owner")
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

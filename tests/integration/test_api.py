@@ -21,11 +21,6 @@ SECRET_RE = re.compile(r'value="(qcrm_[A-Za-z0-9_-]{43})"')
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com", "rep", "Olive Owner")
-
-
-@pytest.fixture
 def secret(db, owner) -> str:
     secret = factories.api_token(db, owner, "Website", source="website")[1]
     return secret

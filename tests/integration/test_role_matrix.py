@@ -5,25 +5,10 @@ a new route cannot ship without deciding who may use it."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
-from quickcrm.domain import agenda
-from quickcrm.models import (
-    Activity,
-    Attachment,
-    Company,
-    Contact,
-    Import,
-    Lead,
-    LostReason,
-    Opportunity,
-    Segment,
-    Stage,
-)
+from quickcrm.models import Stage
 from tests import factories
 from tests.conftest import PASSWORD, Auth, csrf_token
 
@@ -178,52 +163,12 @@ def world(db, make_user):
     }
     owner = users["owner rep"]
     spare = make_user("spare@example.com", "rep", "Spare User")
-    stage = db.scalars(
-        select(Stage).where(Stage.outcome == "open").order_by(Stage.position)
-    ).first()
     spare_stage = Stage(name="Spare", position=99, probability=5, outcome="open")
-    segment = Segment(name="Retail", position=1)
-    company = Company(name="Acme", name_key="acme", owner_id=owner.id)
-    contact = Contact(company=company, name="Ann Smith")
-    opportunity = Opportunity(
-        company=company, contact=contact, title="Deal", value=Decimal("10"), stage=stage,
-        probability=stage.probability, owner_id=owner.id,
-    )  # fmt: skip
-    lead = Lead(name="Lena Lead", owner_id=owner.id)
-    task = Activity(
-        kind="task", text="Call", due_on=date.today() + timedelta(days=1), author_id=owner.id,
-        assignee_id=owner.id, lead=lead,
-    )  # fmt: skip
-    owner.ical_token = agenda.feed_token_hash("f" * 40)
-    note = Attachment(lead=lead, kind="voice_note", content_type="audio/ogg", size=4, data=b"OggS")
-    done_import = Import(
-        kind="leads", status="done", filename="fair.csv", encoding="utf-8", delimiter=",",
-        headers='["Name"]', total_rows=1, chunk_count=1, next_chunk=1, rows_done=1,
-        created_by_id=users["admin"].id, owner_id=owner.id,
-    )  # fmt: skip
-    db.add_all([segment, spare_stage, company, contact, opportunity, lead, task, note, done_import])
+    db.add(spare_stage)
     db.commit()
-    api_token, _secret = factories.api_token(db, owner, "Website")
-    return {
-        "users": users,
-        "path": {
-            "lead_id": lead.id,
-            "company_id": company.id,
-            "contact_id": contact.id,
-            "opportunity_id": opportunity.id,
-            "activity_id": task.id,
-            "stage_id": spare_stage.id,
-            "segment_id": segment.id,
-            "reason_id": db.scalars(select(LostReason)).first().id,
-            "user_id": spare.id,
-            "token_id": api_token.id,
-            "name": "name",
-            "token": "f" * 40,
-            "filename": "app.css",
-            "attachment_id": note.id,
-            "import_id": done_import.id,
-        },
-    }
+    path = factories.one_of_each(db, owner, owner, users["admin"])
+    path.update(stage_id=spare_stage.id, user_id=spare.id, filename="app.css")
+    return {"users": users, "path": path}
 
 
 def url_of(rule, values: dict) -> str:

@@ -13,10 +13,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from quickcrm.config import TestConfig
-from quickcrm.domain import users
-from tests.conftest import PASSWORD
-
 
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -44,15 +40,3 @@ def db(request, savepoint_engine):
         finally:
             session.close()
             outer.rollback()
-
-
-@pytest.fixture
-def make_user(db):
-    def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
-        user = users.create_user(
-            db, email, PASSWORD, role=role, name=name, password_method=TestConfig.PASSWORD_METHOD
-        )
-        db.commit()
-        return user
-
-    return make
