@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import text
+from flask import has_app_context
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from quickcrm import create_app, migrate
 from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
-from quickcrm.domain import users
 from quickcrm.domain.leads import list_leads
 from quickcrm.domain.stages import ensure_default_lost_reasons, ensure_default_stages
 from quickcrm.models import Base
-
-PASSWORD = "correct horse battery"
+from tests import factories
+from tests.factories import PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +51,13 @@ def shared_app(database_url, tmp_path_factory):
 
 @pytest.fixture
 def app(request, database_url, tmp_path):
-    """The shared app with its configuration as the test found it, its database emptied
-    after — or, for a test marked ``fresh_app`` (it adds routes), an app of its own."""
+    """The shared app with its configuration as the test found it, everything the test
+    wrote inside one transaction rolled back after it (``rolled_back``).
+
+    A test marked ``commits`` — its writes must reach other connections: threads, the
+    backup's own connection, a command's engine — really commits, and the tables it wrote
+    to are emptied after it; one marked ``fresh_app`` (it adds routes) gets an app of its
+    own, emptied after it too."""
     if request.node.get_closest_marker("fresh_app"):
         fresh = create_app(config_for(database_url), instance_path=str(tmp_path))
         yield fresh
@@ -60,10 +66,83 @@ def app(request, database_url, tmp_path):
         return
     shared_app = request.getfixturevalue("shared_app")
     config = dict(shared_app.config)
-    yield shared_app
+    if request.node.get_closest_marker("commits"):
+        yield shared_app
+        empty_database(shared_app.extensions["quickcrm.engine"])
+    else:
+        with rolled_back(shared_app, request.getfixturevalue("savepoint_engine")):
+            yield shared_app
     shared_app.config.clear()
     shared_app.config.update(config)
-    empty_database(shared_app.extensions["quickcrm.engine"])
+
+
+@pytest.fixture(scope="session")
+def savepoint_engine(database_url):
+    """The engine of the tests' rolled-back transactions. Not the app's: pysqlite's
+    transactions are changed for SAVEPOINTs, and the app's engine keeps its own for the
+    tests whose connections compete (SQLite answers a read turned write "locked")."""
+    engine = make_engine(database_url)
+    savepoints_work(engine)
+    yield engine
+    engine.dispose()
+
+
+def savepoints_work(engine) -> None:
+    """pysqlite opens transactions by itself and would break SAVEPOINTs: let SQLAlchemy
+    emit BEGIN (the recipe of SQLAlchemy's SQLite dialect documentation)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def rolled_back(app, engine):
+    """Every session of ``app`` — the requests' and the test's ``db`` — on one connection
+    of ``engine`` whose transaction is rolled back at the end: a session's commit only
+    releases a SAVEPOINT (SQLAlchemy's "joining a session into an external transaction"
+    recipe)."""
+    real = app.extensions["quickcrm.sessionmaker"]
+    with engine.connect() as connection:
+        outer = connection.begin()
+        app.extensions["quickcrm.sessionmaker"] = JoinedSessions(connection)
+        try:
+            yield
+        finally:
+            app.extensions["quickcrm.sessionmaker"] = real
+            outer.rollback()
+
+
+class JoinedSessions:
+    """Makes sessions on one connection, each transaction of theirs a SAVEPOINT.
+
+    SAVEPOINTs nest: a request's would sit inside whatever SAVEPOINT the test's own
+    session still holds from its last read, and the test's ``db.rollback()`` (to read
+    afresh) would then undo the request. So before a session is made, the sessions made
+    outside a request that hold only what they read end their transaction — as the test's
+    session would have, for its reads, on a connection of its own."""
+
+    def __init__(self, connection):
+        self.make = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        self.tests: list[Session] = []
+
+    def __call__(self) -> Session:
+        for session in reversed(self.tests):
+            idle = not (session.new or session.dirty or session.deleted)
+            if session.in_transaction() and idle:
+                session.commit()
+        session = self.make()
+        if not has_app_context():
+            self.tests.append(session)
+        return session
 
 
 def config_for(database_url: str) -> dict:
@@ -134,15 +213,19 @@ def runner(app):
 
 
 @pytest.fixture
-def make_user(db, app):
+def make_user(db):
+    """``factories.user`` on the test's session (``make_user(email, role, name)``)."""
+
     def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
-        user = users.create_user(
-            db, email, PASSWORD, role=role, name=name, password_method=app.config["PASSWORD_METHOD"]
-        )
-        db.commit()
-        return user
+        return factories.user(db, email, role, name)
 
     return make
+
+
+@pytest.fixture
+def owner(make_user):
+    """A rep who owns what a test makes (an API token's leads)."""
+    return make_user("owner@example.com", "rep", "Olive Owner")
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

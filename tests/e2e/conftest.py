@@ -12,8 +12,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from quickcrm import create_app
-from quickcrm.domain import demo, users
+from quickcrm.domain import demo
 from quickcrm.models import Company, Contact, Lead, Opportunity, User
+from tests import factories
 from tests.conftest import PASSWORD, config_for, empty_database
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
@@ -96,18 +97,11 @@ def live_db(live_app, base_url):
 
 
 @pytest.fixture
-def make_live_user(live_db, live_app):
+def make_live_user(live_db):
+    """``factories.user`` on the live server's database."""
+
     def make(email="rep@example.com", role="rep", name="Rita Rep"):
-        user = users.create_user(
-            live_db,
-            email,
-            PASSWORD,
-            role=role,
-            name=name,
-            password_method=live_app.config["PASSWORD_METHOD"],
-        )
-        live_db.commit()
-        return user
+        return factories.user(live_db, email, role, name)
 
     return make
 

@@ -21,11 +21,6 @@ SECRET_RE = re.compile(r'value="(qcrm_[A-Za-z0-9_-]{43})"')
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com", "rep", "Olive Owner")
-
-
-@pytest.fixture
 def secret(db, owner) -> str:
     secret = factories.api_token(db, owner, "Website", source="website")[1]
     return secret
@@ -293,6 +288,7 @@ def test_a_key_that_cannot_be_stored_is_a_422(client, db, secret, key):
     assert leads(db) == []
 
 
+@pytest.mark.commits  # threads, each with a connection of its own
 def test_concurrent_posts_with_one_key_store_one_lead(app, db, secret):
     clients = [app.test_client() for _ in range(6)]
     start = threading.Barrier(len(clients))

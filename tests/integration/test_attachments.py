@@ -15,6 +15,7 @@ from sqlalchemy import select
 from quickcrm.domain import attachments as domain_attachments
 from quickcrm.models import Attachment, Contact, Lead
 from quickcrm.services import ocr
+from tests import factories
 from tests.conftest import Auth, csrf_token
 
 CARD_LINES = [
@@ -230,9 +231,7 @@ def test_the_capture_form_saves_a_voice_note_with_the_lead(client, db, rep):
 
 def test_only_who_may_see_the_lead_gets_its_attachment(app, client, db, rep, make_user, auth):
     token = csrf_token(client, "/")
-    lead = Lead(name="Private", owner_id=rep.id)
-    db.add(lead)
-    db.commit()
+    lead = factories.lead(db, rep, "Private")
     response = client.post(
         f"/leads/{lead.id}/voice-notes",
         data={"voice_note": (io.BytesIO(OGG), "v")},
@@ -249,9 +248,7 @@ def test_only_who_may_see_the_lead_gets_its_attachment(app, client, db, rep, mak
 
 def test_a_lead_page_voice_note_must_be_audio(client, db, rep):
     token = csrf_token(client, "/")
-    lead = Lead(name="Ann", owner_id=rep.id)
-    db.add(lead)
-    db.commit()
+    lead = factories.lead(db, rep, "Ann")
     response = client.post(
         f"/leads/{lead.id}/voice-notes",
         data={"voice_note": (io.BytesIO(photo_bytes()), "v")},
@@ -284,9 +281,7 @@ def test_conversion_carries_the_attachments_to_the_contact(client, db, coordinat
 
 def test_mark_checked_removes_the_card_mark(client, db, rep):
     token = csrf_token(client, "/")
-    lead = Lead(name="Card of 29 Nov 10:32", owner_id=rep.id, from_card=True)
-    db.add(lead)
-    db.commit()
+    lead = factories.lead(db, rep, "Card of 29 Nov 10:32", from_card=True)
     response = client.post(f"/leads/{lead.id}/card-checked", data={"csrf_token": token})
     assert response.status_code == 303
     assert "from a card — check" not in client.get(f"/leads/{lead.id}").get_data(as_text=True)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from quickcrm import create_app
 from quickcrm.models import Activity, Lead, User
 from tests.conftest import PASSWORD, Auth, config_for
 from tests.unit.test_backup import everything
+
+# A backup and a restore read and write on connections of their own.
+pytestmark = pytest.mark.commits
 
 
 def counts(session) -> tuple[int, int, int]:

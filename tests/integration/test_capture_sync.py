@@ -156,6 +156,7 @@ def test_the_capture_form_is_idempotent_on_its_uuid_too(client, rep, db):
     assert str(db.scalars(select(Lead.uuid)).one()) == key
 
 
+@pytest.mark.commits  # threads, each with a connection of its own
 def test_concurrent_identical_posts_store_exactly_one_lead(app, make_user, db):
     make_user("rep@example.com", "rep", "Rita Rep")
     clients = []
@@ -219,6 +220,7 @@ def test_a_changed_static_file_makes_a_new_service_worker_version(database_url, 
     app.extensions["quickcrm.engine"].dispose()
 
 
+@pytest.mark.commits  # an app of its own, with an engine of its own
 @pytest.mark.parametrize("proxies, seen", [(0, "http://localhost"), (1, "https://crm.example")])
 def test_behind_a_tls_proxy_the_app_knows_it_is_on_https(
     database_url, tmp_path, make_user, proxies, seen

@@ -9,20 +9,20 @@ from sqlalchemy import select
 
 from quickcrm.domain import companies
 from quickcrm.models import Activity, Company, Contact, Opportunity, Stage
+from tests import factories
 from tests.conftest import csrf_token
 
 
-def _acme(db):
-    acme = Company(name="Acme", name_key="acme")
-    dupe = Company(name="ACME Ltd", name_key="acme")
-    jo = Contact(name="Jo Bloggs", company=dupe, phone="+44 20 7946 0000", email="jo@acme.com")
-    db.add_all([acme, dupe, jo])
-    db.commit()
+def _acme_and_its_duplicate(db):
+    """Acme, and "ACME Ltd" — the same company typed again — with Jo Bloggs at it."""
+    acme = factories.company(db, "Acme")
+    dupe = factories.company(db, "ACME Ltd")
+    jo = factories.contact(db, dupe, "Jo Bloggs", phone="+44 20 7946 0000", email="jo@acme.com")
     return acme, dupe, jo
 
 
 def test_lists_search_as_you_type(client, db, rep):
-    acme, dupe, jo = _acme(db)
+    acme, dupe, jo = _acme_and_its_duplicate(db)
     hx = {"HX-Request": "true"}
     contacts = client.get("/contacts/?q=bloggs", headers=hx).get_data(as_text=True)
     assert contacts.strip().startswith('<div id="contacts-results" class="results">')
@@ -34,7 +34,7 @@ def test_lists_search_as_you_type(client, db, rep):
 
 
 def test_rep_can_look_up_but_not_merge_or_edit(client, db, rep):
-    acme, dupe, jo = _acme(db)
+    acme, dupe, jo = _acme_and_its_duplicate(db)
     assert "Acme" in client.get("/companies/?q=acm").get_data(as_text=True)
     page = client.get(f"/contacts/{jo.id}").get_data(as_text=True)
     assert 'href="tel:+442079460000"' in page and 'href="mailto:jo@acme.com"' in page
@@ -48,7 +48,7 @@ def test_rep_can_look_up_but_not_merge_or_edit(client, db, rep):
 
 
 def test_coordinator_merges_a_duplicate(client, db, coordinator):
-    acme, dupe, jo = _acme(db)
+    acme, dupe, jo = _acme_and_its_duplicate(db)
     token = csrf_token(client, f"/companies/{acme.id}")
     response = client.post(f"/companies/{acme.id}/merge", data={"csrf_token": token})
     assert response.status_code == 422
@@ -59,7 +59,7 @@ def test_coordinator_merges_a_duplicate(client, db, coordinator):
 
 
 def test_vcard_download(client, db, rep):
-    _, _, jo = _acme(db)
+    _, _, jo = _acme_and_its_duplicate(db)
     response = client.get(f"/contacts/{jo.id}/vcard")
     assert response.mimetype == "text/vcard"
     assert "Jo-Bloggs.vcf" in response.headers["Content-Disposition"]
@@ -67,7 +67,7 @@ def test_vcard_download(client, db, rep):
 
 
 def test_edit_and_notes_answer_422_on_bad_input(client, db, coordinator):
-    acme, _, jo = _acme(db)
+    acme, _, jo = _acme_and_its_duplicate(db)
     token = csrf_token(client, f"/companies/{acme.id}")
     response = client.post(f"/companies/{acme.id}", data={"csrf_token": token, "name": ""})
     assert response.status_code == 422
@@ -142,7 +142,7 @@ def test_empty_lists_say_so(client, db, rep):
 
 
 def test_log_a_repeating_task_on_a_company(client, db, rep):
-    acme, _, _ = _acme(db)
+    acme, _, _ = _acme_and_its_duplicate(db)
     token = csrf_token(client, f"/companies/{acme.id}")
     bad = {"csrf_token": token, "kind": "note", "text": "x", "repeat_every": "2",
            "repeat_unit": "week"}  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 
+import pytest
 from sqlalchemy import select
 
 from quickcrm.models import Company, Contact, Opportunity
@@ -121,6 +122,7 @@ def test_bad_convert_input_answers_422(client, db, coordinator):
     assert db.query(Company).count() == 0
 
 
+@pytest.mark.commits  # threads, each with a connection of its own
 def test_double_conversion_race_creates_everything_once(app, db, make_user):
     owner = make_user("coordinator@example.com", "coordinator", "Cora")
     lead = factories.lead(db, owner, company_name="Acme")

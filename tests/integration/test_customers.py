@@ -13,12 +13,9 @@ from tests import factories
 from tests.conftest import csrf_token
 
 
-def _acme(db, **extra):
+def _acme_and_ann(db, **extra):
     acme = factories.company(db, "Acme", **extra)
-    ann = Contact(company=acme, name="Ann Smith", phone="+44 20 7946 0001")
-    db.add(ann)
-    db.commit()
-    return acme, ann
+    return acme, factories.contact(db, acme, phone="+44 20 7946 0001")
 
 
 def _stage(db, name="Proposal"):
@@ -62,7 +59,7 @@ def test_a_bad_company_answers_422_with_messages_and_writes_nothing(client, db, 
 
 
 def test_a_rep_adds_a_contact_but_not_a_company_or_opportunity(client, db, rep):
-    acme, _ = _acme(db)
+    acme, _ = _acme_and_ann(db)
     assert client.get("/companies/new").status_code == 403
     assert client.get(f"/companies/{acme.id}/opportunities/new").status_code == 403
     page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
@@ -82,7 +79,7 @@ def test_a_rep_adds_a_contact_but_not_a_company_or_opportunity(client, db, rep):
 
 
 def test_a_second_opportunity_for_an_existing_customer(client, db, coordinator):
-    acme, ann = _acme(db, type="customer")
+    acme, ann = _acme_and_ann(db, type="customer")
     proposal = _stage(db)
     page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
     assert "New opportunity" in page
@@ -108,7 +105,7 @@ def test_a_second_opportunity_for_an_existing_customer(client, db, coordinator):
 
 
 def test_a_new_opportunity_refuses_bad_values(client, db, coordinator):
-    acme, _ = _acme(db)
+    acme, _ = _acme_and_ann(db)
     other = Contact(name="Not Here")
     db.add(other)
     db.commit()
@@ -136,7 +133,7 @@ def test_a_new_opportunity_refuses_bad_values(client, db, coordinator):
 
 
 def test_a_call_on_an_opportunity_shows_on_its_company_and_contact(client, db, coordinator):
-    acme, ann = _acme(db)
+    acme, ann = _acme_and_ann(db)
     deal = Opportunity(company=acme, contact=ann, title="Deal", value=Decimal(1),
                        stage=_stage(db), probability=50)  # fmt: skip
     db.add(deal)
@@ -153,7 +150,7 @@ def test_a_call_on_an_opportunity_shows_on_its_company_and_contact(client, db, c
 
 
 def test_a_conversion_note_is_not_a_contact(client, db, coordinator):
-    acme, ann = _acme(db)
+    acme, ann = _acme_and_ann(db)
     db.add(Activity(kind="note", text="From the lead", author_id=coordinator.id,
                     company_id=acme.id, contact_id=ann.id))  # fmt: skip
     db.commit()
@@ -161,7 +158,7 @@ def test_a_conversion_note_is_not_a_contact(client, db, coordinator):
 
 
 def test_the_primary_contact_can_be_changed_only_to_one_at_the_company(client, db, coordinator):
-    acme, ann = _acme(db)
+    acme, ann = _acme_and_ann(db)
     stage = _stage(db)
     bob = Contact(company=acme, name="Bob Jones")
     stranger = Contact(name="Stranger")
@@ -182,7 +179,7 @@ def test_the_primary_contact_can_be_changed_only_to_one_at_the_company(client, d
 def test_a_vcard_of_a_name_and_title_typed_with_line_breaks_is_one_card_without_extras(
     client, db, coordinator
 ):
-    _, ann = _acme(db)
+    _, ann = _acme_and_ann(db)
     typed = {
         "csrf_token": csrf_token(client, f"/contacts/{ann.id}"),
         "name": "Ann\rURL:http://evil.example\rSmith",

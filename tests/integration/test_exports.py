@@ -20,6 +20,9 @@ LIST_EXPORTS = (
     "/opportunities/export.csv",
 )
 
+# A download streams from a session of its own, after the request's has closed.
+pytestmark = pytest.mark.commits
+
 
 def rows(response) -> list[dict[str, str]]:
     body = response.get_data()

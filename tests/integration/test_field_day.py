@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from quickcrm.models import Activity, Lead, OfflineAction
+from tests import factories
 from tests.integration.test_capture_sync import csrf_token
 
 
@@ -66,9 +67,7 @@ def test_snooze_sent_twice_under_one_key_puts_off_once(client, db, rep):
 
 
 def test_a_note_sent_twice_under_one_key_is_stored_once(client, db, rep):
-    lead = Lead(name="Maria Novak", owner_id=rep.id)
-    db.add(lead)
-    db.commit()
+    lead = factories.lead(db, rep, "Maria Novak")
     data = {"csrf_token": csrf_token(client, f"/leads/{lead.id}"), "kind": "note",
             "text": "Met at the stand", "client_key": str(uuid.uuid4())}  # fmt: skip
     urls = [r.rule for r in client.application.url_map.iter_rules() if "activities" in r.rule]

@@ -4,41 +4,24 @@ transaction that is rolled back at its end — no app, no emptying of tables.
 The domain commits as it would in production; here each commit only releases a SAVEPOINT
 of the test's transaction (SQLAlchemy's ``join_transaction_mode="create_savepoint"``).
 A test that needs real commits (other connections, threads) asks for the ``app`` fixture
-and gets the integration layer's database, emptied after it.
+and gets the integration layer's database, really committed (marked ``commits``) and
+emptied after it.
 """
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from quickcrm.config import TestConfig
-from quickcrm.db import make_engine
-from quickcrm.domain import users
-from tests.conftest import PASSWORD
 
-
-@pytest.fixture(scope="session")
-def unit_engine(database_url):
-    engine = make_engine(database_url)
-    if engine.dialect.name == "sqlite":
-        # pysqlite opens transactions by itself and would break SAVEPOINTs: let SQLAlchemy
-        # emit BEGIN (the recipe of SQLAlchemy's SQLite dialect documentation).
-        @event.listens_for(engine, "connect")
-        def _no_implicit_transactions(dbapi_connection, _record):
-            dbapi_connection.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection):
-            connection.exec_driver_sql("BEGIN")
-
-    yield engine
-    engine.dispose()
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/unit/" in str(item.fspath) and "app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.commits)
 
 
 @pytest.fixture
-def db(request, unit_engine):
+def db(request, savepoint_engine):
     """A session whose commits stay inside the test's own transaction, rolled back after —
     or, for a test that also asks for the ``app``, a session of the app's that really
     commits (what it writes must be seen by other connections)."""
@@ -47,7 +30,7 @@ def db(request, unit_engine):
         with app.extensions["quickcrm.sessionmaker"]() as session:
             yield session
         return
-    with unit_engine.connect() as connection:
+    with savepoint_engine.connect() as connection:
         outer = connection.begin()
         session = Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -57,15 +40,3 @@ def db(request, unit_engine):
         finally:
             session.close()
             outer.rollback()
-
-
-@pytest.fixture
-def make_user(db):
-    def make(email: str = "rep@example.com", role: str = "rep", name: str | None = None):
-        user = users.create_user(
-            db, email, PASSWORD, role=role, name=name, password_method=TestConfig.PASSWORD_METHOD
-        )
-        db.commit()
-        return user
-
-    return make

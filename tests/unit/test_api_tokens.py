@@ -23,11 +23,6 @@ def bearer(secret: str) -> str:
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner@example.com", "rep", "Olive Owner")
-
-
-@pytest.fixture
 def made(db, owner):
     made = factories.api_token(db, owner, "Website", source="website")
     return made

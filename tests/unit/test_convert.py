@@ -56,10 +56,8 @@ def test_second_conversion_creates_nothing(db, make_user):
 
 def test_conversion_into_an_existing_company_and_contact(db, make_user):
     owner = make_user()
-    acme = Company(name="Acme", name_key="acme")
-    jo = Contact(name="Jo Bloggs", company=acme)
-    db.add_all([acme, jo])
-    db.commit()
+    acme = factories.company(db, "Acme")
+    jo = factories.contact(db, acme, "Jo Bloggs")
     lead = factories.lead(db, owner, company_name="ACME Ltd")
     form = _convert_form(db, lead, company=str(acme.id), contact=str(jo.id), create_opportunity="")
     result = convert_lead(db, lead, owner, form, phone_region="GB")
@@ -69,10 +67,8 @@ def test_conversion_into_an_existing_company_and_contact(db, make_user):
 
 def test_an_existing_contact_gains_the_leads_details_it_lacked(db, make_user):
     owner = make_user()
-    acme = Company(name="Acme", name_key="acme")
-    jo = Contact(name="Jo Bloggs", company=acme, email="jo@acme.example")
-    db.add_all([acme, jo])
-    db.commit()
+    acme = factories.company(db, "Acme")
+    jo = factories.contact(db, acme, "Jo Bloggs", email="jo@acme.example")
     lead = factories.lead(
         db, owner, email="jo.private@acme-group.example", phone="+44 20 7946 0958"
     )

@@ -16,6 +16,7 @@ from quickcrm.db import make_engine
 from quickcrm.domain import leads
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.models import Base, Lead, User
+from tests import factories
 
 
 def test_migrations_build_exactly_the_models(app):
@@ -62,9 +63,7 @@ def test_temperature_is_constrained_in_the_database(db, make_user):
 
 def test_lead_uuid_is_unique(db, make_user):
     rep = make_user()
-    first = Lead(name="A", owner=rep)
-    db.add(first)
-    db.commit()
+    first = factories.lead(db, rep, "A")
     db.add(Lead(name="B", owner=rep, uuid=first.uuid))
     with pytest.raises(IntegrityError):
         db.commit()

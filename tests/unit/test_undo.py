@@ -48,9 +48,7 @@ def test_no_opportunity_unless_ticked_or_valued(db, people):
     assert lead.opportunity_id is None and db.query(Opportunity).count() == 0
     assert lead.converted_by_id == people["coordinator"].id
     assert lead.created_company and lead.created_contact
-    valued = Lead(name="Val", owner=people["rep"])
-    db.add(valued)
-    db.commit()
+    valued = factories.lead(db, people["rep"], "Val")
     raw = {**ConvertForm.initial(db, valued, [], TODAY).raw, "value": "500"}
     form = ConvertForm.clean(db, raw, phone_region="GB")
     convert_lead(db, valued, people["coordinator"], form, phone_region="GB")
@@ -98,9 +96,7 @@ def test_something_added_since_stops_the_undo_and_says_what_and_who(db, people):
 
 
 def test_undo_into_an_existing_company_keeps_the_company(db, people):
-    acme = Company(name="Acme", name_key="acme", email_domain="acme.com")
-    db.add(acme)
-    db.commit()
+    acme = factories.company(db, "Acme", email_domain="acme.com")
     lead = _converted(db, people, company=str(acme.id))
     assert not lead.created_company and lead.created_contact
     undo_conversion(db, lead, people["admin"])
