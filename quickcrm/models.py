@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -128,6 +129,11 @@ class User(UserMixin, Timestamped, Base):
     # Part of the id every session and "stay signed in" cookie carries: raising it (signing
     # out, a new password, deactivation) ends all of them at once.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Two-step sign-in (quickcrm/domain/two_step.py): the TOTP secret (base32), set once the
+    # user confirmed a code from their app; the last time step a code was used at (each code
+    # works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # The IANA zone this user's "today" and times are in, for a rep who travels; None: the
     # team's (quickcrm/domain/team.py).
     time_zone: Mapped[str | None] = mapped_column(String(64))
@@ -439,6 +445,37 @@ class Segment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     position: Mapped[int]
+
+
+PASSWORD_TOKEN_PURPOSES = ("invite", "reset", "forgot")
+
+
+class PasswordToken(Base):
+    """A one-time link to choose a password (quickcrm/domain/accounts.py): made by an invite,
+    an admin's reset or *Forgot password*; only its hash is stored; it works once, until it
+    expires, and any password change ends every token of the user."""
+
+    __tablename__ = "password_token"
+    __table_args__ = (_one_of("purpose", PASSWORD_TOKEN_PURPOSES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecoveryCode(Base):
+    """One of a user's ten two-step recovery codes, stored hashed; each works once."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TeamSettings(Timestamped, Base):

@@ -93,7 +93,9 @@ BATCH_BYTES = 8 * 1024 * 1024
 # so a restored one can finish. A left-out table is still listed, with no rows, so a restore
 # knows the backup is whole. (``offline_action`` stays: it is what keeps a phone's queued
 # Done or Snooze from being applied twice when it is sent again after a restore.)
-LEFT_OUT = frozenset(("rate_limit", "api_request"))
+# One-time password links (``password_token``) are left out too: a restore never revives a
+# link that was sent, used or expired.
+LEFT_OUT = frozenset(("rate_limit", "api_request", "password_token"))
 UNSTARTED_IMPORT = "mapping"
 
 
