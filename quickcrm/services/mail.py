@@ -121,12 +121,12 @@ def send(
         _deliver(server, message, config)
     except Exception as error:  # noqa: BLE001 - the caller's answer must not depend on mail
         log.warning(
-            "Mail %r to %s not sent via %s: %s: %s",
+            "Mail %r to %r not sent via %s: %s: %s",
             subject,
             to,
             server or "(no server)",
             type(error).__name__,
-            _without_password(str(error), server),
+            _without_password(str(error), server).replace("\r", " ").replace("\n", " "),
         )
         return False
     return True
