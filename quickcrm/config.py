@@ -72,6 +72,17 @@ class Config:
     OCR_TIMEOUT = 20
     OCR_IDLE_SECONDS = 600
 
+    # Outgoing mail (quickcrm/services/mail.py, docs/mail.md): the server as a URL —
+    # smtp://user:pass@host:587 (STARTTLS, required with a user), smtps://user:pass@host:465
+    # (implicit TLS), smtp://host:25 (a local relay, plain) — and the sender, e.g.
+    # "QuickCRM <crm@example.com>". Both unset: no mail (admins copy links by hand).
+    MAIL_URL: str | None = None
+    MAIL_FROM: str | None = None
+    # Seconds the SMTP server has to answer each step; a PEM file of authorities for a
+    # private relay's certificate (else the system's).
+    MAIL_TIMEOUT = 10
+    MAIL_CA_FILE: str | None = None
+
     # How long a rep may undo a capture they just saved.
     UNDO_WINDOW = timedelta(minutes=5)
     # Static files carry a content hash in their URL, so they can be cached for a year.

@@ -22,6 +22,7 @@ from quickcrm.domain.stages import ensure_default_lost_reasons, ensure_default_s
 from quickcrm.models import Base
 from tests import factories
 from tests.factories import PASSWORD
+from tests.mailserver import SENDER, running_smtp
 
 
 @pytest.fixture(scope="session")
@@ -353,3 +354,23 @@ def restore_target(database_url, tmp_path):
         with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+# --- Mail: a real SMTP server on 127.0.0.1 (aiosmtpd, tests/mailserver.py) ---
+
+
+@pytest.fixture
+def smtp_server():
+    """An SMTP server on 127.0.0.1 and a free port (``.hostname``, ``.port``, ``.url()``)
+    keeping what it receives in ``.messages`` (envelope and parsed message); stopped after
+    the test. ``smtp_server.handler.refuse_recipients = True`` makes it answer 550."""
+    with running_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_app(app, smtp_server):
+    """The app sending its mail to ``smtp_server`` (the ``app`` fixture puts its
+    configuration back after the test)."""
+    app.config.update(MAIL_URL=smtp_server.url(), MAIL_FROM=SENDER, MAIL_TIMEOUT=5)
+    return app
