@@ -11,10 +11,12 @@ from playwright.sync_api import expect
 
 from quickcrm.models import utcnow
 from tests.e2e.conftest import sign_in, sign_out
+from tests.e2e.test_accessibility import violations
 
 
 def enter_code(page, typed: str) -> None:
     expect(page.get_by_role("heading", name="Enter the 6-digit code")).to_be_visible()
+    assert violations(page) == []
     page.get_by_label("Code", exact=True).fill(typed)
     page.get_by_role("button", name="Verify").click()
 
@@ -31,12 +33,14 @@ def test_two_step_sign_in_on_a_phone(page, live_db, make_live_user):
     page.goto("/account")
     page.get_by_role("link", name="Two-step sign-in").click()
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    assert violations(page) == []
     secret = page.locator("#two-step-secret").inner_text().strip()
     totp = pyotp.TOTP(secret)
     page.get_by_label("Code", exact=True).fill(totp.now())
     page.get_by_role("button", name="Turn on two-step sign-in").click()
     codes = page.get_by_role("list", name="Recovery codes").get_by_role("listitem")
     expect(codes).to_have_count(10)
+    assert violations(page) == []
     recovery = codes.first.inner_text().strip()
 
     page.goto("/")
