@@ -50,6 +50,12 @@ class Config:
     SIGN_IN_ADDRESS_LIMIT = 30
     SIGN_IN_ACCOUNT_TOTAL_LIMIT = 100
     SETUP_ADDRESS_LIMIT = 10
+    # Two-step sign-in (quickcrm/domain/two_step.py): codes allowed per five minutes for one
+    # account and from one address; QUICKCRM_REQUIRE_2FA_FOR_ADMINS=true sends an admin
+    # without it to turn it on before anything else.
+    TWO_STEP_ACCOUNT_LIMIT = 5
+    TWO_STEP_ADDRESS_LIMIT = 30
+    REQUIRE_2FA_FOR_ADMINS = False
     # Requests per user per hour to their iCal feed (a calendar polls every few minutes).
     ICAL_RATE_LIMIT = 60
     # How often the app servers purge rows kept only for a while (docs/import.md, "Purge");

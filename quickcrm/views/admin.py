@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import api_tokens, companies, stages, users
+from quickcrm.domain import api_tokens, companies, stages, two_step, users
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.models import ApiToken, LostReason, Segment, Stage, User
@@ -194,6 +194,21 @@ def deactivate_user(user_id: int):
     except v.Refused as exc:
         return _refused(exc, f"user-{user_id}", _users_page)
     return _done(f"Deactivated {user.name}: they can no longer sign in.", "admin.user_list")
+
+
+@bp.post("/users/<int:user_id>/two-step/off")
+def turn_off_two_step(user_id: int):
+    """For a user who lost their phone: their two-step sign-in goes, and so do their
+    sessions; they sign in with their password and may turn it on again."""
+    user = get_or_404(User, user_id)
+    try:
+        two_step.disable(get_session(), user)
+    except v.Refused as exc:
+        return _refused(exc, f"user-{user_id}", _users_page)
+    return _done(
+        f"Two-step sign-in is off for {user.name}; they are signed out everywhere.",
+        "admin.user_list",
+    )
 
 
 @bp.post("/users/<int:user_id>/hand-over")

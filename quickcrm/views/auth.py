@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
 from flask import (
@@ -20,7 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm.db import close_session, get_engine, get_session
-from quickcrm.domain import ratelimit, users
+from quickcrm.domain import ratelimit, two_step, users
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.extensions import htmx
@@ -38,6 +39,7 @@ login_manager = LoginManager()
 # Flask: WhiteNoise answers them.
 PUBLIC_ENDPOINTS = {
     "auth.login",
+    "auth.login_code",
     "auth.setup",
     "static",
     "shell.service_worker",
@@ -66,6 +68,7 @@ def init_app(app: Flask) -> None:
         return user
 
     app.before_request(require_sign_in)
+    app.before_request(require_two_step_for_admins)
 
 
 def require_sign_in():
@@ -80,6 +83,28 @@ def require_sign_in():
     if htmx:
         # Never swap a sign-in page into part of a page: send the whole browser there.
         return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
+# What an admin without two-step sign-in may still open when it is required of admins.
+TWO_STEP_SETUP_ENDPOINTS = PUBLIC_ENDPOINTS | {"auth.two_step", "auth.logout", "shell.token"}
+
+
+def require_two_step_for_admins():
+    """With REQUIRE_2FA_FOR_ADMINS, a signed-in admin without two-step sign-in is sent to
+    turn it on before anything else."""
+    if (
+        not current_app.config.get("REQUIRE_2FA_FOR_ADMINS")
+        or request.endpoint in TWO_STEP_SETUP_ENDPOINTS
+        or not current_user.is_authenticated
+        or not current_user.can("admin")
+        or current_user.totp_secret
+    ):
+        return None
+    target = url_for("auth.two_step")
+    if htmx:
+        return "", 403, {"HX-Redirect": target}
+    flash("Admins here use two-step sign-in: turn it on to go on.")
     return redirect(target)
 
 
@@ -120,7 +145,75 @@ def login():
         error = "That email and password do not match an active account."
         return render("auth/login.html", ["content"], 401, error=error, email=email)
     users.forget_sign_in_attempts(db, email, request.remote_addr)
-    _start_session(user, remember=request.form.get("remember") == "on")
+    remember = request.form.get("remember") == "on"
+    if user.totp_secret:
+        # Not signed in yet: only a note that the password was right, for a few minutes.
+        # No flask-login state either, so no "stay signed in" cookie before the code.
+        session.clear()
+        session[PENDING] = {
+            "user": user.id,
+            "version": user.session_version,
+            "until": int(time.time()) + PENDING_SECONDS,
+            "remember": remember,
+        }
+        generate_csrf()
+        return redirect(url_for("auth.login_code", next=request.args.get("next")))
+    _start_session(user, remember=remember)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+# The session key of a sign-in waiting for its two-step code, and how long it waits.
+PENDING = "two_step_pending"
+PENDING_SECONDS = 300
+
+
+def _pending_user():
+    """The user whose password was right and whose code is awaited, or ``None`` (none,
+    expired, or their sessions ended since)."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("until"), int):
+        return None
+    if pending["until"] < time.time():
+        session.pop(PENDING, None)
+        return None
+    user = users.user_for_session(get_session(), f"{pending.get('user')}:{pending.get('version')}")
+    if user is None or not user.totp_secret:
+        session.pop(PENDING, None)
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of signing in: the code from the user's app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    user = _pending_user()
+    if user is None:
+        flash("Sign in again: the code is asked for within five minutes of the password.")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render("auth/code.html", ["content"], error=None)
+    db = get_session()
+    config = current_app.config
+    try:
+        two_step.count_code_attempt(
+            db,
+            user,
+            request.remote_addr,
+            per_account=config["TWO_STEP_ACCOUNT_LIMIT"],
+            per_address=config["TWO_STEP_ADDRESS_LIMIT"],
+        )
+    except v.Refused as exc:  # 429
+        body, status = render("auth/code.html", ["content"], exc.status, error=str(exc))
+        return body, status, {"Retry-After": str(exc.retry_after)}
+    if not two_step.verify(db, user, request.form.get("code", "")):
+        db.rollback()
+        return render("auth/code.html", ["content"], 401, error=two_step.WRONG_CODE)
+    db.commit()
+    two_step.forget_code_attempts(db, user)
+    remember = bool(session.get(PENDING, {}).get("remember"))
+    _start_session(user, remember=remember)
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -272,3 +365,84 @@ def account():
         zones=teams.choices(current.locale)["zones"],
     )
     return body
+
+
+SECRET_BEING_SET = "two_step_secret"
+
+
+def _restart_own_session() -> None:
+    """After every session of the current user ended: this one goes on."""
+    remember = session.permanent or _remember_cookie() in request.cookies
+    _start_session(current_user._get_current_object(), remember=remember)
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"], endpoint="two_step")
+def two_step_page():
+    """Turn two-step sign-in on: the QR code and secret for the user's app, then a code
+    from it; the ten recovery codes are shown once, in that answer alone (no-store)."""
+    db = get_session()
+    user = current_user._get_current_object()
+    if user.totp_secret:
+        left = two_step.recovery_codes_left(db, user)
+        return render("auth/two_step.html", ["content"], errors={}, on=True, left=left)
+    secret = session.get(SECRET_BEING_SET)
+    if not isinstance(secret, str) or not secret:
+        secret = session[SECRET_BEING_SET] = two_step.new_secret()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            codes = two_step.confirm(db, user, secret, request.form.get("code", ""))
+            # Sessions signed in with the password alone end: they never gave a code.
+            users.end_sessions(db, user)
+        except v.Refused as exc:
+            db.rollback()
+            errors = exc.errors
+        else:
+            db.commit()
+            _restart_own_session()
+            body, status = render("auth/recovery_codes.html", ["content"], codes=codes)
+            return body, status, {"Cache-Control": "no-store"}
+    uri = two_step.otpauth_uri(user, secret)
+    body, status = render(
+        "auth/two_step.html",
+        ["content"],
+        status=422 if errors else 200,
+        errors=errors,
+        on=False,
+        secret=secret,
+        qr=two_step.qr_svg(uri),
+    )
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/account/two-step/off")
+def two_step_off():
+    """Turn one's own two-step sign-in off, with a current code (or a recovery code)."""
+    db = get_session()
+    user = current_user._get_current_object()
+    if not user.totp_secret:
+        return redirect(url_for("auth.two_step"), 303)
+    config = current_app.config
+    try:
+        two_step.count_code_attempt(
+            db,
+            user,
+            request.remote_addr,
+            per_account=config["TWO_STEP_ACCOUNT_LIMIT"],
+            per_address=config["TWO_STEP_ADDRESS_LIMIT"],
+        )
+        if not two_step.verify(db, user, request.form.get("code", "")):
+            raise v.Refused({"code": two_step.WRONG_CODE})
+        two_step.disable(db, user)
+    except v.Refused as exc:
+        db.rollback()
+        left = two_step.recovery_codes_left(db, user)
+        body, status = render(
+            "auth/two_step.html", ["content"], exc.status, errors=exc.errors, on=True, left=left
+        )
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        return body, status, headers
+    db.commit()
+    _restart_own_session()
+    flash("Two-step sign-in is off. Other browsers and phones are signed out.")
+    return redirect(url_for("auth.account"), 303)
