@@ -127,7 +127,8 @@ def seed_demo(password: str, force: bool) -> None:
 @click.command("setup-code")
 @with_appcontext
 def setup_code() -> None:
-    """Show the code the first-run page asks for (while QuickCRM has no user yet)."""
+    """Show the code the first-run page asks for (while QuickCRM has no admin of its own:
+    the demo accounts do not count)."""
     try:
         has_admin = users.has_real_admin(get_session())
     except SQLAlchemyError:

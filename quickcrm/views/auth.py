@@ -267,8 +267,8 @@ def choose_password(token: str):
 
 
 def announce_setup_code(app: Flask, out: TextIO | None = None) -> None:
-    """Print the first-run setup code on the console while QuickCRM has no user yet (the
-    first-run page asks for it). Prints nothing when the database cannot say (not migrated
+    """Print the first-run setup code on the console while QuickCRM has no admin of its own
+    (the first-run page asks for it). Prints nothing when the database cannot say (not migrated
     yet, not reachable): the page then cannot be used anyway."""
     with app.app_context():
         try:
