@@ -1,22 +1,24 @@
-"""Command line: ``flask --app wsgi db upgrade | create-user | seed-demo | setup-code |
-backup | restore | create-api-token | purge``."""
+"""Command line: ``flask --app wsgi db upgrade | create-user | reset-password | seed-demo |
+setup-code | backup | restore | create-api-token | purge``."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import timedelta
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
-from quickcrm.domain import api_tokens, demo, housekeeping, users
+from quickcrm.domain import accounts, api_tokens, demo, housekeeping, users
 from quickcrm.domain import backup as backups
 from quickcrm.domain import validation as v
-from quickcrm.models import ROLES, utcnow
+from quickcrm.models import ROLES, User, utcnow
 from quickcrm.web.formats import phone_region
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -61,6 +63,37 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
     click.echo(f"Created {user.role} {user.email}.")
 
 
+DEFAULT_BASE_URL = "http://localhost:8000"
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("email")
+@click.option(
+    "--url",
+    default=None,
+    help="Where QuickCRM is opened, for the link (default: the QUICKCRM_BASE_URL setting, "
+    f"else {DEFAULT_BASE_URL}).",
+)
+def reset_password(email: str, url: str | None) -> None:
+    """Print a one-time link for EMAIL to choose a new password (7 days, works once): their
+    sessions end and their old password stops working. For an admin locked out themselves."""
+    session = get_session()
+    address = users.normalise_email(email)
+    user = session.scalar(select(User).where(User.email == address))
+    if user is None:
+        raise click.ClickException(f"No user has the email {address}.")
+    if not user.active:
+        raise click.ClickException(f"{address} is deactivated: reactivate them first.")
+    secret = accounts.reset(session, user, utcnow())
+    session.commit()
+    base = url or current_app.config.get("BASE_URL") or os.environ.get("QUICKCRM_BASE_URL")
+    with current_app.test_request_context(base_url=base or DEFAULT_BASE_URL):
+        link = url_for("auth.choose_password", token=secret, _external=True)
+    click.echo(f"Link for {user.email} to choose a password (works once, for 7 days):")
+    click.echo(link)
+
+
 @click.command("seed-demo")
 @with_appcontext
 @click.option(
@@ -94,17 +127,18 @@ def seed_demo(password: str, force: bool) -> None:
 @click.command("setup-code")
 @with_appcontext
 def setup_code() -> None:
-    """Show the code the first-run page asks for (while QuickCRM has no user yet)."""
+    """Show the code the first-run page asks for (while QuickCRM has no admin of its own:
+    the demo accounts do not count)."""
     try:
-        has_users = users.has_users(get_session())
+        has_admin = users.has_real_admin(get_session())
     except SQLAlchemyError:
         raise click.ClickException(
             "The database is not ready: run `flask --app wsgi db upgrade` first."
         ) from None
-    if has_users:
+    if has_admin:
         raise click.ClickException(
-            "QuickCRM already has users: the first-run page is closed. "
-            "Use create-user to add an admin."
+            "QuickCRM already has an admin: the first-run page is closed. "
+            "Use create-user to add another, or reset-password for a link."
         )
     click.echo(users.setup_code(current_app.config["SECRET_KEY"]))
 
@@ -196,6 +230,7 @@ PURGE_BATCH = 5000
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_user)
+    app.cli.add_command(reset_password)
     app.cli.add_command(seed_demo)
     app.cli.add_command(setup_code)
     app.cli.add_command(backup)

@@ -19,11 +19,25 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from quickcrm.domain import ratelimit
 from quickcrm.domain import validation as v
-from quickcrm.models import ROLES, Activity, Company, Lead, Opportunity, User, utcnow
+from quickcrm.models import (
+    ROLES,
+    Activity,
+    Company,
+    Lead,
+    Opportunity,
+    PasswordToken,
+    User,
+    utcnow,
+)
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 DEFAULT_PASSWORD_METHOD = "scrypt"
+# The password hash of a user who has none yet (invited, not yet through their link): no
+# hash method starts with "!", so no password ever matches it.
+UNUSABLE_PASSWORD = "!unusable"
+# The demo data's users (quickcrm/domain/demo.py) all have an address at this domain.
+DEMO_EMAIL_DOMAIN = "@demo.quickcrm"
 EMAIL_MAX = 254  # the column's length
 NEEDS_AN_ADMIN = "QuickCRM needs at least one active admin."
 # The 20,000 most common passwords, lowercased (quickcrm/data/common-passwords.NOTICE.md).
@@ -99,6 +113,17 @@ def has_users(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(User)) > 0
 
 
+def has_real_admin(session: Session) -> bool:
+    """Whether QuickCRM has an active admin of its own: the demo data's users do not count,
+    so the first-run page stays open after ``seed-demo``."""
+    found = session.scalar(
+        select(User.id)
+        .where(User.role == "admin", User.active, ~User.email.endswith(DEMO_EMAIL_DOMAIN))
+        .limit(1)
+    )
+    return found is not None
+
+
 # --- First run: the setup code ------------------------------------------------------------
 
 # No 0/O, 1/I/L or U: read off a console and typed on a phone without doubt.
@@ -145,7 +170,7 @@ def create_first_admin(
         raise v.Refused({"setup_code": message}, status=403)
     if password_confirm is not None and password != password_confirm:
         raise v.Refused({"password_confirm": "The two passwords differ."})
-    if has_users(session):
+    if has_real_admin(session):
         raise v.Refused({"email": "QuickCRM already has its first admin: sign in instead."})
     return create_user(
         session, email, password, role="admin", name=name, password_method=password_method
@@ -155,14 +180,15 @@ def create_first_admin(
 def create_user(
     session: Session,
     email: str,
-    password: str,
+    password: str | None,
     *,
     role: str = "rep",
     name: str | None = None,
     password_method: str = DEFAULT_PASSWORD_METHOD,
 ) -> User:
     """Create a user (flushed: the caller commits); raises ``validation.Refused`` with a
-    message for the person."""
+    message for the person. ``password`` ``None``: the user has none yet and cannot sign in
+    until they choose one through a link (quickcrm/domain/accounts.py)."""
     if role not in ROLES:
         raise v.Refused({"role": f"Role must be one of {', '.join(ROLES)}."})
     try:
@@ -176,14 +202,15 @@ def create_user(
         display_name = v.text(name, max_length=120) or address.split("@")[0]
     except v.Refused as exc:
         raise v.Refused({"name": str(exc)}) from None
-    check_password_strength(password, address)
+    if password is not None:
+        check_password_strength(password, address)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise v.Refused({"email": "A user with this email already exists."})
     user = User(
         email=address,
         name=display_name,
         role=role,
-        password_hash=_hash(password, password_method),
+        password_hash=UNUSABLE_PASSWORD if password is None else _hash(password, password_method),
     )
     session.add(user)
     session.flush()
@@ -207,9 +234,11 @@ def authenticate(
     user = None
     if len(address) <= EMAIL_MAX and "\x00" not in address and _typeable(address) == address:
         user = session.scalar(select(User).where(User.email == address))
-    stored = user.password_hash if user is not None else dummy_hash(password_method)
+    usable = user is not None and user.password_hash != UNUSABLE_PASSWORD
+    # A user without a password yet costs the same one check, of the dummy hash.
+    stored = user.password_hash if usable else dummy_hash(password_method)
     matches = _check(stored, _typeable(password or ""))
-    if user is None or not matches or not user.active:
+    if not usable or not matches or not user.active:
         return None
     return user
 
@@ -288,11 +317,35 @@ def change_password(
 ) -> None:
     if not _check(user.password_hash, _typeable(current or "")):
         raise v.Refused({"current_password": "That is not your current password."})
+    set_password(session, user, new, password_method=password_method)
+
+
+def set_password(
+    session: Session,
+    user: User,
+    new: str,
+    *,
+    password_method: str = DEFAULT_PASSWORD_METHOD,
+    now: datetime | None = None,
+) -> None:
+    """Give ``user`` the password ``new`` (policy checked): every session of theirs and
+    every unused password link ends. Flushed: the caller commits."""
     check_password_strength(new, user.email)
     user.password_hash = _hash(new, password_method)
     # Anyone signed in with the old password is signed out; the caller signs the person
     # who changed it in again with the new session version.
     end_sessions(session, user)
+    end_password_tokens(session, user, now or utcnow())
+
+
+def end_password_tokens(session: Session, user: User, now: datetime) -> None:
+    """Every unused one-time password link of ``user`` stops working."""
+    session.execute(
+        update(PasswordToken)
+        .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # A session's user id as User.get_id() writes it: "id:version", ASCII digits, no sign.

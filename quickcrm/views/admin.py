@@ -7,10 +7,10 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import api_tokens, companies, stages, two_step, users
+from quickcrm.domain import accounts, api_tokens, companies, stages, two_step, users
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
-from quickcrm.models import ApiToken, LostReason, Segment, Stage, User
+from quickcrm.models import ApiToken, LostReason, Segment, Stage, User, utcnow
 from quickcrm.web.formats import team
 from quickcrm.web.guards import role_required
 from quickcrm.web.render import get_or_404, render
@@ -138,8 +138,18 @@ def remove_segment(segment_id: int):
     return _done(f"Removed the segment {name}{suffix}.")
 
 
-def _users_page(status: int = 200, errors: dict | None = None, failed: str = ""):
-    return render(
+def _users_page(
+    status: int = 200,
+    errors: dict | None = None,
+    failed: str = "",
+    *,
+    linked: User | None = None,
+    purpose: str = "",
+    secret: str = "",
+):
+    """The users page; after an invite or a reset, with the one-time link to choose a
+    password, in this answer alone (no-store): only its hash is kept."""
+    response = render(
         "admin/users.html",
         ["content"],
         status=status,
@@ -147,7 +157,11 @@ def _users_page(status: int = 200, errors: dict | None = None, failed: str = "")
         errors=errors or {},
         failed=failed,
         form=request.form,
+        linked=linked,
+        purpose=purpose,
+        link=url_for("auth.choose_password", token=secret, _external=True) if secret else "",
     )
+    return *response, {"Cache-Control": "no-store"}
 
 
 @bp.get("/users")
@@ -155,25 +169,35 @@ def user_list():
     return _users_page()
 
 
-@bp.post("/users")
-def create_user():
+@bp.post("/users/invite")
+def invite_user():
+    """A new user without a password, and their one-time link to choose one, shown once
+    (the page then forgets the POST, so reloading it invites no one twice). Sending the
+    link by email, when mail is configured, belongs here too."""
     form = request.form
+    db = get_session()
     try:
-        user = users.create_user(
-            get_session(),
-            form.get("email", ""),
-            form.get("password", ""),
-            role=form.get("role", "rep"),
-            name=form.get("name", ""),
-            password_method=current_app.config["PASSWORD_METHOD"],
+        user, secret = accounts.invite(
+            db, form.get("email", ""), form.get("name", ""), form.get("role", "rep"), utcnow()
         )
     except v.Refused as exc:
         return _refused(exc, "new", _users_page)
-    return _done(
-        f"Created {user.name} ({user.role}) — give them the temporary password; "
-        "they can change it under Change password.",
-        "admin.user_list",
-    )
+    db.commit()
+    return _users_page(201, linked=user, purpose="invite", secret=secret)
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+def reset_password(user_id: int):
+    """Every session of the user ends, their password stops working, and a new one-time
+    link to choose one is shown once."""
+    user = get_or_404(User, user_id)
+    db = get_session()
+    if user.id == current_user.id:
+        refusal = v.Refused({"password": "Change your own password under Change password."})
+        return _refused(refusal, f"user-{user_id}", _users_page)
+    secret = accounts.reset(db, user, utcnow())
+    db.commit()
+    return _users_page(linked=user, purpose="reset", secret=secret)
 
 
 @bp.post("/users/<int:user_id>/role")

@@ -21,11 +21,11 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm.db import close_session, get_engine, get_session
-from quickcrm.domain import ratelimit, two_step, users
+from quickcrm.domain import accounts, ratelimit, two_step, users
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.extensions import htmx
-from quickcrm.models import User
+from quickcrm.models import User, utcnow
 from quickcrm.web.formats import team
 from quickcrm.web.guards import safe_next
 from quickcrm.web.render import render
@@ -41,6 +41,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.login_code",
     "auth.setup",
+    "auth.choose_password",
     "static",
     "shell.service_worker",
     "agenda.feed",
@@ -122,7 +123,8 @@ def login():
         return redirect(url_for("auth.setup"))
     email = request.form.get("email", "")
     if request.method == "GET":
-        return render("auth/login.html", ["content"], email=email)
+        setup_open = not users.has_real_admin(db)
+        return render("auth/login.html", ["content"], email=email, setup_open=setup_open)
     config = current_app.config
     try:
         users.count_sign_in_attempt(
@@ -247,9 +249,10 @@ def logout():
 @bp.route("/setup", methods=["GET", "POST"])
 def setup():
     """First run: create the first admin, for whoever has the setup code the server printed
-    at start. Gone once any user exists."""
+    at start. Open while QuickCRM has no active admin of its own (the demo data's users do
+    not count, so ``seed-demo`` first works too)."""
     db = get_session()
-    if users.has_users(db):
+    if users.has_real_admin(db):
         return redirect(url_for("auth.login"))
     form = request.form
     values = {key: form.get(key, "") for key in ("setup_code", "name", "email")}
@@ -310,13 +313,59 @@ def change_password():
     return render("auth/password.html", ["content"], status=status, errors=errors)
 
 
+@bp.route("/password/<token>", methods=["GET", "POST"])
+def choose_password(token: str):
+    """A one-time link (an invite, an admin's reset): choose a password, then signed in.
+    A used, expired or unknown link: 410, and what to do. The link's secret is in the
+    address: never cached, never sent on as a referrer."""
+    db = get_session()
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    user = accounts.token_user(db, token, utcnow())
+    errors: dict[str, str] = {}
+    if user is not None and request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("new_password_confirm", ""):
+            errors["new_password_confirm"] = "The two new passwords differ."
+        else:
+            try:
+                user = accounts.set_password_with(
+                    db, token, new, utcnow(), password_method=current_app.config["PASSWORD_METHOD"]
+                )
+            except v.Conflict:
+                db.rollback()
+                user = None
+            except v.Refused as exc:
+                db.rollback()
+                errors["new_password"] = str(exc)
+            else:
+                db.commit()
+                _start_session(user)
+                flash(f"Welcome, {user.name}: your password is set and you are signed in.")
+                return redirect(url_for("capture.index"), 303)
+    if user is None:
+        body, status = render(
+            "auth/choose_password.html", ["content"], 410, gone=accounts.USED_OR_EXPIRED
+        )
+        return body, status, headers
+    body, status = render(
+        "auth/choose_password.html",
+        ["content"],
+        422 if errors else 200,
+        user=user,
+        token=token,
+        errors=errors,
+        gone="",
+    )
+    return body, status, headers
+
+
 def announce_setup_code(app: Flask, out: TextIO | None = None) -> None:
-    """Print the first-run setup code on the console while QuickCRM has no user yet (the
-    first-run page asks for it). Prints nothing when the database cannot say (not migrated
+    """Print the first-run setup code on the console while QuickCRM has no admin of its own
+    (the first-run page asks for it). Prints nothing when the database cannot say (not migrated
     yet, not reachable): the page then cannot be used anyway."""
     with app.app_context():
         try:
-            needed = not users.has_users(get_session())
+            needed = not users.has_real_admin(get_session())
         except SQLAlchemyError:
             needed = False
         finally:
@@ -330,7 +379,7 @@ def announce_setup_code(app: Flask, out: TextIO | None = None) -> None:
 
 
 SETUP_BANNER = """
-QuickCRM has no user yet. To create the first admin, open it in a browser and enter
+QuickCRM has no admin of its own yet. To create the first admin, open it in a browser and enter
 this setup code:
 
     {code}

@@ -1,4 +1,5 @@
-"""Admins manage users in the browser: create, change a role, deactivate, reactivate."""
+"""Admins manage users in the browser: invite, change a role, deactivate, reactivate
+(inviting and resetting a password: tests/integration/test_accounts.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ def users_in(db) -> int:
 def new_user(client, **values):
     data = {"name": "Nina New", "email": "nina@example.com", "role": "rep"}
     data.update(values)
-    data.setdefault("password", "temporary pass")
     return client.post(
-        "/admin/users", data={**data, "csrf_token": csrf_token(client, "/admin/users")}
+        "/admin/users/invite", data={**data, "csrf_token": csrf_token(client, "/admin/users")}
     )
 
 
@@ -29,20 +29,24 @@ def test_admin_page_links_to_users_which_lists_everyone(client, admin, make_user
     assert 'Ada Admin</strong> <span class="badge">you</span>' in page
     assert "Rita Rep" in page and "rita@example.com" in page
     assert ">Deactivate Rita Rep</button>" in page
-    assert '<label for="role">Role</label>' in page and ">Create user</button>" in page
+    assert '<label for="role">Role</label>' in page and ">Invite user</button>" in page
+    assert ">Reset password of Rita Rep</button>" in page
+    assert "Reset password of Ada Admin" not in page  # their own: under Change password
+    assert "Temporary password" not in page  # nobody types another person's password
 
 
-def test_admin_creates_a_user_who_can_then_sign_in(app, client, admin, db):
+def test_admin_invites_a_user_who_has_no_password_yet(app, client, admin, db):
     response = new_user(client, role="coordinator")
-    assert response.status_code == 303 and response.location.endswith("/admin/users")
-    page = client.get("/admin/users").get_data(as_text=True)
-    assert "Created Nina New (coordinator) — give them the temporary password" in page
+    assert response.status_code == 201
+    page = response.get_data(as_text=True)
+    assert "Invited Nina New (coordinator)" in page and "/password/" in page
+    assert response.headers["Cache-Control"] == "no-store"
     nina = db.scalar(select(User).where(User.email == "nina@example.com"))
     assert nina.role == "coordinator" and nina.active
 
     other = app.test_client()
-    Auth(other).login("nina@example.com", "temporary pass")
-    assert other.get("/forecast").status_code == 200  # a coordinator's page
+    refused = Auth(other).login("nina@example.com", "")
+    assert refused.status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -50,9 +54,6 @@ def test_admin_creates_a_user_who_can_then_sign_in(app, client, admin, db):
     [
         ({"email": "admin@example.com"}, "email", "A user with this email already exists."),
         ({"email": "not an email"}, "email", "email"),
-        ({"password": "short"}, "password", "Use at least 10 characters."),
-        ({"password": "iloveyou12"}, "password", "one of the most common passwords"),
-        ({"password": "nina@example.com"}, "password", "Do not use your email address"),
         ({"role": "boss"}, "role", "Role must be one of rep, coordinator, admin."),
     ],
 )
@@ -145,8 +146,9 @@ def test_an_admin_cannot_deactivate_or_demote_themselves(client, admin, make_use
 def user_routes(user_id: int):
     return [
         ("GET", "/admin/users"),
-        ("POST", "/admin/users"),
+        ("POST", "/admin/users/invite"),
         ("POST", f"/admin/users/{user_id}/role"),
+        ("POST", f"/admin/users/{user_id}/reset-password"),
         ("POST", f"/admin/users/{user_id}/deactivate"),
         ("POST", f"/admin/users/{user_id}/reactivate"),
     ]
