@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import users
+from quickcrm.domain import ratelimit, users
 from quickcrm.domain import validation as v
 from quickcrm.models import PASSWORD_TOKEN_PURPOSES, PasswordToken, User
 
@@ -118,3 +118,41 @@ def reset(session: Session, user: User, now: datetime) -> str:
     users.end_password_tokens(session, user, now)
     _token, secret = issue_token(session, user, "reset", now)
     return secret
+
+
+# *Forgot password*: counted per address and per account an hour (whatever was typed, so
+# the counts tell nothing about which emails have an account).
+FORGOT_WINDOW = timedelta(hours=1)
+FORGOT_PER_ADDRESS = 20
+FORGOT_PER_ACCOUNT = 5
+FORGOT_MESSAGE = "Too many requests for a link. Wait {minutes} minutes, then try again."
+
+
+def count_forgot_request(session: Session, email: str, address: str | None) -> None:
+    """Count one *Forgot password* request; raises ``Refused`` (429) past the limits."""
+    keys = (
+        (ratelimit.address_key("forgot", address), FORGOT_PER_ADDRESS),
+        (f"forgot:account:{users.normalise_email(email or '')}", FORGOT_PER_ACCOUNT),
+    )
+    for key, limit in keys:
+        allowed, retry_after = ratelimit.hit(session, key, limit=limit, window=FORGOT_WINDOW)
+        if not allowed:
+            minutes = max(1, -(-retry_after // 60))
+            raise v.Refused(
+                {"email": FORGOT_MESSAGE.format(minutes=minutes)},
+                status=429,
+                retry_after=retry_after,
+            )
+
+
+def forgot(session: Session, email: str, now: datetime) -> tuple[User, str] | None:
+    """The active user ``email`` names and the secret of a new one-hour link, or ``None``
+    (no such active user: the caller answers the same either way)."""
+    address = users.normalise_email(email or "")
+    if not address or len(address) > users.EMAIL_MAX or not v.storable(address):
+        return None
+    user = session.scalar(select(User).where(User.email == address, User.active))
+    if user is None:
+        return None
+    _token, secret = issue_token(session, user, "forgot", now)
+    return user, secret

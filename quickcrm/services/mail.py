@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,3 +160,16 @@ def _without_password(text: str, server: Server | None) -> str:
     if server is not None and server.password:
         text = text.replace(server.password, "***")
     return text
+
+
+def send_later(
+    config: Mapping[str, Any], to: str, subject: str, text: str, html: str | None = None
+) -> threading.Thread:
+    """``send`` on a thread of its own, so the request's answer (and its time) never
+    depends on the mail server: *Forgot password* answers alike for every address."""
+    settings = dict(config)
+    thread = threading.Thread(
+        target=send, args=(settings, to, subject, text, html), name="quickcrm-mail", daemon=True
+    )
+    thread.start()
+    return thread

@@ -11,6 +11,7 @@ from quickcrm.domain import accounts, api_tokens, companies, stages, two_step, u
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.models import ApiToken, LostReason, Segment, Stage, User, utcnow
+from quickcrm.services import mail
 from quickcrm.web.formats import team
 from quickcrm.web.guards import role_required
 from quickcrm.web.render import get_or_404, render
@@ -183,7 +184,24 @@ def invite_user():
     except v.Refused as exc:
         return _refused(exc, "new", _users_page)
     db.commit()
+    _mail_link(user, secret, "You are invited to QuickCRM", "choose your password")
     return _users_page(201, linked=user, purpose="invite", secret=secret)
+
+
+def _mail_link(user: User, secret: str, subject: str, what: str) -> None:
+    """Also send a one-time link by email when mail is configured (docs/mail.md); the
+    page shows it either way, for the admin to copy."""
+    config = current_app.config
+    if not mail.mail_configured(config):
+        return
+    link = url_for("auth.choose_password", token=secret, _external=True)
+    mail.send_later(
+        config,
+        user.email,
+        subject,
+        f"Hello {user.name},\n\nOpen this link to {what} for QuickCRM:\n{link}\n\n"
+        "It works once, for seven days.\n",
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-password")
@@ -197,6 +215,7 @@ def reset_password(user_id: int):
         return _refused(refusal, f"user-{user_id}", _users_page)
     secret = accounts.reset(db, user, utcnow())
     db.commit()
+    _mail_link(user, secret, "Choose a new QuickCRM password", "choose a new password")
     return _users_page(linked=user, purpose="reset", secret=secret)
 
 

@@ -26,6 +26,7 @@ from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.extensions import htmx
 from quickcrm.models import User, utcnow
+from quickcrm.services import mail
 from quickcrm.web.formats import team
 from quickcrm.web.guards import safe_next
 from quickcrm.web.render import render
@@ -42,6 +43,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login_code",
     "auth.setup",
     "auth.choose_password",
+    "auth.forgot_password",
     "static",
     "shell.service_worker",
     "agenda.feed",
@@ -495,3 +497,40 @@ def two_step_off():
     _restart_own_session()
     flash("Two-step sign-in is off. Other browsers and phones are signed out.")
     return redirect(url_for("auth.account"), 303)
+
+
+FORGOT_ANSWER = "If that address has an account, we sent it a link to choose a new password."
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """*Forgot password*: with mail configured, a one-hour link by email; the same answer,
+    status and time for every address (the mail leaves on a thread of its own). Without
+    mail, the page says to ask an admin."""
+    config = current_app.config
+    configured = mail.mail_configured(config)
+    if request.method == "GET" or not configured:
+        return render("auth/forgot.html", ["content"], configured=configured)
+    db = get_session()
+    email = request.form.get("email", "")
+    try:
+        accounts.count_forgot_request(db, email, request.remote_addr)
+    except v.Refused as exc:
+        body, status = render(
+            "auth/forgot.html", ["content"], exc.status, configured=True, error=str(exc)
+        )
+        return body, status, {"Retry-After": str(exc.retry_after or 60)}
+    found = accounts.forgot(db, email, utcnow())
+    if found is not None:
+        user, secret = found
+        db.commit()
+        link = url_for("auth.choose_password", token=secret, _external=True)
+        mail.send_later(
+            config,
+            user.email,
+            "Choose a new QuickCRM password",
+            f"Hello {user.name},\n\nOpen this link to choose a new password for QuickCRM:\n"
+            f"{link}\n\nIt works once, for one hour. If you did not ask for it, ignore this "
+            "message: your password stays as it is.\n",
+        )
+    return render("auth/forgot.html", ["content"], configured=True, sent=FORGOT_ANSWER)

@@ -35,6 +35,8 @@ ACCESS = {
     ("auth.login_code", "POST"): "anyone",
     ("auth.setup", "GET"): "anyone",
     ("auth.setup", "POST"): "anyone",
+    ("auth.forgot_password", "GET"): "anyone",
+    ("auth.forgot_password", "POST"): "anyone",
     ("auth.choose_password", "GET"): "anyone",
     ("auth.choose_password", "POST"): "anyone",
     ("shell.service_worker", "GET"): "anyone",
