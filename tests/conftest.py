@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -366,6 +367,11 @@ def smtp_server():
     the test. ``smtp_server.handler.refuse_recipients = True`` makes it answer 550."""
     with running_smtp() as server:
         yield server
+        # Mail the app sent on threads of its own is finished before the server stops (a
+        # conversation cut by the stop would leave the server's socket to the collector).
+        for thread in threading.enumerate():
+            if thread.name == "quickcrm-mail":
+                thread.join(timeout=15)
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ def test_requests_for_a_link_are_throttled_per_account(mail_app, smtp_server, cl
     make_user("rep@example.com")
     codes = [ask(client, "rep@example.com").status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
+    assert len(wait_for(smtp_server, 5)) == 5  # one link a request, none for the sixth
 
 
 def test_an_invite_is_also_sent_by_mail_when_mail_is_configured(
