@@ -187,6 +187,19 @@ def _pending_user():
     return user
 
 
+def _count_code_attempt(db, user: User) -> None:
+    """Count one two-step code typed for ``user`` from this address; ``Refused`` (429) past
+    the settings' limits."""
+    config = current_app.config
+    two_step.count_code_attempt(
+        db,
+        user,
+        request.remote_addr,
+        per_account=config["TWO_STEP_ACCOUNT_LIMIT"],
+        per_address=config["TWO_STEP_ADDRESS_LIMIT"],
+    )
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code():
     """The second step of signing in: the code from the user's app, or a recovery code."""
@@ -199,15 +212,8 @@ def login_code():
     if request.method == "GET":
         return render("auth/code.html", ["content"], error=None)
     db = get_session()
-    config = current_app.config
     try:
-        two_step.count_code_attempt(
-            db,
-            user,
-            request.remote_addr,
-            per_account=config["TWO_STEP_ACCOUNT_LIMIT"],
-            per_address=config["TWO_STEP_ADDRESS_LIMIT"],
-        )
+        _count_code_attempt(db, user)
     except v.Refused as exc:  # 429
         body, status = render("auth/code.html", ["content"], exc.status, error=str(exc))
         return body, status, {"Retry-After": str(exc.retry_after)}
@@ -473,15 +479,8 @@ def two_step_off():
     user = current_user._get_current_object()
     if not user.totp_secret:
         return redirect(url_for("auth.two_step"), 303)
-    config = current_app.config
     try:
-        two_step.count_code_attempt(
-            db,
-            user,
-            request.remote_addr,
-            per_account=config["TWO_STEP_ACCOUNT_LIMIT"],
-            per_address=config["TWO_STEP_ADDRESS_LIMIT"],
-        )
+        _count_code_attempt(db, user)
         if not two_step.verify(db, user, request.form.get("code", "")):
             raise v.Refused({"code": two_step.WRONG_CODE})
         two_step.disable(db, user)
