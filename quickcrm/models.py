@@ -684,6 +684,9 @@ IMPORT_KINDS = ("leads", "companies")
 # uploaded → waiting for its columns to be mapped; running → batches being imported;
 # done → every batch imported; undone → its records removed by an admin.
 IMPORT_STATUSES = ("mapping", "running", "done", "undone")
+# What a row does whose email or phone is an existing record's: nothing (skip), fill that
+# record's empty fields, or update its fields with the row's values.
+IMPORT_ON_DUPLICATE = ("skip", "fill", "update")
 
 
 class Import(Timestamped, Base):
@@ -692,7 +695,11 @@ class Import(Timestamped, Base):
     imports no row twice (quickcrm/domain/imports/run.py)."""
 
     __tablename__ = "import"
-    __table_args__ = (_one_of("kind", IMPORT_KINDS), _one_of("status", IMPORT_STATUSES))
+    __table_args__ = (
+        _one_of("kind", IMPORT_KINDS),
+        _one_of("status", IMPORT_STATUSES),
+        _one_of("on_duplicate", IMPORT_ON_DUPLICATE),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="leads")
@@ -710,6 +717,10 @@ class Import(Timestamped, Base):
     source: Mapped[str | None] = mapped_column(String(120))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # How a column's values become a field's (JSON: field → {value as in the file: value
+    # stored}), e.g. {"temperature": {"A": "hot", "B": "warm"}}; set with the mapping.
+    value_map: Mapped[str | None] = mapped_column(Text)
+    on_duplicate: Mapped[str] = mapped_column(String(10), default="skip", server_default="skip")
     # The next chunk to import: claimed by a conditional UPDATE, so two requests never
     # import the same one.
     next_chunk: Mapped[int] = mapped_column(default=0)
@@ -717,6 +728,11 @@ class Import(Timestamped, Base):
     imported: Mapped[int] = mapped_column(default=0)
     duplicates: Mapped[int] = mapped_column(default=0)
     refused: Mapped[int] = mapped_column(default=0)
+    # Duplicates that filled an existing record's empty fields, or updated its fields.
+    dup_filled: Mapped[int] = mapped_column(default=0, server_default="0")
+    dup_updated: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Rows imported with a warning (e.g. a phone number kept in the note).
+    warned: Mapped[int] = mapped_column(default=0, server_default="0")
     # How many records undoing removed.
     removed: Mapped[int] = mapped_column(default=0)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -750,6 +766,9 @@ class ImportKey(Base):
         ForeignKey("import.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(260), primary_key=True)
+    # The existing record with this key ("lead:12", "contact:7"); none for a key of a row
+    # this import stored.
+    target: Mapped[str | None] = mapped_column(String(30))
 
 
 class ImportRefusal(Base):
@@ -763,3 +782,35 @@ class ImportRefusal(Base):
     line: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
     cells: Mapped[str] = mapped_column(Text)
+    # A row imported with a warning (the reason says what was kept where), not refused.
+    warning: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ImportChange(Base):
+    """What an import did to a record it did not create, so *Undo import* can put it back:
+    ``before`` holds the changed fields' earlier values (JSON), or is empty for a record
+    the import added to one that existed (a follow-up task)."""
+
+    __tablename__ = "import_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import.id", ondelete="CASCADE"), index=True)
+    record_type: Mapped[str] = mapped_column(String(20))  # "lead", "contact", "activity"
+    record_id: Mapped[int]
+    before: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportMapping(Base):
+    """The mapping an admin chose for a file with these headers, offered the next time a
+    file with the same headers (folded, in order) is uploaded."""
+
+    __tablename__ = "import_mapping"
+    __table_args__ = (UniqueConstraint("kind", "header_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # SHA-256 of the folded headers, one per line.
+    header_key: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str] = mapped_column(Text)  # JSON list of field names, as Import.mapping
+    value_map: Mapped[str | None] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -449,7 +449,10 @@ class _JsonRows:
 
     def rows(self, name: str) -> Iterator[object]:
         wanted = self.index[name]
-        if self.stream is None or wanted < self.at:
+        # Passed already: a table before the one being read, or that one itself once its
+        # rows were read past (unless its first row is the one read ahead).
+        passed = wanted < self.at or (wanted == self.at and self.ahead is None)
+        if self.stream is None or passed:
             self.stream, self.ahead, self.at = _json_rows(self.path), None, -1
         while True:
             item = self.ahead or next(self.stream, None)
