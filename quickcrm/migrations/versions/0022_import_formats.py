@@ -31,13 +31,9 @@ def upgrade() -> None:
             sa.Column("on_duplicate", sa.String(length=10), server_default="skip", nullable=False)
         )
         batch.add_column(sa.Column("dup_filled", sa.Integer(), server_default="0", nullable=False))
-        batch.add_column(
-            sa.Column("dup_updated", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch.add_column(sa.Column("dup_updated", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("warned", sa.Integer(), server_default="0", nullable=False))
-        batch.create_check_constraint(
-            "on_duplicate", "on_duplicate IN ('skip', 'fill', 'update')"
-        )
+        batch.create_check_constraint("on_duplicate", "on_duplicate IN ('skip', 'fill', 'update')")
     op.add_column(
         "import_refusal",
         sa.Column("warning", sa.Boolean(), server_default=sa.false(), nullable=False),
