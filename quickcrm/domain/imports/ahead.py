@@ -43,6 +43,7 @@ class Settings:
     today: date
     region: str | None
     source: str | None
+    value_map: str | None = None  # the JSON text of ``Import.value_map``
 
     def cleaner(self) -> Cleaner:
         return Cleaner(
@@ -52,6 +53,7 @@ class Settings:
             today=self.today,
             region=self.region,
             source=self.source,
+            value_map=json.loads(self.value_map) if self.value_map else None,
         )
 
 

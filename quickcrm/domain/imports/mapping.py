@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from quickcrm.domain import validation as v
 
@@ -38,6 +39,20 @@ COMPANY_FIELDS = {
 FIELDS = {"leads": LEAD_FIELDS, "companies": COMPANY_FIELDS}
 # Fields several columns may go to: their values are kept one after the other.
 REPEATABLE = {"note", "address"}
+# Fields several columns may go to where a row takes the first non-empty one (in
+# ``priority`` order) and keeps the others in its note.
+MULTI: set[str] = set()
+# Fields whose values are mapped (a Rating of "A" is hot): ``guess_values``.
+VALUE_FIELDS = ("temperature",)
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What a column is guessed to be, and why (shown beside it in the preview)."""
+
+    field: str
+    reason: str
+
 
 # Headers as people write them, folded by ``fold`` (no case, accents, spaces or
 # punctuation): "E-mail", "Email address" and "e_mail" all read "email…".
@@ -87,12 +102,15 @@ def fold(header: str) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
-def guess(headers: list[str], kind: str = "leads") -> list[str]:
-    """The field of each column, guessed from its header; a field goes to the first column
-    that claims it (except the repeatable ones), the others are ignored."""
+def guess_columns(
+    headers: list[str], kind: str = "leads", rows: list[list[str]] | None = None
+) -> list[Guess]:
+    """The field of each column, guessed from its header (and ``rows``, some of the file's
+    first data rows), with the reason; a field goes to the first column that claims it
+    (except the repeatable ones), the others are ignored."""
     allowed = FIELDS[kind]
     taken: set[str] = set()
-    fields = []
+    guesses = []
     for header in headers:
         field = _GUESS.get(fold(header), IGNORE)
         if kind == "companies" and field == "source":
@@ -100,8 +118,25 @@ def guess(headers: list[str], kind: str = "leads") -> list[str]:
         if field not in allowed or (field in taken and field not in REPEATABLE):
             field = IGNORE
         taken.add(field)
-        fields.append(field)
-    return fields
+        reason = f"from the header “{header}”" if field != IGNORE else "not recognised"
+        guesses.append(Guess(field, reason))
+    return guesses
+
+
+def guess(
+    headers: list[str], kind: str = "leads", rows: list[list[str]] | None = None
+) -> list[str]:
+    """The field of each column (``guess_columns`` without the reasons)."""
+    return [g.field for g in guess_columns(headers, kind, rows)]
+
+
+_TEMPERATURE_WORDS = {"hot": "hot", "warm": "warm", "cold": "cold"}
+
+
+def guess_values(field: str, values: list[str]) -> dict[str, str | None]:
+    """What each distinct value of a ``field`` column (as in the file, stripped) is stored
+    as; ``None`` where it means nothing QuickCRM knows."""
+    return {value: _TEMPERATURE_WORDS.get(fold(value)) for value in values}
 
 
 def check(chosen: list[str | None], headers: list[str], kind: str = "leads") -> list[str]:

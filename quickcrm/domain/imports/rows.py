@@ -33,6 +33,8 @@ class Row:
     reason: str | None = None
     # What makes it a duplicate (``duplicate_keys``), worked out with the cleaning.
     keys: list[str] = field(default_factory=list)
+    # Imported, but with something to say (e.g. a phone number kept in the note).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,9 +70,11 @@ class Cleaner:
         today: date,
         region: str | None,
         source: str | None = None,
+        value_map: dict[str, dict[str, str | None]] | None = None,
     ):
         self.kind, self.headers, self.fields = kind, headers, fields
         self.region, self.source = region, source
+        self.value_map = value_map or {}
         self.labels = FIELDS[kind]
         checks = field_checks(today=today, phone_region=region)
         if kind == "companies":
@@ -95,6 +99,9 @@ class Cleaner:
             )
             return row
         raw = self._gather(cells)
+        for name, values in self.value_map.items():
+            if raw.get(name, "").strip() in values:
+                raw[name] = values[raw[name].strip()] or ""
         errors = []
         for name, value in raw.items():
             try:

@@ -53,6 +53,7 @@ from quickcrm.domain.matching import email_domain
 from quickcrm.domain.sorting import sort_key
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
+    IMPORT_ON_DUPLICATE,
     Activity,
     Company,
     Contact,
@@ -170,6 +171,7 @@ def preview(
     source: str | None,
     today: date,
     region: str | None,
+    value_map: dict[str, dict[str, str | None]] | None = None,
 ) -> list[Row]:
     """The first rows of the file as ``fields`` would store them (or refuse them)."""
     lines: list[list] = []
@@ -185,7 +187,13 @@ def preview(
             if len(lines) >= PREVIEW_ROWS:
                 break
     cleaner = Cleaner(
-        upload.kind, headers_of(upload), fields, today=today, region=region, source=source
+        upload.kind,
+        headers_of(upload),
+        fields,
+        today=today,
+        region=region,
+        source=source,
+        value_map=value_map,
     )
     return [cleaner.clean(r[0], r[1:]) for r in lines]
 
@@ -199,12 +207,16 @@ def start(
     source: str | None,
     owner: User,
     region: str | None,
+    on_duplicate: str = "skip",
+    value_map: dict[str, dict[str, str | None]] | None = None,
 ) -> Import:
     """Check the mapping (``validation.Refused``) and start the import: it is claimed from
     "mapping" to "running" by a conditional UPDATE (a second tap is told so: ``Conflict``), and
     the duplicate keys of the existing records are collected in the same transaction."""
     headers = headers_of(upload)
     fields = check(list(chosen) + [None] * (len(headers) - len(chosen)), headers, upload.kind)
+    if on_duplicate not in IMPORT_ON_DUPLICATE:
+        raise v.Refused({"on_duplicate": "Choose what to do with duplicates."})
     claimed = session.execute(
         update(Import)
         .where(Import.id == upload.id, Import.status == "mapping")
@@ -213,6 +225,8 @@ def start(
             mapping=json.dumps(fields),
             source=source,
             owner_id=owner.id,
+            on_duplicate=on_duplicate,
+            value_map=json.dumps(value_map) if value_map else None,
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)
@@ -306,6 +320,7 @@ def run_batch(
         today=today,
         region=region,
         source=upload.source,
+        value_map=upload.value_map,
     )
     stored = _chunk_rows(session, import_id, number)
     rows = ahead.take(import_id, number, settings, stored)
