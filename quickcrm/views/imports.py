@@ -172,7 +172,15 @@ def start(import_id: int):
         errors["source"], source = str(exc), None
     if not errors:
         try:
-            run.start(get_session(), upload, chosen, source=source, owner=owner, region=_region())
+            run.start(
+                get_session(),
+                upload,
+                chosen,
+                source=source,
+                owner=owner,
+                region=_region(),
+                on_duplicate=form.get("on_duplicate", "skip"),
+            )
         except v.Refused as exc:
             errors = exc.errors
         except v.Conflict as exc:
@@ -221,6 +229,28 @@ def refused_csv(import_id: int):
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="import-{upload.id}-refused.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/<int:import_id>/warnings.csv")
+def warnings_csv(import_id: int):
+    """The rows imported with a warning (e.g. a phone number kept in the note), as CSV."""
+    upload = get_or_404(Import, import_id)
+    db = get_session()
+
+    def body():
+        try:
+            yield from run.refusals_csv(db, upload, warnings=True)
+        finally:  # as refused_csv: the download may outlive the request's teardown
+            db.close()
+
+    return Response(
+        stream_with_context(body()),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{upload.id}-warnings.csv"',
             "Cache-Control": "no-store",
         },
     )

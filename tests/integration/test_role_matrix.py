@@ -145,6 +145,7 @@ ACCESS = {
     ("imports.start", "POST"): "admin",
     ("imports.run_batches", "POST"): "admin",
     ("imports.refused_csv", "GET"): "admin",
+    ("imports.warnings_csv", "GET"): "admin",
     ("imports.undo", "POST"): "admin",
 }
 
@@ -246,6 +247,7 @@ def test_no_page_an_admin_opens_says_utc(app, db, world):
         if method != "GET" or endpoint == "auth.logout":
             continue
         response = client.get(url_of(rule, world["path"]))
+        response.close()  # a streamed download keeps its request context until closed
         if response.mimetype != "text/html":
             continue
         page = re.sub(r'<option value="[^"]*UTC[^"]*"[^>]*>[^<]*</option>', "", response.text)

@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import BinaryIO
 
@@ -58,12 +59,14 @@ from quickcrm.models import (
     Company,
     Contact,
     Import,
+    ImportChange,
     ImportChunk,
     ImportKey,
     ImportRefusal,
     Lead,
     Opportunity,
     User,
+    next_action_update,
     utcnow,
 )
 
@@ -242,18 +245,26 @@ def start(
 
 def _collect_existing_keys(session: Session, upload: Import, region: str | None) -> None:
     """The email and phone keys of every existing lead and contact (contacts only for a
-    company import): what a row must not repeat."""
-    sources = [select(Contact.email, Contact.phone)]
+    company import): what a row must not repeat, each with the record it belongs to
+    (``ImportKey.target``). Open leads come first, so a key an open lead shares with a
+    converted lead or a contact points at the lead a duplicate may fill in or update."""
+    sources = [("contact", select(Contact.id, Contact.email, Contact.phone))]
     if upload.kind == "leads":
-        sources.insert(0, select(Lead.email, Lead.phone))
+        lead = select(Lead.id, Lead.email, Lead.phone)
+        sources[:0] = [
+            ("lead", lead.where(Lead.status == "open")),
+            ("lead", lead.where(Lead.status != "open")),
+        ]
     seen: set[str] = set()
     pending: list[dict] = []
-    for query in sources:
-        for email, phone in session.execute(query.execution_options(yield_per=KEY_BATCH)):
+    for record_type, query in sources:
+        rows = session.execute(query.execution_options(yield_per=KEY_BATCH))
+        for record_id, email, phone in rows:
             for key in duplicate_keys({"email": email, "phone": phone}, region):
                 if key not in seen:
                     seen.add(key)
-                    pending.append({"import_id": upload.id, "key": key})
+                    target = f"{record_type}:{record_id}"
+                    pending.append({"import_id": upload.id, "key": key, "target": target})
             if len(pending) >= KEY_BATCH:
                 _insert(session, ImportKey.__table__, pending)
                 pending = []
@@ -330,21 +341,25 @@ def run_batch(
         ahead.start(import_id, number + 1, settings, _chunk_rows(session, import_id, number + 1))
     if upload.kind == "leads":
         with bulk.lead_search_deferred(session.connection(), import_id=import_id):
-            imported, duplicates = _import_leads(session, upload, rows, region)
+            outcome = _import_leads(session, upload, rows, region)
     else:
-        imported, duplicates = _import_companies(session, upload, rows, region)
+        outcome = _import_companies(session, upload, rows, region)
     refused = [row for row in rows if not row.ok]
-    if refused:
+    warned = [row for row in outcome.kept if row.warnings]
+    reported = [(row, row.reason, False) for row in refused]
+    reported += [(row, " ".join(row.warnings), True) for row in warned]
+    if reported:
         session.execute(
             insert(ImportRefusal.__table__),
             [
                 {
                     "import_id": import_id,
                     "line": row.line,
-                    "reason": row.reason,
+                    "reason": reason,
                     "cells": json.dumps([_storable(c) for c in row.cells]),
+                    "warning": warning,
                 }
-                for row in refused
+                for row, reason, warning in reported
             ],
         )
     session.execute(
@@ -356,9 +371,12 @@ def run_batch(
         .where(Import.id == import_id)
         .values(
             rows_done=Import.rows_done + len(rows),
-            imported=Import.imported + imported,
-            duplicates=Import.duplicates + duplicates,
+            imported=Import.imported + outcome.imported,
+            duplicates=Import.duplicates + outcome.skipped,
+            dup_filled=Import.dup_filled + outcome.filled,
+            dup_updated=Import.dup_updated + outcome.updated,
             refused=Import.refused + len(refused),
+            warned=Import.warned + len(warned),
             updated_at=utcnow(),
             **({"status": "done", "finished_at": utcnow()} if last else {}),
         )
@@ -384,15 +402,21 @@ def _storable(cell: str) -> str:
     return cell if v.storable(cell) else "".join(ch for ch in cell if v.storable(ch))
 
 
-def _known(session: Session, import_id: int, keys: set[str]) -> set[str]:
+def _known(session: Session, import_id: int, keys: set[str]) -> dict[str, str | None]:
+    """Which of ``keys`` the import knows already, each with its existing record
+    (``ImportKey.target``; ``None`` for a key of an earlier row of the file)."""
     if not keys:
-        return set()
-    found: set[str] = set()
+        return {}
+    found: dict[str, str | None] = {}
     ordered = sorted(keys)
     for start in range(0, len(ordered), KEY_BATCH):
         among = _among(session, ImportKey.key, ordered[start : start + KEY_BATCH])
         found.update(
-            session.scalars(select(ImportKey.key).where(ImportKey.import_id == import_id, among))
+            session.execute(
+                select(ImportKey.key, ImportKey.target).where(
+                    ImportKey.import_id == import_id, among
+                )
+            ).all()
         )
     return found
 
@@ -405,25 +429,87 @@ def _among(session: Session, column, values: list):
     return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
 
 
-def _new_people(session: Session, upload: Import, rows: list[Row]):
-    """The rows whose email and phone no existing record and no earlier row has, and
-    their keys; the others are duplicates."""
+@dataclass
+class Outcome:
+    """What a batch did with its rows that were not refused."""
+
+    imported: int = 0
+    # Duplicates that changed nothing: skipped, or nothing to fill in or update.
+    skipped: int = 0
+    filled: int = 0
+    updated: int = 0
+    # The rows whose values went in (a new record, or one filled in or updated): those
+    # with warnings are reported.
+    kept: list[Row] = field(default_factory=list)
+
+    def count_changed(self, mode: str, rows: list[Row], unchanged: int) -> None:
+        self.kept += rows
+        self.skipped += unchanged
+        if mode == "fill":
+            self.filled += len(rows)
+        else:
+            self.updated += len(rows)
+
+
+@dataclass
+class _People:
+    """A batch's people sorted by their duplicate keys."""
+
+    fresh: list[Row] = field(default_factory=list)
+    # Keys to remember as an earlier row's: those of the fresh rows and of the rows below.
+    new_keys: list[str] = field(default_factory=list)
+    # The first row repeating an existing record, with that record ("lead:12"), when
+    # duplicates fill in or update; and its keys that named the record (``held``).
+    matches: list[tuple[Row, str]] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+
+def _sort_people(session: Session, upload: Import, rows: list[Row]) -> _People:
+    """The rows whose email and phone no existing record and no earlier row has; the
+    others are duplicates: skipped, except the first row repeating an existing record when
+    the import fills in or updates (a row repeating an earlier row is always skipped)."""
     keyed = [(row, row.keys) for row in rows if row.ok]
-    seen = _known(session, upload.id, {key for _, keys in keyed for key in keys})
-    fresh, new_keys, duplicates = [], [], 0
+    known = _known(session, upload.id, {key for _, keys in keyed for key in keys})
+    upsert = upload.on_duplicate != "skip"
+    people = _People()
+    taken: set[str] = set()
     for row, keys in keyed:
-        if any(key in seen for key in keys):
-            duplicates += 1
+        hits = [key for key in keys if key in known]
+        if not hits:
+            known.update(dict.fromkeys(keys))
+            people.new_keys.extend(keys)
+            people.fresh.append(row)
             continue
-        seen.update(keys)
-        new_keys.extend(keys)
-        fresh.append(row)
-    return fresh, new_keys, duplicates
+        targets = [known[key] for key in hits]
+        if not upsert or None in targets or targets[0] in taken:
+            people.skipped += 1
+            continue
+        taken.add(targets[0])
+        people.matches.append((row, targets[0]))
+        people.held.extend(hits)
+        people.new_keys.extend(key for key in keys if key not in known)
+        known.update(dict.fromkeys(keys))  # a later row repeating this one is skipped
+    return people
 
 
-def _remember(session: Session, import_id: int, keys: list[str]) -> None:
-    if keys:
-        _insert(session, ImportKey.__table__, [{"import_id": import_id, "key": k} for k in keys])
+def _remember(session: Session, import_id: int, people: _People) -> None:
+    """Keep the keys of this batch's rows as an earlier row's, so a later batch skips a
+    row that repeats one (the keys of a filled or updated record no longer name it)."""
+    if people.new_keys:
+        _insert(
+            session,
+            ImportKey.__table__,
+            [{"import_id": import_id, "key": key, "target": None} for key in people.new_keys],
+        )
+    if people.held:
+        key = ImportKey.__table__
+        session.execute(
+            update(key)
+            .where(key.c.import_id == bindparam("_import_id"), key.c.key == bindparam("_key"))
+            .values(target=None),
+            [{"_import_id": import_id, "_key": held} for held in people.held],
+        )
 
 
 def _insert(session: Session, table: Table, rows: list[dict]) -> None:
@@ -431,13 +517,236 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
     bulk.insert_rows(session.connection(), table, rows)
 
 
-def _import_leads(
-    session: Session, upload: Import, rows: list[Row], region: str | None
-) -> tuple[int, int]:
-    fresh, new_keys, duplicates = _new_people(session, upload, rows)
-    if not fresh:
-        return 0, duplicates
+# --- Duplicates that fill in or update -----------------------------------------------------
+
+# What a duplicate may fill in or update on the record it repeats (a lead's next-action
+# date becomes a follow-up task; a contact's company stays as it is).
+LEAD_FIELDS = ("name", "company_name", "email", "phone", "note", "temperature", "source")
+CONTACT_FIELDS = ("name", "title", "email", "phone")
+# Between a lead's note and the note an update adds below it.
+NOTE_GAP = "\n\n"
+
+
+def _empty(value) -> bool:
+    return value is None or value == ""
+
+
+def _same(name: str, old: str, new: str, region: str | None) -> bool:
+    """Whether ``new`` says what ``old`` says: an email in another case, a phone number
+    written otherwise, are the same."""
+    if name == "email":
+        return old.casefold() == new.casefold()
+    if name == "phone":
+        key = v.phone_key(old, region)
+        return key is not None and key == v.phone_key(new, region)
+    return old == new
+
+
+def _changes(mode: str, record: dict, values: dict, region: str | None) -> dict[str, list]:
+    """What a duplicate row changes on ``record`` (its fields as they are): field →
+    [earlier value, new value]. *Fill* sets the empty fields only; *update* every field the
+    row has a value for, except the note, which gets the row's note added below it."""
+    changes = {}
+    for name, old in record.items():
+        new = values.get(name)
+        if _empty(new):
+            continue
+        if not _empty(old):
+            if mode == "fill" or _same(name, old, new, region):
+                continue
+            if name == "note":
+                if new in old:  # this file's note is there already (imported twice)
+                    continue
+                new = old + NOTE_GAP + new
+        changes[name] = [old, new]
+    return changes
+
+
+def _by_id(matches: list[tuple[Row, str]], record_type: str) -> dict[int, Row]:
+    prefix = f"{record_type}:"
+    return {int(t.removeprefix(prefix)): row for row, t in matches if t.startswith(prefix)}
+
+
+def _changed_already(session: Session, import_id: int, record_type: str, ids: list[int]):
+    """Which of ``ids`` this import changed in an earlier batch (a row that repeats one by
+    its other key): they are not changed twice."""
+    query = select(ImportChange.record_id).where(
+        ImportChange.import_id == import_id,
+        ImportChange.record_type == record_type,
+        _among(session, ImportChange.record_id, ids),
+    )
+    if record_type == "lead":
+        query = query.union(
+            select(Activity.lead_id)
+            .join(ImportChange, ImportChange.record_id == Activity.id)
+            .where(
+                ImportChange.import_id == import_id,
+                ImportChange.record_type == "activity",
+                _among(session, Activity.lead_id, ids),
+            )
+        )
+    return set(session.scalars(query))
+
+
+def _write_changes(
+    session: Session,
+    upload: Import,
+    table: Table,
+    record_type: str,
+    changed: dict[int, dict[str, list]],
+    now,
+) -> None:
+    """Set each record's new values and record its earlier ones (``ImportChange``)."""
+    _write_values(
+        session, table, {i: {n: c[1] for n, c in f.items()} for i, f in changed.items()}, now
+    )
+    if changed:
+        session.execute(
+            insert(ImportChange.__table__),
+            [
+                {
+                    "import_id": upload.id,
+                    "record_type": record_type,
+                    "record_id": record_id,
+                    "before": json.dumps(fields),
+                }
+                for record_id, fields in changed.items()
+            ],
+        )
+
+
+def _write_values(session: Session, table: Table, values: dict[int, dict], now) -> None:
+    """``UPDATE table SET … WHERE id = …`` for each record, one executemany per set of
+    fields (with the name's sort key when the name changes)."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for record_id, fields in values.items():
+        fields = dict(fields, updated_at=now)
+        if "name" in fields:
+            fields["name_sort"] = sort_key(fields["name"])
+        params = {f"_{name}": value for name, value in fields.items()}
+        groups.setdefault(tuple(sorted(fields)), []).append({"_id": record_id, **params})
+    for names, params in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in names})
+        )
+        session.execute(statement, params)
+
+
+def _fill_or_update_leads(
+    session: Session, upload: Import, matches: list[tuple[Row, str]], region: str | None, now
+) -> Outcome:
+    """The open leads the rows of ``matches`` repeat, filled in or updated from them (a
+    lead import leaves converted and closed leads, and contacts, as they are)."""
+    mode = upload.on_duplicate
+    rows = _by_id(matches, "lead")
+    outcome = Outcome(skipped=len(matches) - len(rows))
+    if not rows:
+        return outcome
+    ids = sorted(rows)
+    done = _changed_already(session, upload.id, "lead", ids)
+    columns = [Lead.__table__.c[name] for name in LEAD_FIELDS]
+    current = session.execute(
+        select(Lead.id, Lead.next_action_on, *columns).where(
+            _among(session, Lead.id, ids), Lead.status == "open"
+        )
+    ).all()
+    changed: dict[int, dict[str, list]] = {}
+    tasks, kept = [], []
+    for lead in current:
+        if lead.id in done:
+            continue
+        row = rows[lead.id]
+        record = {name: getattr(lead, name) for name in LEAD_FIELDS}
+        fields = _changes(mode, record, row.values, region)
+        due = row.values.get("next_action_on")
+        if due and (
+            lead.next_action_on is None or (mode == "update" and due != lead.next_action_on)
+        ):
+            tasks.append(_follow_up(upload, lead.id, due, now))
+        elif not fields:
+            continue
+        if fields:
+            changed[lead.id] = fields
+        kept.append(row)
+    outcome.count_changed(mode, kept, len(rows) - len(kept))
+    _write_changes(session, upload, Lead.__table__, "lead", changed, now)
+    if tasks:
+        activity = Activity.__table__
+        added = session.execute(insert(activity).returning(activity.c.id), tasks).scalars().all()
+        session.execute(
+            insert(ImportChange.__table__),
+            [
+                {"import_id": upload.id, "record_type": "activity", "record_id": i, "before": None}
+                for i in added
+            ],
+        )
+        session.execute(next_action_update({task["lead_id"] for task in tasks}))
+    return outcome
+
+
+def _follow_up(upload: Import, lead_id: int, due: date, now) -> dict:
+    """The follow-up task of a lead's next-action date, as ``_import_leads`` adds it."""
+    return {
+        "kind": "task",
+        "text": NEXT_ACTION_TEXT,
+        "due_on": due,
+        "done": False,
+        "author_id": upload.created_by_id,
+        "assignee_id": upload.owner_id,
+        "lead_id": lead_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _fill_or_update_contacts(
+    session: Session, upload: Import, matches: list[tuple[Row, str]], region: str | None, now
+) -> Outcome:
+    """The contacts the rows of ``matches`` repeat, filled in or updated from them (their
+    company stays as it is)."""
+    mode = upload.on_duplicate
+    rows = _by_id(matches, "contact")
+    outcome = Outcome(skipped=len(matches) - len(rows))
+    if not rows:
+        return outcome
+    ids = sorted(rows)
+    done = _changed_already(session, upload.id, "contact", ids)
+    columns = [Contact.__table__.c[name] for name in CONTACT_FIELDS]
+    current = session.execute(select(Contact.id, *columns).where(_among(session, Contact.id, ids)))
+    changed: dict[int, dict[str, list]] = {}
+    kept = []
+    for contact in current:
+        if contact.id in done:
+            continue
+        row = rows[contact.id]
+        record = {name: getattr(contact, name) for name in CONTACT_FIELDS}
+        fields = _changes(mode, record, row.values, region)
+        if not fields:
+            continue
+        if "phone" in fields:  # what contact matching compares (quickcrm/domain/matching.py)
+            old, new = fields["phone"]
+            fields["phone_key"] = [v.phone_key(old, region), v.phone_key(new, region)]
+        changed[contact.id] = fields
+        kept.append(row)
+    outcome.count_changed(mode, kept, len(rows) - len(kept))
+    _write_changes(session, upload, Contact.__table__, "contact", changed, now)
+    return outcome
+
+
+# --- New records -----------------------------------------------------------------------------
+
+
+def _import_leads(session: Session, upload: Import, rows: list[Row], region: str | None) -> Outcome:
+    people = _sort_people(session, upload, rows)
     now = utcnow()
+    outcome = _fill_or_update_leads(session, upload, people.matches, region, now)
+    outcome.skipped += people.skipped
+    _remember(session, upload.id, people)
+    fresh = people.fresh
+    if not fresh:
+        return outcome
     leads = []
     for row in fresh:
         values = dict(row.values)
@@ -463,29 +772,17 @@ def _import_leads(
         if dated
         else []
     )
-    actions = [
-        {
-            "kind": "task",
-            "text": NEXT_ACTION_TEXT,
-            "due_on": dated[key],
-            "done": False,
-            "author_id": upload.created_by_id,
-            "assignee_id": upload.owner_id,
-            "lead_id": lead_id,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for key, lead_id in ids
-    ]
+    actions = [_follow_up(upload, lead_id, dated[key], now) for key, lead_id in ids]
     if actions:
         _insert(session, Activity.__table__, actions)
-    _remember(session, upload.id, new_keys)
-    return len(fresh), duplicates
+    outcome.imported += len(fresh)
+    outcome.kept += fresh
+    return outcome
 
 
 def _import_companies(
     session: Session, upload: Import, rows: list[Row], region: str | None
-) -> tuple[int, int]:
+) -> Outcome:
     """Each row's company (found by its name key among the companies that exist, or made
     once for the first row that names it) and the person of the row as a contact at it."""
     ok = [row for row in rows if row.ok]
@@ -531,8 +828,9 @@ def _import_companies(
                 )
             ).all()
         )
-    people = [row for row in ok if row.values.get("name")]
-    fresh, new_keys, duplicates = _new_people(session, upload, people)
+    people = _sort_people(session, upload, [row for row in ok if row.values.get("name")])
+    outcome = _fill_or_update_contacts(session, upload, people.matches, region, now)
+    outcome.skipped += people.skipped
     contacts = [
         {
             "company_id": companies[company_key(row.values)],
@@ -547,32 +845,35 @@ def _import_companies(
             "created_at": now,
             "updated_at": now,
         }
-        for row in fresh
+        for row in people.fresh
     ]
     if contacts:
         session.execute(insert(Contact.__table__), contacts)
-    _remember(session, upload.id, new_keys)
+    _remember(session, upload.id, people)
     # A row without a person whose company existed already adds nothing: a duplicate.
     made_by = {company["name_key"] for company in new_companies.values()}
-    bare = [row for row in ok if not row.values.get("name")]
     counted: set[str] = set()
-    bare_new = 0
-    for row in bare:
+    for row in ok:
         key = company_key(row.values)
+        if row.values.get("name"):
+            continue
         if key in made_by and key not in counted:
             counted.add(key)
-            bare_new += 1
-    imported = len(fresh) + bare_new
-    return imported, len(ok) - imported
+            outcome.kept.append(row)
+        else:
+            outcome.skipped += 1
+    outcome.kept += people.fresh
+    outcome.imported = len(people.fresh) + len(counted)
+    return outcome
 
 
 # --- Report and undo ---------------------------------------------------------------------
 
 
-def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
-    """The refused rows as CSV — their line, the reason, then their cells — with a UTF-8
-    byte order mark (so Excel reads it as UTF-8) and formulas neutralised, in the header row
-    too."""
+def refusals_csv(session: Session, upload: Import, warnings: bool = False) -> Iterator[str]:
+    """The refused rows as CSV — their line, the reason, then their cells — or (``warnings``)
+    the rows imported with a warning, with it; a UTF-8 byte order mark (so Excel reads it as
+    UTF-8) and formulas neutralised, in the header row too."""
     out = io.StringIO()
     writer = csv.writer(out)
 
@@ -582,11 +883,12 @@ def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
         out.truncate()
         return text
 
-    writer.writerow(["Line", "Reason", *map(spreadsheet_safe, headers_of(upload))])
+    said = "Warning" if warnings else "Reason"
+    writer.writerow(["Line", said, *map(spreadsheet_safe, headers_of(upload))])
     yield "\ufeff" + take()
     query = (
         select(ImportRefusal.line, ImportRefusal.reason, ImportRefusal.cells)
-        .where(ImportRefusal.import_id == upload.id)
+        .where(ImportRefusal.import_id == upload.id, ImportRefusal.warning.is_(warnings))
         .order_by(ImportRefusal.line)
         .execution_options(yield_per=1000)
     )
@@ -599,10 +901,11 @@ def refusals_csv(session: Session, upload: Import) -> Iterator[str]:
 
 @owns_transaction("the claim: one conditional UPDATE, so an import is undone once")
 def undo(session: Session, upload: Import) -> int:
-    """Remove what a finished import created: its leads that were not converted since (and
-    their activities), or its contacts and the companies nothing else refers to now.
-    Claimed from "done" to "undone" by a conditional UPDATE; returns how many records
-    were removed."""
+    """Undo a finished import: put back the fields it filled in or updated on records that
+    existed (``_put_back``), delete the follow-up tasks it added to them, and remove what it
+    created: its leads that were not converted since (and their activities), or its
+    contacts and the companies nothing else refers to now. Claimed from "done" to "undone"
+    by a conditional UPDATE; returns how many records were removed."""
     claimed = session.execute(
         update(Import)
         .where(Import.id == upload.id, Import.status == "done")
@@ -612,6 +915,7 @@ def undo(session: Session, upload: Import) -> int:
     if claimed.rowcount != 1:
         session.rollback()
         raise v.Conflict("Only a finished import can be undone, once.")
+    _put_back(session, upload.id)
     if upload.kind == "leads":
         removed = _undo_leads(session, upload.id)
     else:
@@ -620,6 +924,45 @@ def undo(session: Session, upload: Import) -> int:
     session.commit()
     session.refresh(upload)
     return removed
+
+
+def _put_back(session: Session, import_id: int) -> None:
+    """Each record the import changed gets its earlier values back — a field only while it
+    still holds what the import wrote: one edited since is left as the user made it — and
+    the follow-up tasks it added are deleted (unless done since: a record of work)."""
+    changes = session.execute(
+        select(ImportChange.record_type, ImportChange.record_id, ImportChange.before).where(
+            ImportChange.import_id == import_id
+        )
+    ).all()
+    now = utcnow()
+    for record_type, model, fields in (
+        ("lead", Lead, LEAD_FIELDS),
+        ("contact", Contact, (*CONTACT_FIELDS, "phone_key")),
+    ):
+        recorded = {i: json.loads(before) for kind, i, before in changes if kind == record_type}
+        if not recorded:
+            continue
+        columns = [model.__table__.c[name] for name in fields]
+        current = session.execute(
+            select(model.id, *columns).where(_among(session, model.id, sorted(recorded)))
+        )
+        earlier = {}
+        for record in current:
+            back = {
+                name: old
+                for name, (old, new) in recorded[record.id].items()
+                if getattr(record, name) == new
+            }
+            if back:
+                earlier[record.id] = back
+        _write_values(session, model.__table__, earlier, now)
+    tasks = sorted(i for kind, i, _ in changes if kind == "activity")
+    if tasks:
+        mine = _among(session, Activity.id, tasks)
+        leads = set(session.scalars(select(Activity.lead_id).where(mine, Activity.done.is_(False))))
+        session.execute(delete(Activity).where(mine, Activity.done.is_(False)))
+        session.execute(next_action_update(leads - {None}))
 
 
 def _undo_leads(session: Session, import_id: int) -> int:
@@ -654,11 +997,18 @@ def _undo_companies(session: Session, import_id: int) -> int:
 
 
 def counts(session: Session, upload: Import) -> dict[str, int]:
-    """What is left of an import's records now (for the undo confirmation)."""
+    """What is left of an import's records now, and how many records it changed that undoing
+    puts back (``changed``: leads or contacts; ``tasks``: follow-up tasks it added), for the
+    undo confirmation."""
+    changed = select(func.count()).where(ImportChange.import_id == upload.id)
+    left = {
+        "changed": session.scalar(changed.where(ImportChange.record_type != "activity")) or 0,
+        "tasks": session.scalar(changed.where(ImportChange.record_type == "activity")) or 0,
+    }
     if upload.kind == "leads":
         query = select(func.count()).where(Lead.import_id == upload.id, Lead.status != "converted")
-        return {"leads": session.scalar(query) or 0}
-    return {
+        return left | {"leads": session.scalar(query) or 0}
+    return left | {
         "companies": session.scalar(select(func.count()).where(Company.import_id == upload.id))
         or 0,
         "contacts": session.scalar(select(func.count()).where(Contact.import_id == upload.id)) or 0,
