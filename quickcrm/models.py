@@ -788,8 +788,10 @@ class ImportRefusal(Base):
 
 class ImportChange(Base):
     """What an import did to a record it did not create, so *Undo import* can put it back:
-    ``before`` holds the changed fields' earlier values (JSON), or is empty for a record
-    the import added to one that existed (a follow-up task)."""
+    ``before`` holds each changed field's earlier value and the value the import wrote
+    (JSON: field → [earlier, written]; undo puts back only a field that still holds what
+    the import wrote), or is empty for a record the import added to one that existed (a
+    follow-up task)."""
 
     __tablename__ = "import_change"
 

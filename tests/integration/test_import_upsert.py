@@ -286,3 +286,10 @@ def test_rows_with_a_warning_are_imported_counted_and_downloadable(client, admin
     assert [row[0] for row in refused[1:]] == ["5"]
     stored = db.scalars(select(ImportRefusal.warning).where(ImportRefusal.import_id == import_id))
     assert sorted(stored) == [False, True]
+
+
+def test_update_never_replaces_where_a_lead_came_from(client, admin, db):
+    ann = factories.lead(db, admin, "Ann Old", email="ann@acme.example", source="Website")
+    imported_with(client, LEADS, "update", source="Expo")
+    (ann,) = reread(db, ann)
+    assert (ann.name, ann.source) == ("Ann Smith", "Website")

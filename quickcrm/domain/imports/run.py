@@ -523,6 +523,8 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
 # date becomes a follow-up task; a contact's company stays as it is).
 LEAD_FIELDS = ("name", "company_name", "email", "phone", "note", "temperature", "source")
 CONTACT_FIELDS = ("name", "title", "email", "phone")
+# Fields an update fills in but never replaces.
+FILL_ONLY = ("source",)
 # Between a lead's note and the note an update adds below it.
 NOTE_GAP = "\n\n"
 
@@ -545,14 +547,16 @@ def _same(name: str, old: str, new: str, region: str | None) -> bool:
 def _changes(mode: str, record: dict, values: dict, region: str | None) -> dict[str, list]:
     """What a duplicate row changes on ``record`` (its fields as they are): field →
     [earlier value, new value]. *Fill* sets the empty fields only; *update* every field the
-    row has a value for, except the note, which gets the row's note added below it."""
+    row has a value for, except the note, which gets the row's note added below it, and
+    the source, which is only ever filled in: where a lead first came from stays (the
+    forecast counts by it)."""
     changes = {}
     for name, old in record.items():
         new = values.get(name)
         if _empty(new):
             continue
         if not _empty(old):
-            if mode == "fill" or _same(name, old, new, region):
+            if mode == "fill" or name in FILL_ONLY or _same(name, old, new, region):
                 continue
             if name == "note":
                 if new in old:  # this file's note is there already (imported twice)
