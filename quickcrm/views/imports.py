@@ -19,8 +19,9 @@ from flask_login import current_user
 from quickcrm.db import get_session
 from quickcrm.domain import users
 from quickcrm.domain import validation as v
-from quickcrm.domain.imports import mapping, run
+from quickcrm.domain.imports import choices, mapping, run
 from quickcrm.models import IMPORT_KINDS, Import, User
+from quickcrm.web import formats
 from quickcrm.web.errors import error_response
 from quickcrm.web.formats import phone_region, today
 from quickcrm.web.guards import role_required
@@ -33,6 +34,12 @@ UPLOAD_MAX = 50 * 1024 * 1024
 # How long one progress request imports batches before it answers.
 RUN_BUDGET_SECONDS = 0.8
 KIND_LABELS = {"leads": "Leads", "companies": "Companies and contacts"}
+# What a row that matches an existing lead or contact does (Import.on_duplicate).
+DUPLICATE_CHOICES = {
+    "skip": "Skip it",
+    "fill": "Fill in its empty fields",
+    "update": "Update it with the file's values",
+}
 
 
 def _upload_max() -> int:
@@ -103,7 +110,7 @@ def upload():
         kind = "leads"
     file = request.files.get("file")
     if file is None or not file.filename:
-        return _index(422, "Choose a CSV file to upload.", kind)
+        return _index(422, "Choose a CSV or vCard file to upload.", kind)
     try:
         made = run.store_upload(get_session(), file.stream, file.filename, kind, current_user)
     except v.Refused as exc:
@@ -112,19 +119,41 @@ def upload():
     return redirect(url_for("imports.detail", import_id=made.id), 303)
 
 
-def _chosen(data, upload: Import) -> list[str]:
-    """The field chosen for each column in ``data`` (a form or query), else the guess."""
-    headers = run.headers_of(upload)
-    guessed = mapping.guess(headers, upload.kind)
-    return [data.get(f"column_{i}", guessed[i]) for i in range(len(headers))]
+def _mapping(upload: Import, data, *, strict: bool = False) -> tuple[dict, dict]:
+    """What the mapping page shows for ``data`` (the query, or the posted form): the field
+    chosen for each column (else the remembered or guessed one) and why, the value columns
+    with what each value becomes, the value map; and the errors of the value selects
+    (``choices.value_columns``)."""
+    db = get_session()
+    offered = choices.defaults(db, upload, day=formats.day)
+    chosen = [data.get(f"column_{i}", g.field) for i, g in enumerate(offered.guesses)]
+    reasons = [
+        g.reason if c == g.field else choices.CHOSEN_BY_YOU
+        for c, g in zip(chosen, offered.guesses, strict=True)
+    ]
+    allowed = mapping.FIELDS[upload.kind]
+    fields = [f if f in allowed else mapping.IGNORE for f in chosen]
+    columns, value_map, errors = choices.value_columns(
+        db, upload, fields, data, offered.value_map, strict=strict
+    )
+    context = {
+        "chosen": chosen,
+        "reasons": reasons,
+        "value_columns": {column.index: column for column in columns},
+        "value_map": value_map,
+        "value_choices": choices.VALUE_CHOICES,
+    }
+    return context, errors
 
 
 def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
     db = get_session()
-    context.setdefault("chosen", _chosen(request.args, upload))
+    if upload.status == "mapping" and "chosen" not in context:
+        context |= _mapping(upload, request.args)[0]
     context.setdefault("errors", {})
     context.setdefault("source", request.args.get("source", upload.source or ""))
     context.setdefault("owner_id", v.record_id(request.args.get("owner")) or upload.owner_id)
+    context.setdefault("on_duplicate", request.args.get("on_duplicate", upload.on_duplicate))
     if upload.status == "mapping":
         fields = [
             f if f in mapping.FIELDS[upload.kind] else mapping.IGNORE for f in context["chosen"]
@@ -134,7 +163,13 @@ def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
         except v.Refused:
             source = None
         context["preview"] = run.preview(
-            db, upload, fields, source=source, today=today(), region=_region()
+            db,
+            upload,
+            fields,
+            source=source,
+            today=today(),
+            region=_region(),
+            value_map=context["value_map"],
         )
     return render(
         "imports/detail.html",
@@ -145,6 +180,7 @@ def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
         fields=mapping.FIELDS[upload.kind],
         owners=users.active_users(get_session()),
         kinds=KIND_LABELS,
+        duplicate_choices=DUPLICATE_CHOICES,
         left=run.counts(db, upload) if upload.status == "done" else {},
         **context,
     )
@@ -154,32 +190,35 @@ def _detail(upload: Import, status: int = 200, blocks=("content",), **context):
 def detail(import_id: int):
     upload = get_or_404(Import, import_id)
     preview_only = not wants_page() and request.args and upload.status == "mapping"
-    return _detail(upload, blocks=("preview",) if preview_only else ("content",))
+    # The preview, and each column's reason and values swapped beside it (out of band).
+    return _detail(upload, blocks=("preview", "column_notes") if preview_only else ("content",))
 
 
 @bp.post("/<int:import_id>")
 def start(import_id: int):
     upload = get_or_404(Import, import_id)
+    db = get_session()
     form = request.form
-    chosen = _chosen(form, upload)
-    errors: dict = {}
-    owner = v.chosen(get_session(), User, form.get("owner"))
+    shown, errors = _mapping(upload, form, strict=True)
+    owner = v.chosen(db, User, form.get("owner"))
     if owner is None or not owner.active:
         errors["owner"] = "Choose who will own the records."
     try:
         source = v.text(form.get("source"), max_length=120)
     except v.Refused as exc:
         errors["source"], source = str(exc), None
+    on_duplicate = form.get("on_duplicate", "skip")
     if not errors:
         try:
             run.start(
-                get_session(),
+                db,
                 upload,
-                chosen,
+                shown["chosen"],
                 source=source,
                 owner=owner,
                 region=_region(),
-                on_duplicate=form.get("on_duplicate", "skip"),
+                on_duplicate=on_duplicate,
+                value_map=shown["value_map"] or None,
             )
         except v.Refused as exc:
             errors = exc.errors
@@ -187,15 +226,22 @@ def start(import_id: int):
             flash(str(exc))
             return redirect(url_for("imports.detail", import_id=import_id), 303)
     if errors:
-        get_session().rollback()
+        db.rollback()
         return _detail(
             upload,
             422,
-            chosen=chosen,
             errors=errors,
             source=form.get("source", ""),
             owner_id=v.record_id(form.get("owner")),
+            on_duplicate=on_duplicate,
+            **shown,
         )
+    # Offered the next time a file with these headers comes (its own commit: the import
+    # has started whatever happens here).
+    choices.remember(
+        db, upload.kind, run.headers_of(upload), run.fields_of(upload), shown["value_map"]
+    )
+    db.commit()
     return redirect(url_for("imports.detail", import_id=import_id), 303)
 
 
