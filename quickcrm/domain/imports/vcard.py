@@ -46,6 +46,10 @@ SNIFF_BYTES = 4096
 PIECE = 64 * 1024  # a physical line is read in pieces of this many characters at most
 # Properties holding pictures, sounds or keys: dropped unread.
 BINARY = {"PHOTO", "LOGO", "SOUND", "KEY"}
+# The properties a row is made of (with the card's BEGIN and END): the others (REV,
+# CATEGORIES, X-…) are not parsed, vobject's parsing being most of a card's reading time.
+READ = {"BEGIN", "END", "FN", "N", "ORG", "TITLE", "ROLE", "EMAIL", "TEL", "URL", "ADR"}
+READ |= {"NOTE", "X-ABLABEL"}
 
 NOT_A_VCARD = "This .vcf file is not a vCard: export the contacts again as vCard (.vcf)."
 EXPORT_AGAIN = "Export the contacts again as vCard (.vcf) and upload that file."
@@ -179,6 +183,9 @@ def _properties(card: str, start: int) -> list[ContentLine]:
         head, _, value = line.partition(":")
         if _QP.search(head) and _BROKEN_QP.search(value):
             raise _broken_qp(number)
+        found = _PROPERTY.match(line)
+        if found and found.group(1).upper() not in READ:
+            continue
         try:
             prop = textLineToContentLine(line, number)
         except (VObjectError, UnicodeError, LookupError):
