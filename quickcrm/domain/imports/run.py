@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
-from quickcrm.domain.imports import ahead
+from quickcrm.domain.imports import ahead, vcard
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
 from quickcrm.domain.imports.detect import detect, read_rows
 from quickcrm.domain.imports.mapping import check
@@ -97,9 +97,13 @@ def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, b
     """Read the whole upload (a seekable binary stream) into an import waiting for its
     mapping, in chunks of ``CHUNK_ROWS`` rows (never more than one chunk in memory);
     flushed, the caller commits.
-    Raises ``validation.Refused`` — and stores nothing — for a file that is not usable CSV."""
-    detected = detect(stream)
-    rows = read_rows(stream, detected)
+    Raises ``validation.Refused`` — and stores nothing — for a file that is not usable CSV.
+    A vCard (found by its content) is read as rows by ``vcard.read_rows``."""
+    if detected := vcard.sniff(stream, filename):
+        rows = vcard.read_rows(stream, detected)
+    else:
+        detected = detect(stream)
+        rows = read_rows(stream, detected)
     try:
         first = next(rows, None)
         if first is None:
