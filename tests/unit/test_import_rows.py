@@ -31,15 +31,16 @@ def test_headers_are_guessed_in_their_usual_variants(header, field):
     assert mapping.guess([header]) == [field]
 
 
-def test_a_field_goes_to_the_first_column_that_claims_it_but_notes_repeat():
-    headers = ["Email", "E-mail address", "Notes", "Comments"]
-    assert mapping.guess(headers) == ["email", "ignore", "note", "note"]
+def test_a_field_goes_to_the_first_column_that_claims_it_but_notes_and_emails_repeat():
+    # Emails are MULTI since issue 24: the second is kept in the note, not ignored.
+    headers = ["Name", "Full name", "Email", "E-mail address", "Notes", "Comments"]
+    assert mapping.guess(headers) == ["name", "ignore", "email", "email", "note", "note"]
 
 
 def test_a_mapping_without_a_name_or_with_a_field_twice_is_refused():
     headers = ["A", "B", "C"]
     with pytest.raises(v.Refused) as refused:
-        mapping.check(["email", "email", "note"], headers)
+        mapping.check(["company_name", "company_name", "note"], headers)
     errors = refused.value.detail
     assert refused.value.errors["column_1"] == errors[1] and refused.value.errors["column"]
     assert "also chosen for “B”" in errors[0] and "also chosen for “A”" in errors[1]
@@ -47,6 +48,8 @@ def test_a_mapping_without_a_name_or_with_a_field_twice_is_refused():
     assert mapping.check(["first_name", "note", "note"], headers) == [
         "first_name", "note", "note"
     ]  # fmt: skip
+    # Several columns for a MULTI field (email, phone) are accepted (issue 24).
+    assert mapping.check(["name", "email", "email"], headers) == ["name", "email", "email"]
     with pytest.raises(v.Refused) as refused:
         mapping.check(["name", "surname", "ignore"], headers)
     assert refused.value.detail == {1: "Choose what this column is, or Ignore."}
@@ -88,12 +91,11 @@ def test_a_name_column_wins_and_several_note_columns_are_kept_with_their_headers
         (["Ann", "", "31/12/2026", ""], "Next action date: Enter a date like"),
         (["Ann", "", "2020-01-01", ""], "Next action date: Pick a date from today"),
         (["Ann\x00", "", "", ""], "Name: This text holds a character QuickCRM cannot store"),
-        (["Ann", "", "", "tepid"], "Temperature: Choose cold, warm or hot"),
         (["Ann", ""], "This row has 2 cells where the header has 4"),
         (["Ann", "", "", "", "extra"], "This row has 5 cells where the header has 4"),
     ],
     ids=["no name", "10,000 characters", "bad email", "wrong date format", "past date", "NUL",
-         "temperature", "short row", "long row"],
+         "short row", "long row"],
 )  # fmt: skip
 def test_a_bad_row_is_refused_with_its_reason(cells, reason):
     row = cleaner(["Name", "Email", "Next action date", "Temperature"]).clean(7, cells)
