@@ -182,6 +182,7 @@ _NOT_AN_EMAIL = ("optout", "type", "displayname", "status", "bounce", "consent",
 # Whose detail a column holds when it is not the person's own (Eventbrite's buyer).
 _OTHER_PERSON = ("buyer", "purchaser", "billing", "orderer", "acheteur", "kaufer", "comprador")
 _ATTENDEE = ("attendee", "participant", "guest", "teilnehmer", "participante")
+_ADDRESS_PREFIX = ("mailing", "billing", "shipping", "business", "postal", "office", "work")
 # Prefixes naming the record a column belongs to (Pipedrive, HubSpot, Salesforce).
 _PERSON_PREFIX = ("person", "contact", "lead", "people")
 _COMPANY_PREFIX = ("organization", "organisation", "org", "company", "account")
@@ -314,6 +315,9 @@ def read_header(header: str) -> Reading:
             "phone", (later, _PHONE_RANK[kind], number), f"from the header {quoted}", True
         )
     field = _GUESS.get(base, IGNORE)
+    for word in _ADDRESS_PREFIX:  # "Mailing Street", "Business City"
+        if field == IGNORE and base.startswith(word):
+            field = "address" if _GUESS.get(base[len(word) :]) == "address" else IGNORE
     if entity == "company":
         # "Organization - Name" is the company's name; its people are not this person.
         field = {"name": "company_name", "company_name": "company_name"}.get(field, field)
@@ -379,6 +383,13 @@ def guess_columns(
                 last = headers[fields.index("last_name")]
                 reasons[i] = f"“{headers[i]}” beside “{last}”: the first name"
                 break
+    # A buyer's email or phone is no fallback for the attendee's own: it would make the
+    # attendee a duplicate of the buyer.
+    own = {fields[i] for i in range(len(headers)) if not readings[i].rank[0]}
+    for i, field in enumerate(fields):
+        if field in MULTI and readings[i].rank[0] and field in own:
+            fields[i] = IGNORE
+            reasons[i] = f"“{headers[i]}” is another person’s, not this one’s"
     order = sorted(range(len(headers)), key=lambda i: (readings[i].rank, i))
     seen: dict[str, list[int]] = {}
     for i in order:

@@ -173,14 +173,14 @@ class Cleaner:
         check = self.checks["phone"]
         for header, cell in phones:
             if row.values["phone"] is not None:
-                extras.append(f"{header}: {cell}")
+                if cell != row.values["phone"]:
+                    extras.append(f"{header}: {cell}")
                 continue
             try:
                 row.values["phone"] = check(cell)
             except v.Refused:
-                label = "Phone" if len(phones) == 1 else header
                 if self.keeps_notes:
-                    extras.append(f"{label}: {cell}")
+                    extras.append(f"{header}: {cell}")
                     row.warnings.append(
                         f"The phone number “{cell}” cannot be read: kept in the note."
                     )
@@ -220,7 +220,8 @@ class Cleaner:
                 raw["phone"] = found
                 continue
             raw[target] = found[0][1] if found else ""
-            extras.extend(f"{header}: {cell}" for header, cell in found[1:])
+            chosen = raw[target].casefold()
+            extras.extend(f"{h}: {cell}" for h, cell in found[1:] if cell.casefold() != chosen)
         for target in self.mapped:
             raw[target] = self._value(target, raw.get(target, ""), row)
         if self.kind == "leads":
