@@ -275,7 +275,7 @@ def read_header(header: str) -> Reading:
     whole = fold(header)
     if not whole:
         return Reading(IGNORE, why="not recognised")
-    if "#" in tokens or (tokens and tokens[-1] in _ID_WORDS) or whole in _ID_FOLDED:
+    if "#" in tokens or set(tokens) & set(_ID_WORDS) or whole in _ID_FOLDED:
         return Reading(IGNORE, why=f"{quoted} holds identifiers, not names", known=True)
     parts = [p.strip() for p in re.split(r"\s+[-–]\s+|:\s+", header.strip()) if p.strip()]
     entity, whose = "", ""
