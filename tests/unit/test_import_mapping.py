@@ -200,3 +200,22 @@ def test_check_accepts_several_columns_for_a_multi_field_only():
     fields = ["name", "email", "email", "phone", "phone"]
     assert mapping.check(fields, headers) == fields
     assert {"email", "phone"} <= mapping.MULTI
+
+
+def test_attendee_prefixed_columns_are_the_persons_own():
+    assert guess(["Attendee Name", "Attendee Email", "Attendee Cell Phone"]) == [
+        "name", "email", "phone"
+    ]  # fmt: skip
+
+
+def test_a_field_the_kind_does_not_have_says_so():
+    assert guess_columns(["Job Title"]) == [
+        mapping.Guess(IGNORE, "“Job Title”: leads have no such field")
+    ]
+    assert guess(["Job Title", "Company"], "companies") == ["title", "company_name"]
+
+
+def test_telling_a_header_row_looks_at_a_bounded_part_of_it():
+    assert mapping.recognised(["Email", "Phone", "Badge"]) == 2
+    assert mapping.recognised(["Email"] * 100_000) == mapping.RECOGNISED_MAX
+    assert mapping.recognised(["x" * 100_000 + "Email"]) == 0

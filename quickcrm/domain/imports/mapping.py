@@ -55,6 +55,8 @@ MULTI = {"email", "phone"}
 # Fields whose values are mapped (a Rating of "A" is hot): ``guess_values``.
 VALUE_FIELDS = ("temperature",)
 NAMES = {"name", "first_name", "last_name"}
+RECOGNISED_MAX = 200  # cells of a row looked at to tell a header row
+HEADER_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ _PHONE_RANK = {"mobile": 0, "primary": 1, "": 2, "work": 2, "home": 3, "other": 
 _NOT_A_PHONE = ("fax", "pager", "telex", "isdn", "tty", "radio", "callback", "assistant")
 
 _EMAIL_WORDS = (
-    "email", "emailaddress", "mail", "mailaddress", "courriel", "adressemail",
+    "email", "emails", "emailaddress", "mail", "mailaddress", "courriel", "adressemail",
     "adresseemail", "adresseelectronique", "emailadresse", "correo", "correoelectronico",
     "indirizzoemail", "emailadres", "enderecodeemail", "enderecoeletronico",
 )  # fmt: skip
@@ -298,9 +300,10 @@ def read_header(header: str) -> Reading:
         if base.startswith(word) and len(base) > len(word):
             base, whose = base[len(word) :], word
             break
-    for word in _ATTENDEE:
-        if base.startswith(word) and base[len(word) :] in _GUESS:
-            base = base[len(word) :]
+    for word in _ATTENDEE:  # "Attendee Email" is the person's own email
+        rest = base[len(word) :]
+        if base.startswith(word) and rest and (rest in _GUESS or _email(rest) is not None):
+            base = rest
             break
     later = 1 if whose else 0
     if base in _NOT_TEMPERATURE:
@@ -332,8 +335,10 @@ def read_header(header: str) -> Reading:
 
 
 def recognised(headers: list[str]) -> int:
-    """How many of ``headers`` QuickCRM recognises: how header-like a row is."""
-    return sum(1 for header in headers if header.strip() and read_header(header).known)
+    """How many of ``headers`` QuickCRM recognises: how header-like a row is (the first
+    ``RECOGNISED_MAX`` cells, each cut to ``HEADER_CHARS``: a hostile row costs no more)."""
+    cells = (header[:HEADER_CHARS] for header in headers[:RECOGNISED_MAX])
+    return sum(1 for header in cells if header.strip() and read_header(header).known)
 
 
 _CODE = re.compile(r"^[#\w./:-]*\d[#\w./:-]*$")
@@ -357,7 +362,10 @@ def guess_columns(
     allowed = FIELDS[kind]
     readings = [read_header(header) for header in headers]
     fields = [r.field if r.field in allowed else IGNORE for r in readings]
-    reasons = [r.why if r.field in allowed else "not recognised" for r in readings]
+    reasons = [
+        r.why if r.field in allowed else f"“{header}”: {kind} have no such field"
+        for header, r in zip(headers, readings, strict=True)
+    ]
     if kind == "companies":
         for i, field in enumerate(fields):
             if field == "source":
