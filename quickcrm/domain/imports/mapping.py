@@ -302,7 +302,8 @@ def read_header(header: str) -> Reading:
             break
     for word in _ATTENDEE:  # "Attendee Email" is the person's own email
         rest = base[len(word) :]
-        if base.startswith(word) and rest and (rest in _GUESS or _email(rest) is not None):
+        known = rest in _GUESS or _email(rest) is not None or _phone(rest) is not None
+        if base.startswith(word) and rest and known:
             base = rest
             break
     later = 1 if whose else 0
