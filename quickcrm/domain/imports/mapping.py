@@ -223,51 +223,42 @@ class Reading:
 
 
 def _strip_kind(text: str, kinds) -> tuple[str, str]:
-    """``text`` without the words of a kind at its start or end: (the rest, the kind)."""
+    """``text`` without the words of a kind at its start or end (longest words first):
+    (the rest, the first kind found)."""
     found = ""
-    for _ in range(3):
+    changed = True
+    while changed:
+        changed = False
         for words, kind in kinds:
             for word in sorted(words, key=len, reverse=True):
-                if text.startswith(word) and len(text) > len(word):
-                    text, found = text[len(word) :], found or kind
-                    break
-                if text.endswith(word) and len(text) > len(word):
-                    text, found = text[: -len(word)], found or kind
-                    break
-            else:
-                continue
-            break
-        else:
-            return text, found
+                if len(text) > len(word) and text.startswith(word):
+                    text, found, changed = text[len(word) :], found or kind, True
+                elif len(text) > len(word) and text.endswith(word):
+                    text, found, changed = text[: -len(word)], found or kind, True
     return text, found
 
 
-def _phone(folded: str) -> tuple[str, bool] | None:
-    """The kind of a phone header (``folded``, digits out), or ``None`` if it is none."""
+def _phone(folded: str) -> str | None:
+    """The kind of a phone header (``folded``, digits out: "" for a plain phone), or
+    ``None`` if it is no phone."""
     if any(word in folded for word in _NOT_A_PHONE):
         return None
     if folded in _MOBILE:
-        return "mobile", True
+        return "mobile"
     rest, kind = _strip_kind(folded, _PHONE_KINDS)
     if rest in _PHONE_WORDS and (rest not in ("number", "numero") or kind):
-        return kind, True
-    if rest in _MOBILE:
-        return "mobile", True
-    return None
+        return kind
+    return "mobile" if rest in _MOBILE else None
 
 
 def _email(folded: str) -> str | None:
+    """The kind of an email header (as ``_phone``), or ``None`` if it is no email."""
     if any(word in folded for word in _NOT_AN_EMAIL):
         return None
     if folded in _EMAIL_WORDS:
         return ""
     rest, kind = _strip_kind(folded, _EMAIL_KINDS)
-    if rest in _EMAIL_WORDS:
-        return kind
-    for word in ("secondary", "alternate", "other"):  # "Secondary Email"
-        if folded.startswith(word) and folded[len(word) :] in _EMAIL_WORDS:
-            return "other"
-    return None
+    return kind if rest in _EMAIL_WORDS else None
 
 
 def read_header(header: str) -> Reading:
@@ -313,8 +304,7 @@ def read_header(header: str) -> Reading:
         return Reading(
             "email", (later, _EMAIL_RANK[kind], number), f"from the header {quoted}", True
         )
-    if (phone := _phone(base)) is not None:
-        kind = phone[0]
+    if (kind := _phone(base)) is not None:
         return Reading(
             "phone", (later, _PHONE_RANK[kind], number), f"from the header {quoted}", True
         )
