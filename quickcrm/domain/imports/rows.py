@@ -68,7 +68,7 @@ def duplicate_keys(values: dict, region: str | None) -> list[str]:
 
 class Cleaner:
     """Cleans rows of one file, mapped by ``fields`` (one per column), with the lead rules
-    of the capture form (quickcrm/domain/leads.py ``field_checks``).
+    of the capture form (quickcrm/domain/leads/capture.py ``field_checks``).
 
     What each column does is worked out once, here, not per row: an import cleans 50,000
     rows. A MULTI field (email, phone) takes the first non-empty of its columns in
@@ -191,10 +191,10 @@ class Cleaner:
         return self.labels.get(name, name.replace("_", " ").capitalize())
 
     def _gather(self, cells: list[str], row: Row) -> tuple[dict, list[str]]:
-        """The row's raw text per target (the phones as (header, cell) pairs, in order), and
+        """The row's raw text per field (the phones as (header, cell) pairs, in order), and
         what goes to the note after its own: first and last names joined into the name
         when no Name cell has one, several Note (Address) columns one after the other, the
-        other columns of a MULTI target with their header."""
+        other columns of a MULTI field with their header."""
         columns, headers = self.columns, self.headers
         extras: list[str] = []
         name = cells[columns["name"][0]] if "name" in columns else ""
