@@ -8,7 +8,7 @@ import io
 import pytest
 
 from quickcrm.domain import validation as v
-from quickcrm.domain.imports.detect import detect, read_rows
+from quickcrm.domain.imports.detect import detect, header_row, read_rows
 
 TEXT = "Name;Company;Note\r\nChloé Dubois;Société Générale;Café à 8h\r\nJon;Acme;\r\n"
 
@@ -107,3 +107,69 @@ def test_a_stray_nul_byte_is_text_not_binary():
     stream = io.BytesIO(b"Name,Note\nAnn\x00,x\nBob,y\n")
     rows = list(read_rows(stream, detect(stream)))
     assert rows[1] == (2, ["Ann\x00", "x"])  # refused later, as its row's problem
+
+
+def rows_of(text: str) -> list[tuple[int, list[str]]]:
+    stream = io.BytesIO(text.encode("utf-8"))
+    return list(read_rows(stream, detect(stream)))
+
+
+def found(text: str) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    line, cells, rest = header_row(iter(rows_of(text)))
+    return line, cells, list(rest)
+
+
+LINKEDIN = (
+    "Notes:\r\n"
+    '"When exporting your connection data, you may notice that some of the email addresses '
+    "are missing. You will only see email addresses for connections who have allowed their "
+    'connections to see or download their email address."\r\n'
+    "\r\n"
+    "First Name,Last Name,URL,Email Address,Company,Position,Connected On\r\n"
+    "Chloe,Martin,https://www.linkedin.com/in/x,chloe@vantage.example,Vantage,Sales,14 Nov 2026\r\n"
+    "Daniel,Osei,https://www.linkedin.com/in/y,,Greenfield,Engineer,02 Oct 2026\r\n"
+)
+
+
+def test_the_header_row_is_found_after_a_preamble_and_rows_keep_their_lines():
+    stream = io.BytesIO(LINKEDIN.encode("utf-8"))
+    assert detect(stream).delimiter == ","
+    line, cells, rest = found(LINKEDIN)
+    assert (line, cells[:2]) == (4, ["First Name", "Last Name"])
+    assert [(n, row[0]) for n, row in rest] == [(5, "Chloe"), (6, "Daniel")]
+
+
+def test_a_first_line_of_recognised_headers_is_the_header_row():
+    line, cells, rest = found("Name,Email\r\nAnn,ann@example.com\r\nBob,bob@example.com,extra\r\n")
+    assert (line, cells, len(rest)) == (1, ["Name", "Email"], 2)
+
+
+def test_a_report_title_before_unrecognised_headers_is_skipped():
+    text = "Badges printed 2026-11-20,,\r\n,,\r\nBadge,Colour,Size\r\n7,red,L\r\n8,blue,M\r\n"
+    line, cells, rest = found(text)  # a title of one cell, a row of empty cells
+    assert (line, cells, [n for n, _ in rest]) == (3, ["Badge", "Colour", "Size"], [4, 5])
+    text = "Badges printed 2026-11-20\r\nBadge,Colour,Size\r\n7,red,L\r\n8,blue,M\r\n"
+    line, cells, rest = found(text)
+    assert (line, cells, [n for n, _ in rest]) == (2, ["Badge", "Colour", "Size"], [3, 4])
+
+
+def test_a_recognised_header_row_wins_over_an_earlier_row_as_wide():
+    text = (
+        "Exported by,Ada,on,2026-11-20\r\n"
+        "First name,Last name,Email,Phone\r\n"
+        "Ann,Smith,a@x.example,1\r\n"
+    )
+    line, cells, _ = found(text)
+    assert (line, cells[0]) == (2, "First name")
+
+
+def test_a_single_column_file_and_a_header_alone_keep_their_first_row():
+    assert found("Name\r\nAnn\r\nBob\r\n")[:2] == (1, ["Name"])
+    assert found("Name,Email\r\n") == (1, ["Name", "Email"], [])
+    assert header_row(iter([])) is None
+
+
+def test_rows_past_the_looked_ahead_ones_still_follow():
+    text = "Name,Email\r\n" + "".join(f"P{i},p{i}@example.com\r\n" for i in range(50))
+    _, _, rest = found(text)
+    assert [n for n, _ in rest] == list(range(2, 52))

@@ -31,15 +31,16 @@ def test_headers_are_guessed_in_their_usual_variants(header, field):
     assert mapping.guess([header]) == [field]
 
 
-def test_a_field_goes_to_the_first_column_that_claims_it_but_notes_repeat():
-    headers = ["Email", "E-mail address", "Notes", "Comments"]
-    assert mapping.guess(headers) == ["email", "ignore", "note", "note"]
+def test_a_field_goes_to_the_first_column_that_claims_it_but_notes_and_emails_repeat():
+    # Emails are MULTI since issue 24: the second is kept in the note, not ignored.
+    headers = ["Name", "Full name", "Email", "E-mail address", "Notes", "Comments"]
+    assert mapping.guess(headers) == ["name", "ignore", "email", "email", "note", "note"]
 
 
 def test_a_mapping_without_a_name_or_with_a_field_twice_is_refused():
     headers = ["A", "B", "C"]
     with pytest.raises(v.Refused) as refused:
-        mapping.check(["email", "email", "note"], headers)
+        mapping.check(["company_name", "company_name", "note"], headers)
     errors = refused.value.detail
     assert refused.value.errors["column_1"] == errors[1] and refused.value.errors["column"]
     assert "also chosen for “B”" in errors[0] and "also chosen for “A”" in errors[1]
@@ -47,6 +48,8 @@ def test_a_mapping_without_a_name_or_with_a_field_twice_is_refused():
     assert mapping.check(["first_name", "note", "note"], headers) == [
         "first_name", "note", "note"
     ]  # fmt: skip
+    # Several columns for a MULTI field (email, phone) are accepted (issue 24).
+    assert mapping.check(["name", "email", "email"], headers) == ["name", "email", "email"]
     with pytest.raises(v.Refused) as refused:
         mapping.check(["name", "surname", "ignore"], headers)
     assert refused.value.detail == {1: "Choose what this column is, or Ignore."}
@@ -88,12 +91,11 @@ def test_a_name_column_wins_and_several_note_columns_are_kept_with_their_headers
         (["Ann", "", "31/12/2026", ""], "Next action date: Enter a date like"),
         (["Ann", "", "2020-01-01", ""], "Next action date: Pick a date from today"),
         (["Ann\x00", "", "", ""], "Name: This text holds a character QuickCRM cannot store"),
-        (["Ann", "", "", "tepid"], "Temperature: Choose cold, warm or hot"),
         (["Ann", ""], "This row has 2 cells where the header has 4"),
         (["Ann", "", "", "", "extra"], "This row has 5 cells where the header has 4"),
     ],
     ids=["no name", "10,000 characters", "bad email", "wrong date format", "past date", "NUL",
-         "temperature", "short row", "long row"],
+         "short row", "long row"],
 )  # fmt: skip
 def test_a_bad_row_is_refused_with_its_reason(cells, reason):
     row = cleaner(["Name", "Email", "Next action date", "Temperature"]).clean(7, cells)
@@ -120,3 +122,92 @@ def test_duplicate_keys_are_the_email_in_any_case_and_the_phone_in_e164():
 )  # fmt: skip
 def test_formulas_are_neutralised(cell, safe):
     assert spreadsheet_safe(cell) == safe
+
+
+def test_several_phone_and_email_columns_take_the_first_non_empty_and_note_the_others():
+    headers = ["Name", "Business Phone", "Home Phone", "Mobile Phone", "E-mail Address",
+               "E-mail 2 Address", "Notes"]  # fmt: skip
+    c = cleaner(headers)
+    assert c.fields == ["name", "phone", "phone", "phone", "email", "email", "note"]
+    row = c.clean(2, ["Ann", "020 7946 0011", "", "+44 7700 900123", "ann@acme.example",
+                      "ann@home.example", "Met at the stand"])  # fmt: skip
+    assert row.ok and not row.warnings
+    assert (row.values["phone"], row.values["email"]) == ("+44 7700 900123", "ann@acme.example")
+    assert row.values["note"] == (
+        "Met at the stand\nE-mail 2 Address: ann@home.example\nBusiness Phone: 020 7946 0011"
+    )
+    # Only a business phone: it is the phone, the note stays empty.
+    row = c.clean(3, ["Bob", "020 7946 0012", "", "", "", "bob@home.example", ""])
+    assert (row.values["phone"], row.values["email"], row.values["note"]) == (
+        "020 7946 0012", "bob@home.example", None,
+    )  # fmt: skip
+    assert row.keys == ["e:bob@home.example", "p:+442079460012"]
+
+
+def test_a_value_repeated_in_another_column_is_not_noted_twice():
+    c = cleaner(["Name", "Email", "Buyer Email", "Phone", "Mobile"],
+                ["name", "email", "email", "phone", "phone"])  # fmt: skip
+    row = c.clean(2, ["Ann", "ann@example.com", "ann@example.com", "07700 900123", "07700 900123"])
+    assert row.values["note"] is None
+
+
+def test_a_phone_that_cannot_be_read_is_kept_in_the_note_with_a_warning():
+    c = cleaner(["Name", "Phone", "Notes"])
+    row = c.clean(4, ["Ann", "ext. 12", "VIP"])
+    assert row.ok and row.values["phone"] is None
+    assert row.values["note"] == "VIP\nPhone: ext. 12"
+    assert row.warnings == ["The phone number “ext. 12” cannot be read: kept in the note."]
+    # Without a region, a local number cannot be read either: never a refusal.
+    local = Cleaner("leads", ["Name", "Phone"], ["name", "phone"], today=TODAY, region=None)
+    row = local.clean(5, ["Bob", "020 7946 0958"])
+    assert row.ok and row.values["note"] == "Phone: 020 7946 0958" and row.warnings
+    # Read in the region given, it is the phone.
+    assert cleaner(["Name", "Phone"]).clean(6, ["Bob", "020 7946 0958"]).values["phone"] == (
+        "020 7946 0958"
+    )
+
+
+def test_the_next_phone_is_used_when_the_first_cannot_be_read():
+    c = cleaner(["Name", "Mobile", "Work phone"])
+    row = c.clean(2, ["Ann", "n/a", "020 7946 0958"])
+    assert row.values["phone"] == "020 7946 0958"
+    assert row.values["note"] == "Mobile: n/a" and len(row.warnings) == 1
+
+
+def test_a_company_file_leaves_an_unreadable_phone_out_with_a_warning():
+    headers = ["Company", "Contact", "Phone"]
+    c = Cleaner("companies", headers, mapping.guess(headers, "companies"), today=TODAY,
+                region="GB")  # fmt: skip
+    row = c.clean(2, ["Acme", "Ann", "call reception"])
+    assert row.ok and row.values["phone"] is None
+    assert row.warnings == ["The phone number “call reception” cannot be read: left out."]
+
+
+def test_temperatures_use_the_value_map_then_the_guess_and_warn_on_nonsense():
+    headers = ["Name", "Rating"]
+    c = cleaner(headers, value_map={"temperature": {"Active": "warm", "Shut Down": None}})
+    assert c.fields == ["name", "temperature"]
+    values = [("Active", "warm", 0), ("Shut Down", None, 0), ("Hot", "hot", 0), ("★", "cold", 0),
+              ("B", "warm", 0), ("", None, 0), ("Acquired", None, 1)]  # fmt: skip
+    for line, (cell, stored, warned) in enumerate(values, start=2):
+        row = c.clean(line, ["Ann", cell])
+        assert row.ok and row.values["temperature"] == stored and len(row.warnings) == warned
+    assert row.warnings == ["Temperature “Acquired” means nothing QuickCRM knows: left empty."]
+
+
+def test_a_refused_row_has_no_warnings():
+    row = cleaner(["Name", "Email", "Phone"]).clean(2, ["Ann", "not an email", "ext. 1"])
+    assert not row.ok and row.warnings == [] and row.reason.startswith("Email:")
+
+
+def test_many_rows_of_a_google_export_are_cleaned_alike():
+    headers = ["First Name", "Last Name", "E-mail 1 - Value", "E-mail 2 - Value",
+               "Phone 1 - Value", "Phone 2 - Value", "Organization Name", "Notes",
+               "Rating"]  # fmt: skip
+    c = cleaner(headers)
+    rows = [[f"P{i}", "Smith", f"p{i}@example.com", "", f"07700 9{i:05d}", "020 7946 0958",
+             "Acme", "note", "Hot"] for i in range(2000)]  # fmt: skip
+    cleaned = [c.clean(i, row) for i, row in enumerate(rows, start=2)]
+    assert all(row.ok and not row.warnings for row in cleaned)
+    assert {row.values["note"] for row in cleaned} == {"note\nPhone 2 - Value: 020 7946 0958"}
+    assert cleaned[7].values["phone"] == "07700 900007"

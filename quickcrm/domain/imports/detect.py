@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.imports.mapping import recognised
 
 SAMPLE_BYTES = 64 * 1024
+# How many of the first rows may be a preamble before the header row (LinkedIn's "Notes:").
+HEADER_SEARCH_ROWS = 20
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # A text file has next to no control characters; a picture, a PDF or a workbook has many.
@@ -125,3 +128,45 @@ def read_rows(stream: BinaryIO, detected: Detected) -> Iterator[tuple[int, list[
         ) from None
     finally:
         text.detach()
+
+
+Rows = Iterator[tuple[int, list[str]]]
+
+
+def _looks_like_headers(cells: list[str]) -> bool:
+    return sum(1 for cell in cells if cell.strip()) >= 2
+
+
+def header_row(rows: Rows) -> tuple[int, list[str], Rows] | None:
+    """The header row among the first ``HEADER_SEARCH_ROWS`` rows — (its line, its cells,
+    the rows after it) — or ``None`` for no rows at all. It is the first row of at least
+    two non-empty cells, followed by a row as wide, with two or more headers QuickCRM
+    recognises; else the first row of two or more cells followed by one as wide; else
+    the first row. Rows before it (a preamble) are dropped; the others keep their line
+    numbers."""
+    ahead: list[tuple[int, list[str]]] = []
+    for row in rows:
+        ahead.append(row)
+        if len(ahead) == HEADER_SEARCH_ROWS:
+            break
+    if not ahead:
+        return None
+    if recognised(ahead[0][1]) >= 2:
+        chosen = 0  # the usual case: the first line is the header
+    else:
+        wide = [
+            i
+            for i, (_, cells) in enumerate(ahead)
+            if _looks_like_headers(cells)
+            and (i + 1 == len(ahead) or len(ahead[i + 1][1]) == len(cells))
+        ]
+        known = [i for i in wide if recognised(ahead[i][1]) >= 2]
+        chosen = (known or wide or [0])[0]
+    line, cells = ahead[chosen]
+    rest = ahead[chosen + 1 :]
+
+    def after() -> Rows:
+        yield from rest
+        yield from rows
+
+    return line, cells, after()

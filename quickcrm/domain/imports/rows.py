@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from quickcrm.domain import validation as v
-from quickcrm.domain.imports.mapping import FIELDS, IGNORE
+from quickcrm.domain.imports.mapping import (
+    FIELDS,
+    IGNORE,
+    MULTI,
+    NAMES,
+    REPEATABLE,
+    VALUE_FIELDS,
+    guess_value,
+    priority,
+)
 from quickcrm.domain.leads import field_checks
 from quickcrm.domain.matching import name_key
 
@@ -59,7 +68,14 @@ def duplicate_keys(values: dict, region: str | None) -> list[str]:
 
 class Cleaner:
     """Cleans rows of one file, mapped by ``fields`` (one per column), with the lead rules
-    of the capture form (quickcrm/domain/leads.py ``field_checks``)."""
+    of the capture form (quickcrm/domain/leads/capture.py ``field_checks``).
+
+    What each column does is worked out once, here, not per row: an import cleans 50,000
+    rows. A MULTI field (email, phone) takes the first non-empty of its columns in
+    ``mapping.priority`` order, and the others go into the note with their header. A
+    phone that cannot be read is kept in the note ("Phone: …") with a warning on the row,
+    never a reason to refuse it; so is a temperature that means nothing (left empty).
+    """
 
     def __init__(
         self,
@@ -74,7 +90,12 @@ class Cleaner:
     ):
         self.kind, self.headers, self.fields = kind, headers, fields
         self.region, self.source = region, source
-        self.value_map = value_map or {}
+        # The admin's value map; values it does not name are guessed (once each).
+        self.value_map = {
+            name: {str(key).strip(): value for key, value in values.items()}
+            for name, values in (value_map or {}).items()
+        }
+        self.guessed: dict[str, dict[str, str | None]] = {}
         self.labels = FIELDS[kind]
         checks = field_checks(today=today, phone_region=region)
         if kind == "companies":
@@ -89,64 +110,143 @@ class Cleaner:
                 "address": lambda s: v.long_text(s, max_length=2000),
             }
         self.checks = checks
+        columns: dict[str, list[int]] = {}
+        for index, mapped in enumerate(fields):
+            if mapped != IGNORE:
+                columns.setdefault(mapped, []).append(index)
+        for name in MULTI & set(columns):
+            columns[name] = priority(headers, columns[name])
+        self.columns = columns
+        self.width = len(headers)
+        self.keeps_notes = "note" in self.labels
+        wanted = LEAD_VALUES if kind == "leads" else list(self._plain_fields())
+        self.plain = [
+            (name, columns[name][0])
+            for name in wanted
+            if name in columns and name not in (*MULTI, *REPEATABLE, *NAMES)
+        ]
+        self.multi = [(name, columns[name]) for name in sorted(MULTI) if name in columns]
+        self.mapped = [name for name in VALUE_FIELDS if name in columns]
 
     def clean(self, line: int, cells: list[str]) -> Row:
         row = Row(line, cells)
-        if len(cells) != len(self.headers):
+        if len(cells) != self.width:
             row.reason = (
-                f"This row has {len(cells)} cells where the header has {len(self.headers)}: "
+                f"This row has {len(cells)} cells where the header has {self.width}: "
                 "a delimiter too many or too few?"
             )
             return row
-        raw = self._gather(cells)
-        for name, values in self.value_map.items():
-            if raw.get(name, "").strip() in values:
-                raw[name] = values[raw[name].strip()] or ""
+        raw, extras = self._gather(cells, row)
         errors = []
         for name, value in raw.items():
+            if name == "phone":
+                continue
             try:
                 row.values[name] = self.checks[name](value)
             except v.Refused as exc:
                 errors.append(f"{self._label(name)}: {exc}")
+        self._phone(raw.get("phone"), row, extras)
+        if extras and not errors:
+            note = row.values.get("note") or ""
+            joined = "\n".join(part for part in (note, *extras) if part)
+            if self.keeps_notes:
+                try:
+                    row.values["note"] = self.checks["note"](joined)
+                except v.Refused as exc:
+                    errors.append(f"{self._label('note')}: {exc}")
         if self.kind == "leads" and not errors and not row.values.get("source"):
             row.values["source"] = self.source
         if errors:
             row.values = {}
+            row.warnings = []
             row.reason = " ".join(errors)
         else:
             row.keys = duplicate_keys(row.values, self.region)
         return row
 
+    def _phone(self, phones: list[tuple[str, str]] | None, row: Row, extras: list[str]):
+        """The first phone of the row that reads; the ones that do not are kept in the
+        note with a warning, the others that come after in the note with their header."""
+        if phones is None:  # a company file without a phone column
+            return
+        row.values["phone"] = None
+        check = self.checks["phone"]
+        for header, cell in phones:
+            if row.values["phone"] is not None:
+                if cell != row.values["phone"]:
+                    extras.append(f"{header}: {cell}")
+                continue
+            try:
+                row.values["phone"] = check(cell)
+            except v.Refused:
+                if self.keeps_notes:
+                    extras.append(f"{header}: {cell}")
+                    row.warnings.append(
+                        f"The phone number “{cell}” cannot be read: kept in the note."
+                    )
+                else:
+                    row.warnings.append(f"The phone number “{cell}” cannot be read: left out.")
+
     def _label(self, name: str) -> str:
         return self.labels.get(name, name.replace("_", " ").capitalize())
 
-    def _gather(self, cells: list[str]) -> dict[str, str]:
-        """The row's raw text per field: first and last names joined into the name when no
-        Name cell has one, several Note (Address) columns one after the other."""
-        by_field: dict[str, list[tuple[str, str]]] = {}
-        for header, mapped, cell in zip(self.headers, self.fields, cells, strict=True):
-            if mapped != IGNORE:
-                by_field.setdefault(mapped, []).append((header, cell))
-
-        def one(name: str) -> str:
-            return by_field.get(name, [("", "")])[0][1]
-
-        raw = {"name": one("name")}
-        if not raw["name"].strip():
-            raw["name"] = " ".join(
-                part.strip() for part in (one("first_name"), one("last_name")) if part.strip()
-            )
-        for name in ("note", "address"):
-            parts = by_field.get(name, [])
-            if len(parts) > 1:
-                raw[name] = "\n".join(f"{h}: {c.strip()}" for h, c in parts if c.strip())
-            elif parts:
-                raw[name] = parts[0][1]
-        names = self._plain_fields()
-        raw |= {name: one(name) for name in names if name in by_field}
+    def _gather(self, cells: list[str], row: Row) -> tuple[dict, list[str]]:
+        """The row's raw text per field (the phones as (header, cell) pairs, in order), and
+        what goes to the note after its own: first and last names joined into the name
+        when no Name cell has one, several Note (Address) columns one after the other, the
+        other columns of a MULTI field with their header."""
+        columns, headers = self.columns, self.headers
+        extras: list[str] = []
+        name = cells[columns["name"][0]] if "name" in columns else ""
+        if not name.strip():
+            parts = [
+                cells[columns[f][0]].strip() for f in ("first_name", "last_name") if f in columns
+            ]
+            name = " ".join(part for part in parts if part)
+        raw: dict = {"name": name}
+        for target in ("note", "address"):
+            indexes = columns.get(target)
+            if indexes and len(indexes) > 1:
+                raw[target] = "\n".join(
+                    f"{headers[i]}: {cells[i].strip()}" for i in indexes if cells[i].strip()
+                )
+            elif indexes:
+                raw[target] = cells[indexes[0]]
+        for target, index in self.plain:
+            raw[target] = cells[index]
+        for target, indexes in self.multi:
+            found = [(headers[i], cells[i].strip()) for i in indexes if cells[i].strip()]
+            if target == "phone":
+                raw["phone"] = found
+                continue
+            raw[target] = found[0][1] if found else ""
+            chosen = raw[target].casefold()
+            extras.extend(f"{h}: {cell}" for h, cell in found[1:] if cell.casefold() != chosen)
+        for target in self.mapped:
+            raw[target] = self._value(target, raw.get(target, ""), row)
         if self.kind == "leads":
-            raw = {name: raw.get(name, "") for name in LEAD_VALUES}
-        return raw
+            raw = {target: raw.get(target, "") for target in LEAD_VALUES}
+            raw["phone"] = raw["phone"] or []
+        return raw, extras
+
+    def _value(self, field: str, cell: str, row: Row) -> str:
+        """A mapped field's cell as stored: as the admin's value map says, else as guessed
+        (``mapping.guess_value``); a value that means nothing is left empty, with a
+        warning."""
+        text = cell.strip()
+        if not text:
+            return ""
+        chosen = self.value_map.get(field, {})
+        if text in chosen:
+            return chosen[text] or ""
+        guessed = self.guessed.setdefault(field, {})
+        if text not in guessed:
+            guessed[text] = guess_value(field, text)
+        if guessed[text] is None:
+            row.warnings.append(
+                f"{self._label(field)} “{text}” means nothing QuickCRM knows: left empty."
+            )
+        return guessed[text] or ""
 
     def _plain_fields(self) -> Iterable[str]:
         skip = {IGNORE, "name", "first_name", "last_name", "note", "address"}

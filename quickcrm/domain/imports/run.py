@@ -40,7 +40,7 @@ from quickcrm.domain import bulk
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import ahead, vcard
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
-from quickcrm.domain.imports.detect import detect, read_rows
+from quickcrm.domain.imports.detect import detect, header_row, read_rows
 from quickcrm.domain.imports.mapping import check
 from quickcrm.domain.imports.rows import (
     Cleaner,
@@ -105,10 +105,11 @@ def store_upload(session: Session, stream: BinaryIO, filename: str, kind: str, b
         detected = detect(stream)
         rows = read_rows(stream, detected)
     try:
-        first = next(rows, None)
-        if first is None:
+        found = header_row(rows)  # after a preamble, if any (LinkedIn's "Notes:")
+        if found is None:
             raise v.Refused("The file is empty.")
-        headers = [_header(cell, i) for i, cell in enumerate(first[1])]
+        _, first, rows = found
+        headers = [_header(cell, i) for i, cell in enumerate(first)]
         if len(headers) > COLUMNS_MAX:
             raise v.Refused(
                 f"The file has {len(headers)} columns; QuickCRM reads up to {COLUMNS_MAX}."
