@@ -77,7 +77,13 @@ def test_the_mapping_chosen_is_offered_for_the_same_headers_and_no_others(app, c
     first = import_id_of(upload(client, RATED))
     assert db.scalar(select(func.count()).select_from(ImportMapping)) == 0
     response = start(
-        client, first, column_2="temperature", column_3="phone", value_2_0="hot", value_2_1="cold"
+        client,
+        first,
+        column_2="temperature",
+        column_3="phone",
+        value_2_0="hot",
+        value_2_1="cold",
+        value_2_2="",
     )
     assert response.status_code == 303
     kept = db.scalar(select(ImportMapping))
