@@ -246,7 +246,7 @@ def test_hostile_value_fields_are_refused_or_set_aside_never_a_500(client, admin
 
 def test_a_vcard_upload_says_vcard_and_the_upload_takes_vcf(client, admin, db):
     page = client.get("/admin/import").get_data(as_text=True)
-    assert '<label for="file">CSV or vCard file</label>' in page
+    assert '<label for="file">CSV file</label>' in page and "Or a vCard file (.vcf)." in page
     assert 'accept=".csv,.vcf' in page
     import_id = import_id_of(upload(client, RATED))
     stored = db.get(Import, import_id)
