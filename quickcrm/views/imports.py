@@ -261,12 +261,23 @@ def run_batches(import_id: int):
 
 @bp.get("/<int:import_id>/refused.csv")
 def refused_csv(import_id: int):
+    """The refused rows, each with its line and reason, as CSV."""
+    return _rows_csv(import_id, "refused", warnings=False)
+
+
+@bp.get("/<int:import_id>/warnings.csv")
+def warnings_csv(import_id: int):
+    """The rows imported with a warning (e.g. a phone number kept in the note), as CSV."""
+    return _rows_csv(import_id, "warnings", warnings=True)
+
+
+def _rows_csv(import_id: int, name: str, *, warnings: bool) -> Response:
     upload = get_or_404(Import, import_id)
     db = get_session()
 
     def body():
         try:
-            yield from run.refusals_csv(db, upload)
+            yield from run.refusals_csv(db, upload, warnings=warnings)
         finally:  # the download may outlive the request's own teardown: end its transaction
             db.close()
 
@@ -274,29 +285,7 @@ def refused_csv(import_id: int):
         stream_with_context(body()),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="import-{upload.id}-refused.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-@bp.get("/<int:import_id>/warnings.csv")
-def warnings_csv(import_id: int):
-    """The rows imported with a warning (e.g. a phone number kept in the note), as CSV."""
-    upload = get_or_404(Import, import_id)
-    db = get_session()
-
-    def body():
-        try:
-            yield from run.refusals_csv(db, upload, warnings=True)
-        finally:  # as refused_csv: the download may outlive the request's teardown
-            db.close()
-
-    return Response(
-        stream_with_context(body()),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="import-{upload.id}-warnings.csv"',
+            "Content-Disposition": f'attachment; filename="import-{upload.id}-{name}.csv"',
             "Cache-Control": "no-store",
         },
     )

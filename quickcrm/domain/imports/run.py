@@ -643,29 +643,39 @@ def _write_values(session: Session, table: Table, values: dict[int, dict], now) 
         session.execute(statement, params)
 
 
+def _matched(session: Session, upload: Import, matches, model, names, *where):
+    """The records of ``model`` that the rows of ``matches`` repeat, with ``names`` as they
+    are now — except those this import changed in an earlier batch (a row repeating one by
+    its other key): (an ``Outcome`` counting the matches of another kind of record as
+    skipped, the rows by record id, the records)."""
+    record_type = model.__tablename__
+    rows = _by_id(matches, record_type)
+    outcome = Outcome(skipped=len(matches) - len(rows))
+    if not rows:
+        return outcome, rows, []
+    ids = sorted(rows)
+    done = _changed_already(session, upload.id, record_type, ids)
+    table = model.__table__
+    current = session.execute(
+        select(table.c.id, *(table.c[name] for name in names)).where(
+            _among(session, table.c.id, ids), *where
+        )
+    ).all()
+    return outcome, rows, [record for record in current if record.id not in done]
+
+
 def _fill_or_update_leads(
     session: Session, upload: Import, matches: list[tuple[Row, str]], region: str | None, now
 ) -> Outcome:
     """The open leads the rows of ``matches`` repeat, filled in or updated from them (a
     lead import leaves converted and closed leads, and contacts, as they are)."""
     mode = upload.on_duplicate
-    rows = _by_id(matches, "lead")
-    outcome = Outcome(skipped=len(matches) - len(rows))
-    if not rows:
-        return outcome
-    ids = sorted(rows)
-    done = _changed_already(session, upload.id, "lead", ids)
-    columns = [Lead.__table__.c[name] for name in LEAD_FIELDS]
-    current = session.execute(
-        select(Lead.id, Lead.next_action_on, *columns).where(
-            _among(session, Lead.id, ids), Lead.status == "open"
-        )
-    ).all()
+    outcome, rows, current = _matched(
+        session, upload, matches, Lead, (*LEAD_FIELDS, "next_action_on"), Lead.status == "open"
+    )
     changed: dict[int, dict[str, list]] = {}
     tasks, kept = [], []
     for lead in current:
-        if lead.id in done:
-            continue
         row = rows[lead.id]
         record = {name: getattr(lead, name) for name in LEAD_FIELDS}
         fields = _changes(mode, record, row.values, region)
@@ -716,19 +726,10 @@ def _fill_or_update_contacts(
     """The contacts the rows of ``matches`` repeat, filled in or updated from them (their
     company stays as it is)."""
     mode = upload.on_duplicate
-    rows = _by_id(matches, "contact")
-    outcome = Outcome(skipped=len(matches) - len(rows))
-    if not rows:
-        return outcome
-    ids = sorted(rows)
-    done = _changed_already(session, upload.id, "contact", ids)
-    columns = [Contact.__table__.c[name] for name in CONTACT_FIELDS]
-    current = session.execute(select(Contact.id, *columns).where(_among(session, Contact.id, ids)))
+    outcome, rows, current = _matched(session, upload, matches, Contact, CONTACT_FIELDS)
     changed: dict[int, dict[str, list]] = {}
     kept = []
     for contact in current:
-        if contact.id in done:
-            continue
         row = rows[contact.id]
         record = {name: getattr(contact, name) for name in CONTACT_FIELDS}
         fields = _changes(mode, record, row.values, region)
