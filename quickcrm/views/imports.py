@@ -32,7 +32,7 @@ bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 # The largest file an admin may upload; the rest of the app keeps MAX_CONTENT_LENGTH.
 UPLOAD_MAX = 50 * 1024 * 1024
 # How long one progress request imports batches before it answers.
-RUN_BUDGET_SECONDS = 0.8
+RUN_BUDGET_SECONDS = 2.0
 KIND_LABELS = {"leads": "Leads", "companies": "Companies and contacts"}
 # What a row that matches an existing lead or contact does (Import.on_duplicate).
 DUPLICATE_CHOICES = {
@@ -247,7 +247,7 @@ def start(import_id: int):
 
 @bp.post("/<int:import_id>/run")
 def run_batches(import_id: int):
-    """Import the next batches for about a second: what the progress block's polls ask
+    """Import the next batches for about two seconds: what the progress block's polls ask
     for (and its *Continue* button without script)."""
     upload = get_or_404(Import, import_id)
     db = get_session()

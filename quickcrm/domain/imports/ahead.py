@@ -63,6 +63,12 @@ def clean_chunk(settings: Settings, stored: str) -> list[Row]:
     return [cleaner.clean(cells[0], cells[1:]) for cells in json.loads(stored)]
 
 
+def _ready() -> bool:
+    """What warms the helper up: its process has started and imported this module (and
+    the cleaning's: rows.py, validation) to run it."""
+    return True
+
+
 class _Helper:
     """The one helper process of this app process, started when first asked for."""
 
@@ -70,11 +76,21 @@ class _Helper:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._last_used = 0.0
-        # Whether the process has cleaned a chunk: until then it may still be starting
-        # (importing the app's modules takes it about a second).
+        # Whether the process has run a task (warmed up, or cleaned a chunk): until then it
+        # may still be starting (importing the app's modules takes it about a second).
         self.warm = False
 
     def submit(self, settings: Settings, stored: str) -> Future | None:
+        return self._run(clean_chunk, settings, stored)
+
+    def warm_up(self) -> None:
+        """Start the helper before an import needs it (at upload, at start): spawning it
+        and importing the app's modules takes about a second, during which the first
+        batches would clean their chunks themselves."""
+        if not self.warm:
+            self._run(_ready)
+
+    def _run(self, function, *args) -> Future | None:
         with self._lock:
             try:
                 if self._pool is None:
@@ -82,7 +98,7 @@ class _Helper:
                     self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
                     threading.Thread(target=self._stop_when_idle, daemon=True).start()
                 self._last_used = time.monotonic()
-                future = self._pool.submit(clean_chunk, settings, stored)
+                future = self._pool.submit(function, *args)
                 future.add_done_callback(self._warmed)
                 return future
             except Exception:  # noqa: BLE001 - cannot start or broken: clean inline
