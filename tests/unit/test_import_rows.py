@@ -211,3 +211,20 @@ def test_many_rows_of_a_google_export_are_cleaned_alike():
     assert all(row.ok and not row.warnings for row in cleaned)
     assert {row.values["note"] for row in cleaned} == {"note\nPhone 2 - Value: 020 7946 0958"}
     assert cleaned[7].values["phone"] == "07700 900007"
+
+
+def test_other_emails_and_phones_that_do_not_fit_the_note_are_left_out_with_a_warning():
+    c = cleaner(["Name", "Email", "Email 2", "Phone", "Home phone", "Notes"],
+                ["name", "email", "email", "phone", "phone", "note"])  # fmt: skip
+    full = "x" * 4990
+    row = c.clean(2, ["Ann", "ann@acme.example", "ann@home.example", "07700 900123",
+                      "020 7946 0958", full])  # fmt: skip
+    assert row.ok and row.values["email"] == "ann@acme.example"
+    assert row.values["note"] == full
+    assert row.warnings == [
+        "The note is full (5,000 characters): left out Email 2: ann@home.example; "
+        "Home phone: 020 7946 0958"
+    ]
+    # A NUL in another phone column is refused as in any note, never stored.
+    row = c.clean(3, ["Bob", "", "", "07700 900124", "020\x00", ""])
+    assert not row.ok and "Note" in row.reason

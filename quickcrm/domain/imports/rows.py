@@ -18,7 +18,7 @@ from quickcrm.domain.imports.mapping import (
     guess_value,
     priority,
 )
-from quickcrm.domain.leads import field_checks
+from quickcrm.domain.leads import NOTE_MAX, field_checks
 from quickcrm.domain.matching import name_key
 
 # A cell starting with one of these is a formula to Excel and LibreOffice (tab and carriage
@@ -146,14 +146,11 @@ class Cleaner:
             except v.Refused as exc:
                 errors.append(f"{self._label(name)}: {exc}")
         self._phone(raw.get("phone"), row, extras)
-        if extras and not errors:
-            note = row.values.get("note") or ""
-            joined = "\n".join(part for part in (note, *extras) if part)
-            if self.keeps_notes:
-                try:
-                    row.values["note"] = self.checks["note"](joined)
-                except v.Refused as exc:
-                    errors.append(f"{self._label('note')}: {exc}")
+        if extras and not errors and self.keeps_notes:
+            try:  # the extras' text checked as a note's (a NUL refuses the row)
+                row.values["note"] = self.checks["note"](self._add_to_note(row, extras))
+            except v.Refused as exc:
+                errors.append(f"{self._label('note')}: {exc}")
         if self.kind == "leads" and not errors and not row.values.get("source"):
             row.values["source"] = self.source
         if errors:
@@ -189,6 +186,24 @@ class Cleaner:
 
     def _label(self, name: str) -> str:
         return self.labels.get(name, name.replace("_", " ").capitalize())
+
+    def _add_to_note(self, row: Row, extras: list[str]) -> str:
+        """The row's note with its other emails and phones below it, as many as fit the
+        note's length: the others are left out with a warning — never a reason to refuse
+        the row."""
+        kept = row.values.get("note") or ""
+        left_out = []
+        for extra in extras:
+            joined = f"{kept}\n{extra}" if kept else extra
+            if len(joined) <= NOTE_MAX:
+                kept = joined
+            else:
+                left_out.append(extra)
+        if left_out:
+            row.warnings.append(
+                f"The note is full ({NOTE_MAX:,} characters): left out {'; '.join(left_out)}"
+            )
+        return kept
 
     def _gather(self, cells: list[str], row: Row) -> tuple[dict, list[str]]:
         """The row's raw text per field (the phones as (header, cell) pairs, in order), and
