@@ -6,37 +6,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from quickcrm.web.static import static_url
+from quickcrm.web.static import MODULES, static_url
 
 bp = Blueprint("shell", __name__)
 
-# What the capture page loads, and the modules it loads when they are used: the service
-# worker keeps these so the page opens and works offline (tests/integration/
-# test_offline_shell.py checks that it keeps all of them); and htmx and pages.js, for the
-# pages the phone keeps (the agenda, records).
+# What the pages the phone keeps link (the capture page, the agenda, the record pages: the
+# files of base.html and each page's own): the service worker keeps these and every module
+# they import, at once or when a feature is used, read from their import lines
+# (shell_files), so those pages open and work offline. tests/integration/
+# test_offline_shell.py follows each kept page's links and imports and fails when one is
+# missing.
 SHELL_STATIC = (
     "app.css",
     "head.js",
-    "js/app.js",
-    "js/capture.js",
-    "js/captures.js",
-    "js/place.js",
-    "js/store.js",
-    "js/sync.js",
-    "js/cards.js",
-    "js/voice.js",
-    "js/queue.js",
-    "js/pages.js",
-    "vendor/htmx-2.0.11.min.js",
     "icons/icon.svg",
     "icons/apple-touch-icon.png",
+    "vendor/htmx-2.0.11.min.js",
+    "js/app.js",
+    "js/pages.js",
+    "js/capture.js",
+    "js/panels.js",
+    "js/voice.js",
 )
+
+# `import … from "./x.js"`, `import "./x.js"`, `import("./x.js")`: the modules import each
+# other from their own folder (quickcrm/web/static.py).
+IMPORTED = re.compile(r"""\b(?:from|import)\s*\(?\s*["']\./([\w.-]+\.js)["']""")
 
 KEPT_RECORDS = (
     ("leads.detail", "lead_id"),
@@ -55,9 +58,26 @@ def token():
     return response
 
 
+@cache
+def _imports(path: str, mtime: float) -> tuple[str, ...]:
+    names = dict.fromkeys(IMPORTED.findall(Path(path).read_text()))
+    return tuple(f"{MODULES}/{name}" for name in names)
+
+
+def shell_files() -> list[str]:
+    """SHELL_STATIC and every module those import, directly or through another."""
+    folder = Path(current_app.static_folder)
+    files = list(SHELL_STATIC)
+    for name in files:  # grows as imports are found
+        if name.startswith(f"{MODULES}/"):
+            path = folder / name
+            files += [i for i in _imports(str(path), path.stat().st_mtime) if i not in files]
+    return files
+
+
 def _service_worker_script() -> str:
     shell = [url_for("capture.index"), url_for("static", filename="manifest.webmanifest")]
-    shell += [static_url(name) for name in SHELL_STATIC]
+    shell += [static_url(name) for name in shell_files()]
     # The version is the hash of the shell's URLs, which carry their files' hashes: a
     # deployment that changes any of them is a new worker with a new cache.
     code = (Path(current_app.static_folder) / "sw.js").read_text()

@@ -45,6 +45,11 @@ def test_second_conversion_suggests_the_company_made_by_the_first(page, make_liv
 
     page.goto(f"/leads/{second.id}/convert")
     expect(page.get_by_role("radio", name="Acme Inc")).to_be_checked()
+    # Company name only means something with New company (static/js/convert.js).
+    expect(page.get_by_label("Company name")).to_be_disabled()
+    page.get_by_role("radio", name="New company").check()
+    expect(page.get_by_label("Company name")).to_be_enabled()
+    page.get_by_role("radio", name="Acme Inc").check()
     page.get_by_role("radio", name="New contact").check()
     page.get_by_role("button", name="Convert").click()
     expect(page.get_by_role("link", name="Sam Smith")).to_be_visible()

@@ -1,8 +1,9 @@
-"""The service worker keeps every file the capture page needs offline: each static URL the
-page links and each ES module those import — statically or when a feature is used — at
-the very URL the browser asks for, so a phone with no network opens and uses the page
-from its copy. SHELL_STATIC in quickcrm/views/shell.py is written by hand: this keeps it in
-step with the templates and the modules."""
+"""The service worker keeps every file a page it keeps needs offline — the capture page,
+the agenda and the record pages: each static URL the page links and each ES module those
+import, statically or when a feature is used, at the very URL the browser asks for, so a
+phone with no network opens and uses the page from its copy. SHELL_STATIC in
+quickcrm/views/shell.py names what the pages link, the worker's script adds the modules
+they import: this keeps both in step with the templates and the modules."""
 
 from __future__ import annotations
 
@@ -11,25 +12,40 @@ import re
 import shutil
 from urllib.parse import urljoin, urlsplit
 
+from flask import url_for
+
 from quickcrm import ROOT, create_app
+from quickcrm.views.shell import KEPT_RECORDS
 from quickcrm.web.static import static_url
+from tests import factories
 from tests.conftest import config_for
 
-LINKED = re.compile(r'<(?:script|link)\b[^>]*?\b(?:src|href)="(/static/[^"]+)"')
+LINKED = re.compile(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="(/static/[^"]+)"')
 # `import … from "./x.js"`, `import "./x.js"`, `import("./x.js")`
 IMPORTED = re.compile(r'\b(?:from|import)\s*\(?\s*["\'](\.{1,2}/[^"\']+)["\']')
 
 
-def kept_by_the_service_worker(client) -> set[str]:
+def service_worker_settings(client) -> dict:
     script = client.get("/sw.js").get_data(as_text=True)
-    settings = re.match(r"const QUICKCRM = (\{.*\});\n", script).group(1)
-    return set(json.loads(settings)["shell"])
+    return json.loads(re.match(r"const QUICKCRM = (\{.*\});\n", script).group(1))
 
 
-def files_of_the_capture_page(client) -> dict[str, bytes]:
-    """Every same-origin static URL the page links, and the modules imported from them."""
+def kept_pages(client, settings: dict, ids: dict) -> list[str]:
+    """Every kind of page the worker keeps: the capture page, the agenda, one record page
+    of each kind it keeps."""
+    with client.application.test_request_context():
+        records = {url_for(endpoint, **{key: ids[key]}): ids[key] for endpoint, key in KEPT_RECORDS}
+    prefixes = {url.removesuffix(str(id_)) for url, id_ in records.items()}
+    assert prefixes == set(settings["records"]), "a kind of record page is not tested"
+    return [settings["page"], settings["agenda"], *records]
+
+
+def files_of(client, page: str) -> dict[str, bytes]:
+    """Every same-origin static URL ``page`` links, and the modules imported from them."""
+    response = client.get(page, headers={"X-QuickCRM-Shell": "1"})
+    assert response.status_code == 200, page
     found: dict[str, bytes] = {}
-    waiting = LINKED.findall(client.get("/").get_data(as_text=True))
+    waiting = LINKED.findall(response.get_data(as_text=True))
     while waiting:
         url = waiting.pop()
         if url in found:
@@ -43,15 +59,22 @@ def files_of_the_capture_page(client) -> dict[str, bytes]:
     return found
 
 
-def test_the_service_worker_keeps_every_file_the_capture_page_loads_or_imports(client, rep):
-    files = files_of_the_capture_page(client)
-    kept = kept_by_the_service_worker(client)
-    for url in files:
-        assert url in kept, f"{url} is used by the capture page but not kept by the service worker"
-    names = {urlsplit(url).path.rsplit("/", 1)[1] for url in files}
-    # The modules loaded at once and those loaded when used (a photo, a voice note, a queue).
-    assert {"app.js", "capture.js", "store.js", "sync.js", "cards.js", "voice.js"} <= names
-    assert "app.css" in names and "manifest.webmanifest" in names
+def test_the_service_worker_keeps_every_file_each_kept_page_loads_or_imports(client, db, rep):
+    ids = factories.one_of_each(db, rep, rep, rep)
+    settings = service_worker_settings(client)
+    kept = set(settings["shell"])
+    names = {}
+    for page in kept_pages(client, settings, ids):
+        files = files_of(client, page)
+        missing = sorted(url for url in files if url not in kept)
+        assert not missing, f"{page} uses {missing}, which the service worker does not keep"
+        names[page] = {urlsplit(url).path.rsplit("/", 1)[1] for url in files}
+    # The capture page's modules loaded at once and those loaded when used (a photo, a
+    # voice note, a queue); the agenda's panels (Done, Snooze).
+    capture = names[settings["page"]]
+    assert {"app.js", "capture.js", "store.js", "sync.js", "cards.js", "voice.js"} <= capture
+    assert "app.css" in capture and "manifest.webmanifest" in capture
+    assert {"htmx-2.0.11.min.js", "pages.js", "queue.js", "panels.js"} <= names[settings["agenda"]]
 
 
 def test_modules_share_one_versioned_folder_that_any_change_renews(database_url, tmp_path):
