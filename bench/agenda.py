@@ -53,6 +53,7 @@ def fill(session: Session, n_items: int, today: date) -> int:
         insert(Lead),
         [
             {"uuid": uuid.uuid4(), "name": f"Lead {i}", "company_name": f"Company {i % 500}",
+             "note": f"Met at stand {i % 90}\nWants a quote for {i % 40 + 2} desks",
              "temperature": rng.choice(["cold", "warm", "hot", None]), "status": "open",
              "owner_id": rep, "captured_at": now, "created_at": now, "updated_at": now}
             for i in range(n_items)
@@ -107,6 +108,8 @@ def main() -> None:
         )
         if engine.dialect.name == "postgresql":
             session.execute(text("ANALYZE"))
+            # Kept: statistics gathered in a transaction that is rolled back are lost.
+            session.commit()
         result = agenda.agenda(session, rep, today)
         print(
             f"  sections: {result.overdue.total} overdue, {result.today.total} today, "

@@ -10,17 +10,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import offline
 from quickcrm.domain import validation as v
-from quickcrm.models import Activity, Contact, Opportunity, User, utcnow
+from quickcrm.models import Activity, Contact, Opportunity, User, UTCDateTime, utcnow
 
 # "This week" is the seven days after today.
 WEEK_AHEAD = 7
 SNOOZE_DAYS = {"day": 1, "week": 7}
 OUTCOME_MAX = 5000
+# A card shows one line of the lead's note and of its last activity, cut at this length.
+LINE_MAX = 120
 
 
 def add_interval(when: date, every: int, unit: str) -> date:
@@ -45,6 +47,26 @@ SECTION_LIMIT = 30
 SECTIONS = ("overdue", "today", "week")
 
 
+def first_line(text: str | None, limit: int = LINE_MAX) -> str | None:
+    """The first line of ``text`` that says something, cut to ``limit`` characters with
+    an ellipsis; ``None`` when there is none."""
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return None
+
+
+@dataclass(frozen=True)
+class LastActivity:
+    """What last happened on a lead: a note, call, email, meeting or task that was logged
+    or done (not one still to do), when (UTC) and the first line of its text."""
+
+    kind: str
+    at: datetime
+    text: str | None
+
+
 @dataclass
 class AgendaItem:
     activity: Activity
@@ -54,8 +76,10 @@ class AgendaItem:
     link: tuple[str, dict] | None  # (endpoint, values) of the page it is about
     company: str | None = None
     temperature: str | None = None
-    # The lead's note when the activity itself says nothing more than its kind.
+    # The first line of the lead's note.
     note: str | None = None
+    # What last happened on the lead (``agenda`` fills it, for a page's items at once).
+    last: LastActivity | None = None
 
     @property
     def label(self) -> str:
@@ -127,7 +151,7 @@ def _subject(activity: Activity) -> AgendaItem:
             ("leads.detail", {"lead_id": lead.id}),
             company=lead.company_name or None,
             temperature=lead.temperature,
-            note=lead.note or None,
+            note=first_line(lead.note),
         )
     if activity.contact is not None:
         contact = activity.contact
@@ -217,7 +241,43 @@ def agenda(
                 .where(*where, tuple_(Activity.due_on, Activity.id) > tuple_(last.due_on, last.id))
             )
         sections.append(Section(key, [item(a) for a in activities], total, more, start, limit))
+    entries = [entry for section in sections for entry in section]
+    last = last_activities(session, {e.activity.lead_id for e in entries if e.activity.lead_id})
+    for entry in entries:
+        entry.last = last.get(entry.activity.lead_id)
     return Agenda(*sections)
+
+
+def last_activities(session: Session, lead_ids: set[int]) -> dict[int, LastActivity]:
+    """What last happened on each of ``lead_ids``, in one query whatever their number (a
+    window over each lead's activities on the lead_id index): the newest activity done, or
+    logged without a due date, by when it was done or logged."""
+    if not lead_ids:
+        return {}
+    at = type_coerce(func.coalesce(Activity.done_at, Activity.created_at), UTCDateTime())
+    ranked = (
+        select(
+            Activity.lead_id,
+            Activity.kind,
+            at.label("at"),
+            # Enough of a long note to find its first line.
+            func.substr(Activity.text, 1, 4 * LINE_MAX).label("text"),
+            func.row_number()
+            .over(partition_by=Activity.lead_id, order_by=(at.desc(), Activity.id.desc()))
+            .label("newest"),
+        )
+        .where(
+            Activity.lead_id.in_(sorted(lead_ids)),
+            or_(Activity.done.is_(True), Activity.due_on.is_(None)),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.lead_id, ranked.c.kind, ranked.c.at, ranked.c.text).where(
+            ranked.c.newest == 1
+        )
+    )
+    return {row.lead_id: LastActivity(row.kind, row.at, first_line(row.text)) for row in rows}
 
 
 def _items(session: Session, where, limit: int) -> list[Activity]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import event, select
 
 from quickcrm.domain import agenda, users
-from quickcrm.models import Lead
+from quickcrm.models import Activity, Lead
 from tests import factories
 from tests.conftest import PASSWORD, csrf_token
 
@@ -136,3 +138,79 @@ def test_ical_feed_is_rate_limited(client, rep, db, app):
     db.commit()
     codes = [client.get(f"/ical/{token}.ics").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def card(page: str, activity) -> str:
+    """The agenda card of ``activity`` in ``page``."""
+    return re.search(rf'<li class="agenda-item" id="activity-{activity.id}".*?</li>', page, re.S)[0]
+
+
+def logged(db, author, lead, kind, text, at, **fields):
+    """An activity ``author`` logged on ``lead`` at the moment ``at`` (UTC)."""
+    made = Activity(kind=kind, text=text, author_id=author.id, lead_id=lead.id, created_at=at,
+                    updated_at=at, **fields)  # fmt: skip
+    db.add(made)
+    db.commit()
+    return made
+
+
+def test_an_agenda_card_shows_the_notes_first_line_and_the_last_activity(client, rep, db):
+    rep.time_zone = "Pacific/Auckland"
+    lead = factories.lead(db, rep, "Maria Novak", note="\nWants 40 desks by March\nCall after 3pm")
+    due = factories.task(db, rep, date.today(), lead=lead)
+    # 22:30 UTC is the next morning in Auckland: the card says the rep's day.
+    call_at = datetime.combine(date.today() - timedelta(days=9), time(22, 30), UTC)
+    logged(db, rep, lead, "note", "Met at the expo", call_at - timedelta(days=2))
+    logged(db, rep, lead, "call", "Left a voicemail\nwill try again", call_at, done=True,
+           due_on=call_at.date(), done_at=call_at)  # fmt: skip
+    # Still to do, so not what last happened (nor the card's own task).
+    logged(db, rep, lead, "meeting", "Demo", call_at + timedelta(days=1), due_on=date.today())
+    bare = factories.task(db, rep, date.today(), lead=factories.lead(db, rep, "Ines Garcia"))
+
+    page = client.get("/agenda").get_data(as_text=True)
+    shown = card(page, due)
+    assert "Wants 40 desks by March" in shown and "Call after 3pm" not in shown
+    local = call_at.astimezone(ZoneInfo("Pacific/Auckland"))
+    last = re.search(r'<p class="agenda-last">(.*?)</p>', shown, re.S)[1]
+    assert f'<time datetime="{local.isoformat()}">' in last
+    text = re.sub(r"<[^>]+>", "", last)
+    assert text.startswith("Last activity: Call · ") and text.endswith(": Left a voicemail")
+    assert f"{local.day} " in text and "will try again" not in text and "Demo" not in text
+    # A lead with no note and nothing done yet: no note line, no last activity.
+    assert "agenda-note" not in card(page, bare) and "agenda-last" not in card(page, bare)
+
+
+def test_a_done_task_with_an_outcome_is_the_last_activity(client, rep, db):
+    first = follow_up(db, rep, date.today() - timedelta(days=1))
+    response = client.post(
+        f"/agenda/{first.id}/done",
+        data={"outcome": "Spoke to her", "next_action_on": date.today().isoformat(),
+              "csrf_token": csrf_token(client, "/agenda")},
+    )  # fmt: skip
+    assert response.status_code == 303
+    follow = db.scalars(select(Activity).where(Activity.done.is_(False))).one()
+    shown = card(client.get("/agenda").get_data(as_text=True), follow)
+    assert re.search(r"Last activity: </span>Note · <time[^>]*>today</time>: Spoke to her", shown)
+
+
+def test_the_agenda_reads_the_last_activities_in_one_query(rep, db):
+    """No query per item: the same number of statements for a page of 2 items as of 30."""
+
+    def statements(n_items: int) -> int:
+        for i in range(n_items):
+            lead = factories.lead(db, rep, f"Lead {i}", note=f"Note {i}")
+            factories.task(db, rep, date.today(), lead=lead)
+            logged(db, rep, lead, "call", f"Called {i}", datetime.now(UTC), done=True)
+        db.expire_all()
+        seen = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.get_bind(), "before_cursor_execute", listen)
+        try:
+            result = agenda.agenda(db, rep.id, date.today())
+        finally:
+            event.remove(db.get_bind(), "before_cursor_execute", listen)
+        assert all(entry.last is not None for entry in result.today)
+        return len(seen)
+
+    few = statements(2)
+    assert statements(28) == few

@@ -156,3 +156,18 @@ def test_double_conversion_race_creates_everything_once(app, db, make_user):
     assert db.query(Company).count() == 1
     assert db.query(Contact).count() == 1
     assert db.query(Opportunity).count() == 1
+
+
+def test_the_page_shows_the_card_photo_and_plays_the_voice_note(client, db, coordinator):
+    lead = factories.lead(db, coordinator, "Jo Bloggs")
+    photo = factories.attachment(db, lead, "card_photo")
+    voice = factories.attachment(db, lead, "voice_note")
+    page = client.get(f"/leads/{lead.id}/convert").get_data(as_text=True)
+    beside = re.search(r'<aside class="convert-lead".*?</aside>', page, re.S)[0]
+    assert f'<a href="/attachments/{photo.id}"' in beside
+    assert f'<img class="card-thumb" src="/attachments/{photo.id}"' in beside
+    assert re.search(rf'<audio controls[^>]*>\s*<source src="/attachments/{voice.id}"', beside)
+
+    bare = factories.lead(db, coordinator, "Kim Bare")
+    page = client.get(f"/leads/{bare.id}/convert").get_data(as_text=True)
+    assert "/attachments/" not in page and "<audio" not in page

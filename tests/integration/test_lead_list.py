@@ -97,3 +97,44 @@ def test_review_mode_steps_through_the_filtered_list(client, db, coordinator):
     factories.lead(db, coordinator, name="Dan", source="Web")
     page = client.get("/leads/review?source=Expo&sort=name&at=2").get_data(as_text=True)
     assert "2 of 3" in page and "Ben" in page
+
+
+def media(page: str) -> tuple[list[str], list[str], list[str]]:
+    """The attachment addresses a page links, shows as an image, and plays."""
+    return (
+        re.findall(r'<a href="(/attachments/\d+)"', page),
+        re.findall(r'<img class="card-thumb" src="(/attachments/\d+)"', page),
+        re.findall(r'<audio controls[^>]*>\s*<source src="(/attachments/\d+)"', page),
+    )
+
+
+def test_review_mode_shows_the_card_photo_and_plays_the_voice_note(client, db, coordinator):
+    carded = factories.lead(db, coordinator, name="Ann Card", source="Expo")
+    photo = factories.attachment(db, carded, "card_photo")
+    voice = factories.attachment(db, carded, "voice_note")
+    factories.lead(db, coordinator, name="Ben Bare", source="Expo")
+
+    page = client.get("/leads/review?source=Expo&sort=name&at=1").get_data(as_text=True)
+    assert "Ann Card" in page
+    links, images, players = media(page)
+    assert links == images == [f"/attachments/{photo.id}"]
+    assert players == [f"/attachments/{voice.id}"]
+    # What it has is shown above: the empty timeline says nothing.
+    assert "Nothing on the timeline yet" not in page
+    played = client.get(players[0])
+    assert played.status_code == 200 and played.mimetype == "audio/ogg"
+
+    bare = client.get("/leads/review?source=Expo&sort=name&at=2").get_data(as_text=True)
+    assert "Ben Bare" in bare and media(bare) == ([], [], [])
+    assert "Card photo and voice notes" not in bare and "Nothing on the timeline yet" in bare
+
+
+def test_a_rep_reviews_their_own_voice_notes_and_no_one_elses(client, db, rep, make_user):
+    mine = factories.lead(db, rep, name="Mine Person")
+    voice = factories.attachment(db, mine, "voice_note")
+    other = make_user("other@example.com", "rep", "Olga Other")
+    theirs = factories.attachment(db, factories.lead(db, other, name="Theirs Person"))
+    page = client.get("/leads/review").get_data(as_text=True)
+    assert "1 of 1" in page and media(page)[2] == [f"/attachments/{voice.id}"]
+    assert client.get(f"/attachments/{voice.id}").status_code == 200
+    assert client.get(f"/attachments/{theirs.id}").status_code == 403
