@@ -626,6 +626,7 @@ def load(args) -> None:
         "QUICKCRM_DATABASE_URL": url,
         "QUICKCRM_SECRET_KEY": "bench-load",
         "QUICKCRM_INSTANCE_PATH": str(workdir / "instance"),
+        "QUICKCRM_OCR_WARM_UP": "false",  # no OCR process loading beside the figures
         "QUICKCRM_SIGN_IN_ADDRESS_LIMIT": "100000",
         "FLOOR_DATABASE": str(floor_db),
     }

@@ -13,13 +13,29 @@ and the median time per card. Names and titles are compared as printed (accents
 included), companies ignoring case (cards print them in capitals), phones as E.164.
 The OCR process is started (and warmed up) before the clock starts. The wall time depends
 on what else the machine runs; the OCR process's CPU seconds per card do not (onnxruntime
-uses both cores, so on an idle 2-core machine a card takes about half of them). Not a test.
+uses both cores, so on an idle 2-core machine a card takes about half of them).
+
+``--first`` measures the first card of the day instead, through gunicorn as
+``scripts/run`` starts it (2 workers of 4 threads, SQLite): a fresh server with no OCR
+process, a rep signs in, opens the capture page and sends a card photo to
+``POST /cards/read`` — without the capture page's warm-up (``QUICKCRM_OCR_WARM_UP=false``:
+the read starts the OCR process) and with it (the photo is sent once the OCR process
+listens: the rep was framing the card meanwhile; how long that took is printed). Then
+the same photo is read 5 times more: the first read against the median of those warm
+ones, as a ratio (target ≤ 1.5), in wall time and in the OCR process's CPU time (which
+another load of the machine changes less; without the warm-up the first read's CPU
+includes loading the model). Also printed: the capture page's answer time while
+the OCR process loads and after, and the OCR process's memory (VmRSS) idle — loaded,
+no card read yet — and after the reads. ``--rounds`` repeats both. Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -29,8 +45,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import phonenumbers  # noqa: E402
+import http.client  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 
+import phonenumbers  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+from bench.crash import Browser, Server, free_port  # noqa: E402
+from quickcrm import migrate  # noqa: E402
+from quickcrm.db import make_engine  # noqa: E402
+from quickcrm.domain import users  # noqa: E402
 from quickcrm.domain.cards import read_card  # noqa: E402
 from quickcrm.services import ocr  # noqa: E402
 from tests.card_photos import sample  # noqa: E402
@@ -76,7 +101,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=60)
     parser.add_argument("--show", action="store_true", help="print each miss")
+    parser.add_argument(
+        "--first", action="store_true", help="the first read after a server start, through gunicorn"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="--first: times to repeat")
     args = parser.parse_args()
+    if args.first:
+        first_reads(args.rounds)
+        return
     with tempfile.TemporaryDirectory() as instance:
         _, warm = sample(10_000)
         ocr.read_lines(warm, instance_path=instance, timeout=60, idle=60)
@@ -108,6 +140,194 @@ def main() -> None:
     for field in FIELDS:
         print(f"  {field:8} {hits[field] / args.n:6.1%}")
     print(f"  all      {total / (args.n * len(FIELDS)):6.1%}")
+
+
+# --- --first: the first card after a server start ------------------------------------------
+
+PASSWORD = "bench-cards-password"  # noqa: S105 - a bench user
+CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
+WARM_READS = 5
+LOAD_BOUND = 180.0  # seconds the OCR process may take to load on a busy machine
+
+
+class Phone(Browser):
+    """A signed-in rep's phone, waiting as long as a cold OCR start may take."""
+
+    def __init__(self, port: int, email: str):
+        super().__init__(port)
+        _, page = self.request("GET", "/login")
+        form = {"email": email, "password": PASSWORD, "csrf_token": CSRF.search(page)[1]}
+        ctype = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _ = self.request("POST", "/login", urlencode(form).encode(), ctype)
+        if status not in (302, 303):
+            raise SystemExit(f"sign-in answered {status}")
+        self.token = ""
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
+        # A connection of its own each time: the server closes one kept idle (keep-alive).
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=LOAD_BOUND)
+        try:
+            return super().request(method, path, body, headers)
+        finally:
+            self.close()
+
+    def open_capture_page(self) -> float:
+        """Seconds the capture page took to answer."""
+        started = time.perf_counter()
+        status, page = self.request("GET", "/")
+        if status != 200:
+            raise SystemExit(f"the capture page answered {status}")
+        self.token = CSRF.search(page)[1].decode()
+        return time.perf_counter() - started
+
+    def read_card(self, photo: bytes) -> float:
+        """Seconds ``POST /cards/read`` took (the page's own request: multipart, CSRF)."""
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; '
+                f'filename="card.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            + photo
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-CSRFToken": self.token,
+        }
+        started = time.perf_counter()
+        status, answer = self.request("POST", "/cards/read", body, headers)
+        elapsed = time.perf_counter() - started
+        if status != 200 or b'"email"' not in answer:
+            raise SystemExit(f"/cards/read answered {status}: {answer[:200]!r}")
+        return elapsed
+
+
+def ocr_pids(instance: Path) -> list[int]:
+    """The OCR processes of this instance folder (started by the server this bench ran)."""
+    path = ocr.socket_path(str(instance)).encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"quickcrm.services.ocr" in words and path in words and b"--detach" not in words:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by ``pids``."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of ``pid``, in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {
+        key: int(re.search(rf"^{key}:\s+(\d+) kB", status, re.M)[1]) / 1024
+        for key in ("VmRSS", "VmHWM")
+    }
+
+
+def first_read(workdir: Path, url: str, email: str, warm_up: bool, label: str) -> dict:
+    """A fresh server (and no OCR process), its first card read, then warm ones."""
+    instance = workdir / f"instance-{label}"
+    env = {
+        **os.environ,
+        "QUICKCRM_DATABASE_URL": url,
+        "QUICKCRM_SECRET_KEY": "bench-cards",
+        "QUICKCRM_INSTANCE_PATH": str(instance),
+        "QUICKCRM_OCR_WARM_UP": "true" if warm_up else "false",
+    }
+    server = Server(env, free_port(), 2, 4, workdir / "gunicorn.log")
+    _, photo = sample(3)
+    figures: dict = {}
+    try:
+        server.start()
+        phone = Phone(server.port, email)
+        figures["page"] = phone.open_capture_page()
+        if warm_up:
+            # The rep frames the card meanwhile; another page opened (another rep's) is timed.
+            path, loading, started = ocr.socket_path(str(instance)), [], time.perf_counter()
+            other = Phone(server.port, email)
+            while not ocr._listening(path):
+                if time.perf_counter() - started > LOAD_BOUND:
+                    raise SystemExit(f"the OCR process did not listen; see {instance}/ocr.log")
+                loading.append(other.open_capture_page())
+                time.sleep(0.2)
+            figures["ready"] = time.perf_counter() - started + figures["page"]
+            figures["pages while loading"] = loading
+            figures["pages after"] = [other.open_capture_page() for _ in range(10)]
+            [pid] = ocr_pids(instance)
+            figures["idle memory"] = memory_mb(pid)
+        # The OCR process's CPU seconds too: a figure other loads of the machine change less.
+        before = cpu_seconds(ocr_pids(instance))
+        figures["first"] = phone.read_card(photo)
+        [pid] = ocr_pids(instance)
+        figures["first cpu"] = cpu_seconds([pid]) - before
+        figures["warm"], figures["warm cpu"] = [], []
+        for _ in range(WARM_READS):
+            before = cpu_seconds([pid])
+            figures["warm"].append(phone.read_card(photo))
+            figures["warm cpu"].append(cpu_seconds([pid]) - before)
+        figures["memory after"] = memory_mb(pid)
+    finally:
+        server.stop()
+        for pid in ocr_pids(instance):
+            os.kill(pid, signal.SIGTERM)
+    return figures
+
+
+def first_reads(rounds: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-cards-"))
+    url = f"sqlite:///{workdir / 'quickcrm.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    email = "rep@bench.example"
+    with sessionmaker(engine)() as session:
+        method = "pbkdf2:sha256:1000"
+        users.create_user(session, email, PASSWORD, role="rep", password_method=method)
+        session.commit()
+    engine.dispose()
+    ms = lambda seconds: f"{statistics.median(seconds) * 1000:.0f} ms"  # noqa: E731
+    try:
+        for round_ in range(rounds):
+            for warm_up in (False, True):
+                label = f"{round_}-{'warm-up' if warm_up else 'none'}"
+                f = first_read(workdir, url, email, warm_up, label)
+                warm = statistics.median(f["warm"])
+                warm_cpu = statistics.median(f["warm cpu"])
+                mode = "with" if warm_up else "without"
+                print(
+                    f"{mode} the warm-up: first read {f['first']:.2f} s,"
+                    f" warm {warm:.2f} s (median of {WARM_READS}) → {f['first'] / warm:.2f}×"
+                    f" (load average {os.getloadavg()[0]:.1f}); OCR process CPU"
+                    f" {f['first cpu']:.2f} s, warm {warm_cpu:.2f} s"
+                    f" → {f['first cpu'] / warm_cpu:.2f}×"
+                )
+                if warm_up:
+                    print(
+                        f"  OCR process ready {f['ready']:.1f} s after the page was opened;"
+                        f" the capture page answered in {ms([f['page']])} (the first),"
+                        f" {ms(f['pages while loading'])} while the OCR process loaded"
+                        f" ({len(f['pages while loading'])} pages),"
+                        f" {ms(f['pages after'])} after"
+                    )
+                    idle = f["idle memory"]
+                    print(f"  OCR process idle, loaded: VmRSS {idle['VmRSS']:.0f} MB")
+                after = f["memory after"]
+                print(
+                    f"  OCR process after {WARM_READS + 1} reads: VmRSS {after['VmRSS']:.0f} MB"
+                    f" (peak {after['VmHWM']:.0f} MB)"
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -341,6 +341,7 @@ def through_browser(url: str, path: Path, workdir: Path, workers: int = 2) -> No
         "QUICKCRM_DATABASE_URL": url,
         "QUICKCRM_SECRET_KEY": uuid.uuid4().hex * 2,
         "QUICKCRM_INSTANCE_PATH": str(workdir / "instance"),
+        "QUICKCRM_OCR_WARM_UP": "false",  # no OCR process loading beside the figures
         "QUICKCRM_PHONE_REGION": "GB",
         "QUICKCRM_HOUSEKEEPING_EVERY": "0",
     }

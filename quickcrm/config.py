@@ -77,6 +77,9 @@ class Config:
     # without a photo after which the OCR process stops and gives its memory back.
     OCR_TIMEOUT = 20
     OCR_IDLE_SECONDS = 600
+    # Opening the capture page starts the OCR process in the background (if it is not
+    # running), so the first card read finds its model loaded; false: the first photo does.
+    OCR_WARM_UP = True
 
     # Outgoing mail (quickcrm/services/mail.py, docs/mail.md): the server as a URL —
     # smtp://user:pass@host:587 (STARTTLS, required with a user), smtps://user:pass@host:465
@@ -102,6 +105,8 @@ class TestConfig(Config):
     PASSWORD_METHOD = "pbkdf2:sha256:1000"
     # Each test has its own instance folder, so its own OCR process: gone soon after.
     OCR_IDLE_SECONDS = 10
+    # Not one OCR process per test that opens the capture page: the OCR tests turn it on.
+    OCR_WARM_UP = False
     # The suite shares a busy machine: a slow read is not what it tests.
     OCR_TIMEOUT = 60
 

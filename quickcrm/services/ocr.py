@@ -2,11 +2,13 @@
 
 The OCR model (rapidocr-onnxruntime: PP-OCRv4 models shipped in the wheel, run by
 onnxruntime) needs 0.5–0.9 GB while it reads. It is never imported by the app's workers:
-the first card photo starts one separate process (``python -m quickcrm.services.ocr SOCKET``) that
-listens on a Unix socket in the instance folder (or in a private folder of /tmp when that
-path is too long for a socket); every worker of the machine sends its photos there. A lock
-file lets only one worker start it; it stops by itself after ``OCR_IDLE_SECONDS`` without
-a photo, giving its memory back (docs/cards.md).
+one separate process (``python -m quickcrm.services.ocr SOCKET``) listens on a Unix socket in
+the instance folder (or in a private folder of /tmp when that path is too long for a
+socket); every worker of the machine sends its photos there. Opening the capture page
+starts it in the background (``warm_up``: its 10–20 s of loading the model are spent
+while the rep frames the card, not in the first read), and so does a photo that finds it
+stopped. A lock file lets only one worker start it; it stops by itself after
+``OCR_IDLE_SECONDS`` without a photo, giving its memory back (docs/cards.md).
 
 The process reads one photo at a time from a bounded queue: a photo that finds the queue
 full, or is not read within ``OCR_TIMEOUT`` seconds, gets ``CardUnreadable`` ("could not
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
+import logging
 import os
 import socket
 import stat
@@ -39,9 +43,24 @@ START_TIMEOUT = 120.0
 QUEUE_SIZE = 4
 # The long side a photo is brought down to before the OCR looks for text.
 DETECT_SIDE = 1280
+# What the OCR process reads before it listens, to have its model ready for a card.
+WARM_UP_CARD = (
+    "Jane Example",
+    "Head of Sales",
+    "Example Trading Ltd",
+    "+44 20 7946 0000",
+    "jane.example@example.com",
+    "www.example.com",
+)
 HEADER = struct.Struct(">Q")
 # The largest answer or photo the socket carries (photos are 10 MB at most).
 MESSAGE_MAX = 16 * 1024 * 1024
+
+
+log = logging.getLogger("quickcrm.ocr")
+# Seconds a warm-up that could not start the OCR process keeps this app process from trying
+# again (each try is a process that loads for seconds and fails).
+WARM_UP_RETRY = 300.0
 
 
 class CardUnreadable(Exception):
@@ -97,15 +116,78 @@ def _named_folder(note: Path) -> Path | None:
 
 
 @contextlib.contextmanager
-def _locked(instance_path: str) -> Iterator[None]:
+def _locked(instance_path: str, *, wait: bool = True) -> Iterator[bool]:
     """The instance folder's OCR lock: one worker at a time starts the process or makes
-    its folder (not re-entrant: a second hold in the same process waits forever)."""
+    its folder (not re-entrant: a second hold in the same process waits forever). Yields
+    whether it is held: with ``wait=False``, False at once when someone else holds it."""
     with open(Path(instance_path) / "ocr.lock", "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(held, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(held, fcntl.LOCK_UN)
+
+
+class _WarmUp:
+    """Starting the OCR process in the background before a photo needs it; at most one
+    warm-up at a time in an app process, and none while another process starts it."""
+
+    def __init__(self) -> None:
+        self.running = threading.Lock()
+        self.failed_at = -WARM_UP_RETRY
+        self.installed: bool | None = None
+
+    def start(self, instance_path: str, *, timeout: float, idle: float) -> threading.Thread | None:
+        """Start the OCR process in a thread of its own unless a warm-up is on its way, and
+        return at once: the thread, or None when none was started."""
+        if self.installed is None:
+            # Without the OCR packages (requirements-ocr.txt) there is nothing to warm.
+            self.installed = importlib.util.find_spec("rapidocr_onnxruntime") is not None
+        if not self.installed or time.monotonic() - self.failed_at < WARM_UP_RETRY:
+            return None
+        if not self.running.acquire(blocking=False):
+            return None
+        try:
+            thread = threading.Thread(
+                target=self._run,
+                args=(instance_path, timeout, idle),
+                name="quickcrm-ocr-warm-up",
+                daemon=True,
+            )
+            thread.start()
+        except BaseException:
+            self.running.release()
+            raise
+        return thread
+
+    def _run(self, instance_path: str, timeout: float, idle: float) -> None:
+        try:
+            path = socket_path(instance_path)
+            # The probe is no photo: it does not put off the OCR process's idle stop.
+            if not _listening(path):
+                _start(path, instance_path, timeout=timeout, idle=idle, wait=False)
+        except Exception:  # noqa: BLE001 - a photo will try again, and say so if it fails
+            self.failed_at = time.monotonic()
+            log.warning("The OCR process could not be started ahead of a card", exc_info=True)
+        finally:
+            self.running.release()
+
+
+_warm_up = _WarmUp()
+
+
+def warm_up(
+    *, instance_path: str, timeout: float = 15.0, idle: float = 600.0
+) -> threading.Thread | None:
+    """Start the OCR process in the background if it is not running, so that the next
+    photo finds it ready; returns at once (cheap and idempotent: a capture page calls it
+    on every opening). The thread doing it, or None when there was nothing to start here
+    (running already, being started by this or another app process, not installed)."""
+    return _warm_up.start(instance_path, timeout=timeout, idle=idle)
 
 
 def read_lines(
@@ -138,11 +220,14 @@ def _ask(path: str, photo: bytes, timeout: float) -> dict:
         return json.loads(_receive(conn))
 
 
-def _start(path: str, instance_path: str, *, timeout: float, idle: float) -> None:
+def _start(
+    path: str, instance_path: str, *, timeout: float, idle: float, wait: bool = True
+) -> None:
     """Start the OCR process unless another worker just did (the lock file decides), and
-    wait until it listens."""
-    with _locked(instance_path):
-        if _listening(path):
+    wait until it listens. With ``wait=False`` (a warm-up), leave at once when another
+    worker or thread holds the lock: it is starting the process."""
+    with _locked(instance_path, wait=wait) as held:
+        if not held or _listening(path):
             return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # left by a process that died
@@ -214,10 +299,15 @@ def serve(path: str, timeout: float, idle: float) -> None:
     from rapidocr_onnxruntime import RapidOCR
 
     engine = RapidOCR()
-    # The first run of a model is slow (onnxruntime prepares it): not on a rep's photo.
-    blank = np.full((96, 320, 3), 255, np.uint8)
-    cv2.putText(blank, "QuickCRM", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 0, 0), 3)
-    engine(blank)
+    # The first run of a model is slow (onnxruntime prepares it, and its memory for the
+    # sizes it meets): not on a rep's photo, but on a card of a photo's size and lines
+    # (a small picture of one word left the first card 1.3× the CPU of the next).
+    card = np.full((DETECT_SIDE * 3 // 4, DETECT_SIDE, 3), 255, np.uint8)
+    for row, text in enumerate(WARM_UP_CARD):
+        size = 2.4 if row == 0 else 1.6
+        place = (60, 110 + row * 110)
+        cv2.putText(card, text, place, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 3)
+    engine(card, use_cls=False)
     jobs: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
     last_used = [time.monotonic()]
 

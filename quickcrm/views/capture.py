@@ -56,6 +56,9 @@ def _page(form: leads.LeadForm | None = None, status: int = 200, blocks=None, **
 
 @bp.get("/")
 def index():
+    # A card photo may follow: its OCR process starts now, in the background (docs/cards.md).
+    # The phone's service worker asks for this page (X-QuickCRM-Shell) at each opening too.
+    warm_up_ocr()
     if request.headers.get("X-QuickCRM-Shell"):
         # The copy the phone keeps (static/sw.js): no "Saved — …" or message of this visit.
         return _page(shell=True)
@@ -240,6 +243,17 @@ def read_photo(photo: bytes) -> cards.Card:
         idle=float(config["OCR_IDLE_SECONDS"]),
     )
     return cards.read_card(lines, region=phone_region())
+
+
+def warm_up_ocr() -> None:
+    """Start the OCR process in the background unless it runs; never waits for it."""
+    config = current_app.config
+    if config["OCR_WARM_UP"]:
+        ocr.warm_up(
+            instance_path=current_app.instance_path,
+            timeout=float(config["OCR_TIMEOUT"]),
+            idle=float(config["OCR_IDLE_SECONDS"]),
+        )
 
 
 def _checks() -> dict:

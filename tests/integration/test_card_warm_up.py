@@ -1,0 +1,155 @@
+"""Opening the capture page starts the OCR process in the background (docs/cards.md), so
+the first card read finds its model loaded; the idle stop still ends it. Each test has an
+instance folder of its own (``fresh_app``), so an OCR process of its own, ended after it.
+The real OCR process runs here: each test waits for one to load (seconds on a busy
+machine); the bounds are generous, the times printed."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from quickcrm.services import ocr
+from tests.card_photos import sample
+from tests.conftest import csrf_token
+
+pytestmark = pytest.mark.fresh_app
+LOAD_BOUND = 180.0  # seconds the OCR process may take to load on a busy machine
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ocr_processes(instance_path: str) -> list[int]:
+    """The OCR processes listening (or about to) on this instance's socket."""
+    path = ocr.socket_path(instance_path).encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"quickcrm.services.ocr" in words and path in words and b"--detach" not in words:
+            found.append(int(cmdline.parent.name))
+    return sorted(found)
+
+
+def wait_until(condition, bound: float = LOAD_BOUND) -> float:
+    """Seconds until ``condition()`` held; fails past ``bound``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < bound, f"not within {bound:.0f} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def warming_app(app):
+    """The app with the capture page's warm-up on; the OCR processes it started ended
+    after the test."""
+    app.config.update(OCR_WARM_UP=True, OCR_IDLE_SECONDS=120)
+    yield app
+    ocr._warm_up.failed_at = -ocr.WARM_UP_RETRY
+    for pid in ocr_processes(app.instance_path):
+        os.kill(pid, signal.SIGTERM)
+    folder = Path(ocr.socket_path(app.instance_path)).parent
+    if folder != Path(app.instance_path):  # a private folder of /tmp (a long test name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_opening_the_capture_page_starts_the_ocr_process_and_a_card_finds_it_ready(
+    warming_app, client, rep
+):
+    path = ocr.socket_path(warming_app.instance_path)
+    assert not ocr._listening(path)
+    started = time.monotonic()
+    page = client.get("/")
+    answered = time.monotonic() - started
+    assert page.status_code == 200
+    # The page did not wait: the model takes seconds to load, the page was answered first.
+    assert not ocr._listening(path)
+    assert answered < 10, answered
+    loading = wait_until(lambda: ocr._listening(path))
+    [pid] = ocr_processes(warming_app.instance_path)
+
+    truth, photo = sample(3)
+    token = csrf_token(client, "/")
+    started = time.monotonic()
+    response = client.post(
+        "/cards/read",
+        data={"photo": (io.BytesIO(photo), "card.jpg")},
+        headers={"X-CSRFToken": token},
+    )
+    read = time.monotonic() - started
+    print(f"page answered in {answered:.3f} s; OCR ready {loading:.1f} s later; read {read:.2f} s")
+    assert response.status_code == 200, response.json
+    assert response.json["fields"].get("email") == truth.email
+    # The read found the process listening and started none.
+    assert ocr_processes(warming_app.instance_path) == [pid]
+
+
+def test_a_warm_up_while_one_is_on_its_way_starts_no_second_process(warming_app, client, rep):
+    instance = warming_app.instance_path
+    path = ocr.socket_path(instance)
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    # Another worker of the same machine opens a capture page meanwhile.
+    other = subprocess.run(  # noqa: S603 - this interpreter, our module
+        [sys.executable, "-c", ANOTHER_WORKER, instance],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=LOAD_BOUND,
+        check=True,
+    )
+    assert other.stdout.split() == ["waited"], other.stdout + other.stderr
+    wait_until(lambda: ocr._listening(path))
+    [pid] = ocr_processes(instance)
+    # Once it runs, a warm-up finds it listening and starts nothing.
+    assert client.get("/").status_code == 200
+    thread = ocr.warm_up(instance_path=instance, timeout=60, idle=120)
+    if thread is not None:
+        thread.join(LOAD_BOUND)
+    assert ocr_processes(instance) == [pid]
+
+
+# A warm-up in another process, waited for: a process it started would exist by its end.
+ANOTHER_WORKER = """
+import sys
+from quickcrm.services import ocr
+thread = ocr.warm_up(instance_path=sys.argv[1], timeout=60, idle=120)
+if thread is not None:
+    thread.join()
+print("waited")
+"""
+
+
+def test_the_ocr_process_stops_when_idle_though_pages_are_opened_and_a_page_starts_it_again(
+    warming_app, client, rep
+):
+    instance = warming_app.instance_path
+    path = ocr.socket_path(instance)
+    warming_app.config["OCR_IDLE_SECONDS"] = 4
+    assert client.get("/").status_code == 200
+    wait_until(lambda: ocr._listening(path))
+    [first] = ocr_processes(instance)
+    # Capture pages opened all the while: their warm-ups are no card, so they do not keep
+    # it (a warm-up that kept it would keep it as long as the pages are opened).
+    started = time.monotonic()
+    while first in ocr_processes(instance):
+        assert time.monotonic() - started < 60, "the OCR process was kept"
+        assert client.get("/").status_code == 200
+        time.sleep(0.5)
+    stopped = time.monotonic() - started
+    warming_app.config["OCR_IDLE_SECONDS"] = 120
+    assert client.get("/").status_code == 200
+    loading = wait_until(lambda: ocr._listening(path))
+    print(f"stopped {stopped:.1f} s after it listened (idle 4 s); started again in {loading:.1f} s")
+    assert first not in ocr_processes(instance)
+    assert len(ocr_processes(instance)) == 1
