@@ -293,3 +293,11 @@ def test_update_never_replaces_where_a_lead_came_from(client, admin, db):
     imported_with(client, LEADS, "update", source="Expo")
     (ann,) = reread(db, ann)
     assert (ann.name, ann.source) == ("Ann Smith", "Website")
+
+
+def test_the_report_always_says_how_many_were_skipped_and_refused(client, admin, db):
+    """PRODUCT.md's three lines stay, at zero too; the others only when they apply."""
+    import_id = imported_with(client, b"Name,Email\nZoe,zoe@example.com\n", "skip")
+    page = report(client, import_id)
+    assert "1 imported" in page and "0 duplicates skipped" in page and "0 refused" in page
+    assert "filled in" not in page and "warning" not in page
