@@ -26,6 +26,7 @@ SHELL_STATIC = (
     "js/app.js",
     "js/capture.js",
     "js/captures.js",
+    "js/outbox.js",
     "js/place.js",
     "js/store.js",
     "js/sync.js",
