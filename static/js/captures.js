@@ -54,7 +54,6 @@ export function captureOf(form) {
     captured_at: data.get("captured_at") || new Date().toISOString(),
     latitude: data.get("latitude") || null,
     longitude: data.get("longitude") || null,
-    queued_at: new Date().toISOString(),
     problem: null,
   };
 }

@@ -97,8 +97,12 @@ export async function get(uuid) {
 // Keeps an item (a new one, or one edited under its UUID: its problem solved or not) and
 // sends it as soon as the network lets it — or, `later`, after the retry pause (it was
 // just sent and got no answer, or a server error).
+let lastQueued = 0;
 export async function add(kind, item, { later = false } = {}) {
-  const kept = { user: settings.user, queued_at: new Date().toISOString(), problem: null, tries: 0, ...item };
+  // Queued in the order of the taps, even two in one millisecond: sent in that order.
+  lastQueued = Math.max(Date.now(), lastQueued + 1);
+  const queuedAt = new Date(lastQueued).toISOString();
+  const kept = { user: settings.user, problem: null, tries: 0, ...item, queued_at: queuedAt };
   delete kept.kind;
   withdrawn.delete(kept.uuid);
   await KINDS[kind].store.put(kept);
@@ -354,7 +358,7 @@ export async function syncNow() {
           inFlight = null;
         }
         if (result.outcome === "stored") {
-          storedAnswers.set(item.uuid, { item: { ...item, blobs: null }, answer: result.answer });
+          if (item.kind === "capture") storedAnswers.set(item.uuid, { item: { ...item, blobs: null }, answer: result.answer });
           await KINDS[item.kind].store.remove(item.uuid);
           changed();
           stored.add(item.kind);

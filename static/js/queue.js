@@ -66,7 +66,6 @@ function actionOf(form) {
     label: form.dataset.offlineAction || "Update",
     item: form.closest("[data-offline-item]")?.id || null,
     fields: [...data.entries()].filter(([, value]) => typeof value === "string"),
-    queued_at: new Date().toISOString(),
     problem: null,
   };
 }

@@ -78,3 +78,42 @@ def test_with_answers_never_coming_save_is_ready_at_once_and_sent_when_they_do(
     assert live_db.scalar(select(func.count(Lead.id))) == 2
     assert lead_names(live_db) == ["Black Hole 0", "Black Hole 1"]
     expect(page.get_by_label("Name")).to_have_value("Still Here")
+
+
+# The capture kept on the phone: its name and whether a card photo is with it.
+KEPT_ITEMS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("quickcrm", 1);
+  open.onsuccess = () => {
+    const all = open.result.transaction("captures").objectStore("captures").getAll();
+    all.onsuccess = () => resolve(all.result.map((item) => ({
+      name: item.fields.name, photo: item.blobs?.card_photo?.size || 0, problem: item.problem })));
+    all.onerror = () => reject(all.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
+def test_save_tapped_while_the_photo_is_being_prepared_waits_for_it(make_live_user, page):
+    from tests.e2e.test_cards import card_file
+
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.context.set_offline(True)
+    page.reload()
+    _, photo = card_file(5)
+    page.get_by_label("Card photo").set_input_files(files=[photo])
+    # Save at once, in the same moment: the photo is still being prepared.
+    shown = page.evaluate(
+        """() => {
+          const said = document.querySelector("[data-card-status]").textContent;
+          document.querySelector("#capture-form button[type=submit]").click();
+          return said;
+        }"""
+    )
+    print(f"\nThe card status when Save was tapped: {shown!r}")
+    expect(saved(page)).to_contain_text("Card photo")
+    expect(page.get_by_text("Enter a name")).to_have_count(0)
+    expect(page.get_by_text("1 waiting to sync", exact=True)).to_be_visible()
+    (item,) = page.evaluate(KEPT_ITEMS)
+    assert item["name"] == "" and item["photo"] > 10_000, item
+    expect(page.get_by_label("Name")).to_be_focused()
