@@ -73,7 +73,7 @@ async function saveOnPhone(form) {
     return;
   }
   if (editing) state.editing = null;
-  sync().then((view) => view.start()).catch(() => {});
+  sync().then((view) => view.start({ afterSave: true })).catch(() => {});
 }
 
 // "Saved — Name · on this phone · Undo · Edit", then "on the server ✓". Offline it is one

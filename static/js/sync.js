@@ -120,7 +120,8 @@ const rowOf = (uuid) => panel.querySelector(`[data-sync-list] li[data-uuid="${CS
 // this visit sent, until the server's list (refreshRecent) has them. ---------------------
 function recentRow(name, temperature, stateText, stateClass, url) {
   const li = element("li", "recent-phone-item");
-  const box = url ? element("a") : element("div", "recent-phone-box");
+  // An <a> with no address until the lead has a page: the list's look, not a link.
+  const box = element("a");
   if (url) box.href = url;
   box.append(element("span", "recent-name", name));
   if (temperature) {
@@ -308,11 +309,12 @@ document.addEventListener("quickcrm:load", (event) => {
 // Opening the page sends what waits (an Edit never saved is sent after all), and
 // freshens a page from the phone's copy. Captures already waiting show the panel.
 let started = false;
-export async function start() {
+export async function start({ afterSave = false } = {}) {
   if (started) return;
   started = true;
   const waiting = await allCaptures();
-  view.waitedThisVisit = view.waitedThisVisit || waiting.length > 0;
+  // What waited from an earlier visit shows the panel; a Save's own capture does not.
+  view.waitedThisVisit = view.waitedThisVisit || (!afterSave && waiting.length > 0);
   if (waiting.some((item) => item.held)) await outbox.release();
   render().then(() => outbox.syncNow());
   freshen();
