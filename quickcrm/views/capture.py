@@ -216,6 +216,8 @@ def sync():
             from_card=from_card,
         )
         get_session().commit()
+        if session.get(STICKY_SOURCE) != (form.values["source"] or ""):  # as save() does
+            session[STICKY_SOURCE] = form.values["source"] or ""
     body = {
         "id": stored.lead_id,
         "uuid": str(stored.key),

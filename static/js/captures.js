@@ -1,39 +1,19 @@
-// Never lose a capture. A capture that cannot reach the server (offline, no answer, a
-// server error, an expired session) is kept on this phone in IndexedDB under the UUID the
-// page made for it, and sent again by sync.js — automatically when the network returns,
-// when the app is opened, and with "Sync now" — until the server confirms it. The UUID is
-// the idempotency key: the server stores a capture once however often it is sent.
-import { newUuid, objectStore } from "./store.js";
+// A capture as the phone keeps it: what is read from the form (with its UUID, the phone's
+// time and place, and its files), the form made ready for the next card, and what the rep
+// is told in the capture status. The queue that keeps and sends captures is outbox.js;
+// the panel that shows it is sync.js. This module imports neither page module.
+import { newUuid } from "./store.js";
 
 const panel = document.getElementById("sync");
 export const USER = panel?.dataset.user;
 export const enabled = Boolean(panel && "indexedDB" in window);
 export const FIELDS = ["name", "temperature", "next_action_on", "note", "company_name", "phone",
   "email", "source"];
+// Sent with the fields, not shown again when editing: the card was read on the phone.
+const EXTRA = ["card_read"];
 
 // `editing` is the queued capture now in the form (sync.js puts it there).
 export const state = { editing: null };
-
-// The panel, the sending and the editing of queued captures: loaded when there is a queue.
-export const sync = () => import("./sync.js");
-
-// --- The queue: one IndexedDB store of captures keyed by their UUID. ---------------------
-const captures = objectStore("quickcrm", "captures");
-export const putCapture = (item) => captures.put(item).then(changed);
-export const removeCapture = (uuid) => captures.remove(uuid).then(changed);
-export const getCapture = (uuid) => captures.get(uuid);
-export const allCaptures = () => captures.mine(USER);
-
-// Other tabs of the app show the same queue.
-export const channel = enabled && "BroadcastChannel" in window ? new BroadcastChannel("quickcrm-queue") : null;
-function changed() {
-  channel?.postMessage("changed");
-  // The panel shows it (with no network and no service worker yet, it shows next time).
-  return sync().then((s) => s.render()).catch(() => {});
-}
-if (channel) {
-  channel.onmessage = (event) => sync().then((s) => (event.data === "synced" ? s.refreshRecent() : s.render()));
-}
 
 // --- What the rep is told, in the capture status. -----------------------------------------
 export function say(html) {
@@ -60,25 +40,67 @@ export function blobsOf() {
   return detail.blobs;
 }
 
-// --- Keeping a capture the server did not take. ------------------------------------------
-function captureOf(form) {
+// --- A capture read from the form. ----------------------------------------------------------
+export function captureOf(form) {
   const data = new FormData(form);
   const fields = {};
-  FIELDS.forEach((name) => { fields[name] = (data.get(name) || "").toString(); });
+  [...FIELDS, ...EXTRA].forEach((name) => { fields[name] = (data.get(name) || "").toString(); });
   return {
     blobs: blobsOf(),
     uuid: data.get("uuid") || newUuid(),
     user: USER,
+    url: panel?.dataset.syncUrl,
     fields,
     captured_at: data.get("captured_at") || new Date().toISOString(),
     latitude: data.get("latitude") || null,
     longitude: data.get("longitude") || null,
-    queued_at: new Date().toISOString(),
     problem: null,
   };
 }
 
-// The form is ready for the next card, as after a save; Source stays (set once per event).
+// The one rule a capture has, checked on the phone: a name, or a card photo that stands
+// for it (the server reads it). False, with the message next to Name, when it is missing.
+export function worthKeeping(form, item) {
+  if (item.fields.name.trim() || item.blobs.card_photo) return true;
+  showErrors(form, { name: "Enter a name — a person or a business." });
+  say(`<p class="refused">${escape("Not saved — enter a name: a person or a business.")}</p>`);
+  return false;
+}
+
+// The server's (or the phone's) messages next to the fields they are about, as the
+// server's form would show them; the focus goes to the first.
+export function showErrors(form, errors) {
+  let first = null;
+  Object.entries(errors).forEach(([name, message]) => {
+    const field = form.elements[name];
+    if (!field || field instanceof RadioNodeList) return;
+    const box = field.closest(".field, fieldset") || field.parentElement;
+    box.classList.add("has-error");
+    field.setAttribute("aria-invalid", "true");
+    let note = document.getElementById(`${name}-error`);
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "field-error";
+      note.id = `${name}-error`;
+      box.append(note);
+    }
+    note.textContent = message;
+    const described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (!described.includes(note.id)) field.setAttribute("aria-describedby", [...described, note.id].join(" "));
+    first = first || field;
+  });
+  (first || form.elements.name)?.focus();
+}
+
+// Nothing typed or chosen in the form yet (Source, sticky, does not count).
+export function formIsEmpty(form) {
+  const data = new FormData(form);
+  const typed = FIELDS.filter((name) => name !== "source").some((name) => (data.get(name) || "").toString().trim());
+  return !typed && !Object.keys(blobsOf()).length;
+}
+
+// The form is ready for the next card, as after a save; Source stays (set once per event)
+// and says so beside More.
 export function clearForm(form) {
   state.editing = null;
   const source = form.elements.source?.value || "";
@@ -88,10 +110,11 @@ export function clearForm(form) {
     if (el && el.type !== "radio" && name !== "source") el.value = "";
   });
   form.querySelectorAll("input[type=radio]").forEach((r) => { r.checked = false; });
-  ["uuid", "captured_at", "latitude", "longitude"].forEach((n) => {
+  ["uuid", "captured_at", "latitude", "longitude", ...EXTRA].forEach((n) => {
     if (form.elements[n]) form.elements[n].value = "";
   });
   if (form.elements.source) form.elements.source.value = source;
+  showSource(form, source);
   form.querySelectorAll("[aria-pressed=true][data-days-ahead]").forEach((chip) => {
     chip.setAttribute("aria-pressed", "false");
   });
@@ -102,22 +125,18 @@ export function clearForm(form) {
   form.elements.name?.focus();
 }
 
-// Kept on this phone (`why` says why when it was sent and not taken; `tries` counts a
-// server error's answer, store.js MAX_TRIES); false when there was nothing worth keeping.
-export async function keep(form, why, tries = 0) {
-  const item = { ...captureOf(form), tries };
-  // A card photo stands for the name: the server reads it at sync.
-  if (!item.fields.name.trim() && !item.blobs.card_photo) {
-    // Nothing worth keeping yet: the one rule a capture has is checked here too.
-    form.elements.name?.focus();
-    form.elements.name?.setAttribute("aria-invalid", "true");
-    say(`<p class="refused">${escape("Not saved — enter a name: a person or a business.")}</p>`);
-    return false;
+function showSource(form, source) {
+  const toggle = form.querySelector(".more-toggle");
+  let sticky = toggle?.querySelector(".sticky-source");
+  if (!toggle) return;
+  if (!source) {
+    sticky?.remove();
+    return;
   }
-  // An edited capture goes back in the queue under its UUID, its problem solved or not.
-  await putCapture(item);
-  clearForm(form);
-  say(`<p class="kept">Saved on this phone — will sync · <strong>${escape(displayName(item))}</strong>`
-    + (why ? ` <span class="kept-why">${escape(why)}</span>` : "") + "</p>");
-  return true;
+  if (!sticky) {
+    sticky = document.createElement("span");
+    sticky.className = "sticky-source";
+    toggle.append(sticky);
+  }
+  sticky.textContent = `Source: ${source}`;
 }

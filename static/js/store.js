@@ -1,16 +1,5 @@
 // What the phone keeps in IndexedDB (the captures of the capture page, the actions of the
-// agenda), the UUIDs that are their idempotency keys, and when the phone stops trying.
-
-// An item the server answers with an error (5xx) this many times is not sent again by
-// itself — with the pauses between tries, about 10 minutes for a capture (sync.js), 4 for
-// an action (queue.js): it needs attention like a refusal, with the server's message, until
-// the rep discards it (or edits a capture and saves it again). No network and no answer do
-// not count: they are a field day, not a fault; nor does a server asking to wait (408, 429).
-export const MAX_TRIES = 8;
-export function gaveUp(tries, message) {
-  const why = `The server could not store this (tried ${tries} times)`;
-  return message ? `${why}: ${message}` : `${why}.`;
-}
+// agenda: outbox.js's queue) and the UUIDs that are their idempotency keys.
 
 // One object store of one database, keyed by `uuid`; `mine(user)` lists a rep's items,
 // oldest first (a phone may hold the items of a rep who signed out).

@@ -51,6 +51,8 @@ def test_capture_a_hot_lead_for_tomorrow_then_undo_and_sign_out(page, make_live_
     recent = page.get_by_role("region", name="My recent captures")
     expect(recent).to_contain_text("Maria Novak")
     expect(recent).to_contain_text("Hot")
+    # Written to the phone first, then on the server: Edit opens the lead's page.
+    expect(status).to_contain_text("on the server ✓")
     page.screenshot(path=screenshot_path("capture.png"))
 
     lead = live_db.scalars(select(Lead)).one()
@@ -105,6 +107,7 @@ def test_more_reveals_details_and_the_source_sticks_for_the_next_card(page, make
     page.get_by_label("Phone").fill("+44 20 7946 0958")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("John Smith")
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("on the server ✓")
     expect(page.get_by_text("Source: Trade show Lyon")).to_be_visible()
     page.get_by_role("button", name="More").click()
     expect(page.get_by_label("Source")).to_have_value("Trade show Lyon")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from quickcrm.models import Lead
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_capture import screenshot_path
-from tests.e2e.test_offline import capture, kept, open_app_ready_for_offline
+from tests.e2e.test_offline import capture, kept, on_server, open_app_ready_for_offline
 
 
 def test_a_lead_is_a_name_and_three_taps(page, make_live_user, live_db):
@@ -28,6 +28,7 @@ def test_a_lead_is_a_name_and_three_taps(page, make_live_user, live_db):
         taps += 1
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Maria Novak")
     assert taps == 3
+    on_server(page, "Maria Novak")
     lead = live_db.scalars(select(Lead)).one()
     assert (lead.temperature, lead.next_action_on) == ("hot", date.today() + timedelta(days=1))
 
@@ -55,6 +56,7 @@ def test_a_refused_save_says_not_saved_and_errors_clear_as_fields_are_fixed(page
     expect(page.get_by_text("Enter an email address")).to_be_hidden()
     page.get_by_role("button", name="Save").tap()
     expect(status).to_contain_text("Saved — Lena Vogel")
+    on_server(page, "Lena Vogel")
 
 
 def test_eight_waiting_captures_are_one_line_and_sync_now_waits_for_a_network(

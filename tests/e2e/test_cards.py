@@ -41,6 +41,9 @@ def test_a_card_photo_fills_the_form_to_check_then_save(make_live_user, live_db,
     expect(page.locator("#company_name-from-card")).to_have_count(0)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(truth.name)
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
+        "on the server ✓", timeout=READING
+    )
     lead = stored_lead(live_db)
     assert (lead.company_name, lead.email, lead.from_card) == ("Brightwave Ltd", truth.email, False)
     assert [a.kind for a in lead.attachments] == ["card_photo"]

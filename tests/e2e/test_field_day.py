@@ -74,6 +74,9 @@ def test_the_capture_form_is_ready_from_the_phone_before_any_network_answer(
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text(
         "Typed Before Any Answer"
     )
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text(
+        "on the server ✓", timeout=4 * SLOW_MS + 10_000
+    )
     live_db.expire_all()
     assert live_db.scalar(select(func.count(Lead.id))) == 2
 

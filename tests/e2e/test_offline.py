@@ -34,11 +34,20 @@ def capture(page, name, **more):
 
 
 def kept(page):
-    return page.get_by_role("status").filter(has_text="Saved on this phone — will sync")
+    """The status after a Save: every Save is kept on the phone first (offline it stays
+    there, counted in "N waiting to sync")."""
+    return page.get_by_role("status").filter(has_text="Saved —")
 
 
 def recent(page):
     return page.get_by_role("region", name="My recent captures")
+
+
+def on_server(page, name: str, timeout: float = 5000):
+    """Waits until "My recent captures" says the capture ``name`` is on the server (a Save
+    writes to the phone first and sends behind it)."""
+    row = recent(page).get_by_role("listitem").filter(has_text=name)
+    expect(row.first).to_contain_text("on the server ✓", timeout=timeout)
 
 
 def lead_names(live_db) -> list[str]:
@@ -391,16 +400,12 @@ def test_a_capture_with_no_answer_waits_and_sync_now_sends_it_at_once(
 def test_a_server_error_keeps_the_capture_on_the_phone(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
-    page.route(
-        "**/",
-        lambda route: (
-            route.fulfill(status=503) if route.request.method == "POST" else route.fallback()
-        ),
-    )
+    page.route("**/captures", lambda route: route.fulfill(status=503))
     capture(page, "Busy Server")
-    expect(kept(page)).to_contain_text("Busy Server")
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Busy Server")
     expect(waiting(page, 1)).to_be_visible()
-    page.unroute("**/")
+    expect(queued(page, "Busy Server")).to_contain_text("the server had a problem (error 503)")
+    page.unroute("**/captures")
     page.get_by_role("button", name="Sync now").click()
     expect(waiting(page, 0)).to_be_visible()
     expect(recent(page)).to_contain_text("Busy Server")
@@ -425,6 +430,7 @@ def test_where_and_when_are_recorded_once_the_rep_allows_it(
     before = datetime.now(UTC)
     capture(page, "Located Lead")
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Located Lead")
+    on_server(page, "Located Lead")
     lead = live_db.scalars(select(Lead)).one()
     assert (lead.latitude, lead.longitude) == (48.8566, 2.3522)
     assert before - timedelta(minutes=1) <= lead.captured_at <= datetime.now(UTC)
@@ -443,6 +449,7 @@ def test_without_permission_no_place_is_recorded(make_live_user, live_db, page):
     sign_in(page)
     capture(page, "Nowhere")
     expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Nowhere")
+    on_server(page, "Nowhere")
     lead = live_db.scalars(select(Lead)).one()
     assert (lead.latitude, lead.longitude) == (None, None)
 
