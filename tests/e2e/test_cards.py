@@ -11,7 +11,7 @@ from sqlalchemy import select
 from quickcrm.models import Lead
 from tests.card_photos import sample
 from tests.e2e.conftest import sign_in
-from tests.e2e.test_offline import kept, open_app_ready_for_offline, waiting
+from tests.e2e.test_offline import kept, on_server, open_app_ready_for_offline, waiting
 
 # The OCR process starts on the first card of a test run (and the machine is shared).
 READING = 180_000
@@ -87,7 +87,9 @@ def test_a_voice_note_recorded_offline_plays_on_the_lead_page(make_live_user, li
     expect(kept(page)).to_contain_text("Vera Voice")
 
     page.context.set_offline(False)
-    expect(waiting(page, 0)).to_be_visible()
+    # Sent as soon as the network is back — before the "waiting to sync" panel may even
+    # have shown: the recent captures say when it is on the server.
+    on_server(page, "Vera Voice", timeout=15_000)
     lead = stored_lead(live_db)
     assert [a.kind for a in lead.attachments] == ["voice_note"]
     page.goto(f"/leads/{lead.id}")
