@@ -316,6 +316,8 @@ export async function start({ afterSave = false } = {}) {
   // What waited from an earlier visit shows the panel; a Save's own capture does not.
   view.waitedThisVisit = view.waitedThisVisit || (!afterSave && waiting.length > 0);
   if (waiting.some((item) => item.held)) await outbox.release();
-  render().then(() => outbox.syncNow());
+  // After a Save the queue is sending it already (or waits for its retry): sending again
+  // here would be one try more than the schedule's, counted towards Needs attention.
+  render().then(() => { if (!afterSave) outbox.syncNow(); });
   freshen();
 }
