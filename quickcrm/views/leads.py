@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, attachments, convert, leads, ownership, users
+from quickcrm.domain import activities, attachments, convert, leads, offline, ownership, users
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
 from quickcrm.web.formats import friendly_date, phone_region, today, viewer_days
@@ -282,6 +282,11 @@ def add_voice_note(lead_id: int):
     refusal = leads.edit_refusal(lead)
     if refusal:
         return _lead_page(lead, status=409, attachment_error=refusal)
+    # A phone that recorded it with no network sends it later under a UUID it made
+    # (static/js/voice.js, the phone's queue): a resend after a lost reply stores it once.
+    key = offline.client_key(request.form.get(offline.FIELD))
+    if offline.applied(get_session(), key):
+        return _voice_note_saved(lead)
     upload = request.files.get("voice_note")
     try:
         if upload is None:
@@ -290,7 +295,12 @@ def add_voice_note(lead_id: int):
     except v.Refused as refusal:
         return _lead_page(lead, status=refusal.status, attachment_error=str(refusal))
     attachments.attach(lead, note, current_user)
-    get_session().commit()
+    offline.claim(get_session(), key, current_user, "voice_note", None)
+    offline.commit_once(get_session(), key)
+    return _voice_note_saved(lead)
+
+
+def _voice_note_saved(lead):
     if wants_page():
         return redirect(url_for("leads.detail", lead_id=lead.id, _anchor="attachments"), 303)
     return _lead_page(lead, attachment_saved="Voice note saved.")

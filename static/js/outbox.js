@@ -46,16 +46,28 @@ const KINDS = {
   // than the sign-in page). A 403 is the server saying no to this one.
   action: {
     store: objectStore("quickcrm-actions", "actions"),
-    request: (item, token) => ({
-      url: item.url,
-      method: "POST",
-      headers: { "X-CSRFToken": token, "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(item.fields),
-    }),
+    request: actionRequest,
     taken: (answer) => answer.status >= 200 && answer.status < 300,
     forbidden: "refused",
   },
 };
+
+// An action's form fields, and its files when it has any (a voice note recorded on a
+// lead's page with no network): then multipart form data.
+function actionRequest(item, token) {
+  const headers = { "X-CSRFToken": token, "HX-Request": "true" };
+  if (!item.blobs || !Object.keys(item.blobs).length) {
+    return {
+      url: item.url, method: "POST",
+      headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(item.fields),
+    };
+  }
+  const body = new FormData();
+  item.fields.forEach(([name, value]) => body.append(name, value));
+  Object.entries(item.blobs).forEach(([name, blob]) => body.append(name, blob, name));
+  return { url: item.url, method: "POST", headers, body };
+}
 
 function captureRequest(item, token) {
   const url = item.url || settings.captureUrl;

@@ -4,6 +4,7 @@
 // lead's page it is sent at once and the page's attachments show it. The capture page
 // loads this module at the first tap on "Record voice note" (capture.js).
 import { csrfToken } from "./app.js";
+import { newUuid } from "./store.js";
 
 const supported = "MediaRecorder" in window && !!navigator.mediaDevices?.getUserMedia;
 let note = null; // the recording (a Blob) of the capture in the form
@@ -97,8 +98,16 @@ function finished(button, blob) {
 }
 
 // On a lead's page: sent at once; the answer is the page's attachments, with the note.
+// With no network (or no answer) it waits in the phone's queue (outbox.js) under a UUID
+// made here, and is sent when the network returns: the server keeps it once.
 async function send(scope, blob) {
+  const key = newUuid();
+  if (!navigator.onLine) {
+    await keepOnPhone(scope, blob, key);
+    return;
+  }
   const body = new FormData();
+  body.append("client_key", key);
   body.append("voice_note", blob, "voice-note");
   say(scope, "Sending the voice note…");
   try {
@@ -117,6 +126,23 @@ async function send(scope, blob) {
     } else {
       say(scope, `The voice note was not saved (error ${response.status}).`);
     }
+  } catch (error) {
+    await keepOnPhone(scope, blob, key);
+  }
+}
+
+async function keepOnPhone(scope, blob, key) {
+  try {
+    const outbox = await import("./outbox.js");
+    await outbox.add("action", {
+      uuid: key,
+      url: scope.dataset.voiceUrl,
+      label: "Voice note",
+      item: null,
+      fields: [["client_key", key]],
+      blobs: { voice_note: blob },
+    });
+    say(scope, "Voice note kept on this phone: it is sent when the network returns.");
   } catch (error) {
     say(scope, "No network: the voice note was not saved. Record it again when you are online.");
   }

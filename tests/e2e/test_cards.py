@@ -97,3 +97,31 @@ def test_a_voice_note_recorded_offline_plays_on_the_lead_page(make_live_user, li
     expect(audio).to_be_visible()
     # the recording loads from the server: the player knows its length
     page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+
+
+def test_a_voice_note_recorded_on_a_lead_page_offline_waits_on_the_phone_then_syncs_once(
+    make_live_user, live_db, page
+):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.get_by_label("Name").fill("Ola Offline")
+    page.get_by_role("button", name="Save").click()
+    on_server(page, "Ola Offline", timeout=15_000)
+    lead = stored_lead(live_db)
+    page.goto(f"/leads/{lead.id}")
+    page.get_by_role("button", name="Record voice note").click()
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    expect(stop).to_contain_text("0:01")
+    page.context.set_offline(True)
+    stop.click()
+    expect(page.get_by_text("Voice note kept on this phone")).to_be_visible()
+    expect(page.get_by_text("1 update waiting to sync")).to_be_visible()
+    live_db.expire_all()
+    assert live_db.get(Lead, lead.id).attachments == []
+
+    page.context.set_offline(False)
+    expect(page.get_by_text("1 update waiting to sync")).to_be_hidden(timeout=15_000)
+    live_db.expire_all()
+    assert [a.kind for a in live_db.get(Lead, lead.id).attachments] == ["voice_note"]
+    page.reload()
+    expect(page.locator("audio").first).to_be_visible()

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from quickcrm.domain import attachments as domain_attachments
-from quickcrm.models import Attachment, Contact, Lead
+from quickcrm.models import Attachment, Contact, Lead, OfflineAction
 from quickcrm.services import ocr
 from tests import factories
 from tests.conftest import Auth, csrf_token
@@ -285,3 +285,21 @@ def test_mark_checked_removes_the_card_mark(client, db, rep):
     response = client.post(f"/leads/{lead.id}/card-checked", data={"csrf_token": token})
     assert response.status_code == 303
     assert "from a card — check" not in client.get(f"/leads/{lead.id}").get_data(as_text=True)
+
+
+def test_a_lead_page_voice_note_sent_twice_under_its_uuid_is_kept_once(client, db, rep):
+    """A phone that recorded it offline sends it from its queue under a UUID it made: a
+    resend after a reply lost on the way back stores nothing more."""
+    token = csrf_token(client, "/")
+    lead = factories.lead(db, rep, "Ann")
+    key = "6f1c2b9e-8d1a-4a57-9a3e-2f5d7c1b0a11"
+    for _ in range(2):
+        response = client.post(
+            f"/leads/{lead.id}/voice-notes",
+            data={"voice_note": (io.BytesIO(OGG), "v"), "client_key": key},
+            headers={"X-CSRFToken": token, "HX-Request": "true"},
+        )
+        assert response.status_code == 200
+        assert "Voice note saved." in response.get_data(as_text=True)
+    assert [a.kind for a in db.scalars(select(Attachment))] == ["voice_note"]
+    assert db.get(OfflineAction, uuid.UUID(key)).kind == "voice_note"
