@@ -35,9 +35,9 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
 # Endpoints anyone may reach: signing in, the first-run page, the service worker (browsers
-# re-check it even when signed out), the iCal feed (the secret token in its URL is the
-# credential) and the web-to-lead API (its Bearer token is). Static files never reach
-# Flask: WhiteNoise answers them.
+# re-check it even when signed out), the load balancer's health check (it says only "ok"),
+# the iCal feed (the secret token in its URL is the credential) and the web-to-lead API
+# (its Bearer token is). Static files never reach Flask: WhiteNoise answers them.
 PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.login_code",
@@ -46,6 +46,7 @@ PUBLIC_ENDPOINTS = {
     "auth.forgot_password",
     "static",
     "shell.service_worker",
+    "shell.health",
     "agenda.feed",
     "api.create_lead",
 }

@@ -40,6 +40,7 @@ ACCESS = {
     ("auth.choose_password", "GET"): "anyone",
     ("auth.choose_password", "POST"): "anyone",
     ("shell.service_worker", "GET"): "anyone",
+    ("shell.health", "GET"): "anyone",
     ("agenda.feed", "GET"): "anyone",
     ("api.create_lead", "POST"): "token",
     ("auth.logout", "POST"): "signed-in",
