@@ -80,6 +80,7 @@ def create_app(
         leads,
         meeting,
         opportunities,
+        phones,
         shell,
     )
     from quickcrm.web import errors
@@ -104,6 +105,7 @@ def create_app(
         admin,
         exports,
         imports,
+        phones,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.

@@ -24,6 +24,12 @@ class Config:
     # 0 trusts none (the app is reached directly). QUICKCRM_TRUSTED_PROXIES=1 behind one.
     TRUSTED_PROXIES = 0
 
+    # Set by scripts/serve (docs/deployment.md, HTTPS): the HTTPS address phones open, and in
+    # a team's own network the root certificate of Caddy's authority that phones trust once.
+    # Admin → Phones shows both as QR codes, with the steps.
+    PUBLIC_URL: str | None = None
+    CA_ROOT: str | None = None
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Set QUICKCRM_SESSION_COOKIE_SECURE=true (and REMEMBER_COOKIE_SECURE) behind HTTPS.

@@ -18,7 +18,6 @@ import secrets
 from datetime import datetime, timedelta
 
 import pyotp
-import segno
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -50,11 +49,6 @@ def new_secret() -> str:
 def otpauth_uri(user: User, secret: str, issuer: str = "QuickCRM") -> str:
     """The otpauth:// address an authenticator app reads from the QR code."""
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
-
-
-def qr_svg(uri: str) -> str:
-    """The QR code of ``uri`` as an SVG data: URI, for an <img> (drawn on the server)."""
-    return segno.make(uri, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 
 def _step(now: datetime) -> int:

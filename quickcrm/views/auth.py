@@ -21,7 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
 from quickcrm.db import close_session, get_engine, get_session
-from quickcrm.domain import accounts, ratelimit, two_step, users
+from quickcrm.domain import accounts, qr, ratelimit, two_step, users
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
 from quickcrm.extensions import htmx
@@ -36,6 +36,8 @@ login_manager = LoginManager()
 
 # Endpoints anyone may reach: signing in, the first-run page, the service worker (browsers
 # re-check it even when signed out), the load balancer's health check (it says only "ok"),
+# the certificate of the server's own authority (public by nature; a phone installs it
+# before it trusts the server),
 # the iCal feed (the secret token in its URL is the credential) and the web-to-lead API
 # (its Bearer token is). Static files never reach Flask: WhiteNoise answers them.
 PUBLIC_ENDPOINTS = {
@@ -47,6 +49,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "shell.service_worker",
     "shell.health",
+    "phones.certificate",
     "agenda.feed",
     "api.create_lead",
 }
@@ -468,7 +471,7 @@ def two_step_page():
         errors=errors,
         on=False,
         secret=secret,
-        qr=two_step.qr_svg(uri),
+        qr=qr.svg_data_uri(uri),
     )
     return body, status, {"Cache-Control": "no-store"}
 

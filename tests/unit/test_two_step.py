@@ -4,7 +4,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from quickcrm.domain import two_step, users
+from quickcrm.domain import qr, two_step, users
 from quickcrm.domain import validation as v
 from quickcrm.models import RecoveryCode
 
@@ -34,7 +34,7 @@ def test_the_qr_code_is_an_svg_data_uri_of_the_otpauth_address(user):
     uri = two_step.otpauth_uri(user, secret)
     assert uri.startswith("otpauth://totp/QuickCRM:ana%40example.com?secret=" + secret)
     assert "issuer=QuickCRM" in uri
-    assert two_step.qr_svg(uri).startswith("data:image/svg+xml")
+    assert qr.svg_data_uri(uri).startswith("data:image/svg+xml")
 
 
 def test_confirm_needs_the_right_code_and_makes_ten_recovery_codes(db, user):
