@@ -203,20 +203,6 @@ class Phone(Browser):
         return elapsed
 
 
-def ocr_pids(instance: Path) -> list[int]:
-    """The OCR processes of this instance folder (started by the server this bench ran)."""
-    path = ocr.socket_path(str(instance)).encode()
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            words = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"quickcrm.services.ocr" in words and path in words and b"--detach" not in words:
-            found.append(int(cmdline.parent.name))
-    return found
-
-
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds used so far by ``pids``."""
     total = 0.0
@@ -264,12 +250,12 @@ def first_read(workdir: Path, url: str, email: str, warm_up: bool, label: str) -
             figures["ready"] = time.perf_counter() - started + figures["page"]
             figures["pages while loading"] = loading
             figures["pages after"] = [other.open_capture_page() for _ in range(10)]
-            [pid] = ocr_pids(instance)
+            [pid] = ocr.processes(str(instance))
             figures["idle memory"] = memory_mb(pid)
         # The OCR process's CPU seconds too: a figure other loads of the machine change less.
-        before = cpu_seconds(ocr_pids(instance))
+        before = cpu_seconds(ocr.processes(str(instance)))
         figures["first"] = phone.read_card(photo)
-        [pid] = ocr_pids(instance)
+        [pid] = ocr.processes(str(instance))
         figures["first cpu"] = cpu_seconds([pid]) - before
         figures["warm"], figures["warm cpu"] = [], []
         for _ in range(WARM_READS):
@@ -279,7 +265,7 @@ def first_read(workdir: Path, url: str, email: str, warm_up: bool, label: str) -
         figures["memory after"] = memory_mb(pid)
     finally:
         server.stop()
-        for pid in ocr_pids(instance):
+        for pid in ocr.processes(str(instance)):
             os.kill(pid, signal.SIGTERM)
     return figures
 

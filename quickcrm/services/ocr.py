@@ -251,6 +251,21 @@ def _start(
         raise CardUnreadable(UNREADABLE)
 
 
+def processes(instance_path: str) -> list[int]:
+    """The OCR processes serving this instance folder (listening on its socket, or loading
+    to), by process id, from /proc: what a bench measures and a test ends."""
+    path = socket_path(instance_path).encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"quickcrm.services.ocr" in words and path in words and b"--detach" not in words:
+            found.append(int(cmdline.parent.name))
+    return sorted(found)
+
+
 def _listening(path: str) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         try:

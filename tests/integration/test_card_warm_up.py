@@ -26,20 +26,6 @@ LOAD_BOUND = 180.0  # seconds the OCR process may take to load on a busy machine
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def ocr_processes(instance_path: str) -> list[int]:
-    """The OCR processes listening (or about to) on this instance's socket."""
-    path = ocr.socket_path(instance_path).encode()
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            words = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"quickcrm.services.ocr" in words and path in words and b"--detach" not in words:
-            found.append(int(cmdline.parent.name))
-    return sorted(found)
-
-
 def wait_until(condition, bound: float = LOAD_BOUND, instance: str | None = None) -> float:
     """Seconds until ``condition()`` held; fails past ``bound``, saying what the warm-up
     and the OCR process of ``instance`` were doing."""
@@ -60,7 +46,7 @@ def state(instance: str) -> str:
     since = time.monotonic() - ocr._warm_up.failed_at
     return (
         f"; warm-up running: {ocr._warm_up.running.locked()}, last failed {since:.0f} s ago,"
-        f" installed: {ocr._warm_up.installed}; OCR processes: {ocr_processes(instance)};"
+        f" installed: {ocr._warm_up.installed}; OCR processes: {ocr.processes(instance)};"
         f" ocr.log: {tail}"
     )
 
@@ -75,7 +61,7 @@ def warming_app(app):
     app.config.update(OCR_WARM_UP=True, OCR_IDLE_SECONDS=120)
     yield app
     ocr._warm_up.failed_at = -ocr.WARM_UP_RETRY
-    for pid in ocr_processes(app.instance_path):
+    for pid in ocr.processes(app.instance_path):
         os.kill(pid, signal.SIGTERM)
     folder = Path(ocr.socket_path(app.instance_path)).parent
     if folder != Path(app.instance_path):  # a private folder of /tmp (a long test name)
@@ -95,7 +81,7 @@ def test_opening_the_capture_page_starts_the_ocr_process_and_a_card_finds_it_rea
     assert not ocr._listening(path)
     assert answered < 10, answered
     loading = wait_until(lambda: ocr._listening(path), instance=warming_app.instance_path)
-    [pid] = ocr_processes(warming_app.instance_path)
+    [pid] = ocr.processes(warming_app.instance_path)
 
     truth, photo = sample(3)
     token = csrf_token(client, "/")
@@ -110,7 +96,7 @@ def test_opening_the_capture_page_starts_the_ocr_process_and_a_card_finds_it_rea
     assert response.status_code == 200, response.json
     assert response.json["fields"].get("email") == truth.email
     # The read found the process listening and started none.
-    assert ocr_processes(warming_app.instance_path) == [pid]
+    assert ocr.processes(warming_app.instance_path) == [pid]
 
 
 def test_a_warm_up_while_one_is_on_its_way_starts_no_second_process(warming_app, client, rep):
@@ -129,13 +115,13 @@ def test_a_warm_up_while_one_is_on_its_way_starts_no_second_process(warming_app,
     )
     assert other.stdout.split() == ["waited"], other.stdout + other.stderr
     wait_until(lambda: ocr._listening(path), instance=instance)
-    [pid] = ocr_processes(instance)
+    [pid] = ocr.processes(instance)
     # Once it runs, a warm-up finds it listening and starts nothing.
     assert client.get("/").status_code == 200
     thread = ocr.warm_up(instance_path=instance, timeout=60, idle=120)
     if thread is not None:
         thread.join(LOAD_BOUND)
-    assert ocr_processes(instance) == [pid]
+    assert ocr.processes(instance) == [pid]
 
 
 # A warm-up in another process, waited for: a process it started would exist by its end.
@@ -157,11 +143,11 @@ def test_the_ocr_process_stops_when_idle_though_pages_are_opened_and_a_page_star
     warming_app.config["OCR_IDLE_SECONDS"] = 4
     assert client.get("/").status_code == 200
     wait_until(lambda: ocr._listening(path), instance=warming_app.instance_path)
-    [first] = ocr_processes(instance)
+    [first] = ocr.processes(instance)
     # Capture pages opened all the while: their warm-ups are no card, so they do not keep
     # it (a warm-up that kept it would keep it as long as the pages are opened).
     started = time.monotonic()
-    while first in ocr_processes(instance):
+    while first in ocr.processes(instance):
         assert time.monotonic() - started < 60, "the OCR process was kept"
         assert client.get("/").status_code == 200
         time.sleep(0.5)
@@ -176,5 +162,5 @@ def test_the_ocr_process_stops_when_idle_though_pages_are_opened_and_a_page_star
     assert client.get("/").status_code == 200
     loading = wait_until(lambda: ocr._listening(path), instance=warming_app.instance_path)
     print(f"stopped {stopped:.1f} s after it listened (idle 4 s); started again in {loading:.1f} s")
-    assert first not in ocr_processes(instance)
-    assert len(ocr_processes(instance)) == 1
+    assert first not in ocr.processes(instance)
+    assert len(ocr.processes(instance)) == 1
