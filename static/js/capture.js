@@ -28,6 +28,9 @@ document.addEventListener("submit", (event) => {
   event.preventDefault();
   if (busy.has(form)) return; // a double tap sends once
   if (form.matches("[data-capture-form]") && enabled) {
+    // The second tap of a double tap finds the form the first one emptied: it is not a
+    // capture without a name, and "Saved — Name" stays.
+    if (formIsEmpty(form) && isShown(saved.uuid) && Date.now() - saved.at < DOUBLE_TAP_MS) return;
     saveOnPhone(form);
     return;
   }
@@ -91,6 +94,7 @@ function showSaved(item) {
 // still untouched, puts it back in the form (as the server's form did, online).
 let saved = {};
 const REFUSED_AT_ONCE_MS = 15 * 1000;
+const DOUBLE_TAP_MS = 2 * 1000;
 const shownSaved = () => document.querySelector("#capture-status [data-saved]");
 const isShown = (uuid) => shownSaved()?.dataset.saved === uuid;
 

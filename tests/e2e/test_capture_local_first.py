@@ -117,3 +117,21 @@ def test_save_tapped_while_the_photo_is_being_prepared_waits_for_it(make_live_us
     (item,) = page.evaluate(KEPT_ITEMS)
     assert item["name"] == "" and item["photo"] > 10_000, item
     expect(page.get_by_label("Name")).to_be_focused()
+
+
+def test_a_double_tap_on_save_keeps_one_lead_and_says_saved(make_live_user, live_db, page):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.get_by_label("Name").fill("Double Dora")
+    save = page.get_by_role("button", name="Save")
+    save.tap()
+    save.tap()  # a thumb that bounced
+    expect(saved(page)).to_contain_text("Double Dora")
+    expect(page.get_by_role("status")).not_to_contain_text("Not saved")
+    expect(page.get_by_label("Name")).not_to_have_attribute("aria-invalid", "true")
+    on_server(page, "Double Dora")
+    assert lead_names(live_db) == ["Double Dora"]
+    # A tap on Save with an empty form later is a mistake the rep is told about.
+    page.wait_for_timeout(2100)
+    save.tap()
+    expect(page.get_by_role("status")).to_contain_text("Not saved — enter a name")
