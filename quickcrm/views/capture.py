@@ -262,6 +262,15 @@ def _checks() -> dict:
     return leads.field_checks(today=today(), phone_region=phone_region())
 
 
+@bp.post("/cards/warm-up")
+def warm_up_card_reader():
+    """The rep tapped *Card photo*: start the OCR process now if it stopped while the page
+    stayed open (it stops after ``OCR_IDLE_SECONDS`` without a card), so the model loads
+    while the camera is up rather than after the photo. Returns at once."""
+    warm_up_ocr()
+    return "", 204
+
+
 @bp.post("/cards/read")
 @answers_json
 @body_limit(attachments.LIMIT + attachments.MB)

@@ -38,6 +38,19 @@ document.addEventListener("submit", (event) => {
   post(form);
 });
 
+// A tap on Card photo: the server's card reader may have stopped while this page stayed
+// open; it loads while the camera is up (at most once a minute; nothing waits for it).
+const WARM_EVERY_MS = 60 * 1000;
+let warmedAt = 0;
+document.addEventListener("click", (event) => {
+  const input = event.target.closest?.("[data-card-photo]");
+  const url = input?.closest("[data-card-warm-url]")?.dataset.cardWarmUrl;
+  if (!url || !navigator.onLine || Date.now() - warmedAt < WARM_EVERY_MS) return;
+  warmedAt = Date.now();
+  fetch(url, { method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" })
+    .catch(() => {});
+});
+
 // The capture's UUID (a queued one being edited keeps its own: stored once), when and where.
 function stamp(form) {
   if (!form.elements.uuid.value) form.elements.uuid.value = state.editing || newUuid();

@@ -125,3 +125,17 @@ def test_a_voice_note_recorded_on_a_lead_page_offline_waits_on_the_phone_then_sy
     assert [a.kind for a in live_db.get(Lead, lead.id).attachments] == ["voice_note"]
     page.reload()
     expect(page.locator("audio").first).to_be_visible()
+
+
+def test_a_tap_on_card_photo_wakes_the_card_reader_once_a_minute(make_live_user, page):
+    make_live_user()
+    sign_in(page)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/cards/warm-up") else None)
+    with page.expect_response("**/cards/warm-up") as answer, page.expect_file_chooser():
+        page.get_by_label("Card photo").tap()
+    assert answer.value.status == 204
+    with page.expect_file_chooser():  # the camera again, a moment later: no second wake-up
+        page.get_by_label("Card photo").tap()
+    page.wait_for_timeout(300)
+    assert len(asked) == 1, asked

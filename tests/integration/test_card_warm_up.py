@@ -164,3 +164,20 @@ def test_the_ocr_process_stops_when_idle_though_pages_are_opened_and_a_page_star
     print(f"stopped {stopped:.1f} s after it listened (idle 4 s); started again in {loading:.1f} s")
     assert first not in ocr.processes(instance)
     assert len(ocr.processes(instance)) == 1
+
+
+def test_a_tap_on_card_photo_starts_the_ocr_process_stopped_while_the_page_stayed_open(
+    warming_app, client, rep
+):
+    instance = warming_app.instance_path
+    path = ocr.socket_path(instance)
+    token = csrf_token(client, "/")  # the page opened; its warm-up is on its way
+    wait_until(lambda: not ocr._warm_up.running.locked())
+    for pid in ocr.processes(instance):  # …and the idle stop ended it since
+        os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not ocr._listening(path) and not ocr.processes(instance))
+    response = client.post("/cards/warm-up", headers={"X-CSRFToken": token})
+    assert response.status_code == 204
+    loading = wait_until(lambda: ocr._listening(path), instance=instance)
+    print(f"the card reader listened {loading:.1f} s after the tap")
+    assert len(ocr.processes(instance)) == 1

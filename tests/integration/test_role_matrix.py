@@ -139,6 +139,7 @@ ACCESS = {
     ("admin.revoke_token", "POST"): "admin",
     # Reading a card stores nothing: any signed-in user may ask.
     ("capture.read_card", "POST"): "signed-in",
+    ("capture.warm_up_card_reader", "POST"): "signed-in",
     ("leads.add_voice_note", "POST"): "owner",
     ("leads.card_checked", "POST"): "owner",
     # A lead's photo or voice note: whoever may see the lead (the world's is not converted).
