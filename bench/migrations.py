@@ -20,7 +20,9 @@ It prints figures and asserts nothing.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,7 +47,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="a scratch PostgreSQL database (else SQLite)")
     args = parser.parse_args()
 
-    app, engine, _ = build(args.database_url, args.leads)
+    workdir = Path(tempfile.mkdtemp(prefix="quickcrm-migrations-"))
+    app, engine, _ = build(
+        args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}", args.leads
+    )
     app.extensions["quickcrm.engine"].dispose()
     url = engine.url.render_as_string(hide_password=False)
     script = ScriptDirectory.from_config(migrate.alembic_config(url))
@@ -73,6 +78,7 @@ def main() -> None:
         print(f"  {revision:<40} {took:7.2f} s{mark}")
     print(f"  {'all of them':<40} {total:7.2f} s")
     engine.dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
