@@ -388,6 +388,8 @@ def check_import(a: int, b: int, accounts: Accounts, url: str, run_id: str) -> C
         ("Name,Email,Company\n" + rows).encode(),
     )
     status, _ = browser.request("POST", "/admin/import", body, headers)
+    if status != 303:
+        return Check(what, False, f"the upload on A answered {status}")
     engine = make_engine(url)
     with Session(engine) as session:
         upload = session.scalars(
@@ -420,7 +422,12 @@ def check_import(a: int, b: int, accounts: Accounts, url: str, run_id: str) -> C
         finished = (upload.status, upload.imported, upload.refused, upload.duplicates)
         leads = session.scalar(select(func.count()).where(Lead.import_id == import_id))
     engine.dispose()
-    ok = on_a == ("running", 0) and finished == ("done", IMPORT_ROWS, 0, 0) and leads == IMPORT_ROWS
+    ok = (
+        started == 303
+        and on_a == ("running", 0)
+        and finished == ("done", IMPORT_ROWS, 0, 0)
+        and leads == IMPORT_ROWS
+    )
     detail = (
         f"{IMPORT_ROWS:,} rows uploaded and started on A (status {on_a[0]}, {on_a[1]} rows"
         f" done there); {polls} progress polls on B; report: {finished[1]:,} imported,"
