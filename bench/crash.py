@@ -415,11 +415,13 @@ def verify(url: str, run_id: str, phones: list[Phone]) -> tuple[list[str], dict[
     for key, count in doubled:
         problems.append(f"UUID {key} is stored {count} times")
     made = {}
+    lost = 0
     for phone in phones:
         for key, capture in phone.made.items():
             made[key] = (capture.name, phone.email)
         for key in phone.acked:
             found = stored.get(key, [])
+            lost += not found
             if len(found) != 1:
                 problems.append(f"acknowledged {key} is stored {len(found)} times")
             elif found[0] != made[key]:
@@ -433,6 +435,8 @@ def verify(url: str, run_id: str, phones: list[Phone]) -> tuple[list[str], dict[
         "acknowledged": sum(len(p.acked) for p in phones),
         "stored rows": len(rows),
         "distinct UUIDs stored": len(stored),
+        "lost": lost,  # acknowledged, not stored
+        "duplicated": len(doubled),  # UUIDs stored more than once
     }
     return problems, counts
 

@@ -1,5 +1,5 @@
-"""Command line: ``flask --app wsgi db upgrade | create-user | reset-password | seed-demo |
-setup-code | backup | restore | create-api-token | purge``."""
+"""Command line: ``flask --app wsgi db upgrade | db current | db downgrade | create-user |
+reset-password | seed-demo | setup-code | backup | restore | create-api-token | purge``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ db_cli = AppGroup("db", help="Database migrations (Alembic).")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
     migrate.upgrade(get_engine(), revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the revision the database is at (note it before an upgrade: it is what a
+    downgrade goes back to)."""
+    click.echo(", ".join(migrate.current(get_engine())) or "No revision: run db upgrade.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Take the database back to REVISION, undoing the later migrations (what they added
+    is dropped: back the database up first; docs/deployment.md, "Roll back")."""
+    migrate.downgrade(get_engine(), revision)
     click.echo(f"Database is at {revision}.")
 
 

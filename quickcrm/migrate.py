@@ -74,6 +74,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def current(engine: Engine) -> list[str]:
+    """The revisions the database behind ``engine`` is at (none before the first upgrade)."""
+    with engine.connect() as connection:
+        return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database behind ``engine`` back to ``revision``."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))

@@ -1,10 +1,11 @@
-"""The command line: create-user, seed-demo, db upgrade."""
+"""The command line: create-user, seed-demo, db upgrade, current and downgrade."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from quickcrm.models import Activity, Lead, User
+from tests.unit.test_models import empty_engine  # noqa: F401 - the fixture
 
 
 def test_create_user_with_a_password(runner, db):
@@ -124,3 +125,31 @@ def test_seed_demo_refuses_an_unmigrated_database(tmp_path):
     app.extensions["quickcrm.engine"].dispose()
     assert result.exit_code != 0 and "db upgrade" in result.output
     assert "Traceback" not in result.output
+
+
+def test_db_current_and_downgrade_take_the_database_back_one_revision_and_up_again(
+    empty_engine,  # noqa: F811
+    tmp_path,
+):
+    from alembic.script import ScriptDirectory
+
+    from quickcrm import create_app, migrate
+    from tests.conftest import config_for
+
+    url = empty_engine.url.render_as_string(hide_password=False)
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    app = create_app(config_for(url), instance_path=str(tmp_path))
+    runner = app.test_cli_runner()
+    try:
+        assert "No revision" in runner.invoke(args=["db", "current"]).output
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        assert runner.invoke(args=["db", "current"]).output.strip() == head
+        back = runner.invoke(args=["db", "downgrade", previous])
+        assert back.exit_code == 0, back.output
+        assert runner.invoke(args=["db", "current"]).output.strip() == previous
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        assert migrate.is_current(empty_engine)
+    finally:
+        app.extensions["quickcrm.engine"].dispose()
