@@ -471,8 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     secret_key = secrets.token_hex(32)
     servers = []
     for name in ("a", "b"):
-        # gunicorn 27's control socket is one path per machine unless told otherwise.
-        options = f"--no-control-socket --access-logfile {access_log(workdir, name)}"
+        options = f"--access-logfile {access_log(workdir, name)}"
         env = {
             **os.environ,
             "QUICKCRM_DATABASE_URL": url,

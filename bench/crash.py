@@ -119,6 +119,8 @@ class Server:
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--threads", str(self.threads),
             "--graceful-timeout", "5",
+            # gunicorn 27's control socket is one path per user: one each would collide.
+            "--no-control-socket",
         ]  # fmt: skip
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
