@@ -81,6 +81,7 @@ def create_app(
         meeting,
         opportunities,
         shell,
+        system,
     )
     from quickcrm.web import errors
 
@@ -104,6 +105,7 @@ def create_app(
         admin,
         exports,
         imports,
+        system,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.

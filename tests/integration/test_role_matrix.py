@@ -105,6 +105,8 @@ ACCESS = {
     ("meeting.index", "GET"): "coordinator",
     ("meeting.start", "POST"): "coordinator",
     ("admin.index", "GET"): "admin",
+    ("system.index", "GET"): "admin",
+    ("system.run_now", "POST"): "admin",
     ("admin.add_stage", "POST"): "admin",
     ("admin.edit_stage", "POST"): "admin",
     ("admin.move_stage", "POST"): "admin",
@@ -191,7 +193,7 @@ def world(db, make_user):
     db.add(spare_stage)
     db.commit()
     path = factories.one_of_each(db, owner, owner, users["admin"])
-    path.update(stage_id=spare_stage.id, user_id=spare.id, filename="app.css")
+    path.update(stage_id=spare_stage.id, user_id=spare.id, filename="app.css", job_name="purge")
     return {"users": users, "path": path}
 
 
