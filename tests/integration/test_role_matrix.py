@@ -193,7 +193,7 @@ def world(db, make_user):
     db.add(spare_stage)
     db.commit()
     path = factories.one_of_each(db, owner, owner, users["admin"])
-    path.update(stage_id=spare_stage.id, user_id=spare.id, filename="app.css", job_name="purge")
+    path.update(stage_id=spare_stage.id, user_id=spare.id, filename="app.css")
     return {"users": users, "path": path}
 
 
