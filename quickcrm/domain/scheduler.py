@@ -144,22 +144,40 @@ def holder_name() -> str:
 
 @owns_transaction("the scheduler's rows are its lease: each change is seen by every server at once")
 def ensure(session: Session, jobs: Iterable[Job], now: datetime, zone: ZoneInfo) -> None:
-    """Give each job without a row one, due at its rule's first moment after ``now``;
-    commits. Rows of servers racing here meet the primary key and one stays."""
-    known = set(session.scalars(select(ScheduledJob.name)))
-    missing = [job for job in jobs if job.name not in known]
-    if not missing:
-        session.rollback()
-        return
+    """Give each job without a row one, due at its rule's first moment after ``now``, and
+    move a job's next run that its rule no longer gives (``QUICKCRM_BACKUP_AT`` or the
+    team's time zone changed) to the one it gives; commits when it changed something.
+    Rows of servers racing here meet the primary key and one stays."""
     table = ScheduledJob.__table__
+    rows = {row.name: row for row in session.execute(select(table.c.name, table.c.next_run_at))}
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for job in missing:
-        session.execute(
-            insert(table)
-            .values(name=job.name, next_run_at=job.when.next_after(now, zone))
-            .on_conflict_do_nothing(index_elements=[table.c.name])
-        )
-    session.commit()
+    changed = False
+    for job in jobs:
+        due = job.when.next_after(now, zone)
+        row = rows.get(job.name)
+        if row is None:
+            session.execute(
+                insert(table)
+                .values(name=job.name, next_run_at=due)
+                .on_conflict_do_nothing(index_elements=[table.c.name])
+            )
+            changed = True
+        elif now < row.next_run_at != due:
+            # Only a row nobody holds, still as read: a run finishing now sets its own.
+            session.execute(
+                update(table)
+                .where(
+                    table.c.name == job.name,
+                    table.c.next_run_at == row.next_run_at,
+                    table.c.holder.is_(None),
+                )
+                .values(next_run_at=due)
+            )
+            changed = True
+    if changed:
+        session.commit()
+    else:
+        session.rollback()
 
 
 @owns_transaction("the scheduler's rows are its lease: each change is seen by every server at once")

@@ -157,3 +157,24 @@ def test_the_page_sees_a_job_running_while_its_lease_lasts(db, job):
     assert state.running and state.row.holder == "server-a:1:x"
     [state] = schedule.states(db, [job], utc(2026, 11, 23, 11, 30))
     assert not state.running
+
+
+def test_a_new_hour_or_time_zone_moves_the_next_run_at_the_next_check(db, calls):
+    def nightly(at: time) -> schedule.Job:
+        return schedule.Job("nightly", "Nightly", schedule.DailyAt(at), calls, HOUR)
+
+    schedule.ensure(db, [nightly(time(2))], NOW, LONDON)
+    assert db.get(ScheduledJob, "nightly").next_run_at == utc(2026, 11, 24, 2)
+    schedule.ensure(db, [nightly(time(4))], NOW + HOUR, LONDON)  # QUICKCRM_BACKUP_AT=04:00
+    assert db.get(ScheduledJob, "nightly", populate_existing=True).next_run_at == utc(
+        2026, 11, 24, 4
+    )
+    schedule.ensure(db, [nightly(time(4))], NOW + HOUR, BERLIN)  # the team moved
+    row = db.get(ScheduledJob, "nightly", populate_existing=True)
+    assert row.next_run_at == utc(2026, 11, 24, 3)
+    # A due run is left to run, whatever the rule says now.
+    late = utc(2026, 11, 24, 3, 30)
+    schedule.ensure(db, [nightly(time(5))], late, BERLIN)
+    assert db.get(ScheduledJob, "nightly", populate_existing=True).next_run_at == utc(
+        2026, 11, 24, 3
+    )
