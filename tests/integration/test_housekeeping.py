@@ -93,3 +93,14 @@ def test_within_the_hour_neither_this_server_nor_another_runs_it_again(
         assert left(db)["offline_action"] == 1
     finally:
         other.extensions["quickcrm.engine"].dispose()
+
+
+def test_flask_purge_forgets_at_once_without_the_schedule(app, db, make_user, runner):
+    old_and_recent_rows(db, make_user())
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Purged 1 stored API answers, 1 abandoned uploads, 1 queued-action keys"
+        " and 1 rate-limit counters.\n"
+    )
+    assert left(db)["offline_action"] == 1
