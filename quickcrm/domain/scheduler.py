@@ -283,20 +283,28 @@ def run_due(
 
 @dataclass(frozen=True)
 class JobState:
-    """A job as the System page shows it."""
+    """A job as the System page shows it: running (a lease that has not ended), stalled
+    (its server stopped mid-run: the next check after the lease takes it over), or due
+    (the next check runs it)."""
 
     job: Job
     row: ScheduledJob | None
     running: bool
+    stalled: bool
+    due: bool
 
 
 def states(session: Session, jobs: Iterable[Job], now: datetime) -> list[JobState]:
-    rows = {row.name: row for row in session.scalars(select(ScheduledJob))}
+    # As the database has them now: the claims and finishes here are Core UPDATEs.
+    fresh = select(ScheduledJob).execution_options(populate_existing=True)
+    rows = {row.name: row for row in session.scalars(fresh)}
     found = []
     for job in jobs:
         row = rows.get(job.name)
-        running = bool(row and row.holder and row.lease_until and row.lease_until > now)
-        found.append(JobState(job=job, row=row, running=running))
+        held = bool(row and row.holder)
+        running = held and row.lease_until is not None and row.lease_until > now
+        due = row is not None and not held and row.next_run_at <= now
+        found.append(JobState(job, row, running=running, stalled=held and not running, due=due))
     return found
 
 

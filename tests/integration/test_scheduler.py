@@ -339,6 +339,16 @@ def test_run_now_runs_a_job_once_and_never_beside_a_running_one(app, client, db,
     assert "Purge is already running" in client.get("/admin/system").get_data(as_text=True)
     db.expire_all()
     assert db.get(ScheduledJob, scheduler.PURGE).holder == "other:1:x"
+    # That server was killed and its lease has ended: the page says so; Run now takes over.
+    db.execute(
+        update(ScheduledJob)
+        .where(ScheduledJob.name == scheduler.PURGE)
+        .values(lease_until=utcnow() - timedelta(minutes=1))
+    )
+    db.commit()
+    assert "Stopped mid-run" in client.get("/admin/system").get_data(as_text=True)
+    client.post("/admin/system/jobs/purge/run", data={"csrf_token": token})
+    assert "Purge done" in client.get("/admin/system").get_data(as_text=True)
     unknown = client.post("/admin/system/jobs/nightly/run", data={"csrf_token": token})
     assert unknown.status_code == 404
     no_csrf = client.post("/admin/system/jobs/purge/run")

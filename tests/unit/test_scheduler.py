@@ -154,9 +154,16 @@ def test_the_page_sees_a_job_running_while_its_lease_lasts(db, job):
     run(db, job, NOW)
     schedule.claim(db, job, utc(2026, 11, 23, 10), "server-a:1:x")
     [state] = schedule.states(db, [job], utc(2026, 11, 23, 10, 30))
-    assert state.running and state.row.holder == "server-a:1:x"
+    assert (state.running, state.stalled, state.due) == (True, False, False)
+    assert state.row.holder == "server-a:1:x"
+    # Server a was killed: its lease has ended, the next check takes the run over.
     [state] = schedule.states(db, [job], utc(2026, 11, 23, 11, 30))
-    assert not state.running
+    assert (state.running, state.stalled, state.due) == (False, True, False)
+    schedule.finish(db, job, "server-a:1:x", NOW, NOW, "ok", "Done", LONDON)  # due at 10:00
+    [state] = schedule.states(db, [job], utc(2026, 11, 23, 9, 30))
+    assert (state.running, state.stalled, state.due) == (False, False, False)
+    [state] = schedule.states(db, [job], utc(2026, 11, 23, 10, 30))
+    assert (state.running, state.stalled, state.due) == (False, False, True)
 
 
 def test_a_new_hour_or_time_zone_moves_the_next_run_at_the_next_check(db, calls):
