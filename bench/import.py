@@ -343,7 +343,7 @@ def through_browser(url: str, path: Path, workdir: Path, workers: int = 2) -> No
         "QUICKCRM_INSTANCE_PATH": str(workdir / "instance"),
         "QUICKCRM_OCR_WARM_UP": "false",  # no OCR process loading beside the figures
         "QUICKCRM_PHONE_REGION": "GB",
-        "QUICKCRM_HOUSEKEEPING_EVERY": "0",
+        "QUICKCRM_SCHEDULER": "false",
     }
     server = Server(env, free_port(), workers, 4, workdir / "gunicorn.log")
     server.start()

@@ -82,6 +82,7 @@ def create_app(
         opportunities,
         phones,
         shell,
+        system,
     )
     from quickcrm.web import errors
 
@@ -106,6 +107,7 @@ def create_app(
         exports,
         imports,
         phones,
+        system,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.

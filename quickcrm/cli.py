@@ -1,11 +1,11 @@
 """Command line: ``flask --app wsgi db upgrade | db current | db downgrade | create-user |
-reset-password | seed-demo | setup-code | backup | restore | create-api-token | purge``."""
+reset-password | seed-demo | setup-code | backup | restore | create-api-token | purge |
+run-scheduled``."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from datetime import timedelta
 
 import click
 from flask import Flask, current_app, url_for
@@ -17,8 +17,10 @@ from quickcrm import migrate
 from quickcrm.db import get_engine, get_session
 from quickcrm.domain import accounts, api_tokens, demo, housekeeping, users
 from quickcrm.domain import backup as backups
+from quickcrm.domain import scheduler as schedule
 from quickcrm.domain import validation as v
 from quickcrm.models import ROLES, User, utcnow
+from quickcrm.services import scheduler
 from quickcrm.web.formats import phone_region
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -228,7 +230,7 @@ def purge() -> None:
     db = get_session()
     removed: Counter[str] = Counter()
     while True:
-        counts = housekeeping.purge(db, utcnow(), every=timedelta(0), batch=PURGE_BATCH)
+        counts = housekeeping.purge(db, utcnow(), batch=PURGE_BATCH)
         removed.update(counts)
         if not any(counts.values()):
             break
@@ -243,6 +245,42 @@ def purge() -> None:
 PURGE_BATCH = 5000
 
 
+@click.command("run-scheduled")
+@with_appcontext
+@click.option("--job", "only", default=None, help="Only this job (by name: purge, backup).")
+@click.option("--now", "force", is_flag=True, help="Run it even if it is not due yet.")
+def run_scheduled(only: str | None, force: bool) -> None:
+    """Run every scheduled job that is due, once, and say what ran (for a systemd timer or
+    cron with QUICKCRM_SCHEDULER=false; docs/deployment.md, "Scheduled work"). A job another
+    server is running is left to it."""
+    app = current_app._get_current_object()
+    names = [job.name for job in scheduler.jobs(app)]
+    if only is not None and only not in names:
+        raise click.ClickException(f"No job {only}: the jobs are {', '.join(names)}.")
+    if force and only is None:
+        raise click.ClickException("--now runs one job: give it with --job.")
+    outcomes = scheduler.run_due(app, only=only, force=force)
+    db = get_session()
+    zone = scheduler.team_zone(app, db)
+    now = utcnow()
+    state = {found.job.name: found for found in schedule.states(db, scheduler.jobs(app), now)}
+    failed = False
+    for outcome in outcomes:
+        name = outcome.job.name
+        row = state[name].row
+        following = row.next_run_at.astimezone(zone) if row else None
+        then = f"next run {following:%Y-%m-%d %H:%M} ({zone.key})" if following else ""
+        if outcome.ran:
+            failed = failed or outcome.result == "failed"
+            click.echo(f"{name}: {outcome.result} — {outcome.message}; {then}.")
+        elif state[name].running:
+            click.echo(f"{name}: running on {row.holder.rsplit(':', 1)[0]}, left to it.")
+        else:
+            click.echo(f"{name}: not due; {then}.")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_user)
@@ -253,3 +291,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(create_api_token)
     app.cli.add_command(purge)
+    app.cli.add_command(run_scheduled)

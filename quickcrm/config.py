@@ -64,9 +64,16 @@ class Config:
     REQUIRE_2FA_FOR_ADMINS = False
     # Requests per user per hour to their iCal feed (a calendar polls every few minutes).
     ICAL_RATE_LIMIT = 60
-    # How often the app servers purge rows kept only for a while (docs/import.md, "Purge");
-    # from the environment in seconds, 0 switches it off.
-    HOUSEKEEPING_EVERY = timedelta(hours=1)
+    # Scheduled work (docs/deployment.md, "Scheduled work"): each app server process checks
+    # about every minute for a due job (the hourly purge, the nightly backup) and runs it
+    # under a lease in the database, so one server runs each run. false: no checks in the
+    # app servers (run `flask run-scheduled` from a timer instead).
+    SCHEDULER = True
+    # The nightly backup: a folder to write it into (none: no nightly backup), when (HH:MM
+    # on the team's clock, Admin → Team settings) and how many of them to keep.
+    BACKUP_DIR: str | None = None
+    BACKUP_AT = "02:00"
+    BACKUP_KEEP = 7
 
     # ISO country (e.g. "GB") for phone numbers typed without +; None reads only +numbers.
     # What the team's settings mean while an admin has not set them (Admin → Team
@@ -115,6 +122,8 @@ class TestConfig(Config):
     OCR_WARM_UP = False
     # The suite shares a busy machine: a slow read is not what it tests.
     OCR_TIMEOUT = 60
+    # No scheduler thread in the test apps: the tests run the jobs themselves.
+    SCHEDULER = False
 
 
 def exposed(instance_path: str, database: Path | None) -> list[Path]:

@@ -50,6 +50,7 @@ OUTCOMES = ("open", "won", "lost")
 ACTIVITY_KINDS = ("note", "call", "email", "meeting", "task")
 ATTACHMENT_KINDS = ("card_photo", "voice_note")
 REPEAT_UNITS = ("day", "week", "month")
+JOB_RESULTS = ("ok", "failed")
 
 # Constraint names that are the same on SQLite and PostgreSQL, so migrations can name them.
 NAMING = {
@@ -816,3 +817,24 @@ class ImportMapping(Base):
     mapping: Mapped[str] = mapped_column(Text)  # JSON list of field names, as Import.mapping
     value_map: Mapped[str | None] = mapped_column(Text)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScheduledJob(Base):
+    """A job the app servers run by themselves (quickcrm/domain/scheduler.py): when it is
+    next due, the lease of the server running it now, and how its last run went. One row
+    per job name; the row is the lease, so one server runs each run."""
+
+    __tablename__ = "scheduled_job"
+    __table_args__ = (_one_of("result", JOB_RESULTS, nullable=True),)
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who runs it now ("host:pid:random", a new one per run) and until when; both empty
+    # when nobody does. A lease past its end is free: its holder was killed or hangs.
+    holder: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(String(10))
+    # One line: what the run did ("Purged 12 rows"), or why it failed.
+    message: Mapped[str | None] = mapped_column(String(500))

@@ -185,4 +185,5 @@ def one_of_each(
         "token": FEED_SECRET,
         "attachment_id": note.id,
         "import_id": upload.id,
+        "job_name": "purge",
     }

@@ -20,27 +20,24 @@
 - ``rate_limit``: 3 days after its window started. No window may be longer than 2 days
   (``ratelimit.RETENTION``), so the row counts nothing any more; a day's margin.
 
-How: ``purge`` first claims the hour — a row of ``rate_limit`` under ``LEASE_KEY`` used as a
-lease, taken by one conditional UPDATE (or the INSERT that makes it), committed at once — so
-of all the app servers sharing the database one runs it an hour; then it deletes at most
-``BATCH`` rows past their age in each table, each table in a short transaction of its own.
+How: the scheduler (``quickcrm/domain/scheduler.py``) runs ``purge_job`` every hour on the
+hour, on one of the app servers sharing the database (its lease); it deletes at most
+``BATCH`` rows past their age in each table, each table in a short transaction of its own,
+so a backlog goes ``BATCH`` rows an hour (``flask purge`` clears one at once).
 An abandoned upload goes whole, with its chunks, and never half: a half-deleted upload could
-still be started. The app runs it after a request's answer, at most once an hour per process
-(``quickcrm/services/scheduler.py``): no daemon, no cron, and a backlog goes ``BATCH`` rows an hour.
+still be started.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import web_leads
 from quickcrm.domain.imports import run as imports
+from quickcrm.domain.scheduler import Run
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
     ApiRequest,
@@ -52,8 +49,6 @@ from quickcrm.models import (
 )
 
 EVERY = timedelta(hours=1)
-# Not an HMAC of anything (those are 64 hex digits): the lease never meets a counter.
-LEASE_KEY = "lease:housekeeping"
 BATCH = 500
 # An abandoned upload goes whole: more are taken while their chunks stay under this.
 CHUNK_BUDGET = 100
@@ -65,14 +60,9 @@ RATE_LIMITS_KEPT = timedelta(days=3)
 SPENT = ("done", "undone")
 
 
-def purge(
-    session: Session, now: datetime, *, every: timedelta = EVERY, batch: int = BATCH
-) -> dict[str, int]:
-    """Delete up to ``batch`` rows past their age in each table, once per ``every`` across
-    every app server; commits. Returns the rows deleted by table — empty when this hour's
-    run was already taken."""
-    if not claim(session, now, every=every):
-        return {}
+def purge(session: Session, now: datetime, *, batch: int = BATCH) -> dict[str, int]:
+    """Delete up to ``batch`` rows past their age in each table; commits, a table at a
+    time. Returns the rows deleted by table."""
     counts = {
         "offline_action": _delete_old(
             session, OfflineAction, OfflineAction.key, OfflineAction.created_at,
@@ -93,33 +83,19 @@ def purge(
     return counts
 
 
-@owns_transaction(
-    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
-)
-def claim(session: Session, now: datetime, *, every: timedelta = EVERY) -> bool:
-    """Take the housekeeping run of this ``every`` (True), or learn that an app server took
-    it less than ``every`` ago (False); commits. Two servers at once: the second UPDATE
-    waits for the first's row and then finds it fresh; two INSERTs meet the primary key."""
-    table = RateLimit.__table__
-    renewed = session.execute(
-        update(table)
-        .where(table.c.key == LEASE_KEY, table.c.window_start <= now - every)
-        .values(window_start=now, hits=table.c.hits + 1)
-        .returning(table.c.key)
-    ).first()
-    taken = renewed is not None
-    if not taken:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        made = session.execute(
-            insert(table)
-            .values(key=LEASE_KEY, window_start=now, hits=1)
-            .on_conflict_do_nothing(index_elements=[table.c.key])
-            .returning(table.c.key)
-        ).first()
-        taken = made is not None
-    session.commit()
-    return taken
+def purge_job(run: Run) -> str:
+    """The hourly purge as a scheduled job: what it deleted, in one line."""
+    return summary(purge(run.session, run.now))
+
+
+def summary(counts: dict[str, int]) -> str:
+    """ "Purged 3 rows: 1 offline_action, 2 rate_limit", or "Nothing to purge"."""
+    deleted = {table: n for table, n in counts.items() if n}
+    if not deleted:
+        return "Nothing to purge"
+    total = sum(deleted.values())
+    tables = ", ".join(f"{n} {table}" for table, n in deleted.items())
+    return f"Purged {total} row{'s' if total != 1 else ''}: {tables}"
 
 
 def _some(query: Select, batch: int) -> Select:
@@ -127,9 +103,7 @@ def _some(query: Select, batch: int) -> Select:
     return query.limit(batch).with_for_update(skip_locked=True)
 
 
-@owns_transaction(
-    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
-)
+@owns_transaction("a scheduled job beside the requests: each purge batch a short transaction")
 def _delete_old(session: Session, model, key, moment, cutoff: datetime, batch: int) -> int:
     old = moment < cutoff
     some = _some(select(key).where(old), batch)
@@ -141,9 +115,7 @@ def _delete_old(session: Session, model, key, moment, cutoff: datetime, batch: i
     return deleted
 
 
-@owns_transaction(
-    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
-)
+@owns_transaction("a scheduled job beside the requests: each purge batch a short transaction")
 def _delete_abandoned_uploads(session: Session, cutoff: datetime, batch: int) -> dict[str, int]:
     """Uploads never started since ``cutoff``, whole. Each is first claimed by a conditional
     UPDATE (its row locked, still waiting for its mapping and old), so an admin starting it
@@ -187,9 +159,7 @@ def _delete_abandoned_uploads(session: Session, cutoff: datetime, batch: int) ->
     return counts
 
 
-@owns_transaction(
-    "housekeeping runs beside the requests, after their answers: its lease and each purge batch"
-)
+@owns_transaction("a scheduled job beside the requests: each purge batch a short transaction")
 def _delete_spent(session: Session, model, second, batch: int) -> int:
     """Chunks or keys of imports that are done or undone: nothing reads them any more."""
     spent = select(Import.id).where(Import.status.in_(SPENT))
@@ -200,22 +170,3 @@ def _delete_spent(session: Session, model, second, batch: int) -> int:
     ).rowcount
     session.commit()
     return deleted
-
-
-class Hourly:
-    """When this process last asked for a run: a process asks at most once per ``every``
-    (the database's lease then picks one server), so other requests pay one comparison."""
-
-    def __init__(self, clock=time.monotonic) -> None:
-        self._clock = clock
-        self._next: float | None = None
-        self._lock = threading.Lock()
-
-    def due(self, every: timedelta) -> bool:
-        """True once per ``every`` in this process (for the first request that asks)."""
-        now = self._clock()
-        with self._lock:
-            if self._next is not None and now < self._next:
-                return False
-            self._next = now + every.total_seconds()
-            return True

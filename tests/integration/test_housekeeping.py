@@ -1,5 +1,5 @@
-"""The app purges rows kept only for a while by itself: after a request's answer, at most
-once an hour per process, and once an hour across every app server (the database lease)."""
+"""The app purges rows kept only for a while by itself: the scheduler's hourly job, run by
+one of the app servers sharing the database (its lease), an hour at a time."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from quickcrm.domain import housekeeping
-from quickcrm.models import ApiRequest, Import, ImportChunk, OfflineAction, RateLimit, utcnow
+from quickcrm import create_app
+from quickcrm.models import (
+    ApiRequest,
+    Import,
+    ImportChunk,
+    OfflineAction,
+    RateLimit,
+    ScheduledJob,
+    utcnow,
+)
+from quickcrm.services import scheduler
 from tests import factories
+from tests.conftest import config_for
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def hourly(app, monkeypatch):
-    """This app process as if it had just started: it has not asked for a run yet."""
-    monkeypatch.setitem(app.extensions, "quickcrm.housekeeping", housekeeping.Hourly())
-    app.config["HOUSEKEEPING_EVERY"] = timedelta(hours=1)
-    return app.extensions["quickcrm.housekeeping"]
+HOUR = timedelta(hours=1)
 
 
 def old_and_recent_rows(db, user) -> None:
@@ -47,13 +50,22 @@ def left(db) -> dict[str, int]:
     return {
         model.__tablename__: db.scalar(select(func.count()).select_from(model))
         for model in (OfflineAction, ApiRequest, Import, ImportChunk)
-    } | {"rate_limit": db.scalar(select(func.count()).where(RateLimit.key != "lease:housekeeping"))}
+    } | {"rate_limit": db.scalar(select(func.count()).select_from(RateLimit))}
 
 
-def test_a_request_runs_the_hourly_purge_after_its_answer(client, db, make_user, hourly):
+def purged(outcomes) -> list[str]:
+    return [o.message for o in outcomes if o.job.name == scheduler.PURGE and o.ran]
+
+
+def test_the_hourly_purge_forgets_old_rows_and_keeps_recent_ones(app, db, make_user):
+    now = utcnow()
+    assert purged(scheduler.run_due(app, now=now)) == []  # made now, due on the hour
     old_and_recent_rows(db, make_user())
-    with client.get("/login") as answer:  # the purge runs once the answer is sent (closed)
-        assert answer.status_code == 200
+    on_the_hour = db.get(ScheduledJob, scheduler.PURGE).next_run_at
+    assert on_the_hour - now <= HOUR and on_the_hour.minute == on_the_hour.second == 0
+    assert purged(scheduler.run_due(app, now=on_the_hour)) == [
+        "Purged 5 rows: 1 offline_action, 1 api_request, 1 rate_limit, 1 import, 1 import_chunk"
+    ]
     assert left(db) == {
         "offline_action": 1,
         "api_request": 1,
@@ -62,29 +74,33 @@ def test_a_request_runs_the_hourly_purge_after_its_answer(client, db, make_user,
         "rate_limit": 1,
     }
     assert db.scalar(select(Import.filename)) == "recent.csv"
-    assert db.get(RateLimit, housekeeping.LEASE_KEY) is not None
 
 
-def test_within_the_hour_neither_this_process_nor_another_runs_it_again(
-    app, client, db, make_user, hourly
+@pytest.mark.commits
+def test_within_the_hour_neither_this_server_nor_another_runs_it_again(
+    app, db, make_user, database_url, tmp_path
 ):
-    with client.get("/login"):
-        pass
-    old_and_recent_rows(db, make_user())
-    with client.get("/login"):  # this process asked less than an hour ago
-        pass
-    assert left(db)["offline_action"] == 2
-    # Another app server (a fresh process) asks: the database says this hour's run is taken.
-    app.extensions["quickcrm.housekeeping"] = housekeeping.Hourly()
-    with client.get("/login"):
-        pass
-    assert left(db)["offline_action"] == 2
+    other = create_app(config_for(database_url), instance_path=str(tmp_path / "other"))
+    try:
+        scheduler.run_due(app, now=utcnow() - 2 * HOUR)
+        assert purged(scheduler.run_due(app, now=utcnow())) == ["Nothing to purge"]
+        old_and_recent_rows(db, make_user())
+        assert purged(scheduler.run_due(app, now=utcnow())) == []
+        assert purged(scheduler.run_due(other, now=utcnow())) == []
+        assert left(db)["offline_action"] == 2
+        # The next hour, on whichever server checks first.
+        assert len(purged(scheduler.run_due(other, now=utcnow() + HOUR))) == 1
+        assert left(db)["offline_action"] == 1
+    finally:
+        other.extensions["quickcrm.engine"].dispose()
 
 
-def test_no_purge_when_switched_off(app, client, db, make_user, hourly):
-    app.config["HOUSEKEEPING_EVERY"] = 0
+def test_flask_purge_forgets_at_once_without_the_schedule(app, db, make_user, runner):
     old_and_recent_rows(db, make_user())
-    with client.get("/login"):
-        pass
-    assert left(db)["offline_action"] == 2
-    assert db.get(RateLimit, housekeeping.LEASE_KEY) is None
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Purged 1 stored API answers, 1 abandoned uploads, 1 queued-action keys"
+        " and 1 rate-limit counters.\n"
+    )
+    assert left(db)["offline_action"] == 1

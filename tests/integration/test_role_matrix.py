@@ -108,6 +108,8 @@ ACCESS = {
     ("meeting.index", "GET"): "coordinator",
     ("meeting.start", "POST"): "coordinator",
     ("admin.index", "GET"): "admin",
+    ("system.index", "GET"): "admin",
+    ("system.run_now", "POST"): "admin",
     ("admin.add_stage", "POST"): "admin",
     ("admin.edit_stage", "POST"): "admin",
     ("admin.move_stage", "POST"): "admin",

@@ -1,9 +1,9 @@
-"""Rows kept only for a while are purged past their age, a bounded batch an hour, by one app
-server at a time (quickcrm/domain/housekeeping.py)."""
+"""Rows kept only for a while are purged past their age, a bounded batch an hour
+(quickcrm/domain/housekeeping.py); the hourly job on one server at a time is the
+scheduler's (tests/unit/test_scheduler.py, tests/integration/test_housekeeping.py)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quickcrm.domain import housekeeping, ratelimit
+from quickcrm.domain.scheduler import Run
 from quickcrm.models import (
     ApiRequest,
     Import,
@@ -102,7 +103,7 @@ def test_rate_limit_rows_go_3_days_after_their_window_started(db):
     rate_limit(db, "f" * 64, 3 * DAY + HOUR)
     rate_limit(db, "a" * 64, 2 * DAY + HOUR)
     assert housekeeping.purge(db, NOW)["rate_limit"] == 1
-    assert set(db.scalars(select(RateLimit.key))) == {"a" * 64, housekeeping.LEASE_KEY}
+    assert set(db.scalars(select(RateLimit.key))) == {"a" * 64}
 
 
 def test_an_upload_never_started_goes_whole_after_7_days(db, rep):
@@ -146,10 +147,10 @@ def test_each_run_deletes_at_most_a_batch_per_table_and_the_next_hour_goes_on(db
         "api_request": 3,
         "rate_limit": 3,
     }
-    assert (count(db, OfflineAction), count(db, ApiRequest), count(db, RateLimit)) == (2, 2, 3)
+    assert (count(db, OfflineAction), count(db, ApiRequest), count(db, RateLimit)) == (2, 2, 2)
     second = housekeeping.purge(db, NOW + HOUR, batch=3)
     assert (second["offline_action"], second["api_request"], second["rate_limit"]) == (2, 2, 2)
-    assert (count(db, OfflineAction), count(db, ApiRequest), count(db, RateLimit)) == (0, 0, 1)
+    assert (count(db, OfflineAction), count(db, ApiRequest), count(db, RateLimit)) == (0, 0, 0)
 
 
 def test_abandoned_uploads_go_whole_a_bounded_number_of_chunks_a_run(db, rep, monkeypatch):
@@ -167,46 +168,10 @@ def test_abandoned_uploads_go_whole_a_bounded_number_of_chunks_a_run(db, rep, mo
     assert count(db, ImportChunk) == 0
 
 
-def test_a_second_run_within_the_hour_does_nothing(db, rep):
-    assert housekeeping.purge(db, NOW) == {
-        "offline_action": 0,
-        "api_request": 0,
-        "rate_limit": 0,
-        "import": 0,
-        "import_chunk": 0,
-        "import_key": 0,
-    }
+def test_the_job_says_what_it_purged_in_one_line(db, rep):
+    run = Run(session=db, engine=db.get_bind(), due=NOW, now=NOW)
+    assert housekeeping.purge_job(run) == "Nothing to purge"
     offline_action(db, rep, 100 * DAY)
-    assert housekeeping.purge(db, NOW + 59 * timedelta(minutes=1)) == {}
-    assert count(db, OfflineAction) == 1
-    assert housekeeping.purge(db, NOW + HOUR)["offline_action"] == 1
-    lease = db.get(RateLimit, housekeeping.LEASE_KEY, populate_existing=True)
-    assert (lease.window_start, lease.hits) == (NOW + HOUR, 2)
-
-
-def test_two_servers_at_the_same_moment_one_runs(app, db):
-    """Real commits on two connections at once: one claim wins, the other sees it taken."""
-    sessions = app.extensions["quickcrm.sessionmaker"]
-    start = threading.Barrier(4)
-    results: list[bool] = []
-
-    def server():
-        with sessions() as session:
-            start.wait()
-            results.append(housekeeping.claim(session, NOW))
-
-    threads = [threading.Thread(target=server) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [False, False, False, True]
-    # An hour later the lease is taken again, once.
-    assert housekeeping.claim(db, NOW + HOUR)
-    assert not housekeeping.claim(db, NOW + HOUR)
-
-
-def test_a_process_asks_once_per_interval():
-    clock = iter([0.0, 10.0, 3599.0, 3600.0, 3601.0]).__next__
-    hourly = housekeeping.Hourly(clock=clock)
-    assert [hourly.due(HOUR) for _ in range(5)] == [True, False, False, True, False]
+    offline_action(db, rep, 100 * DAY)
+    rate_limit(db, "f" * 64, 4 * DAY)
+    assert housekeeping.purge_job(run) == "Purged 3 rows: 2 offline_action, 1 rate_limit"

@@ -29,8 +29,10 @@ OWNERS = {
     "quickcrm.domain.imports.run.undo",
     # the unit an import resumes from
     "quickcrm.domain.imports.run.run_batch",
-    # housekeeping beside the requests: the lease and each purge batch
-    "quickcrm.domain.housekeeping.claim",
+    # scheduled jobs: the scheduler's lease and result, each purge batch
+    "quickcrm.domain.scheduler.ensure",
+    "quickcrm.domain.scheduler.claim",
+    "quickcrm.domain.scheduler.finish",
     "quickcrm.domain.housekeeping._delete_old",
     "quickcrm.domain.housekeeping._delete_abandoned_uploads",
     "quickcrm.domain.housekeeping._delete_spent",
