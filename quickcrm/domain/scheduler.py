@@ -102,6 +102,12 @@ def _on_the_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
+class Failed(Exception):
+    """Raised by a job's function whose run went wrong in part, after it committed what it
+    did (a reminder that did not go): recorded as failed with its message alone, and the
+    job runs again at its next time."""
+
+
 @dataclass
 class Run:
     """What a job's function gets: its own session (it commits its own work), the engine
@@ -237,6 +243,9 @@ def run_job(
     try:
         message = job.function(Run(session=session, engine=engine, due=due, now=started))
         result = "ok"
+    except Failed as exc:
+        session.rollback()
+        result, message = "failed", str(exc)
     except Exception as exc:  # recorded on the job's row; its next run tries again
         session.rollback()
         result, message = "failed", f"{type(exc).__name__}: {exc}"
