@@ -80,6 +80,7 @@ def create_app(
         leads,
         meeting,
         opportunities,
+        reminders,
         shell,
         system,
     )
@@ -106,12 +107,14 @@ def create_app(
         exports,
         imports,
         system,
+        reminders,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     agenda.init_app(app)
+    reminders.init_app(app)
     cli.init_app(app)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:

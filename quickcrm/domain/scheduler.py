@@ -15,7 +15,8 @@ find a job due, one takes it:
 - ``finish`` records the result, the next run (the rule's first moment after the start)
   and frees the lease — only if this server still holds it. A function that raises is
   recorded as failed with its one-line reason and runs again at its next time; nothing is
-  raised to the caller.
+  raised to the caller. A function that did its work but not all of it (a reminder that
+  did not go) raises ``Failed`` with its line, recorded as failed as it is.
 
 A run is due once per slot: a job every 5 minutes runs once at each 5 minutes across every
 server. A server that dies mid-run leaves its slot to be run again after the lease: a job

@@ -36,8 +36,9 @@ login_manager = LoginManager()
 
 # Endpoints anyone may reach: signing in, the first-run page, the service worker (browsers
 # re-check it even when signed out), the load balancer's health check (it says only "ok"),
-# the iCal feed (the secret token in its URL is the credential) and the web-to-lead API
-# (its Bearer token is). Static files never reach Flask: WhiteNoise answers them.
+# the iCal feed and a reminder email's stop link (the secret token in its URL is the
+# credential) and the web-to-lead API (its Bearer token is). Static files never reach
+# Flask: WhiteNoise answers them.
 PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.login_code",
@@ -48,6 +49,7 @@ PUBLIC_ENDPOINTS = {
     "shell.service_worker",
     "shell.health",
     "agenda.feed",
+    "reminders.stop",
     "api.create_lead",
 }
 
