@@ -135,3 +135,31 @@ def mark(
         .values(status=status, updated_at=now, message=line)
     )
     session.commit()
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """A reminder that failed, for Admin → System: to whom, of which day and kind, how
+    many tries, and the last reason."""
+
+    user: User
+    day: date
+    kind: str
+    attempts: int
+    updated_at: datetime
+    message: str | None
+
+
+def failures(session: Session, since: datetime, limit: int = 20) -> list[NotSent]:
+    """The reminders still ``failed`` that were last tried after ``since``, newest first."""
+    rows = session.execute(
+        select(ReminderSent, User)
+        .join(User, User.id == ReminderSent.user_id)
+        .where(ReminderSent.status == "failed", ReminderSent.updated_at >= since)
+        .order_by(ReminderSent.updated_at.desc(), ReminderSent.user_id)
+        .limit(limit)
+    )
+    return [
+        NotSent(user, row.day, row.kind, row.attempts, row.updated_at, row.message)
+        for row, user in rows
+    ]

@@ -340,6 +340,8 @@ def test_a_mail_server_that_is_down_fails_the_run_and_the_next_run_sends(
     # Rita's failed; Otto and Ada (due too, with nothing to do) wait for the next run.
     assert outcome.message.endswith("; 2 wait for the mail server")
     assert "Reminder emails" in page and "1 failed, tried again at the next run" in page
+    assert "Reminders not sent" in page
+    assert re.search(r"<strong>Rita Rep</strong> · morning list of 7 Dec 2026 · 1 try", page)
     assert db.get(ReminderSent, (rita.id, MONDAY, "email")).status == "failed"
     assert db.get(ReminderSent, (otto.id, MONDAY, "email")) is None
     for path in ("/account/reminders", "/"):  # nothing else minds
@@ -359,7 +361,8 @@ def test_a_mail_server_that_is_down_fails_the_run_and_the_next_run_sends(
     )
     db.expire_all()
     assert db.get(ReminderSent, (rita.id, MONDAY, "email")).attempts == 2
-    assert "Sent 2 morning lists" in system_page(admin_client)
+    page = system_page(admin_client)
+    assert "Sent 2 morning lists" in page and "Reminders not sent" not in page
 
 
 def test_a_refused_recipient_does_not_hold_up_the_others(mailing, smtp_server, db, rita):
