@@ -17,6 +17,7 @@ page says why."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ def public_url(config) -> str | None:
     if server:
         return f"{config.get('PREFERRED_URL_SCHEME') or 'https'}://{server}"
     return None
+
+
+def tel(phone: str) -> str:
+    """A phone number as a tel: link takes it: "+44 20 7946 0000" → "+442079460000";
+    empty when nothing of it can be dialled."""
+    digits = re.sub(r"[^\d]", "", phone)
+    return ("+" if phone.strip().startswith("+") else "") + digits if digits else ""
 
 
 class Links:
@@ -209,7 +217,12 @@ class Composer:
         return self.links("reminders.stop", token=token)
 
     def _render(self, name: str, **context) -> tuple[str, str]:
-        context |= {"link": self.links, "short_day": self.short_day, "long_day": self.long_day}
+        context |= {
+            "link": self.links,
+            "short_day": self.short_day,
+            "long_day": self.long_day,
+            "tel": tel,
+        }
         with self.app.app_context():
             env = self.app.jinja_env
             text = env.get_template(f"mail/{name}.txt").render(**context)

@@ -114,7 +114,8 @@ def test_a_morning_list_arrives_with_its_items_links_and_stop_headers(
     assert "Met at the Leeds fair, wants a quote" in html and "Visit" in html
     links = LINK.findall(html)
     assert f"{PUBLIC}/leads/{lena.id}" in links and f"{PUBLIC}/companies/{acme.id}" in links
-    assert all(link.startswith(PUBLIC + "/") for link in links)
+    assert 'href="tel:+442079460000">+44 20 7946 0000</a>' in html  # tap to call
+    assert all(link.startswith(PUBLIC + "/") for link in links if not link.startswith("tel:"))
     # RFC 8058: the stop link in the header, POSTable in one click, and in the body.
     stop = re.fullmatch(r"<(https://crm\.example\.test/reminders/stop/[\w.-]+)>",
                         message["List-Unsubscribe"]).group(1)  # fmt: skip
@@ -635,5 +636,6 @@ def test_a_job_left_over_needs_no_link_of_a_request(mailing, smtp_server, db, ri
     the public address, never from a request's Host header."""
     task(db, rita, MONDAY, "Call", lead=factories.lead(db, rita, "Lena"))
     run(mailing, db, LONDON_MORNING)
-    hosts = {urlsplit(link).netloc for link in LINK.findall(html_of(received(smtp_server)[0]))}
+    links = LINK.findall(html_of(received(smtp_server)[0]))
+    hosts = {urlsplit(link).netloc for link in links if not link.startswith("tel:")}
     assert hosts == {"crm.example.test"}
