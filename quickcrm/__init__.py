@@ -81,6 +81,7 @@ def create_app(
         meeting,
         opportunities,
         phones,
+        reminders,
         shell,
         system,
     )
@@ -108,12 +109,14 @@ def create_app(
         imports,
         phones,
         system,
+        reminders,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     agenda.init_app(app)
+    reminders.init_app(app)
     cli.init_app(app)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:

@@ -247,7 +247,12 @@ PURGE_BATCH = 5000
 
 @click.command("run-scheduled")
 @with_appcontext
-@click.option("--job", "only", default=None, help="Only this job (by name: purge, backup).")
+@click.option(
+    "--job",
+    "only",
+    default=None,
+    help="Only this job (by name: purge, reminder_emails, backup).",
+)
 @click.option("--now", "force", is_flag=True, help="Run it even if it is not due yet.")
 def run_scheduled(only: str | None, force: bool) -> None:
     """Run every scheduled job that is due, once, and say what ran (for a systemd timer or

@@ -4,7 +4,7 @@ opportunities, stages and activities."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from flask_login import UserMixin
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     Uuid,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import (
@@ -51,6 +53,11 @@ ACTIVITY_KINDS = ("note", "call", "email", "meeting", "task")
 ATTACHMENT_KINDS = ("card_photo", "voice_note")
 REPEAT_UNITS = ("day", "week", "month")
 JOB_RESULTS = ("ok", "failed")
+REMINDER_KINDS = ("email", "push", "digest")
+REMINDER_STATUSES = ("sending", "sent", "failed", "skipped")
+# The morning list's default: 07:30 on the user's clock, Monday to Friday (ISO weekdays).
+REMINDER_AT = time(7, 30)
+WORKING_DAYS = "12345"
 
 # Constraint names that are the same on SQLite and PostgreSQL, so migrations can name them.
 NAMING = {
@@ -138,6 +145,20 @@ class User(UserMixin, Timestamped, Base):
     # The IANA zone this user's "today" and times are in, for a rep who travels; None: the
     # team's (quickcrm/domain/team.py).
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Reminders (quickcrm/domain/reminders.py, Account → Reminders): the morning list by
+    # email, at ``reminder_at`` on the user's clock on the ISO weekdays of ``reminder_days``
+    # ("12345": Monday to Friday); a push notification at the same time on each phone
+    # subscribed (``PushSubscription``), and a nudge at a timed follow-up's time if asked;
+    # for a coordinator, Monday's digest of the week.
+    reminder_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    reminder_at: Mapped[time] = mapped_column(
+        Time(), default=REMINDER_AT, server_default="07:30:00"
+    )
+    reminder_days: Mapped[str] = mapped_column(
+        String(7), default=WORKING_DAYS, server_default=WORKING_DAYS
+    )
+    push_nudge: Mapped[bool] = mapped_column(default=False, server_default=false())
+    digest: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_active(self) -> bool:  # flask-login: deactivated users cannot sign in
@@ -838,3 +859,57 @@ class ScheduledJob(Base):
     result: Mapped[str | None] = mapped_column(String(10))
     # One line: what the run did ("Purged 12 rows"), or why it failed.
     message: Mapped[str | None] = mapped_column(String(500))
+
+
+class ReminderSent(Base):
+    """One reminder of one kind to one user for one day of theirs: the row is taken before
+    the message goes (``sending``) and marked after (``sent``, ``failed`` to try again at
+    the next run, ``skipped`` when there was nothing to say), so several app servers and a
+    server killed mid-send never send a user two of a day."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (
+        _one_of("kind", REMINDER_KINDS),
+        _one_of("status", REMINDER_STATUSES),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
+    # When the status last changed: a ``sending`` row this old was left by a killed server.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What happened, in one line ("3 items", the mail server's refusal).
+    message: Mapped[str | None] = mapped_column(String(500))
+
+
+class PushSubscription(Base):
+    """A phone that asked to be notified (Account → Reminders → *Notify me on this phone*):
+    the push service's endpoint and the keys its payloads are encrypted with (RFC 8291).
+    Removed when the push service says it is gone (404/410)."""
+
+    __tablename__ = "push_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    # The browser and system it was made on, for the user to tell their phones apart.
+    device: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AppKey(Base):
+    """A key the app makes once and keeps (the VAPID key pair web push signs with): in the
+    database, so every app server uses the same one."""
+
+    __tablename__ = "app_key"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -204,6 +204,8 @@ def _window(key: str, today: date):
         return (Activity.due_on < today,)
     if key == "today":
         return (Activity.due_on == today,)
+    if key == "tomorrow":  # the morning list's (quickcrm/domain/morning_list.py)
+        return (Activity.due_on == today + timedelta(days=1),)
     return (Activity.due_on > today, Activity.due_on <= today + timedelta(days=WEEK_AHEAD))
 
 
@@ -220,32 +222,46 @@ def agenda(
     names for it: keyset paging) with its total and how many more follow, so the page costs
     the same with twelve items or twelve thousand, on its first page or its hundredth."""
     after = after or {}
-    sections = []
-    for key in SECTIONS:
-        where = (*_open_for(user_id), *_window(key, today))
-        # Counts are ranges of the (assignee, done, due) index.
-        total = session.scalar(select(func.count()).select_from(Activity).where(*where))
-        start = after.get(key)
-        if start is not None:
-            where = (*where, tuple_(Activity.due_on, Activity.id) > tuple_(*start))
-        activities = _items(session, where, limit) if total else []
-        if start is None:
-            more = total - len(activities)
-        elif len(activities) < limit:
-            more = 0
-        else:
-            last = activities[-1]
-            more = session.scalar(
-                select(func.count())
-                .select_from(Activity)
-                .where(*where, tuple_(Activity.due_on, Activity.id) > tuple_(last.due_on, last.id))
-            )
-        sections.append(Section(key, [item(a) for a in activities], total, more, start, limit))
+    sections = [
+        section(session, user_id, key, today, after=after.get(key), limit=limit) for key in SECTIONS
+    ]
     entries = [entry for section in sections for entry in section]
     last = last_activities(session, {e.activity.lead_id for e in entries if e.activity.lead_id})
     for entry in entries:
         entry.last = last.get(entry.activity.lead_id)
     return Agenda(*sections)
+
+
+def section(
+    session: Session,
+    user_id: int,
+    key: str,
+    today: date,
+    *,
+    after: tuple[date, int] | None = None,
+    limit: int = SECTION_LIMIT,
+) -> Section:
+    """One section of the user's agenda — ``overdue``, ``today``, ``week`` or
+    ``tomorrow`` (the morning list's) — its first ``limit`` items after ``after``, its
+    total and how many more follow."""
+    where = (*_open_for(user_id), *_window(key, today))
+    # Counts are ranges of the (assignee, done, due) index.
+    total = session.scalar(select(func.count()).select_from(Activity).where(*where))
+    if after is not None:
+        where = (*where, tuple_(Activity.due_on, Activity.id) > tuple_(*after))
+    activities = _items(session, where, limit) if total else []
+    if after is None:
+        more = total - len(activities)
+    elif len(activities) < limit:
+        more = 0
+    else:
+        last = activities[-1]
+        more = session.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .where(*where, tuple_(Activity.due_on, Activity.id) > tuple_(last.due_on, last.id))
+        )
+    return Section(key, [item(a) for a in activities], total, more, after, limit)
 
 
 def last_activities(session: Session, lead_ids: set[int]) -> dict[int, LastActivity]:

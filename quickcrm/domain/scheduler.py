@@ -15,7 +15,8 @@ find a job due, one takes it:
 - ``finish`` records the result, the next run (the rule's first moment after the start)
   and frees the lease — only if this server still holds it. A function that raises is
   recorded as failed with its one-line reason and runs again at its next time; nothing is
-  raised to the caller.
+  raised to the caller. A function that did its work but not all of it (a reminder that
+  did not go) raises ``Failed`` with its line, recorded as failed as it is.
 
 A run is due once per slot: a job every 5 minutes runs once at each 5 minutes across every
 server. A server that dies mid-run leaves its slot to be run again after the lease: a job
@@ -100,6 +101,12 @@ def _on_the_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
     # fold=0: the first of an hour that happens twice; a time the clocks skip reads with
     # the offset before the change, i.e. as the hour after on the new clock.
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+class Failed(Exception):
+    """Raised by a job's function whose run went wrong in part, after it committed what it
+    did (a reminder that did not go): recorded as failed with its message alone, and the
+    job runs again at its next time."""
 
 
 @dataclass
@@ -255,6 +262,9 @@ def run_job(
     try:
         message = job.function(Run(session=session, engine=engine, due=due, now=started))
         result = "ok"
+    except Failed as exc:
+        session.rollback()
+        result, message = "failed", str(exc)
     except Exception as exc:  # recorded on the job's row; its next run tries again
         session.rollback()
         result, message = "failed", f"{type(exc).__name__}: {exc}"

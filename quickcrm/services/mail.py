@@ -82,12 +82,18 @@ def parse_url(url: str) -> Server:
 
 
 def build_message(
-    sender: str, to: str, subject: str, text: str, html: str | None = None
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
-    """A message with plain text (and an HTML alternative), a Message-ID and a Date.
-    MailError for a header that carries a line break (header injection) or a recipient
-    that is not one address."""
-    for name, value in (("From", sender), ("To", to), ("Subject", subject)):
+    """A message with plain text (and an HTML alternative), a Message-ID and a Date, and
+    ``headers`` of the caller's (a reminder's List-Unsubscribe). MailError for a header
+    that carries a line break (header injection) or a recipient that is not one address."""
+    extra = dict(headers or {})
+    for name, value in (("From", sender), ("To", to), ("Subject", subject), *extra.items()):
         if "\r" in value or "\n" in value:
             raise MailError(f"{name} contains a line break")
     if "@" not in parseaddr(to)[1] or "," in to:
@@ -102,6 +108,8 @@ def build_message(
     message["Date"] = format_datetime(datetime.now(UTC))
     domain = parseaddr(sender)[1].rpartition("@")[2] or None
     message["Message-ID"] = make_msgid(domain=domain)
+    for name, value in extra.items():
+        message[name] = value
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -113,24 +121,58 @@ def send(
 ) -> bool:
     """Send one message to ``to``; True if the server accepted it. Never raises: any
     failure is one line in the ``quickcrm.mail`` log and False."""
+    return attempt(config, to, subject, text, html) is None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a message was not sent, in one line without the password; ``server`` when the
+    server itself failed (down, silent, TLS, sign-in, a setting) rather than this message
+    or its recipient — the next message would fail alike."""
+
+    reason: str
+    server: bool
+
+
+def attempt(
+    config: Mapping[str, Any],
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Failure | None:
+    """``send`` for a caller that records why a message did not go (the reminders): None
+    when the server accepted it, else the ``Failure``. Never raises; a failure is also one
+    line in the ``quickcrm.mail`` log."""
     server = None
     try:
         if not mail_configured(config):
             raise MailError("mail is not configured (MAIL_URL and MAIL_FROM)")
         server = parse_url(config["MAIL_URL"])
-        message = build_message(config["MAIL_FROM"], to, subject, text, html)
-        _deliver(server, message, config)
+        message = build_message(config["MAIL_FROM"], to, subject, text, html, headers)
     except Exception as error:  # noqa: BLE001 - the caller's answer must not depend on mail
-        log.warning(
-            "Mail %r to %r not sent via %s: %s: %s",
-            subject,
-            to,
-            server or "(no server)",
-            type(error).__name__,
-            _without_password(str(error), server).replace("\r", " ").replace("\n", " "),
-        )
+        return _failed(subject, to, server, error, server_failed=server is None)
+    try:
+        _deliver(server, message, config)
+    except Exception as error:  # noqa: BLE001
+        return _failed(subject, to, server, error, server_failed=_server_failed(error))
+    return None
+
+
+def _server_failed(error: Exception) -> bool:
+    """Whether ``error`` says the server failed (any message would) rather than refused
+    this message or its recipient."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
         return False
-    return True
+    return not isinstance(error, MailError) or "STARTTLS" in str(error)
+
+
+def _failed(subject: str, to: str, server: Server | None, error: Exception, *, server_failed: bool):
+    reason = _without_password(f"{type(error).__name__}: {error}", server)
+    reason = " ".join(reason.split())
+    log.warning("Mail %r to %r not sent via %s: %s", subject, to, server or "(no server)", reason)
+    return Failure(reason=reason, server=server_failed)
 
 
 def _deliver(server: Server, message: EmailMessage, config: Mapping[str, Any]) -> None:

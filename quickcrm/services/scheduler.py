@@ -3,7 +3,8 @@
 that checks about every minute whether a job is due, and runs it under the job's lease
 in the database (``quickcrm/domain/scheduler.py``), so one server runs each run.
 
-The jobs are listed once, in ``jobs``: the hourly purge, and the nightly backup when
+The jobs are listed once, in ``jobs``: the hourly purge, the reminder emails every five
+minutes (quickcrm/services/reminder_emails.py), and the nightly backup when
 ``QUICKCRM_BACKUP_DIR`` is set. ``QUICKCRM_SCHEDULER=false`` keeps the thread from starting
 (the tests, or a deployment that runs ``flask run-scheduled`` from a timer instead). CLI
 commands (``flask db upgrade``…) never start it: they serve no request."""
@@ -21,6 +22,7 @@ from flask import Flask
 from quickcrm.domain import backup_folder, housekeeping
 from quickcrm.domain import scheduler as schedule
 from quickcrm.domain import team as teams
+from quickcrm.services import reminder_emails
 
 # About every minute, each server at its own moments (so they rarely claim at once).
 CHECK_EVERY = 60.0
@@ -49,7 +51,8 @@ def jobs(app: Flask) -> list[schedule.Job]:
             when=schedule.Every(housekeeping.EVERY),
             function=housekeeping.purge_job,
             lease=timedelta(minutes=15),
-        )
+        ),
+        reminder_emails.job(app),
     ]
     folder = app.config.get("BACKUP_DIR")
     if folder:

@@ -37,9 +37,9 @@ login_manager = LoginManager()
 # Endpoints anyone may reach: signing in, the first-run page, the service worker (browsers
 # re-check it even when signed out), the load balancer's health check (it says only "ok"),
 # the certificate of the server's own authority (public by nature; a phone installs it
-# before it trusts the server),
-# the iCal feed (the secret token in its URL is the credential) and the web-to-lead API
-# (its Bearer token is). Static files never reach Flask: WhiteNoise answers them.
+# before it trusts the server), the iCal feed and a reminder email's stop link (the secret
+# token in its URL is the credential) and the web-to-lead API (its Bearer token is).
+# Static files never reach Flask: WhiteNoise answers them.
 PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.login_code",
@@ -51,6 +51,7 @@ PUBLIC_ENDPOINTS = {
     "shell.health",
     "phones.certificate",
     "agenda.feed",
+    "reminders.stop",
     "api.create_lead",
 }
 

@@ -1,13 +1,16 @@
-"""Admin → System: the scheduled jobs (last run, result, next run, *Run now*), the size of
-the database, the last nightly backup and the version running (admins only)."""
+"""Admin → System: the scheduled jobs (last run, result, next run, *Run now*), the reminders
+that did not go, the size of the database, the last nightly backup and the version running
+(admins only)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
 
 from quickcrm import db as databases
 from quickcrm.db import get_session
-from quickcrm.domain import backup_folder, system
+from quickcrm.domain import backup_folder, reminders, system
 from quickcrm.domain import scheduler as schedule
 from quickcrm.models import utcnow
 from quickcrm.services import scheduler
@@ -41,6 +44,7 @@ def index():
         revision=system.revision(db),
         thread=app.config["SCHEDULER"],
         file_size=backup_folder.size_text,
+        not_sent=reminders.failures(db, utcnow() - timedelta(days=1)),
     )
 
 

@@ -45,6 +45,10 @@ ACCESS = {
     ("phones.certificate", "GET"): "anyone",
     ("phones.index", "GET"): "admin",
     ("agenda.feed", "GET"): "anyone",
+    # A reminder email's stop link: its signed token is the credential (here a wrong one:
+    # 404 for everyone; tests/integration/test_reminder_emails.py tries right ones).
+    ("reminders.stop", "GET"): "anyone",
+    ("reminders.stop", "POST"): "anyone",
     ("api.create_lead", "POST"): "token",
     ("auth.logout", "POST"): "signed-in",
     ("auth.account", "GET"): "signed-in",
@@ -54,6 +58,8 @@ ACCESS = {
     ("auth.two_step", "GET"): "signed-in",
     ("auth.two_step", "POST"): "signed-in",
     ("auth.two_step_off", "POST"): "signed-in",
+    ("reminders.settings", "GET"): "signed-in",
+    ("reminders.settings", "POST"): "signed-in",
     ("admin.turn_off_two_step", "POST"): "admin",
     ("capture.index", "GET"): "signed-in",
     ("capture.save", "POST"): "signed-in",

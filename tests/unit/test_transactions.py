@@ -33,6 +33,8 @@ OWNERS = {
     "quickcrm.domain.scheduler.ensure",
     "quickcrm.domain.scheduler.claim",
     "quickcrm.domain.scheduler.finish",
+    "quickcrm.domain.reminders.claim",
+    "quickcrm.domain.reminders.mark",
     "quickcrm.domain.housekeeping._delete_old",
     "quickcrm.domain.housekeeping._delete_abandoned_uploads",
     "quickcrm.domain.housekeeping._delete_spent",
