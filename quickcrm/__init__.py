@@ -79,6 +79,7 @@ def create_app(
         imports,
         leads,
         meeting,
+        notifications,
         opportunities,
         shell,
         system,
@@ -106,6 +107,7 @@ def create_app(
         exports,
         imports,
         system,
+        notifications,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.
