@@ -229,6 +229,22 @@ def message(session: Session, user: User, today: date, url: str) -> dict | None:
     return {"title": title, "body": body, "url": url, "tag": "quickcrm-agenda"}
 
 
+class PushHttp(requests.Session):
+    """The requests session pushes leave through (synchronous; pywebpush posts with it),
+    trusting the system's authorities or those of ``ca_file``. requests lets
+    REQUESTS_CA_BUNDLE override a session's own ``verify``; a request's wins, so each
+    request carries it."""
+
+    def __init__(self, ca_file: str | None = None) -> None:
+        super().__init__()
+        if ca_file:
+            self.verify = ca_file
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("verify", self.verify)
+        return super().request(method, url, **kwargs)
+
+
 @dataclass
 class Sender:
     """How pushes leave: the VAPID contact (``mailto:`` or https, RFC 8292), the requests
@@ -236,7 +252,7 @@ class Sender:
     and the timeout."""
 
     contact: str
-    http: requests.Session = field(default_factory=requests.Session)
+    http: requests.Session = field(default_factory=PushHttp)
     timeout: tuple[float, float] = TIMEOUT
 
 

@@ -16,7 +16,6 @@ import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import requests
 from flask import Flask
 
 from quickcrm.domain import backup_folder, housekeeping, push
@@ -90,9 +89,7 @@ def push_job(app: Flask):
         team = teams.load(
             run.session, teams.Defaults(time_zone=app.config.get("TIME_ZONE") or None)
         )
-        http = requests.Session()
-        if app.config.get("PUSH_CA_FILE"):
-            http.verify = app.config["PUSH_CA_FILE"]
+        http = push.PushHttp(app.config.get("PUSH_CA_FILE"))
         sender = push.Sender(
             contact=push.contact(
                 run.session, app.config.get("PUSH_CONTACT"), app.config.get("MAIL_FROM")
