@@ -99,7 +99,7 @@ class Config:
     MAIL_TIMEOUT = 10
     MAIL_CA_FILE: str | None = None
 
-    # Web push (quickcrm/domain/push.py, docs/reminders.md): who the push services may
+    # Web push (quickcrm/domain/push.py, docs/web-push.md): who the push services may
     # write to about this server (mailto: or https; else the mail sender, else the first
     # admin); the push services' hosts a phone's subscription may name, comma-separated
     # (a host or a domain above it; empty: the browsers' own, push.PUSH_SERVICES); a PEM

@@ -256,7 +256,7 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// --- Notifications (web push, docs/reminders.md) ---------------------------------------
+// --- Notifications (web push, docs/web-push.md) ---------------------------------------
 // The server's morning list: {title, body, url, tag}, encrypted for this phone alone
 // (quickcrm/domain/push.py). Tapping it opens the agenda, in a window of the app already
 // open if there is one.

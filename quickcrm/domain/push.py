@@ -1,4 +1,4 @@
-"""Web push (issue 27, docs/reminders.md): the morning list as one notification on each
+"""Web push (issue 27, docs/web-push.md): the morning list as one notification on each
 phone a user turned *Notify me on this phone* on.
 
 - The VAPID key pair the app signs its pushes with (RFC 8292) is made once and kept in

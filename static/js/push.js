@@ -1,4 +1,4 @@
-// Notifications on this phone (templates/reminders/_push.html, docs/reminders.md): finds
+// Notifications on this phone (templates/reminders/_push.html, docs/web-push.md): finds
 // whether this browser can be notified, is, or was blocked, and turns it on or off — the
 // browser's subscription and the server's copy together, never one without the other.
 import { csrfToken } from "./app.js";

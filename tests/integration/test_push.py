@@ -1,4 +1,4 @@
-"""Web push (quickcrm/domain/push.py, docs/reminders.md): the morning list reaches each
+"""Web push (quickcrm/domain/push.py, docs/web-push.md): the morning list reaches each
 phone a user subscribed, read back by a push service on 127.0.0.1 that checks the VAPID
 signature and decrypts the payload with the phone's own keys (tests/pushservice.py).
 Times are frozen; users live in two zones, across the clocks changing."""
