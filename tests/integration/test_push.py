@@ -462,6 +462,9 @@ def _broken(service: PushService) -> dict[str, dict]:
         | {"endpoint": "https://fcm.googleapis.com.evil.example/x"},
         "credentials in the address": good
         | {"endpoint": good["endpoint"].replace("https://", "https://u:p@")},
+        "port out of range": good | {"endpoint": "https://127.0.0.1:99999/push/good"},
+        "control character": good | {"endpoint": good["endpoint"] + "\n"},
+        "NUL": good | {"endpoint": good["endpoint"] + "\x00"},
         "endpoint too long": good | {"endpoint": good["endpoint"] + "/" + "x" * 1000},
         "no endpoint": {"keys": keys},
         "endpoint not text": good | {"endpoint": 7},
@@ -504,6 +507,20 @@ def test_the_browsers_push_services_are_the_default(client, rep, db):
     answer = post_json(client, "/account/notifications/subscribe", body, token)
     assert answer.status_code == 422
     assert "127.0.0.1" in answer.json["error"]
+
+
+def test_the_contact_push_services_see(db, make_user):
+    assert push.contact(db, "ops@example.com", None) == "mailto:ops@example.com"
+    assert push.contact(db, "https://crm.example.com", None) == "https://crm.example.com"
+    assert push.contact(db, None, "QuickCRM <crm@example.com>") == "mailto:crm@example.com"
+    make_user("rita@example.com", "rep", "Rita Rep")
+    make_user("ada@example.com", "admin", "Ada Admin")
+    assert push.contact(db, None, None) == "mailto:ada@example.com"
+
+
+def test_the_push_services_setting():
+    assert push.services_from(None) == push.PUSH_SERVICES
+    assert push.services_from(" Push.Example.com., ,127.0.0.1") == ("push.example.com", "127.0.0.1")
 
 
 def test_the_page_shows_the_section_with_its_buttons(client, rep):
