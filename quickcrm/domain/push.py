@@ -343,13 +343,13 @@ def send_due(session: Session, now: datetime, team: Team, sender: Sender, url: s
                 gone += 1
                 session.execute(delete(PushSubscription).where(PushSubscription.id == row.id))
             else:
-                failures.append(f"{status or 'no answer'}")
+                failures.append(f"answered {status}" if status else "did not answer")
         tally.sent += sent
         tally.gone += gone
         if sent:
             status, line = "sent", f"{body['title']} on {sent} phone{'' if sent == 1 else 's'}"
         elif failures:
-            status, line = "failed", f"Push service answered {', '.join(failures)}"
+            status, line = "failed", f"Push service {', '.join(failures)}"
             tally.failed += 1
         else:
             status, line = "skipped", "Every phone had unsubscribed"

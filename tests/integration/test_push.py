@@ -197,7 +197,7 @@ def test_a_push_service_that_does_not_answer_is_a_failure_not_a_hang(db, make_us
     finally:
         silent.close()
     assert tally.failed == 1
-    assert db.scalars(select(ReminderSent.message)).one() == "Push service answered no answer"
+    assert db.scalars(select(ReminderSent.message)).one() == "Push service did not answer"
 
 
 def test_a_deactivated_user_gets_nothing_and_loses_their_phones(db, make_user, service):
