@@ -21,6 +21,7 @@ from quickcrm.domain import push
 from quickcrm.models import PushSubscription
 from tests import factories
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import violations
 
 OFF = "Notifications are off for this phone."
 
@@ -63,6 +64,9 @@ def test_without_a_push_service_the_page_says_so_and_keeps_nothing(
     assert live_db.scalars(select(PushSubscription)).all() == []
     expect(page.get_by_role("button", name="Notify me on this phone")).to_be_enabled()
     expect(stop).to_be_hidden()
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert violations(page) == [], scheme
 
 
 def test_blocked_notifications_say_where_to_allow_them(page, context, make_live_user, base_url):
