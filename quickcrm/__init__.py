@@ -79,6 +79,7 @@ def create_app(
         imports,
         leads,
         meeting,
+        notifications,
         opportunities,
         phones,
         reminders,
@@ -110,6 +111,7 @@ def create_app(
         phones,
         system,
         reminders,
+        notifications,
     ):
         app.register_blueprint(area.bp)
     # The web-to-lead API's credential is its Bearer token, not a cookie: no CSRF there.

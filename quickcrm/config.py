@@ -105,6 +105,15 @@ class Config:
     MAIL_TIMEOUT = 10
     MAIL_CA_FILE: str | None = None
 
+    # Web push (quickcrm/domain/push.py, docs/web-push.md): who the push services may
+    # write to about this server (mailto: or https; else the mail sender, else the first
+    # admin); the push services' hosts a phone's subscription may name, comma-separated
+    # (a host or a domain above it; empty: the browsers' own, push.PUSH_SERVICES); a PEM
+    # file of authorities for a push service's certificate (else the system's).
+    PUSH_CONTACT: str | None = None
+    PUSH_SERVICES: str | None = None
+    PUSH_CA_FILE: str | None = None
+
     # How long a rep may undo a capture they just saved.
     UNDO_WINDOW = timedelta(minutes=5)
     # Static files carry a content hash in their URL, so they can be cached for a year.

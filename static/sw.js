@@ -227,12 +227,23 @@ async function forgetEverything() {
   await caches.delete(PAGES);
 }
 
+// Signing out of this phone ends its notifications too: they would show the rep's
+// follow-ups to whoever has the phone next. The server learns it from the push service
+// (410), and removes its copy at the next push.
+async function stopNotifications() {
+  const subscription = await self.registration.pushManager?.getSubscription();
+  if (subscription) await subscription.unsubscribe();
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method === "POST" && (request.url === SIGN_OUT || request.url.startsWith(SIGN_IN))) {
     // Signing out or in forgets the phone's copy of the pages (they show one rep's leads).
     // Captures and actions still waiting stay in IndexedDB until their rep signs in again.
-    event.respondWith(forgetEverything().catch(() => {}).then(() => fetch(request)));
+    const forget = request.url === SIGN_OUT
+      ? Promise.all([forgetEverything(), stopNotifications()])
+      : forgetEverything();
+    event.respondWith(forget.catch(() => {}).then(() => fetch(request)));
     return;
   }
   // Posts (captures, Done) and htmx fragments always go to the server untouched.
@@ -243,4 +254,39 @@ self.addEventListener("fetch", (event) => {
   } else if (SHELL.has(request.url) && request.url !== PAGE) {
     event.respondWith(shellFile(request));
   }
+});
+
+// --- Notifications (web push, docs/web-push.md) ---------------------------------------
+// The server's morning list: {title, body, url, tag}, encrypted for this phone alone
+// (quickcrm/domain/push.py). Tapping it opens the agenda, in a window of the app already
+// open if there is one.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (error) {
+    // Not ours to read: still a notification (browsers require one for every push).
+  }
+  const url = new URL(message.url || QUICKCRM.agenda, self.location);
+  const open = url.origin === self.location.origin ? url.href : AGENDA;
+  event.waitUntil(self.registration.showNotification(message.title || "QuickCRM", {
+    body: message.body || "Your follow-ups for today",
+    tag: message.tag || "quickcrm",
+    icon: QUICKCRM.icon,
+    data: { url: open },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = event.notification.data?.url || AGENDA;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const mine = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (mine) {
+      await mine.focus();
+      return mine.navigate(url).catch(() => self.clients.openWindow(url));
+    }
+    return self.clients.openWindow(url);
+  })());
 });

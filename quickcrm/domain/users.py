@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from quickcrm.domain import ratelimit
+from quickcrm.domain import push, ratelimit
 from quickcrm.domain import validation as v
 from quickcrm.models import (
     ROLES,
@@ -422,13 +422,15 @@ def change_role(session: Session, user: User, role: str, *, by: User) -> None:
 
 
 def deactivate(session: Session, user: User, *, by: User) -> None:
-    """Stop ``user`` signing in (their open sessions end too); flushed, the caller commits."""
+    """Stop ``user`` signing in (their open sessions end too, and their phones'
+    notifications); flushed, the caller commits."""
     if _is_the_last_active_admin(session, user):
         raise v.Refused({"active": NEEDS_AN_ADMIN})
     if user.id == by.id:
         raise v.Refused({"active": "You cannot deactivate yourself."})
     user.active = False
     end_sessions(session, user)
+    push.forget_user(session, user)
     session.flush()
 
 

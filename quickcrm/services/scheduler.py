@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from quickcrm.domain import backup_folder, housekeeping
+from quickcrm.domain import backup_folder, housekeeping, push
 from quickcrm.domain import scheduler as schedule
 from quickcrm.domain import team as teams
 from quickcrm.services import reminder_emails
@@ -29,6 +29,7 @@ CHECK_EVERY = 60.0
 JITTER = 10.0
 PURGE = "purge"
 BACKUP = "backup"
+PUSH = "push"
 
 
 def init_app(app: Flask) -> None:
@@ -54,6 +55,19 @@ def jobs(app: Flask) -> list[schedule.Job]:
         ),
         reminder_emails.job(app),
     ]
+    found.append(
+        schedule.Job(
+            name=PUSH,
+            title="Push reminders",
+            # Every minute: a morning list set for 07:30 arrives at 07:30, not at 07:35;
+            # a run that finds nobody due is one small query.
+            when=schedule.Every(timedelta(minutes=1)),
+            function=push_job(app),
+            # Each phone's push service has push.TIMEOUT to answer; a server killed
+            # mid-run leaves its users' claims to reminders.STALE, not to this lease.
+            lease=timedelta(minutes=10),
+        )
+    )
     folder = app.config.get("BACKUP_DIR")
     if folder:
         found.append(
@@ -68,6 +82,27 @@ def jobs(app: Flask) -> list[schedule.Job]:
             )
         )
     return found
+
+
+def push_job(app: Flask):
+    """The morning list on the phones (quickcrm/domain/push.py) as a scheduled job."""
+
+    def push_reminders(run: schedule.Run) -> str:
+        agenda_path = app.url_map.bind("").build("agenda.index")
+        team = teams.load(
+            run.session, teams.Defaults(time_zone=app.config.get("TIME_ZONE") or None)
+        )
+        http = push.PushHttp(app.config.get("PUSH_CA_FILE"))
+        sender = push.Sender(
+            contact=push.contact(
+                run.session, app.config.get("PUSH_CONTACT"), app.config.get("MAIL_FROM")
+            ),
+            http=http,
+        )
+        with http:
+            return push.send_due(run.session, run.now, team, sender, agenda_path).line()
+
+    return push_reminders
 
 
 def backup_time(app: Flask) -> time:

@@ -108,6 +108,8 @@ def _service_worker_script() -> str:
         "signIn": url_for("auth.login"),
         "agenda": url_for("agenda.index"),
         "style": static_url("app.css"),
+        # A notification's picture (static/sw.js, "Notifications").
+        "icon": static_url("icons/apple-touch-icon.png"),
         # Record pages the phone keeps for a field day offline: these prefixes and an id.
         "records": [
             url_for(endpoint, **{key: 1}).removesuffix("1")

@@ -60,6 +60,11 @@ ACCESS = {
     ("auth.two_step_off", "POST"): "signed-in",
     ("reminders.settings", "GET"): "signed-in",
     ("reminders.settings", "POST"): "signed-in",
+    # Notifications on this phone: each user's own subscriptions only.
+    ("notifications.settings", "GET"): "signed-in",
+    ("notifications.key", "GET"): "signed-in",
+    ("notifications.subscribe", "POST"): "signed-in",
+    ("notifications.unsubscribe", "POST"): "signed-in",
     ("admin.turn_off_two_step", "POST"): "admin",
     ("capture.index", "GET"): "signed-in",
     ("capture.save", "POST"): "signed-in",

@@ -35,6 +35,8 @@ OWNERS = {
     "quickcrm.domain.scheduler.finish",
     "quickcrm.domain.reminders.claim",
     "quickcrm.domain.reminders.mark",
+    # the VAPID key: made once, the first INSERT wins
+    "quickcrm.domain.push.vapid_key",
     "quickcrm.domain.housekeeping._delete_old",
     "quickcrm.domain.housekeeping._delete_abandoned_uploads",
     "quickcrm.domain.housekeeping._delete_spent",
