@@ -14,9 +14,10 @@ PostgreSQL alike:
        "tables": [{"name": "user", "columns": ["id", ...], "rows": [[1, ...], ...]}, ...]}
 
   every table of the models in foreign-key order, each row an array in ``columns`` order;
-  datetimes are ISO 8601 with their UTC offset, dates ISO, decimals and UUIDs strings,
-  bytes base64 — nothing is lost. PostgreSQL is read in one ``REPEATABLE READ``, read-only
-  transaction; SQLite from an online-backup copy, so every table is of the same moment.
+  datetimes are ISO 8601 with their UTC offset, dates and times of day ISO, decimals and
+  UUIDs strings, bytes base64 — nothing is lost. PostgreSQL is read in one
+  ``REPEATABLE READ``, read-only transaction; SQLite from an online-backup copy, so every
+  table is of the same moment.
 
 The lead search index (revision ``0005_lead_search``) is not copied into JSON: it is
 derived from the leads, and the target database rebuilds it as the leads are inserted.
@@ -45,7 +46,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
@@ -289,7 +290,7 @@ def _batch(table: Table, rows: int = BATCH) -> int:
 
 def encode(value: object) -> object:
     """A column's value as JSON can hold it without loss."""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
@@ -511,6 +512,8 @@ def _decoder(column) -> Callable[[object], object]:
         parse = datetime.fromisoformat
     elif kind is date:
         parse = date.fromisoformat
+    elif kind is time:
+        parse = time.fromisoformat
     elif kind is Decimal:
         parse = Decimal
     elif kind is uuid.UUID:

@@ -4,7 +4,8 @@ that checks about every minute whether a job is due, and runs it under the job's
 in the database (``quickcrm/domain/scheduler.py``), so one server runs each run.
 
 The jobs are listed once, in ``jobs``: the hourly purge, the reminder emails every five
-minutes (quickcrm/services/reminder_emails.py), and the nightly backup when
+minutes (quickcrm/services/reminder_emails.py), the push reminders every minute
+(quickcrm/services/push_reminders.py), and the nightly backup when
 ``QUICKCRM_BACKUP_DIR`` is set. ``QUICKCRM_SCHEDULER=false`` keeps the thread from starting
 (the tests, or a deployment that runs ``flask run-scheduled`` from a timer instead). CLI
 commands (``flask db upgrade``…) never start it: they serve no request."""
@@ -19,17 +20,16 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from quickcrm.domain import backup_folder, housekeeping, push
+from quickcrm.domain import backup_folder, housekeeping
 from quickcrm.domain import scheduler as schedule
 from quickcrm.domain import team as teams
-from quickcrm.services import reminder_emails
+from quickcrm.services import push_reminders, reminder_emails
 
 # About every minute, each server at its own moments (so they rarely claim at once).
 CHECK_EVERY = 60.0
 JITTER = 10.0
 PURGE = "purge"
 BACKUP = "backup"
-PUSH = "push"
 
 
 def init_app(app: Flask) -> None:
@@ -54,20 +54,8 @@ def jobs(app: Flask) -> list[schedule.Job]:
             lease=timedelta(minutes=15),
         ),
         reminder_emails.job(app),
+        push_reminders.job(app),
     ]
-    found.append(
-        schedule.Job(
-            name=PUSH,
-            title="Push reminders",
-            # Every minute: a morning list set for 07:30 arrives at 07:30, not at 07:35;
-            # a run that finds nobody due is one small query.
-            when=schedule.Every(timedelta(minutes=1)),
-            function=push_job(app),
-            # Each phone's push service has push.TIMEOUT to answer; a server killed
-            # mid-run leaves its users' claims to reminders.STALE, not to this lease.
-            lease=timedelta(minutes=10),
-        )
-    )
     folder = app.config.get("BACKUP_DIR")
     if folder:
         found.append(
@@ -82,27 +70,6 @@ def jobs(app: Flask) -> list[schedule.Job]:
             )
         )
     return found
-
-
-def push_job(app: Flask):
-    """The morning list on the phones (quickcrm/domain/push.py) as a scheduled job."""
-
-    def push_reminders(run: schedule.Run) -> str:
-        agenda_path = app.url_map.bind("").build("agenda.index")
-        team = teams.load(
-            run.session, teams.Defaults(time_zone=app.config.get("TIME_ZONE") or None)
-        )
-        http = push.PushHttp(app.config.get("PUSH_CA_FILE"))
-        sender = push.Sender(
-            contact=push.contact(
-                run.session, app.config.get("PUSH_CONTACT"), app.config.get("MAIL_FROM")
-            ),
-            http=http,
-        )
-        with http:
-            return push.send_due(run.session, run.now, team, sender, agenda_path).line()
-
-    return push_reminders
 
 
 def backup_time(app: Flask) -> time:

@@ -20,7 +20,7 @@ from quickcrm.domain import push, reminders
 from quickcrm.domain import team as teams
 from quickcrm.domain import users as user_rules
 from quickcrm.models import AppKey, PushSubscription, ReminderSent, User
-from quickcrm.services import scheduler
+from quickcrm.services import push_reminders, scheduler
 from tests import factories
 from tests.conftest import config_for, csrf_token
 from tests.pushservice import PushService, b64url
@@ -299,14 +299,14 @@ def test_two_servers_running_the_job_at_the_same_moment_send_once(
     for server in (app, second_app):
         server.config.update(PUSH_CA_FILE=str(service.cert), TIME_ZONE=LONDON)
     # The servers have been checking all morning: the job is due once a minute.
-    scheduler.run_due(app, now=now - timedelta(minutes=2), only=scheduler.PUSH)
+    scheduler.run_due(app, now=now - timedelta(minutes=2), only=push_reminders.NAME)
     start = threading.Barrier(2)
     outcomes = []
 
     def run(server):
         start.wait()
         with time_machine.travel(now, tick=False):
-            outcomes.extend(scheduler.run_due(server, now=now, only=scheduler.PUSH))
+            outcomes.extend(scheduler.run_due(server, now=now, only=push_reminders.NAME))
 
     threads = [threading.Thread(target=run, args=(s,)) for s in (app, second_app)]
     for thread in threads:
@@ -370,7 +370,7 @@ def test_two_servers_making_the_key_at_once_keep_one(app, second_app):
 
 
 def test_the_job_is_on_the_system_page_every_minute(app, client, admin):
-    [job] = [j for j in scheduler.jobs(app) if j.name == scheduler.PUSH]
+    [job] = [j for j in scheduler.jobs(app) if j.name == push_reminders.NAME]
     assert (job.title, job.when.describe()) == ("Push reminders", "every minute")
     page = client.get("/admin/system").get_data(as_text=True)
     assert "Push reminders" in page
