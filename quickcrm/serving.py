@@ -327,10 +327,12 @@ def wait_for(check, what: str, supervisor: Supervisor, timeout: float):
 
 
 def _stopped_sentence(name: str, code: int, supervisor: Supervisor) -> str:
+    after = "QuickCRM is stopped, nothing is left running."
+    if code < 0:
+        return f"{name} was killed ({signal.Signals(-code).name}); {after}"
     log = supervisor.caddy_log
-    reason = last_error(log) if name == "Caddy" and log else ""
-    why = f": {reason}" if reason else ": see its messages above"
-    return f"{name} stopped (exit code {code}){why}; nothing is left running."
+    reason = (last_error(log) if name == "Caddy" and log else "") or "see its messages above"
+    return f"{name} stopped (exit code {code}): {reason}; {after}"
 
 
 def last_error(log: Path) -> str:
