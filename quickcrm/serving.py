@@ -124,7 +124,10 @@ def caddyfile(site: Site) -> str:
         f"\treverse_proxy {site.upstream} {{",
         "\t\thealth_uri /healthz",
         "\t\thealth_interval 10s",
-        "\t\thealth_timeout 5s",
+        "\t\thealth_timeout 10s",
+        # One app server: a request waits for it to answer again (a restart, a check missed
+        # on a busy machine) rather than getting a 503 at once.
+        "\t\tlb_try_duration 15s",
         "\t}",
         "}",
     ]
@@ -184,15 +187,21 @@ def caddy_version(binary: str) -> tuple[int, int, int]:
     return version  # type: ignore[return-value]
 
 
-def check_port_free(port: int, setting: str, host: str = "") -> None:
-    """Refuse when another program listens on ``port``. A port this user may not open
-    (below 1024) passes: Caddy may still have the capability, and says so if not."""
+def check_port_free(port: int, setting: str, host: str = "", caddy: str | None = None) -> None:
+    """Refuse when another program listens on ``port``, or when ``port`` is below 1024, this
+    user may not open it and ``caddy`` has not been given the capability to."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except PermissionError:
-            return
+            if caddy and _has_capabilities(caddy):
+                return
+            raise Refusal(
+                f"Port {port} needs root: run scripts/serve as root, let Caddy open it"
+                f" (setcap cap_net_bind_service=+ep {caddy}), or set {setting} to a port"
+                " above 1023."
+            ) from None
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
                 raise
@@ -200,6 +209,14 @@ def check_port_free(port: int, setting: str, host: str = "") -> None:
                 f"Port {port} is taken by another program: stop it (ss -ltnp 'sport = :{port}'"
                 f" names it), or set {setting} to a free port."
             ) from None
+
+
+def _has_capabilities(binary: str) -> bool:
+    """Whether ``binary`` carries file capabilities (setcap cap_net_bind_service)."""
+    try:
+        return bool(os.getxattr(os.path.realpath(binary), "security.capability"))
+    except OSError:
+        return False
 
 
 def free_port() -> int:
@@ -440,8 +457,8 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
             f"QUICKCRM_HTTP_PORT and QUICKCRM_HTTPS_PORT are both {options.http_port}:"
             " give them different ports."
         )
-    check_port_free(options.http_port, "QUICKCRM_HTTP_PORT")
-    check_port_free(options.https_port, "QUICKCRM_HTTPS_PORT")
+    check_port_free(options.http_port, "QUICKCRM_HTTP_PORT", caddy=caddy)
+    check_port_free(options.https_port, "QUICKCRM_HTTPS_PORT", caddy=caddy)
     if options.app_port:
         check_port_free(options.app_port, "PORT", "127.0.0.1")
     app_port = options.app_port or free_port()

@@ -63,6 +63,14 @@ class Served:
     def setup_code(self) -> str:
         return re.search(r"^\s+([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\s*$", self.text(), re.M)[1]
 
+    def dump(self) -> None:
+        """Print (shown with a failure) what the script and gunicorn said, and Caddy's
+        warnings and errors."""
+        print(self.text()[-8000:])
+        log = self.instance / "caddy" / "caddy.log"
+        if log.exists():
+            print("".join(line for line in log.open() if '"info"' not in line)[-8000:])
+
     def children(self) -> list[int]:
         """The processes ``scripts/serve`` runs (gunicorn's master, Caddy)."""
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -121,6 +129,9 @@ def running_serve(tmp_path: Path, database_url: str, **env: str):
                 raise AssertionError(f"scripts/serve did not start:\n{served.text()}")
             time.sleep(0.2)
         yield served
+    except BaseException:
+        served.dump()
+        raise
     finally:
         stop_group(process)
 

@@ -87,8 +87,10 @@ def test_a_capture_made_offline_over_https_reaches_the_server_once(
         assert cookies and all(cookie["secure"] for cookie in cookies), cookies
 
         page.goto(f"{address}/")
-        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-        page.wait_for_function(PAGE_CACHED)
+        # The service worker keeps the app shell and the pages of a field day before it takes
+        # over: dozens of requests to one app server on a machine the suite keeps busy.
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=120_000)
+        page.wait_for_function(PAGE_CACHED, timeout=30_000)
         context.set_offline(True)
         page.reload()
         capture(page, "Offline Over HTTPS")
@@ -105,6 +107,9 @@ def test_a_capture_made_offline_over_https_reaches_the_server_once(
                 select(User.email).join(Lead, Lead.owner_id == User.id).limit(1)
             )
         assert (stored, owner) == (1, "ada@example.com")
+    except BaseException:
+        served.dump()
+        raise
     finally:
         browser.close()
         engine.dispose()
