@@ -447,6 +447,32 @@ class Options:
         )
 
 
+def plan(options: Options, upstream: str) -> tuple[Site, str]:
+    """What Caddy serves, and the address phones open."""
+    common = {
+        "upstream": upstream,
+        "http_port": options.http_port,
+        "https_port": options.https_port,
+        "import_max_bytes": options.import_max_bytes,
+    }
+    if options.domain:
+        site = Site(domain=options.domain, acme_email=options.acme_email, **common)
+        return site, site.url(options.domain)
+    lan = lan_addresses()
+    site = Site(hosts=tuple(dict.fromkeys([*lan, "localhost", *options.hostnames])), **common)
+    return site, site.url((lan or [*options.hostnames, "localhost"])[0])
+
+
+def gunicorn_command(options: Options, port: int) -> list[str]:
+    """gunicorn on 127.0.0.1 only: nothing but Caddy may reach it (it trusts the proxy's
+    headers). No control socket: its default path is shared by every gunicorn of the user."""
+    return [
+        *(sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", options.workers, "--threads", options.threads),
+        *("--access-logfile", "-", "--no-control-socket", "wsgi:app"),
+    ]
+
+
 def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
     """Check, start gunicorn then Caddy, print where to go, and supervise until a signal
     (exit 0) or a child stops (a ``Refusal``)."""
@@ -469,30 +495,9 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
     log = folder / "caddy.log"
     supervisor = Supervisor(caddy_log=log)
     try:
-        if options.domain:
-            addresses = resolve(options.domain)
-            if options.check_domain:
-                _probe(options, caddy, caddy_env, folder, addresses)
-            site = Site(
-                upstream=f"127.0.0.1:{app_port}",
-                domain=options.domain,
-                http_port=options.http_port,
-                https_port=options.https_port,
-                import_max_bytes=options.import_max_bytes,
-                acme_email=options.acme_email,
-            )
-            public = site.url(options.domain)
-        else:
-            lan = lan_addresses()
-            names = tuple(dict.fromkeys([*lan, "localhost", *options.hostnames]))
-            site = Site(
-                upstream=f"127.0.0.1:{app_port}",
-                hosts=names,
-                http_port=options.http_port,
-                https_port=options.https_port,
-                import_max_bytes=options.import_max_bytes,
-            )
-            public = site.url((lan or [*options.hostnames, "localhost"])[0])
+        if options.domain and options.check_domain:
+            _probe(options, caddy, caddy_env, folder, resolve(options.domain))
+        site, public = plan(options, f"127.0.0.1:{app_port}")
         root_certificate = folder / ROOT_CERTIFICATE
 
         app_env = {
@@ -506,24 +511,7 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
         if not options.domain:
             app_env["QUICKCRM_CA_ROOT"] = str(root_certificate)
         supervisor.start(
-            "QuickCRM's app server",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{app_port}",
-                "--workers",
-                options.workers,
-                "--threads",
-                options.threads,
-                "--access-logfile",
-                "-",
-                "--no-control-socket",
-                "wsgi:app",
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=app_env,
+            "QuickCRM's app server", gunicorn_command(options, app_port), cwd=ROOT, env=app_env
         )
         wait_for(
             lambda: healthy(f"http://127.0.0.1:{app_port}/healthz"),
@@ -544,26 +532,7 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        if options.domain:
-            context, name, timeout = ssl.create_default_context(), options.domain, 300
-            late = (
-                f"Caddy has no certificate for {options.domain} after 5 minutes: Let's Encrypt"
-                f" must reach this machine on ports 80 and 443 (see {log})."
-            )
-        else:
-            name, timeout = "localhost", 60
-            late = f"Caddy does not answer on HTTPS port {options.https_port} (see {log})."
-
-            def ready_context():
-                if not root_certificate.exists():
-                    return None
-                return ssl.create_default_context(cafile=str(root_certificate))
-
-            context = wait_for(ready_context, late, supervisor, timeout)
-        wait_for(
-            lambda: https_answers(options.https_port, name, context), late, supervisor, timeout
-        )
-
+        wait_for_https(options, root_certificate, log, supervisor)
         _announce(out, site, public, None if options.domain else root_certificate, log)
         while True:
             gone = supervisor.stopped()
@@ -575,6 +544,28 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
         return 0
     finally:
         supervisor.stop()
+
+
+def wait_for_https(options: Options, root: Path, log: Path, supervisor: Supervisor) -> None:
+    """Until Caddy answers /healthz over HTTPS with a certificate this machine trusts: Let's
+    Encrypt's for a domain (a first one may take minutes), else one of Caddy's authority."""
+    if options.domain:
+        name, timeout = options.domain, 300
+        late = (
+            f"Caddy has no certificate for {options.domain} after 5 minutes: Let's Encrypt"
+            f" must reach this machine on ports 80 and 443 (see {log})."
+        )
+        context = ssl.create_default_context()
+    else:
+        name, timeout = "localhost", 60
+        late = f"Caddy does not answer on HTTPS port {options.https_port} (see {log})."
+        context = wait_for(
+            lambda: root.exists() and ssl.create_default_context(cafile=str(root)),
+            late,
+            supervisor,
+            timeout,
+        )
+    wait_for(lambda: https_answers(options.https_port, name, context), late, supervisor, timeout)
 
 
 def _probe(options: Options, caddy: str, env: dict, folder: Path, addresses: list[str]) -> None:
