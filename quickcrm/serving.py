@@ -496,7 +496,7 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
     supervisor = Supervisor(caddy_log=log)
     try:
         if options.domain and options.check_domain:
-            _probe(options, caddy, caddy_env, folder, resolve(options.domain))
+            probe_domain(options, caddy, caddy_env, folder, resolve(options.domain))
         site, public = plan(options, f"127.0.0.1:{app_port}")
         root_certificate = folder / ROOT_CERTIFICATE
 
@@ -568,7 +568,9 @@ def wait_for_https(options: Options, root: Path, log: Path, supervisor: Supervis
     wait_for(lambda: https_answers(options.https_port, name, context), late, supervisor, timeout)
 
 
-def _probe(options: Options, caddy: str, env: dict, folder: Path, addresses: list[str]) -> None:
+def probe_domain(
+    options: Options, caddy: str, env: dict, folder: Path, addresses: list[str]
+) -> None:
     """Serve a random token on port 80 with a Caddy of its own and fetch it by the domain."""
     token = secrets.token_urlsafe(16)
     config = folder / "probe.Caddyfile"

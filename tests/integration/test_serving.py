@@ -7,6 +7,7 @@ to HTTPS, and SIGTERM stops everything."""
 from __future__ import annotations
 
 import http.server
+import os
 import re
 import shutil
 import socket
@@ -23,6 +24,7 @@ from quickcrm.serving import (
     DEFAULT_BODY_LIMIT,
     MB,
     ROOT,
+    Options,
     Refusal,
     Site,
     body_limits,
@@ -30,6 +32,7 @@ from quickcrm.serving import (
     domain_points_here,
     lan_addresses,
     probe_caddyfile,
+    probe_domain,
 )
 from quickcrm.views.imports import UPLOAD_MAX
 from tests.conftest import empty_database
@@ -137,6 +140,19 @@ def test_a_domain_that_reaches_another_server_is_refused_in_one_sentence():
     assert "point its DNS A record at this machine's public address" in str(refusal.value)
 
 
+def test_a_domain_that_reaches_this_machine_passes_the_probe_and_the_probe_is_gone(tmp_path):
+    options = Options.from_env(
+        {
+            "QUICKCRM_DOMAIN": "localhost",
+            "QUICKCRM_HTTP_PORT": str(free_port()),
+            "QUICKCRM_INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    env = {"PATH": os.environ["PATH"], "XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    probe_domain(options, CADDY, env, tmp_path, ["127.0.0.1"])
+    assert wait_until(lambda: port_is_free(options.http_port))
+
+
 def refused(tmp_path, database_url, **env) -> subprocess.CompletedProcess:
     """``python -m quickcrm.serving`` (what scripts/serve ends with) that should not start."""
     _, environment = serve_command(tmp_path, database_url, **env)
@@ -182,6 +198,17 @@ def test_a_port_taken_by_another_program_is_named_and_nothing_starts(tmp_path, d
     sentence = one_sentence(answer)
     assert f"Port {port} is taken by another program" in sentence
     assert "QUICKCRM_HTTPS_PORT" in sentence
+    nothing_started(tmp_path)
+
+
+def test_ports_that_cannot_work_are_refused_in_one_sentence(tmp_path, database_url):
+    sentence = one_sentence(refused(tmp_path, database_url, QUICKCRM_HTTPS_PORT="https"))
+    assert (
+        sentence == "scripts/serve: QUICKCRM_HTTPS_PORT=https is not a port: give a number 1–65535."
+    )
+    port = str(free_port())
+    answer = refused(tmp_path, database_url, QUICKCRM_HTTPS_PORT=port, QUICKCRM_HTTP_PORT=port)
+    assert "give them different ports" in one_sentence(answer)
     nothing_started(tmp_path)
 
 
