@@ -38,6 +38,8 @@ from base64 import b64decode
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gunicorn.glogging import Logger
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 # The oldest Caddy whose Caddyfile syntax this module writes (Debian 12 ships 2.6.2).
@@ -463,13 +465,23 @@ def plan(options: Options, upstream: str) -> tuple[Site, str]:
     return site, site.url((lan or [*options.hostnames, "localhost"])[0])
 
 
+class QuietHealthChecks(Logger):
+    """gunicorn's access log without the health checks (Caddy asks every 10 s), so the
+    console keeps what people did."""
+
+    def access(self, resp, req, environ, request_time):
+        if environ.get("PATH_INFO") != "/healthz":
+            super().access(resp, req, environ, request_time)
+
+
 def gunicorn_command(options: Options, port: int) -> list[str]:
     """gunicorn on 127.0.0.1 only: nothing but Caddy may reach it (it trusts the proxy's
     headers). No control socket: its default path is shared by every gunicorn of the user."""
     return [
         *(sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
         *("--workers", options.workers, "--threads", options.threads),
-        *("--access-logfile", "-", "--no-control-socket", "wsgi:app"),
+        *("--access-logfile", "-", "--logger-class", "quickcrm.serving.QuietHealthChecks"),
+        *("--no-control-socket", "wsgi:app"),
     ]
 
 
