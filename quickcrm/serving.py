@@ -281,7 +281,7 @@ def domain_points_here(domain: str, http_port: int, token: str, addresses: list[
 # ---- the processes --------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In a child, before exec: the kernel stops it if the supervisor dies, so a killed
     ``scripts/serve`` never leaves a Caddy or a gunicorn behind."""
     with contextlib.suppress(OSError, AttributeError):
@@ -297,7 +297,7 @@ class Supervisor:
     caddy_log: Path | None = None
 
     def start(self, name: str, args: list[str], **kwargs) -> subprocess.Popen:
-        self.children[name] = subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)
+        self.children[name] = subprocess.Popen(args, preexec_fn=die_with_parent, **kwargs)
         return self.children[name]
 
     def stopped(self) -> tuple[str, int] | None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from quickcrm.serving import ROOT, ROOT_CERTIFICATE
+from quickcrm.serving import ROOT, ROOT_CERTIFICATE, die_with_parent
 
 READY = "QuickCRM is on HTTPS"
 # A first start installs nothing, but migrates, compresses the static files, starts gunicorn
@@ -112,6 +112,8 @@ def running_serve(tmp_path: Path, database_url: str, **env: str):
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # A test run that is killed takes scripts/serve (and so gunicorn and Caddy) along.
+            preexec_fn=die_with_parent,
         )
     served = Served(
         process,
