@@ -260,7 +260,7 @@ def test_scripts_serve_puts_quickcrm_behind_caddy_on_https_and_stops_it_all(tmp_
             assert "Secure" in cookie and "HttpOnly" in cookie
         assert "SHA-256 fingerprint" in served.text()
         # The console keeps what people did, not a health check every 10 s.
-        assert '"GET /setup HTTP/1.1" 200' in served.text()
+        assert wait_until(lambda: '"GET /setup HTTP/1.1" 200' in served.text())
         assert "GET /healthz" not in served.text()
 
         children = served.children()
