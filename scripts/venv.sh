@@ -7,8 +7,11 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=".venv/.installed-$(basename "$requirements")"
-digest=$(cat "$requirements" requirements.txt requirements-ocr.txt constraints.txt | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+digest_of() { cat "$1" requirements.txt requirements-ocr.txt constraints.txt | sha256sum | cut -d' ' -f1; }
+installed() { [ "$(cat ".venv/.installed-$(basename "$1")" 2>/dev/null)" = "$(digest_of "$1")" ]; }
+digest=$(digest_of "$requirements")
+# requirements-dev.txt includes requirements.txt: the tests' .venv runs the app as it is.
+if ! installed "$requirements" && ! { [ "$requirements" = requirements.txt ] && installed requirements-dev.txt; }; then
   echo "Installing $requirements into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$requirements" -c constraints.txt
