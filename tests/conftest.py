@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from quickcrm import create_app, migrate
+from quickcrm import ROOT, create_app, migrate
 from quickcrm.config import TestConfig
 from quickcrm.db import make_engine
 from quickcrm.domain.leads import list_leads
@@ -380,3 +380,20 @@ def mail_app(app, smtp_server):
     configuration back after the test)."""
     app.config.update(MAIL_URL=smtp_server.url(), MAIL_FROM=SENDER, MAIL_TIMEOUT=5)
     return app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_as_edited():
+    """WhiteNoise prefers a static file's .gz/.br copy: copies left by scripts/run or
+    scripts/serve (the HTTPS tests run it, and it compresses the working tree's files, as
+    for a team) would hide an edit made since from the browser tests. None before the run,
+    none after it."""
+
+    def remove_copies():
+        for pattern in ("*.gz", "*.br"):
+            for copy in (ROOT / "static").rglob(pattern):
+                copy.unlink(missing_ok=True)
+
+    remove_copies()
+    yield
+    remove_copies()

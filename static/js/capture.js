@@ -107,7 +107,7 @@ function showSaved(item) {
 // still untouched, puts it back in the form (as the server's form did, online).
 let saved = {};
 const REFUSED_AT_ONCE_MS = 15 * 1000;
-const DOUBLE_TAP_MS = 2 * 1000;
+const DOUBLE_TAP_MS = 1000;
 const shownSaved = () => document.querySelector("#capture-status [data-saved]");
 const isShown = (uuid) => shownSaved()?.dataset.saved === uuid;
 

@@ -132,6 +132,6 @@ def test_a_double_tap_on_save_keeps_one_lead_and_says_saved(make_live_user, live
     on_server(page, "Double Dora")
     assert lead_names(live_db) == ["Double Dora"]
     # A tap on Save with an empty form later is a mistake the rep is told about.
-    page.wait_for_timeout(2100)
+    page.wait_for_timeout(1100)
     save.tap()
     expect(page.get_by_role("status")).to_contain_text("Not saved — enter a name")
