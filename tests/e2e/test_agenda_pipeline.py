@@ -48,7 +48,9 @@ def test_a_due_follow_up_is_done_with_a_next_date(page, make_live_user, live_db)
     assert [a.due_on for a in open_ones] == [in_three_days]
 
 
-def test_an_opportunity_moves_stage_from_its_menu_and_the_totals_follow(page, make_live_user, live_db):
+def test_an_opportunity_moves_stage_from_its_menu_and_the_totals_follow(
+    page, make_live_user, live_db
+):
     rep = make_live_user()
     new = live_db.scalar(select(Stage).where(Stage.name == "New"))
     live_db.add(
