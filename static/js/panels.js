@@ -1,6 +1,6 @@
-// Disclosure panels (Done and Snooze on the agenda, Lost on the board and an opportunity), and
-// dragging cards between the board's stage columns on a desktop.
-// Without this file every panel is simply open.
+// Disclosure panels (Done and Snooze on the agenda, a card's menu and Lost on the board, Lost on
+// an opportunity), and dropping a card dragged to another of the board's stage columns (board.js
+// does the rest). Without this file every panel is simply open.
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-disclose]");

@@ -1,5 +1,5 @@
-"""A rep's day on a phone: the agenda's Done moves a follow-up; the board moves a stage in
-one tap."""
+"""A rep's day on a phone: the agenda's Done moves a follow-up; the board moves a stage from
+the card's menu."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ def test_a_due_follow_up_is_done_with_a_next_date(page, make_live_user, live_db)
     assert [a.due_on for a in open_ones] == [in_three_days]
 
 
-def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_live_user, live_db):
+def test_an_opportunity_moves_stage_from_its_menu_and_the_totals_follow(
+    page, make_live_user, live_db
+):
     rep = make_live_user()
     new = live_db.scalar(select(Stage).where(Stage.name == "New"))
     live_db.add(
@@ -72,6 +74,8 @@ def test_an_opportunity_moves_stage_in_one_tap_and_the_totals_follow(page, make_
     expect(new_column.get_by_test_id("sums-New")).to_contain_text("10,000")
 
     card = new_column.get_by_role("listitem").filter(has_text="Acme — first order")
+    # Stage, Won and Lost are behind the card's menu.
+    card.get_by_role("button", name="Actions for Acme — first order").tap()
     card.get_by_label("Stage").select_option("Proposal")
 
     status = page.get_by_role("status").filter(has_text="moved to")

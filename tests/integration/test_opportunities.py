@@ -70,7 +70,12 @@ def test_lost_needs_a_reason(client, rep, db):
     token = csrf_token(client, "/opportunities")
     response = client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token})
     assert response.status_code == 422
-    assert "Choose why it was lost." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Choose why it was lost." in page
+    # The card's menu and its Lost panel stay open on the board, the error in view.
+    assert re.search(rf'aria-expanded="true"\s+aria-controls="actions-{o.id}"', page)
+    assert f'id="actions-{o.id}" class="opp-menu" data-keep-open' in page
+    assert f'aria-expanded="true" aria-controls="lost-{o.id}"' in page
     db.refresh(o)
     assert o.outcome == "open"
     client.post(f"/opportunities/{o.id}/lost", data={"csrf_token": token, "lost_reason": "Price"})
