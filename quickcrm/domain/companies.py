@@ -27,6 +27,13 @@ from quickcrm.models import (
 )
 
 LIST_LIMIT = 100
+# The orders of the companies and contacts lists: by name, A to Z or Z to A.
+NAME_SORTS = ("name", "-name")
+
+
+def _sort_of(args: Mapping[str, str]) -> str:
+    sort = (args.get("sort") or "").strip()
+    return sort if sort in NAME_SORTS else "name"
 
 
 @dataclass
@@ -38,6 +45,7 @@ class CompanyQuery(ListQuery):
     type: str = ""
     rating: str = ""
     segment_id: int | None = None
+    sort: str = "name"
 
     @classmethod
     def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
@@ -48,6 +56,7 @@ class CompanyQuery(ListQuery):
             "type": kind if kind in COMPANY_TYPES else "",
             "rating": rating if rating in COMPANY_RATINGS else "",
             "segment_id": v.record_id(args.get("segment")),
+            "sort": _sort_of(args),
         }
 
     def filter_args(self) -> dict[str, str]:
@@ -56,6 +65,7 @@ class CompanyQuery(ListQuery):
             "type": self.type,
             "rating": self.rating,
             "segment": str(self.segment_id or ""),
+            "sort": "" if self.sort == "name" else self.sort,
         }
 
 
@@ -74,7 +84,14 @@ def companies_found(query: CompanyQuery) -> Select:
         stmt = stmt.where(
             or_(*(c.icontains(typed, autoescape=True) for c in (Company.name, Company.industry)))
         )
-    return stmt.order_by(Company.name_sort, Company.id)
+    return _by_name(stmt, Company, query.sort)
+
+
+def _by_name(stmt: Select, model, sort: str) -> Select:
+    """``stmt`` in name order (``sort`` "-name": Z to A), the id breaking ties."""
+    if sort == "-name":
+        return stmt.order_by(model.name_sort.desc(), model.id.desc())
+    return stmt.order_by(model.name_sort, model.id)
 
 
 def search_companies(session: Session, q: str = "") -> list[Company]:
@@ -88,16 +105,25 @@ class ContactQuery(ListQuery):
 
     q: str = ""
     company_id: int | None = None
+    sort: str = "name"
 
     @classmethod
     def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
-        return {"q": (args.get("q") or "")[:200], "company_id": v.record_id(args.get("company"))}
+        return {
+            "q": (args.get("q") or "")[:200],
+            "company_id": v.record_id(args.get("company")),
+            "sort": _sort_of(args),
+        }
 
     def filter_args(self) -> dict[str, str]:
-        return {"q": self.q, "company": str(self.company_id or "")}
+        return {
+            "q": self.q,
+            "company": str(self.company_id or ""),
+            "sort": "" if self.sort == "name" else self.sort,
+        }
 
 
-def contacts_found(q: str = "", company_id: int | None = None) -> Select:
+def contacts_found(q: str = "", company_id: int | None = None, sort: str = "name") -> Select:
     """The contacts list's statement for the search ``q`` (at the company ``company_id``
     when given), in its order (see ``companies_found``)."""
     stmt = select(Contact)
@@ -107,7 +133,7 @@ def contacts_found(q: str = "", company_id: int | None = None) -> Select:
         typed = q.strip()
         searched = (Contact.name, Contact.email, Contact.phone)
         stmt = stmt.where(or_(*(c.icontains(typed, autoescape=True) for c in searched)))
-    return stmt.order_by(Contact.name_sort, Contact.id)
+    return _by_name(stmt, Contact, sort)
 
 
 def contacts_at(session: Session, company_id: int | None) -> list[Contact]:
@@ -128,14 +154,14 @@ class ListPage:
     after: int | None
 
 
-def _page(session: Session, stmt: Select, model, after: str) -> ListPage:
+def _page(session: Session, stmt: Select, model, after: str, sort: str = "name") -> ListPage:
     """``LIST_LIMIT`` rows of ``stmt`` from just after the row whose id is ``after`` (keyset
-    paging on the ``(name_sort, id)`` index of revision 0020: a later page reads as few rows
-    as the first)."""
+    paging on the ``(name_sort, id)`` index of revision 0020, read backwards for Z to A: a
+    later page reads as few rows as the first)."""
     last = v.chosen(session, model, after)
     if last is not None:
-        key = tuple_(model.name_sort, model.id)
-        stmt = stmt.where(key > tuple_(literal(last.name_sort), last.id))
+        key, at = tuple_(model.name_sort, model.id), tuple_(literal(last.name_sort), last.id)
+        stmt = stmt.where(key < at if sort == "-name" else key > at)
     rows = list(session.scalars(stmt.limit(LIST_LIMIT + 1)))
     more = len(rows) > LIST_LIMIT
     del rows[LIST_LIMIT:]
@@ -145,14 +171,15 @@ def _page(session: Session, stmt: Select, model, after: str) -> ListPage:
 def company_page(session: Session, query: CompanyQuery) -> ListPage:
     """A page of the companies list (with each row's segment, in one query)."""
     stmt = companies_found(query).options(selectinload(Company.segment))
-    return _page(session, stmt, Company, query.after)
+    return _page(session, stmt, Company, query.after, query.sort)
 
 
 def contact_page(session: Session, query: ContactQuery) -> ListPage:
     """A page of the contacts list; each row names the contact's company: one query for
     all of them, not one a row."""
-    stmt = contacts_found(query.q, query.company_id).options(selectinload(Contact.company))
-    return _page(session, stmt, Contact, query.after)
+    stmt = contacts_found(query.q, query.company_id, query.sort)
+    stmt = stmt.options(selectinload(Contact.company))
+    return _page(session, stmt, Contact, query.after, query.sort)
 
 
 COMPANY_FIELDS = ("name", "type", "rating", "industry", "website", "phone", "address")

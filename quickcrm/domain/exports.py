@@ -184,7 +184,7 @@ def contact_export(query: companies.ContactQuery) -> Export:
         ("Updated at (UTC)", Contact.updated_at),
     ]
     statement = (
-        companies.contacts_found(query.q)
+        companies.contacts_found(query.q, sort=query.sort)
         .outerjoin_from(Contact, Company, Contact.company_id == Company.id)
         .outerjoin_from(Contact, owner, Contact.owner_id == owner.id)
     )

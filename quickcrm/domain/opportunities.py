@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from quickcrm.domain import validation as v
@@ -355,13 +355,15 @@ def update_opportunity(
 
 @dataclass
 class OpportunityQuery(ListQuery):
-    """The opportunities list's filters, read from the URL (a value the list does not offer
-    is ignored), and its cursor ("<close date>.<id>", ".<id>" among the undated)."""
+    """The opportunities list's filters and sort, read from the URL (a value the list does
+    not offer is ignored), and its cursor ("<close date>.<id>", ".<id>" among the undated;
+    "<value>:<id>" sorted by value)."""
 
     owner_id: int | None = None
     stage_id: int | None = None
     close_month: date | None = None  # the first day of the month
     outcome: str = ""
+    sort: str = "close"
 
     @classmethod
     def filters_from(cls, args: Mapping[str, str]) -> dict[str, object]:
@@ -375,6 +377,7 @@ class OpportunityQuery(ListQuery):
             "stage_id": v.record_id(args.get("stage_id")),
             "close_month": month,
             "outcome": outcome if outcome in OUTCOMES else "",
+            "sort": args.get("sort") if args.get("sort") in LIST_SORTS else "close",
         }
 
     def filter_args(self) -> dict[str, str]:
@@ -383,9 +386,13 @@ class OpportunityQuery(ListQuery):
             "stage_id": str(self.stage_id or ""),
             "close_month": self.close_month.strftime("%Y-%m") if self.close_month else "",
             "outcome": self.outcome,
+            "sort": "" if self.sort == "close" else self.sort,
         }
 
 
+# The list's orders: by close date (soonest first, the undated last), by value (the biggest
+# first) or by value the other way round ("-value"); the id breaks ties.
+LIST_SORTS = ("close", "value", "-value")
 LIST_PAGE = 100
 
 
@@ -406,15 +413,34 @@ def opportunity_list(session: Session, query: OpportunityQuery) -> OpportunityPa
         selectinload(Opportunity.owner),
         selectinload(Opportunity.stage),
     )
-    start = _after(query.after)
+    start = _after(query.after) if query.sort == "close" else _after_value(query)
     if start is not None:
         stmt = stmt.where(start)
     found = list(session.scalars(stmt.limit(LIST_PAGE + 1)))
     if len(found) <= LIST_PAGE:
         return OpportunityPage(found, None)
     last = found[LIST_PAGE - 1]
-    cursor = f"{last.close_on.isoformat() if last.close_on else ''}.{last.id}"
+    if query.sort == "close":
+        cursor = f"{last.close_on.isoformat() if last.close_on else ''}.{last.id}"
+    else:
+        cursor = f"{last.value}:{last.id}"
     return OpportunityPage(found[:LIST_PAGE], cursor)
+
+
+def _after_value(query: OpportunityQuery):
+    """The condition "after the cursor's row" in value order, or ``None`` for a missing or
+    malformed cursor."""
+    raw_value, colon, raw_id = (query.after or "").partition(":")
+    last_id = v.record_id(raw_id) if colon else None
+    try:
+        last_value = Decimal(raw_value)
+    except ArithmeticError:
+        return None
+    # Only a value the column can hold (Numeric(14, 2)) is one of this list's.
+    if last_id is None or not last_value.is_finite() or abs(last_value) >= 10**12:
+        return None
+    key, at = tuple_(Opportunity.value, Opportunity.id), tuple_(literal(last_value), last_id)
+    return key < at if query.sort == "value" else key > at
 
 
 def _after(cursor: str | None):
@@ -447,4 +473,8 @@ def opportunities_filtered(filters: OpportunityQuery) -> Select:
         start = filters.close_month
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         query = query.where(Opportunity.close_on >= start, Opportunity.close_on < end)
+    if filters.sort == "value":
+        return query.order_by(Opportunity.value.desc(), Opportunity.id.desc())
+    if filters.sort == "-value":
+        return query.order_by(Opportunity.value, Opportunity.id)
     return query.order_by(Opportunity.close_on.is_(None), Opportunity.close_on, Opportunity.id)
