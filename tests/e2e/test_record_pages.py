@@ -11,6 +11,7 @@ from sqlalchemy import select
 from quickcrm.models import Activity, Lead
 from tests import factories
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import violations
 
 SCREENS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1280, "height": 800}}
 
@@ -68,6 +69,7 @@ def test_the_lead_page_leads_with_the_record(page, live_db, screen):
     expect(page.get_by_label("What happened or what to do")).to_be_hidden()
     page.get_by_text("Log activity").click()
     expect(page.get_by_label("Kind")).to_be_focused()
+    assert violations(page) == []  # the form open, in the page's flow
     page.get_by_label("Kind").select_option("Call")
     page.get_by_label("What happened or what to do").fill("Called back, demo on Friday")
     page.get_by_role("button", name="Log it").click()
@@ -80,6 +82,7 @@ def test_the_lead_page_leads_with_the_record(page, live_db, screen):
     page.locator("#field-source").get_by_text("Trade show").click()
     source = page.get_by_label("Source")
     expect(source).to_be_focused()
+    assert violations(page) == []  # a field open in place
     source.fill("Bakery fair")
     source.press("Enter")
     row = page.locator("#field-source")
