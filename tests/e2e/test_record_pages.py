@@ -96,3 +96,29 @@ def test_the_lead_page_leads_with_the_record(page, live_db, screen):
         select(Activity.text).where(Activity.lead_id == lead.id, Activity.kind == "call")
     ).all()
     assert "Called back, demo on Friday" in texts
+
+
+def test_a_company_is_edited_in_place_and_its_history_comes_first(page, live_db):
+    cora = factories.user(live_db, "cora@example.com", "coordinator", "Cora Coordinator")
+    acme = factories.company(live_db, "Acme Ltd", phone="+44 20 7946 0001")
+    factories.contact(live_db, acme, "Ann Smith")
+    for number in range(1, 6):
+        live_db.add(Activity(kind="call", text=f"Spoke {number}", author_id=cora.id, company=acme))
+    live_db.commit()
+    sign_in(page, "cora@example.com")
+    page.goto(f"/companies/{acme.id}")
+
+    history = page.get_by_role("region", name="Timeline")
+    box = history.get_by_role("listitem").first.bounding_box()
+    assert box["y"] + box["height"] <= first_screen_bottom(page)
+    assert page.get_by_role("region", name="Contacts").bounding_box()["y"] > box["y"]
+
+    # One Edit opens the form where the facts are; Save changes refreshes them.
+    expect(page.get_by_label("Phone")).to_be_hidden()
+    page.get_by_text("Edit", exact=True).click()
+    page.get_by_label("Phone").fill("+44 20 7946 0999")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved — Acme Ltd")).to_be_visible()
+    expect(page.get_by_role("link", name="Call +44 20 7946 0999")).to_be_visible()
+    live_db.expire_all()
+    assert live_db.get(type(acme), acme.id).phone == "+44 20 7946 0999"
