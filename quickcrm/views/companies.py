@@ -114,7 +114,9 @@ def update(company_id: int):
     if wants_page():
         flash(f"Saved — {company.name}.")
         return redirect(url_for("companies.detail", company_id=company.id), 303)
-    return render(TEMPLATE, ["company_form"], saved=True, **_context(company))
+    # The form says Saved; the heading and facts above it are refreshed out of band.
+    blocks = ["company_form", "company_facts"]
+    return render(TEMPLATE, blocks, saved=True, facts_oob=True, **_context(company))
 
 
 # --- a new contact at the company (anyone signed in) ---------------------------------------

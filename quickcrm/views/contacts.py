@@ -85,7 +85,9 @@ def update(contact_id: int):
     if wants_page():
         flash(f"Saved — {contact.name}.")
         return redirect(url_for("contacts.detail", contact_id=contact.id), 303)
-    return render(TEMPLATE, ["contact_form"], saved=True, **_context(contact))
+    # The form says Saved; the heading and facts above it are refreshed out of band.
+    blocks = ["contact_form", "contact_facts"]
+    return render(TEMPLATE, blocks, saved=True, facts_oob=True, **_context(contact))
 
 
 @bp.post("/<int:contact_id>/activities")

@@ -157,10 +157,13 @@ def update(opportunity_id: int):
     if not form.ok:
         return _detail(opportunity, form, 422)
     db.commit()
-    flash(f"Saved — {opportunity.title}.")
     if wants_page():
+        flash(f"Saved — {opportunity.title}.")
         return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id), 303)
-    return _detail(opportunity, opportunities.OpportunityForm.of(opportunity))
+    # The form says Saved; the facts above it are refreshed out of band.
+    form = opportunities.OpportunityForm.of(opportunity)
+    blocks = ("opportunity_form", "opportunity_facts")
+    return _detail(opportunity, form, blocks=blocks, saved=True, facts_oob=True)
 
 
 @bp.post("/<int:opportunity_id>/activities")

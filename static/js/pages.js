@@ -179,6 +179,22 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// A tap on a lead field's value opens its row, as its pencil does (a link in the value —
+// Call, Email — still does its own thing).
+document.addEventListener("click", (event) => {
+  const row = event.target.closest?.(".lead-field:not(.editing)");
+  if (!row || event.target.closest("a, button, audio, input, select, textarea")) return;
+  if (window.getSelection()?.toString()) return; // selecting text to copy it
+  row.querySelector(".edit-field")?.click();
+});
+
+// Log activity: the form opens with the focus on its first control (Kind).
+document.addEventListener("toggle", (event) => {
+  if (event.target.matches?.("[data-log-control]") && event.target.open) {
+    event.target.querySelector("select, textarea")?.focus();
+  }
+}, true);
+
 // Account: the phone may suggest its own time zone when it differs from the one in use —
 // never switched silently; the rep taps "Use it", then saves.
 const suggest = document.querySelector("[data-zone-suggest]");

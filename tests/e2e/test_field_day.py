@@ -286,6 +286,7 @@ def test_a_note_made_offline_on_a_kept_lead_page_is_stored_once(make_live_user, 
     page.context.set_offline(True)
     page.reload()
     expect(page.get_by_role("status").filter(has_text="Offline")).to_be_visible()
+    page.get_by_text("Log activity").tap()
     page.get_by_label("What happened or what to do").fill("Met at the stand, wants a demo")
     page.get_by_role("button", name="Log it").tap()
     expect(page.get_by_text("1 update waiting to sync")).to_be_visible()

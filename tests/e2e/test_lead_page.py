@@ -49,7 +49,8 @@ def test_edit_the_phone_and_the_next_action_then_log_a_call(page, make_live_user
     expect(row.get_by_role("status")).to_have_text("Saved")
     expect(row).to_contain_text("Send the quote")
 
-    # A call, logged through the kinds form, joins the timeline.
+    # A call, logged through the kinds form behind Log activity, joins the timeline.
+    page.get_by_text("Log activity").tap()
     page.get_by_label("Kind").select_option("Call")
     page.get_by_label("What happened or what to do").fill("Called, wants a demo on Friday")
     page.get_by_role("button", name="Log it").tap()
