@@ -40,6 +40,10 @@ def test_no_screen_scrolls_sideways_on_a_phone(page, demo_screens):
 BAR_ROWS = """() => new Set([...document.querySelectorAll("nav[aria-label=Main] .nav-areas > li")]
   .filter(li => li.offsetParent !== null)
   .map(li => Math.round(li.getBoundingClientRect().top))).size"""
+# Each label of the bar on one line (the current one too): none broken inside a word.
+ONE_LINE_LABELS = """() => [...document.querySelectorAll("nav[aria-label=Main] .nav-label")]
+  .filter(el => el.offsetParent !== null)
+  .every(el => el.getClientRects().length === 1 && el.getBoundingClientRect().height < 24)"""
 # A person's or a company's name on the agenda that is cut instead of wrapped.
 CUT_NAMES = """() => [...document.querySelectorAll(".agenda-who, .agenda-who a, .agenda-company")]
   .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.textContent.trim())"""
@@ -60,6 +64,7 @@ def test_at_200_percent_text_and_320_px_the_bar_is_one_row_and_names_wrap(
         height = page.viewport_size["height"]
         page.goto("/")
         assert page.evaluate(BAR_ROWS) == 1, label
+        assert page.evaluate(ONE_LINE_LABELS), label
         bar = page.get_by_role("navigation", name="Main").bounding_box()
         assert bar["height"] < 0.15 * height, (label, bar)
         # Save within one screen of scrolling, clear of the bar.
