@@ -441,11 +441,16 @@ def reactivate(session: Session, user: User) -> None:
     session.flush()
 
 
-def hand_over(session: Session, user: User, to: User) -> dict[str, int]:
+def hand_over(session: Session, user: User, to: User, *, by: User) -> dict[str, int]:
     """Give everything ``user`` is responsible for to ``to`` — their open leads (with their
     follow-ups), companies, open opportunities and open activities — and say how many of
-    each moved (a rep who leaves, docs/pipeline.md, "Existing customers"). The caller commits it as
-    one transaction."""
+    each moved (a rep who leaves, docs/pipeline.md, "Existing customers"), as the admin
+    ``by`` asked. The caller commits it as one transaction.
+
+    Never one's own work, as one never deactivates oneself: an admin who leaves is handed
+    over by another admin."""
+    if user.id == by.id:
+        raise v.Refused({"to": "You cannot hand over your own work: another admin does that."})
     if to.id == user.id:
         raise v.Refused({"to": "Choose someone else to hand over to."})
     if not to.active:

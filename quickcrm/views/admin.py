@@ -117,7 +117,7 @@ def remove_lost_reason(reason_id: int):
     try:
         stages.remove_lost_reason(get_session(), reason)
     except v.Refused as exc:
-        return _refused(exc, "reason")
+        return _refused(exc, "reasons")
     return _done(f"Removed the lost reason {reason.name}.")
 
 
@@ -145,11 +145,10 @@ def _users_page(
     failed: str = "",
     *,
     linked: User | None = None,
-    purpose: str = "",
     secret: str = "",
 ):
-    """The users page; after an invite or a reset, with the one-time link to choose a
-    password, in this answer alone (no-store): only its hash is kept."""
+    """The list of users and the invite form; after an invite, with the new user's one-time
+    link to choose a password, in this answer alone (no-store): only its hash is kept."""
     response = render(
         "admin/users.html",
         ["content"],
@@ -159,15 +158,49 @@ def _users_page(
         failed=failed,
         form=request.form,
         linked=linked,
-        purpose=purpose,
         link=url_for("auth.choose_password", token=secret, _external=True) if secret else "",
     )
     return *response, {"Cache-Control": "no-store"}
 
 
+def _user_page(person: User, status: int = 200, errors: dict | None = None, secret: str = ""):
+    """One user's page: their role, deactivating them, a new password link, handing their
+    work over. After a reset, with the one-time link, in this answer alone (no-store)."""
+    db = get_session()
+    response = render(
+        "admin/user.html",
+        ["content"],
+        status=status,
+        person=person,
+        takers=[other for other in users.active_users(db) if other.id != person.id],
+        errors=errors or {},
+        form=request.form,
+        link=url_for("auth.choose_password", token=secret, _external=True) if secret else "",
+    )
+    return *response, {"Cache-Control": "no-store"}
+
+
+def _refused_on(person: User, exc: v.Refused):
+    """``person``'s page again, 422, with the refusal next to its field."""
+    get_session().rollback()
+    return _user_page(person, 422, exc.errors)
+
+
+def _done_with(person: User, message: str):
+    """Commit what the request did, then back to ``person``'s page with ``message``."""
+    get_session().commit()
+    flash(message)
+    return redirect(url_for("admin.user_page", user_id=person.id), 303)
+
+
 @bp.get("/users")
 def user_list():
     return _users_page()
+
+
+@bp.get("/users/<int:user_id>")
+def user_page(user_id: int):
+    return _user_page(get_or_404(User, user_id))
 
 
 @bp.post("/users/invite")
@@ -185,7 +218,7 @@ def invite_user():
         return _refused(exc, "new", _users_page)
     db.commit()
     _mail_link(user, secret, "You are invited to QuickCRM", "choose your password")
-    return _users_page(201, linked=user, purpose="invite", secret=secret)
+    return _users_page(201, linked=user, secret=secret)
 
 
 def _mail_link(user: User, secret: str, subject: str, what: str) -> None:
@@ -211,12 +244,13 @@ def reset_password(user_id: int):
     user = get_or_404(User, user_id)
     db = get_session()
     if user.id == current_user.id:
-        refusal = v.Refused({"password": "Change your own password under Change password."})
-        return _refused(refusal, f"user-{user_id}", _users_page)
+        return _refused_on(
+            user, v.Refused({"password": "Change your own password under Change password."})
+        )
     secret = accounts.reset(db, user, utcnow())
     db.commit()
     _mail_link(user, secret, "Choose a new QuickCRM password", "choose a new password")
-    return _users_page(linked=user, purpose="reset", secret=secret)
+    return _user_page(user, secret=secret)
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -225,8 +259,8 @@ def change_role(user_id: int):
     try:
         users.change_role(get_session(), user, request.form.get("role", ""), by=current_user)
     except v.Refused as exc:
-        return _refused(exc, f"user-{user_id}", _users_page)
-    return _done(f"{user.name} is now {user.role}.", "admin.user_list")
+        return _refused_on(user, exc)
+    return _done_with(user, f"{user.name} is now {user.role}.")
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -235,8 +269,8 @@ def deactivate_user(user_id: int):
     try:
         users.deactivate(get_session(), user, by=current_user)
     except v.Refused as exc:
-        return _refused(exc, f"user-{user_id}", _users_page)
-    return _done(f"Deactivated {user.name}: they can no longer sign in.", "admin.user_list")
+        return _refused_on(user, exc)
+    return _done_with(user, f"Deactivated {user.name}: they can no longer sign in.")
 
 
 @bp.post("/users/<int:user_id>/two-step/off")
@@ -247,10 +281,9 @@ def turn_off_two_step(user_id: int):
     try:
         two_step.disable(get_session(), user)
     except v.Refused as exc:
-        return _refused(exc, f"user-{user_id}", _users_page)
-    return _done(
-        f"Two-step sign-in is off for {user.name}; they are signed out everywhere.",
-        "admin.user_list",
+        return _refused_on(user, exc)
+    return _done_with(
+        user, f"Two-step sign-in is off for {user.name}; they are signed out everywhere."
     )
 
 
@@ -260,22 +293,21 @@ def hand_over(user_id: int):
     user = get_or_404(User, user_id)
     db = get_session()
     to = v.chosen(db, User, request.form.get("to"))
-    if to is None:
-        refusal = v.Refused({"to": "Choose who takes over."})
-        return _refused(refusal, f"user-{user_id}", _users_page)
     try:
-        moved = users.hand_over(db, user, to)
+        if to is None:
+            raise v.Refused({"to": "Choose who takes over."})
+        moved = users.hand_over(db, user, to, by=current_user)
     except v.Refused as exc:
-        return _refused(exc, f"user-{user_id}", _users_page)
+        return _refused_on(user, exc)
     counts = ", ".join(f"{count} {what}" for what, count in moved.items())
-    return _done(f"Handed over from {user.name} to {to.name}: {counts}.", "admin.user_list")
+    return _done_with(user, f"Handed over from {user.name} to {to.name}: {counts}.")
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 def reactivate_user(user_id: int):
     user = get_or_404(User, user_id)
     users.reactivate(get_session(), user)
-    return _done(f"Reactivated {user.name}: they can sign in again.", "admin.user_list")
+    return _done_with(user, f"Reactivated {user.name}: they can sign in again.")
 
 
 def _tokens_page(status: int = 200, errors: dict | None = None, created=None, secret: str = ""):

@@ -186,9 +186,22 @@ function enhance(root) {
   setUpDictation(root);
 }
 
+// A page sent back with a refusal (422) puts the focus on the first field in error and
+// shows it with its message, wherever the form is on the page (a long admin page had its
+// error off screen). A page that focuses a field of its own (autofocus) keeps that.
+function focusFirstError() {
+  if (document.querySelector("[autofocus]")) return;
+  // (A refusal that belongs to no field is marked data-refusal, focusable with tabindex=-1.)
+  const field = document.querySelector("main form [aria-invalid=true], main [data-refusal]");
+  if (!field || field.closest("details:not([open])")) return;
+  field.focus({ preventScroll: true });
+  (field.closest(".field") || field).scrollIntoView({ block: "center" });
+}
+
 // New content: htmx's swaps (pages.js) and the capture page's own (capture.js, sync.js).
 document.addEventListener("htmx:load", (event) => enhance(event.detail.elt));
 document.addEventListener("quickcrm:load", (event) => enhance(event.detail.elt));
 // A module runs once the page is parsed (as a deferred script does).
 enhance(document);
 showConnection();
+focusFirstError();

@@ -46,6 +46,8 @@ function showPreview(formEl) {
   previewUrl = photo ? URL.createObjectURL(photo) : null;
   img.hidden = !photo;
   if (previewUrl) img.src = previewUrl; else img.removeAttribute("src");
+  const button = formEl.querySelector("[data-card-button]");
+  if (button) button.textContent = photo ? "Photograph it again" : "Photograph a card";
 }
 
 // A field filled from the card says so (for screen readers too) until it is edited.

@@ -164,6 +164,7 @@ def demo_screens(live_db, live_app, make_live_user) -> list[str]:
         "/leads/review", f"/leads/{lead}", f"/leads/{lead}/convert",
         "/companies/", f"/companies/{company}", "/contacts/", f"/contacts/{contact}",
         "/opportunities", "/opportunities/list", f"/opportunities/{opportunity}",
-        "/forecast", "/admin", "/admin/users", "/admin/system", "/admin/phones",
+        "/forecast", "/admin", "/admin/users", f"/admin/users/{coordinator.id}",
+        "/admin/system", "/admin/phones",
         "/account/password",
     ]  # fmt: skip

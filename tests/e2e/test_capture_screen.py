@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quickcrm.models import Lead
+from tests.card_photos import sample
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_capture import screenshot_path
 from tests.e2e.test_offline import capture, kept, on_server, open_app_ready_for_offline
@@ -88,3 +89,26 @@ def test_eight_waiting_captures_are_one_line_and_sync_now_waits_for_a_network(
     page.context.set_offline(False)
     expect(page.get_by_text("0 waiting to sync", exact=True)).to_be_visible()
     assert len(live_db.scalars(select(Lead)).all()) == 8
+
+
+def test_the_card_photo_is_a_camera_button_that_shows_the_photo_taken(page, make_live_user):
+    make_live_user()
+    sign_in(page)
+    button = page.locator(".camera-button")
+    expect(button).to_be_visible()
+    expect(button).to_have_text("Photograph a card")
+    box = button.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44
+    photo = page.get_by_label("Card photo", exact=True)
+    expect(photo).to_have_attribute("type", "file")
+    expect(photo).to_have_attribute("capture", "environment")
+    thumbnail = page.get_by_role("img", name="The card photo")
+    expect(thumbnail).to_be_hidden()
+    # The label is the button: a tap on it opens the camera (here, the file chooser).
+    with page.expect_file_chooser() as chooser:
+        button.click()
+    _, card = sample(3)
+    chooser.value.set_files(files=[{"name": "card.jpg", "mimeType": "image/jpeg", "buffer": card}])
+    expect(thumbnail).to_be_visible()
+    assert thumbnail.evaluate("img => img.naturalWidth") > 0
+    expect(button).to_have_text("Photograph it again")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -23,16 +25,38 @@ def new_user(client, **values):
 
 
 def test_admin_page_links_to_users_which_lists_everyone(client, admin, make_user):
-    make_user("rita@example.com", "rep", "Rita Rep")
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
     assert 'href="/admin/users"' in client.get("/admin").get_data(as_text=True)
     page = client.get("/admin/users").get_data(as_text=True)
     assert 'Ada Admin</strong> <span class="badge">you</span>' in page
     assert "Rita Rep" in page and "rita@example.com" in page
-    assert ">Deactivate Rita Rep</button>" in page
+    assert f'href="/admin/users/{rita.id}"' in page and f'href="/admin/users/{admin.id}"' in page
     assert '<label for="role">Role</label>' in page and ">Invite user</button>" in page
-    assert ">Reset password of Rita Rep</button>" in page
-    assert "Reset password of Ada Admin" not in page  # their own: under Change password
+    assert "Deactivate" not in page  # one line a person: the rest is on their page
     assert "Temporary password" not in page  # nobody types another person's password
+
+
+def test_a_users_page_has_what_an_admin_does_for_them(client, admin, make_user):
+    rita = make_user("rita@example.com", "rep", "Rita Rep")
+    response = client.get(f"/admin/users/{rita.id}")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    assert '<h1 class="admin-person">Rita Rep</h1>' in page and "rita@example.com" in page
+    for action in ("role", "reset-password", "hand-over", "deactivate"):
+        assert f'action="/admin/users/{rita.id}/{action}"' in page, action
+    assert '<label for="role">Role</label>' in page
+    assert '>Deactivate<span class="visually-hidden"> Rita Rep</span></button>' in page
+    assert '>Reset password<span class="visually-hidden"> of Rita Rep</span></button>' in page
+    takers = re.findall(r'<option value="(\d+)"\s*>([^<]+)</option>', page)
+    assert takers == [(str(admin.id), "Ada Admin")]  # never Rita herself
+    assert client.get("/admin/users/9999").status_code == 404
+
+
+def test_an_admins_own_page_offers_nothing_they_may_not_do(client, admin):
+    page = client.get(f"/admin/users/{admin.id}").get_data(as_text=True)
+    assert "This is you" in page and 'href="/account/password"' in page
+    for action in ("role", "reset-password", "hand-over", "deactivate"):
+        assert f'action="/admin/users/{admin.id}/{action}"' not in page, action
 
 
 def test_admin_invites_a_user_who_has_no_password_yet(app, client, admin, db):
@@ -94,9 +118,11 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app, client, admin,
     token = csrf_token(client, "/admin/users")
     response = client.post(f"/admin/users/{rita.id}/deactivate", data={"csrf_token": token})
     assert response.status_code == 303
-    page = client.get("/admin/users").get_data(as_text=True)
+    assert response.location.endswith(f"/admin/users/{rita.id}")
+    page = client.get(response.location).get_data(as_text=True)
     assert "Deactivated Rita Rep: they can no longer sign in." in page
-    assert ">Reactivate Rita Rep</button>" in page and "Deactivate Rita Rep<" not in page
+    assert f'action="/admin/users/{rita.id}/reactivate"' in page
+    assert f'action="/admin/users/{rita.id}/deactivate"' not in page
     db.expire_all()
     assert rita.active is False
 
@@ -162,6 +188,7 @@ def test_only_admins_reach_the_user_routes(client, sign_in_as, make_user, db, ro
     for method, url in user_routes(target.id):
         data = {"csrf_token": token, "role": "admin", **new_user_form()}
         assert client.open(url, method=method, data=data).status_code == 403, url
+    assert client.get(f"/admin/users/{target.id}").status_code == 403
     db.expire_all()
     assert target.role == "rep" and target.active
     assert db.scalar(select(User).where(User.email == "nina@example.com")) is None

@@ -106,11 +106,16 @@ def test_admin_hands_over_everything_of_a_rep(client, db, admin, make_user):
                     company=company)  # fmt: skip
     db.add_all([company, open_deal, won_deal, task])
     db.commit()
-    page = client.get("/admin/users").get_data(as_text=True)
-    assert "Hand over everything of Sam Rep" in page
+    page = client.get(f"/admin/users/{sam.id}").get_data(as_text=True)
+    assert "Hand over everything of Sam Rep to" in page
     token = csrf_token(client, "/admin/users")
     refused = client.post(f"/admin/users/{sam.id}/hand-over", data={"csrf_token": token})
     assert refused.status_code == 422 and "Choose who takes over." in refused.get_data(as_text=True)
+    to_herself = client.post(
+        f"/admin/users/{sam.id}/hand-over", data={"csrf_token": token, "to": str(sam.id)}
+    )
+    assert to_herself.status_code == 422
+    assert "Choose someone else to hand over to." in to_herself.get_data(as_text=True)
     data = {"csrf_token": token, "to": str(alex.id)}
     response = client.post(f"/admin/users/{sam.id}/hand-over", data=data, follow_redirects=True)
     assert (
@@ -121,6 +126,22 @@ def test_admin_hands_over_everything_of_a_rep(client, db, admin, make_user):
     assert (open_lead.owner_id, closed_lead.owner_id) == (alex.id, sam.id)
     assert (company.owner_id, task.assignee_id) == (alex.id, alex.id)
     assert (open_deal.owner_id, won_deal.owner_id) == (alex.id, sam.id)
+
+
+def test_an_admin_cannot_hand_over_their_own_work(client, db, admin, make_user):
+    """As they cannot deactivate themselves: another admin hands over an admin who leaves."""
+    bea = make_user("bea@example.com", "admin", "Bea Admin")
+    (mine,) = _leads_of(db, admin, "My lead")
+    assert "Hand over everything" not in client.get(f"/admin/users/{admin.id}").get_data(
+        as_text=True
+    )
+    token = csrf_token(client, "/admin/users")
+    data = {"csrf_token": token, "to": str(bea.id)}
+    refused = client.post(f"/admin/users/{admin.id}/hand-over", data=data)
+    assert refused.status_code == 422
+    assert "You cannot hand over your own work" in refused.get_data(as_text=True)
+    db.expire_all()
+    assert mine.owner_id == admin.id
 
 
 def test_a_coordinator_cannot_hand_over(client, db, coordinator, make_user):

@@ -128,6 +128,7 @@ ACCESS = {
     ("admin.add_lost_reason", "POST"): "admin",
     ("admin.remove_lost_reason", "POST"): "admin",
     ("admin.user_list", "GET"): "admin",
+    ("admin.user_page", "GET"): "admin",
     ("admin.invite_user", "POST"): "admin",
     ("admin.reset_password", "POST"): "admin",
     ("admin.change_role", "POST"): "admin",
