@@ -52,7 +52,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -80,6 +79,7 @@ from bench.crash import (  # noqa: E402
     free_port,
     percentile,
     prepare,
+    stop,
     verify,
 )
 from quickcrm.config import Config  # noqa: E402
@@ -160,13 +160,7 @@ class Caddy:
         raise SystemExit("caddy did not answer within 30 s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop(self.process, 10)
 
 
 def _status(port: int, path: str) -> int | None:

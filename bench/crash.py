@@ -163,13 +163,19 @@ class Server:
         return victims
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop(self.process, 15)
+
+
+def stop(process: subprocess.Popen | None, timeout: float) -> None:
+    """End a server started in a session of its own: SIGTERM, then after ``timeout``
+    seconds SIGKILL to its whole process group."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _state(pid: int) -> str:

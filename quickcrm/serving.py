@@ -300,6 +300,18 @@ class Supervisor:
         self.children[name] = subprocess.Popen(args, preexec_fn=die_with_parent, **kwargs)
         return self.children[name]
 
+    def start_caddy(self, caddy: str, config: Path, env: dict, log: Path) -> subprocess.Popen:
+        """Caddy with the Caddyfile ``config``, writing to ``log``."""
+        with log.open("a") as log_file:
+            return self.start(
+                "Caddy",
+                [caddy, "run", "--config", str(config), "--adapter", "caddyfile"],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
     def stopped(self) -> tuple[str, int] | None:
         for name, child in self.children.items():
             if child.poll() is not None:
@@ -528,15 +540,7 @@ def serve(options: Options, env: dict[str, str], out=sys.stdout) -> int:
 
         config = folder / "Caddyfile"
         config.write_text(caddyfile(site))
-        with log.open("a") as log_file:
-            supervisor.start(
-                "Caddy",
-                [caddy, "run", "--config", str(config), "--adapter", "caddyfile"],
-                env=caddy_env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        supervisor.start_caddy(caddy, config, caddy_env, log)
         wait_for_https(options, root_certificate, log, supervisor)
         _announce(out, site, public, None if options.domain else root_certificate, log)
         while True:
@@ -582,15 +586,7 @@ def probe_domain(
     config.write_text(probe_caddyfile(options.http_port, token))
     probe = Supervisor(caddy_log=folder / "caddy.log")
     try:
-        with (folder / "caddy.log").open("a") as log_file:
-            probe.start(
-                "Caddy",
-                [caddy, "run", "--config", str(config), "--adapter", "caddyfile"],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        probe.start_caddy(caddy, config, env, folder / "caddy.log")
         wait_for(
             lambda: fetch(f"http://127.0.0.1:{options.http_port}{PROBE_PATH}{token}")[1] == token,
             f"Caddy does not answer on HTTP port {options.http_port} (see {folder / 'caddy.log'}).",
