@@ -9,7 +9,12 @@ document.addEventListener("click", (event) => {
   const open = button.getAttribute("aria-expanded") !== "true";
   button.setAttribute("aria-expanded", open ? "true" : "false");
   panel.hidden = !open;
-  if (open) panel.querySelector("textarea, select, input:not([type=hidden]), button")?.focus();
+  if (!open) return;
+  // The field a panel starts with, unless the button names another (data-focus: the board's
+  // Stage, which stands just before the card's menu) that is on show.
+  const named = button.dataset.focus && document.getElementById(button.dataset.focus);
+  const first = named && named.getClientRects().length ? named : null;
+  (first || panel.querySelector("textarea, select, input:not([type=hidden]), button"))?.focus();
 });
 
 function enhance(root) {
