@@ -76,9 +76,11 @@ from bench.crash import (  # noqa: E402
     Browser,
     Phone,
     Server,
+    drain,
     free_port,
     percentile,
     prepare,
+    start_phones,
     stop,
     verify,
 )
@@ -494,13 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         if caddy is None:
             for phone in phones:
                 phone.browser = RoundRobin([a.port, b.port])
-        threads = [
-            threading.Thread(target=phone.run, args=(stop, draining), daemon=True)
-            for phone in phones
-        ]
-        load_started = time.perf_counter()
-        for thread in threads:
-            thread.start()
+        threads, load_started = start_phones(phones, stop, draining)
         time.sleep(args.kill_after)
         a_before = captures_answered(access_log(workdir, "a"))
         killed_at = time.perf_counter()
@@ -512,10 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         a_log_at_restart = (access_log(workdir, "a")).stat().st_size
         b_during = captures_answered(access_log(workdir, "b"))
         time.sleep(max(0.0, args.seconds - (time.perf_counter() - load_started)))
-        draining.set()
-        for thread in threads:
-            thread.join(timeout=120)
-        stuck = sum(thread.is_alive() for thread in threads)
+        stuck = len(drain(threads, draining))
         elapsed = time.perf_counter() - load_started
         stop.set()
         served = {

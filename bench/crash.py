@@ -166,6 +166,28 @@ class Server:
         stop(self.process, 15)
 
 
+def start_phones(
+    phones: list, stop: threading.Event, draining: threading.Event
+) -> tuple[list[threading.Thread], float]:
+    """Each phone capturing in a thread of its own from now; the threads and when they
+    started (perf_counter)."""
+    threads = [
+        threading.Thread(target=phone.run, args=(stop, draining), daemon=True) for phone in phones
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    return threads, started
+
+
+def drain(threads: list[threading.Thread], draining: threading.Event) -> list[threading.Thread]:
+    """Let the phones send what they still hold (two minutes at most); those that could not."""
+    draining.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    return [thread for thread in threads if thread.is_alive()]
+
+
 def stop(process: subprocess.Popen | None, timeout: float) -> None:
     """End a server started in a session of its own: SIGTERM, then after ``timeout``
     seconds SIGKILL to its whole process group."""
@@ -478,7 +500,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     server = Server(env, free_port(), args.workers, args.threads, workdir / "gunicorn.log")
     stop, draining = threading.Event(), threading.Event()
-    threads: list[threading.Thread] = []
     try:
         accounts = prepare(url, args.clients, run_id)
         phones = [
@@ -486,13 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             for n, (email, password) in enumerate(accounts, start=1)
         ]
         first_start = server.start()
-        threads = [
-            threading.Thread(target=phone.run, args=(stop, draining), daemon=True)
-            for phone in phones
-        ]
-        load_started = time.perf_counter()
-        for thread in threads:
-            thread.start()
+        threads, load_started = start_phones(phones, stop, draining)
         cycles = []
         for _ in range(args.cycles):
             load = chance.uniform(*LOAD_BEFORE_KILL)
@@ -511,10 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                     "restart s": restart,
                 }
             )
-        draining.set()
-        for thread in threads:
-            thread.join(timeout=120)
-        stuck = [t for t in threads if t.is_alive()]
+        stuck = drain(threads, draining)
         elapsed = time.perf_counter() - load_started
         stop.set()
         server.stop()
