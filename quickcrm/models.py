@@ -41,6 +41,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 
+from quickcrm.domain.keys import EMAIL_KEY_MAX, PERSON_KEY_MAX, email_key, person_key, phone_tail
 from quickcrm.domain.sorting import SORT_KEY_MAX, sort_key
 
 ROLES = ("rep", "coordinator", "admin")
@@ -110,6 +111,20 @@ def name_sort_column() -> MappedColumn[str]:
     inserts that bypass both carry it: an import's rows (quickcrm/domain/imports/run.py),
     a restore's (the backup has the column). An UPDATE that sets a name sets it too."""
     return mapped_column(String(SORT_KEY_MAX), default=_sort_key_of_name, server_default="")
+
+
+def key_column(type_, source: str, key, server_default: str | None = None) -> MappedColumn:
+    """A matching key of the ``source`` column (quickcrm/domain/keys.py), indexed: a row
+    inserted from a dict gets it from its ``source`` value; an object whenever ``source``
+    is set (``_matching_keys`` below). Bulk inserts that bypass both carry it themselves."""
+
+    def default(context):
+        return key(context.get_current_parameters().get(source))
+
+    return mapped_column(
+        type_, default=default, server_default=server_default, index=True,
+        nullable=server_default is None,
+    )  # fmt: skip
 
 
 class Base(DeclarativeBase):
@@ -237,6 +252,18 @@ class Lead(Timestamped, Base):
     from_card: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The CSV import that created it (undoing the import removes it); ``None`` otherwise.
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import.id"), index=True)
+    # The optional fields behind *More* (revision 0026): the person to ask for when the lead
+    # is a business, where it is, and the size of the sale (the team's currency).
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    potential_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # What duplicate matching compares (quickcrm/domain/keys.py), kept in step with the
+    # name, email and phone by the listeners below and the columns' defaults.
+    name_key: Mapped[str] = key_column(String(PERSON_KEY_MAX), "name", person_key, "")
+    email_key: Mapped[str | None] = key_column(String(EMAIL_KEY_MAX), "email", email_key)
+    phone_tail: Mapped[str | None] = key_column(String(20), "phone", phone_tail)
+    # Set when merged into another lead (quickcrm/domain/merge.py): the lead kept.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"), index=True)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     converted_by: Mapped[User | None] = relationship(foreign_keys=[converted_by_id])
@@ -248,6 +275,9 @@ class Lead(Timestamped, Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="Attachment.id",
+    )
+    categories: Mapped[list[Category]] = relationship(
+        secondary="lead_category", order_by="Category.position"
     )
 
 
@@ -284,6 +314,11 @@ class Company(Timestamped, Base):
     segment: Mapped[Segment | None] = relationship()
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
     opportunities: Mapped[list[Opportunity]] = relationship(back_populates="company")
+    # The categories of the leads converted into it (quickcrm/domain/convert.py), and any
+    # added on its page: tags, several per company, where its segment is one.
+    categories: Mapped[list[Category]] = relationship(
+        secondary="company_category", order_by="Category.position"
+    )
 
 
 class Contact(Timestamped, Base):
@@ -302,6 +337,8 @@ class Contact(Timestamped, Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     # The CSV import that created it (undoing the import removes it); ``None`` otherwise.
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import.id"), index=True)
+    # The name as duplicate matching compares it (quickcrm/domain/keys.py, revision 0026).
+    name_key: Mapped[str] = key_column(String(PERSON_KEY_MAX), "name", person_key, "")
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
 
@@ -457,6 +494,60 @@ class LostReason(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     position: Mapped[int]
+
+
+class Category(Base):
+    """One of the team's own tags for leads (Admin → *Categories*): "industry", "north of
+    the river", "size of company"… A lead has any number; converting it gives them to its
+    company."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int]
+
+
+class LeadCategory(Base):
+    __tablename__ = "lead_category"
+
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("category.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CompanyCategory(Base):
+    __tablename__ = "company_category"
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("category.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LeadMerge(Base):
+    """One lead merged into another (quickcrm/domain/merge.py): who did it and when, and
+    what undoing it within a day puts back — the kept lead's values before, the merged
+    lead's status, the activities and attachments moved — as JSON in ``undo``."""
+
+    __tablename__ = "lead_merge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undo: Mapped[str] = mapped_column(Text)
+
+    kept: Mapped[Lead] = relationship(foreign_keys=[kept_id])
+    merged: Mapped[Lead] = relationship(foreign_keys=[merged_id])
+    merged_by: Mapped[User | None] = relationship()
 
 
 class Segment(Base):
@@ -641,6 +732,20 @@ def _sort_keys(model) -> None:
 
 for _named in (User, Lead, Company, Contact):
     _sort_keys(_named)
+
+
+def _matching_keys(attribute, column: str, key) -> None:
+    """Keep the matching key ``column`` in step with ``attribute`` whenever it is set."""
+
+    @event.listens_for(attribute, "set", retval=False)
+    def _value_set(target, value, _old, _initiator) -> None:
+        setattr(target, column, key(value))
+
+
+_matching_keys(Lead.name, "name_key", person_key)
+_matching_keys(Lead.email, "email_key", email_key)
+_matching_keys(Lead.phone, "phone_tail", phone_tail)
+_matching_keys(Contact.name, "name_key", person_key)
 
 
 @event.listens_for(Session, "after_flush")
