@@ -44,3 +44,24 @@ def phone_tail(phone: str | None) -> str | None:
     if len(digits) < PHONE_MIN_DIGITS:
         return None
     return digits[-PHONE_TAIL:]
+
+
+# Per table, the keys kept beside a value: {value column: (key column, function)}.
+KEYED = {
+    "lead": {
+        "name": ("name_key", person_key),
+        "email": ("email_key", email_key),
+        "phone": ("phone_tail", phone_tail),
+    },
+    "contact": {"name": ("name_key", person_key)},
+}
+
+
+def keys_of(table: str, values: dict) -> dict:
+    """The matching keys of the values ``values`` sets on a row of ``table``: for writes
+    that bypass the models (an import's bulk INSERTs and UPDATEs)."""
+    return {
+        column: key(values[name])
+        for name, (column, key) in KEYED.get(table, {}).items()
+        if name in values
+    }

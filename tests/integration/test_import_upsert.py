@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quickcrm.domain.imports import run
+from quickcrm.domain.keys import person_key
 from quickcrm.models import Activity, Contact, Import, ImportChange, ImportRefusal, Lead
 from tests import factories
 from tests.conftest import csrf_token
@@ -301,3 +302,26 @@ def test_the_report_always_says_how_many_were_skipped_and_refused(client, admin,
     page = report(client, import_id)
     assert "1 imported" in page and "0 duplicates skipped" in page and "0 refused" in page
     assert "filled in" not in page and "warning" not in page
+
+
+def test_imported_and_updated_records_carry_their_matching_keys(client, admin, db):
+    # The import writes rows without the models (COPY, bulk UPDATEs): the duplicate hint and
+    # the merge list read these keys (quickcrm/domain/keys.py).
+    ann = factories.lead(db, admin, "Ann Old", email="ann@acme.example")
+    import_id = imported_with(client, LEADS, "update")
+    (ann,) = reread(db, ann)
+    assert (ann.name_key, ann.email_key, ann.phone_tail) == (
+        "ann smith", "ann@acme.example", "079460958",
+    )  # fmt: skip
+    cleo = db.scalars(select(Lead).where(Lead.import_id == import_id, Lead.name == "Cleo Ng")).one()
+    assert (cleo.name_key, cleo.email_key, cleo.phone_tail) == (
+        "cleo ng", "cleo@initech.example", None,
+    )  # fmt: skip
+    undo(client, import_id)
+    (ann,) = reread(db, ann)
+    assert (ann.name_key, ann.email_key, ann.phone_tail) == ("ann old", "ann@acme.example", None)
+
+    imported_with(client, CONTACTS, "update", kind="companies")
+    assert all(
+        contact.name_key == person_key(contact.name) for contact in db.scalars(select(Contact))
+    )

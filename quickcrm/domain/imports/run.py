@@ -50,6 +50,7 @@ from quickcrm.domain.imports.rows import (
     duplicate_keys,
     spreadsheet_safe,
 )
+from quickcrm.domain.keys import keys_of, person_key
 from quickcrm.domain.leads import NEXT_ACTION_TEXT
 from quickcrm.domain.matching import email_domain
 from quickcrm.domain.sorting import sort_key
@@ -650,6 +651,7 @@ def _write_values(session: Session, table: Table, values: dict[int, dict], now) 
         fields = dict(fields, updated_at=now)
         if "name" in fields:
             fields["name_sort"] = sort_key(fields["name"])
+        fields.update(keys_of(table.name, fields))
         params = {f"_{name}": value for name, value in fields.items()}
         groups.setdefault(tuple(sorted(fields)), []).append({"_id": record_id, **params})
     for names, params in groups.items():
@@ -781,6 +783,7 @@ def _import_leads(session: Session, upload: Import, rows: list[Row], region: str
         leads.append(
             {
                 **values,
+                **keys_of("lead", {"name": None, "email": None, "phone": None, **values}),
                 "name_sort": sort_key(values["name"]),
                 "uuid": uuid.uuid4(),
                 "status": "open",
@@ -864,6 +867,7 @@ def _import_companies(
             "company_id": companies[company_key(row.values)],
             "name": row.values["name"],
             "name_sort": sort_key(row.values["name"]),
+            "name_key": person_key(row.values["name"]),
             "title": row.values.get("title"),
             "email": row.values.get("email"),
             "phone": row.values.get("phone"),
