@@ -5,6 +5,7 @@ Possible duplicates list, and what reps and bad input get."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -142,3 +143,43 @@ def test_possible_duplicates_list(client, db, coordinator, pair):
     _merge(client, merged, kept)
     empty = client.get("/leads/duplicates?by=name").get_data(as_text=True)
     assert "No open leads share a name" in empty
+
+
+@pytest.mark.commits  # threads, each with a connection of its own
+def test_two_coordinators_merging_the_same_pair_at_once_merge_it_once(app, db, make_user):
+    cora = make_user("coordinator@example.com", "coordinator", "Cora")
+    one = factories.lead(db, cora, "Maria Novak", source="Fair")
+    two = factories.lead(db, cora, "Maria Novak", source="Web")
+    clients = [app.test_client() for _ in range(4)]
+    for client in clients:
+        client.post(
+            "/login",
+            data={"email": cora.email, "password": "correct horse battery",
+                  "csrf_token": csrf_token(client)},
+        )  # fmt: skip
+    # Two merge two into one, two merge one into two: the pair both ways.
+    jobs = [(client, (two, one) if n % 2 == 0 else (one, two)) for n, client in enumerate(clients)]
+    forms = [csrf_token(client, f"/leads/{a.id}/merge/{b.id}") for client, (a, b) in jobs]
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def merge(client, pair, token):
+        merged, kept = pair
+        barrier.wait()
+        response = client.post(f"/leads/{merged.id}/merge/{kept.id}", data={"csrf_token": token})
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=merge, args=(client, pair, token))
+        for (client, pair), token in zip(jobs, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 409, 409, 409]
+    db.expire_all()
+    assert len(db.scalars(select(LeadMerge)).all()) == 1
+    leads = {lead.id: lead for lead in db.scalars(select(Lead))}
+    assert sorted(lead.merged_into_id is None for lead in leads.values()) == [False, True]
+    assert sorted(lead.status for lead in leads.values()) == ["disqualified", "open"]
