@@ -539,11 +539,13 @@ def duplicate_groups(
 ) -> DuplicateGroups:
     """Groups of open leads sharing the key ``kind`` (email, phone or name), in the key's
     order after ``after``. The keys held by two leads or more are read from the key's index
-    (GROUP BY … HAVING, in index order, a few hundred at a time), then the open leads of
-    those keys; a key whose leads are mostly closed is skipped. Bounded: at most
-    ``READS_MAX`` reads of keys, whatever the table's size."""
+    (GROUP BY … HAVING, in index order, a few hundred at a time), then the ids of the open
+    leads of those keys, and only then the leads of the groups shown; a key with fewer than
+    two open leads is skipped. Bounded: at most ``READS_MAX`` reads of keys, whatever the
+    table's size."""
     column, heading = DUPLICATE_KEYS[kind]
     found = DuplicateGroups(kind, heading)
+    groups: list[list[int]] = []
     last = after
     for _ in range(READS_MAX):
         stmt = (
@@ -558,24 +560,30 @@ def duplicate_groups(
             stmt = stmt.where(column > last)
         keys = list(session.scalars(stmt))
         if not keys:
-            return found
-        leads = session.scalars(
-            select(Lead)
+            break
+        rows = session.execute(
+            select(column, Lead.id)
             .where(column.in_(keys), *_open())
             .order_by(column, Lead.captured_at, Lead.id)
         )
-        by_key: dict[str, list[Lead]] = {}
-        for lead in leads:
-            by_key.setdefault(getattr(lead, column.key), []).append(lead)
+        by_key: dict[str, list[int]] = {}
+        for key, lead_id in rows:
+            by_key.setdefault(key, []).append(lead_id)
         for key in keys:
-            group = by_key.get(key, [])
-            if len(group) > 1:
-                found.groups.append(group)
-                if len(found.groups) == limit:
+            if len(by_key.get(key, ())) > 1:
+                groups.append(by_key[key])
+                if len(groups) == limit:
                     found.next_after = key
-                    return found
+                    break
+        if found.next_after is not None:
+            break
         last = keys[-1]
         if len(keys) < KEYS_PER_READ:
-            return found
-    found.next_after = last
+            break
+    else:
+        found.next_after = last
+    shown = {lead.id: lead for lead in session.scalars(
+        select(Lead).where(Lead.id.in_([i for group in groups for i in group]))
+    )}  # fmt: skip
+    found.groups = [[shown[i] for i in group] for group in groups]
     return found
