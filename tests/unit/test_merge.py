@@ -364,3 +364,16 @@ def test_likely_duplicates_and_search_offer_open_leads_only(db, people):
     assert merging.likely_duplicates(db, lead) == [same]
     assert merging.merge_targets(db, lead, "Novak") == [same]
     assert merging.merge_targets(db, lead, "") == []
+
+
+def test_the_weekly_meeting_counts_a_merged_pair_as_one_new_lead(db, people):
+    from quickcrm.domain import meeting
+
+    rep, other, boss = people
+    snapshot = meeting.take_snapshot(db, boss, now=utcnow() - timedelta(days=7))
+    kept = factories.lead(db, rep, "Maria", temperature="hot")
+    merged = factories.lead(db, rep, "Maria", temperature="hot")
+    merging.merge_leads(db, kept, merged, {}, boss)
+    found = meeting.compare(db, snapshot, None, TODAY)
+    assert found.new_leads == [("Rita Rep", "hot", 1)]
+    assert found.disqualified == []  # merged, not judged
