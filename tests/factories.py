@@ -3,6 +3,7 @@ a test names only the fields it is about."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from quickcrm.models import (
     Import,
     ImportChunk,
     Lead,
+    LeadMerge,
     LostReason,
     Opportunity,
     Segment,
@@ -170,6 +172,7 @@ def one_of_each(
         db.add(ImportChunk(import_id=upload.id, number=0, rows='[[2, "Ann", "a@x.example"]]'))
         db.commit()
     token, _secret = api_token(db, owner)
+    kept, merge = merged_pair(db, owner, importer)
     return {
         "lead_id": lena.id,
         "company_id": made.id,
@@ -186,4 +189,27 @@ def one_of_each(
         "attachment_id": note.id,
         "import_id": upload.id,
         "job_name": "purge",
+        "kept_id": kept.id,
+        "merge_id": merge.id,
     }
+
+
+def merged_pair(db: Session, owner: User, merger: User) -> tuple[Lead, LeadMerge]:
+    """A lead of ``owner``'s and another merged into it by ``merger`` (nothing moved), as
+    quickcrm/domain/merge.py leaves them: the kept lead and the merge."""
+    kept = lead(db, owner, "Kim Kept", email="kim@kept.example")
+    gone = lead(
+        db, owner, "Kim Kept", status="disqualified", disqualified_reason="Merged into Kim Kept",
+        merged_into_id=kept.id,
+    )  # fmt: skip
+    undo = {
+        "kept_before": {}, "kept_after": {}, "activities": [], "closed": [], "assignees": {},
+        "attachments": [], "categories": [], "audit": None,
+        "merged_before": {"status": "open", "disqualified_reason": None, "owner_id": owner.id},
+    }  # fmt: skip
+    merge = LeadMerge(
+        kept_id=kept.id, merged_id=gone.id, merged_by_id=merger.id, undo=json.dumps(undo)
+    )
+    db.add(merge)
+    db.commit()
+    return kept, merge

@@ -154,6 +154,8 @@ def compare(
             select(owner.name, Lead.temperature, func.count(Lead.id))
             .join(owner, owner.id == Lead.owner_id)
             .where(Lead.created_at >= start, Lead.created_at < end)
+            # A lead merged into another was the same person captured twice: counted once.
+            .where(Lead.merged_into_id.is_(None))
             .group_by(owner.name, Lead.temperature)
             .order_by(owner.name, Lead.temperature)
         )
@@ -170,6 +172,7 @@ def compare(
         session.scalars(
             select(Lead)
             .where(Lead.status == "disqualified", Lead.updated_at >= start, Lead.updated_at < end)
+            .where(Lead.merged_into_id.is_(None))  # merged, not judged
             .order_by(Lead.updated_at)
             .limit(LIST_LIMIT)
         )

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from quickcrm.db import get_session
 from quickcrm.domain import activities, attachments, convert, leads, offline, ownership, users
+from quickcrm.domain import merge as merging
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
 from quickcrm.web.formats import friendly_date, phone_region, today, viewer_days
@@ -103,14 +104,35 @@ def _detail_context(lead: Lead, **extra) -> dict:
             if lead.status == "converted" and current_user.can("coordinator")
             else None
         ),
+        **_merge_context(db, lead),
         **extra,
     }
 
 
+def _merge_context(db, lead: Lead) -> dict:
+    """The lead page's "Merged — name · Undo" for coordinators: the newest merge into
+    this lead (or the one that merged it) still within its day, and why it may not be
+    undone."""
+    merged_into = db.get(Lead, lead.merged_into_id) if lead.merged_into_id else None
+    if not current_user.can("coordinator"):
+        return {"merge": None, "merged_into": merged_into}
+    merge = merging.merge_of(db, lead) if lead.merged_into_id else merging.latest_merge(db, lead)
+    refusal = merging.undo_refusal(db, merge, current_user) if merge else None
+    if merge is None or refusal == merging.TOO_LATE:
+        return {"merge": None, "merged_into": merged_into}
+    return {"merge": merge, "merge_undo_refusal": refusal, "merged_into": merged_into}
+
+
 @bp.get("/<int:lead_id>")
 def detail(lead_id: int):
-    """The lead page; ``?edit=<field>`` opens that field's form (the no-JavaScript way)."""
+    """The lead page; ``?edit=<field>`` opens that field's form (the no-JavaScript way).
+    A lead merged into another leads to that one, when the viewer may see it (as a merged
+    company's page does, quickcrm/views/companies.py)."""
     lead = _lead_for(lead_id)
+    kept = get_session().get(Lead, lead.merged_into_id) if lead.merged_into_id else None
+    if kept is not None and (kept.owner_id == current_user.id or current_user.can("coordinator")):
+        flash(f"{lead.name} was merged into {kept.name}.")
+        return redirect(url_for("leads.detail", lead_id=kept.id), 303)
     edit = request.args.get("edit")
     open_field = edit if edit in leads.LEAD_FIELDS and leads.edit_refusal(lead) is None else None
     return render(TEMPLATE, ["content"], **_detail_context(lead, open_field=open_field))

@@ -155,13 +155,14 @@ def demo_screens(live_db, live_app, make_live_user) -> list[str]:
     live_db.commit()
     make_live_user("admin@example.com", "admin", "Ada Admin")
     coordinator = live_db.scalar(select(User).where(User.role == "coordinator"))
-    lead = live_db.scalar(select(Lead.id).where(Lead.status == "open").limit(1))
+    lead, other = live_db.scalars(select(Lead.id).where(Lead.status == "open").limit(2))
     company = live_db.scalar(select(Company.id).limit(1))
     contact = live_db.scalar(select(Contact.id).limit(1))
     opportunity = live_db.scalar(select(Opportunity.id).limit(1))
     return [
         "/", "/agenda", f"/agenda?user={coordinator.id}", "/agenda/calendar", "/leads/",
         "/leads/review", f"/leads/{lead}", f"/leads/{lead}/convert",
+        "/leads/duplicates", f"/leads/{lead}/merge?q=a", f"/leads/{lead}/merge/{other}",
         "/companies/", f"/companies/{company}", "/contacts/", f"/contacts/{contact}",
         "/opportunities", "/opportunities/list", f"/opportunities/{opportunity}",
         "/forecast", "/admin", "/admin/users", f"/admin/users/{coordinator.id}",

@@ -86,6 +86,12 @@ ACCESS = {
     ("leads.snooze", "POST"): "owner",
     ("leads.disqualify", "POST"): "coordinator",
     ("leads.reopen", "POST"): "coordinator",
+    # Merging two leads, its undo and the possible duplicates (quickcrm/views/lead_merges.py).
+    ("merges.pick", "GET"): "coordinator",
+    ("merges.compare", "GET"): "coordinator",
+    ("merges.merge", "POST"): "coordinator",
+    ("merges.undo", "POST"): "coordinator",
+    ("merges.duplicates", "GET"): "coordinator",
     ("convert.form", "GET"): "coordinator",
     ("convert.convert", "POST"): "coordinator",
     # Coordinators may ask; only the one who converted (or an admin) gets it done (409).

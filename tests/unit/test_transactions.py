@@ -25,6 +25,8 @@ OWNERS = {
     "quickcrm.domain.leads.lead._move",
     "quickcrm.domain.convert.convert_lead",
     "quickcrm.domain.convert.undo_conversion",
+    "quickcrm.domain.merge.merge_leads",
+    "quickcrm.domain.merge.undo_merge",
     "quickcrm.domain.imports.run.start",
     "quickcrm.domain.imports.run.undo",
     # the unit an import resumes from

@@ -44,8 +44,11 @@ def edit_refusal(lead: Lead) -> str | None:
     """Why ``lead`` can no longer be edited or added to, or ``None`` if it can.
 
     A converted lead is history: what happens next belongs to the company and contact it
-    became. A disqualified lead may be reopened, so it stays editable.
+    became; so is a lead merged into another (quickcrm/domain/merge.py): the kept lead
+    holds its activities now. A disqualified lead may be reopened, so it stays editable.
     """
+    if lead.merged_into_id is not None:
+        return f"{lead.name} was merged into another lead: edit that one instead."
     if lead.status == "converted":
         return (
             f"{lead.name} has been converted: it is kept as it was. "
@@ -154,7 +157,10 @@ def disqualify(session: Session, lead: Lead, reason: str | None) -> Lead:
 
 
 def reopen(session: Session, lead: Lead) -> Lead:
-    """Make a disqualified lead open again (a converted lead stays converted)."""
+    """Make a disqualified lead open again (a converted lead stays converted; a merged
+    one is brought back by undoing its merge)."""
+    if lead.merged_into_id is not None:
+        raise v.Conflict(f"{lead.name} was merged into another lead: undo the merge instead.")
     return _move(
         session,
         lead,
