@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python bench/duplicates.py [--leads 100000] [--runs 20] [--database-url URL]
+    python bench/merge.py [--leads 100000] [--runs 20] [--database-url URL]
 
 Builds bench/leads.py's database (N leads from 10 reps, every name, email and company
 different), then adds 2 % more leads that repeat an open lead's email, phone or name (the
