@@ -1,0 +1,53 @@
+"""Admin → Categories over HTTP: add, rename, reorder, remove (saying how many had it)."""
+
+from __future__ import annotations
+
+from quickcrm.domain import categories
+from quickcrm.models import Category, LeadCategory
+from tests import factories
+from tests.conftest import csrf_token
+
+
+def test_an_admin_manages_the_categories(client, admin, db):
+    index = client.get("/admin").get_data(as_text=True)
+    assert ">Categories</a>" in index
+    token = csrf_token(client, "/admin/categories")
+    for name in ("Retail", "North of the river"):
+        added = client.post("/admin/categories", data={"csrf_token": token, "name": name})
+        assert added.status_code == 303
+    page = client.get("/admin/categories").get_data(as_text=True)
+    assert "Retail" in page and "not used yet" in page
+    twice = client.post("/admin/categories", data={"csrf_token": token, "name": "retail"})
+    assert twice.status_code == 422
+    assert "already in the list" in twice.get_data(as_text=True)
+    north = db.query(Category).filter_by(name="North of the river").one()
+    moved = client.post(
+        f"/admin/categories/{north.id}/move", data={"csrf_token": token, "direction": "up"}
+    )
+    assert moved.status_code == 303
+    renamed = client.post(
+        f"/admin/categories/{north.id}", data={"csrf_token": token, "name": "North"}
+    )
+    assert renamed.status_code == 303
+    db.expire_all()
+    assert [c.name for c in categories.ordered(db)] == ["North", "Retail"]
+    blank = client.post(f"/admin/categories/{north.id}", data={"csrf_token": token, "name": ""})
+    assert blank.status_code == 422 and "Enter the category" in blank.get_data(as_text=True)
+    lead = factories.lead(db, admin)
+    db.add(LeadCategory(lead_id=lead.id, category_id=north.id))
+    db.commit()
+    page = client.get("/admin/categories").get_data(as_text=True)
+    assert "1 lead will lose it" in page  # what the confirmation asks
+    removed = client.post(
+        f"/admin/categories/{north.id}/remove", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Removed the category North (1 lead had it)." in removed.get_data(as_text=True)
+    db.expire_all()
+    assert [c.name for c in categories.ordered(db)] == ["Retail"]
+
+
+def test_hostile_names_get_a_message(client, admin):
+    token = csrf_token(client, "/admin/categories")
+    for name in ("A\x00B", "x" * 121):
+        response = client.post("/admin/categories", data={"csrf_token": token, "name": name})
+        assert response.status_code in (400, 422), name[:5]

@@ -1,0 +1,109 @@
+"""The team's categories: the admin's list, a lead's and a company's, a request's ids."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from quickcrm.domain import categories
+from quickcrm.domain import validation as v
+from quickcrm.models import Company, CompanyCategory, Lead, LeadCategory
+from tests import factories
+
+
+def test_the_admin_adds_renames_reorders_and_removes(db, make_user):
+    north = categories.add(db, "  North   of the river ")
+    south = categories.add(db, "South of the river")
+    retail = categories.add(db, "Retail")
+    assert [c.name for c in categories.ordered(db)] == [
+        "North of the river",
+        "South of the river",
+        "Retail",
+    ]
+    with pytest.raises(v.Refused) as refused:
+        categories.add(db, "retail")
+    assert "already in the list" in refused.value.errors["name"]
+    with pytest.raises(v.Refused):
+        categories.add(db, "   ")
+    with pytest.raises(v.Refused):
+        categories.rename(db, north, "RETAIL")
+    categories.rename(db, north, "North")
+    categories.rename(db, north, "north")  # its own name in another case is fine
+    categories.move(db, retail, -1)
+    categories.move(db, north, -1)  # the first stays first
+    assert [c.name for c in categories.ordered(db)] == ["north", "Retail", "South of the river"]
+    lead = factories.lead(db, make_user())
+    categories.add_to_lead(db, lead.id, [north.id, south.id])
+    company = factories.company(db)
+    categories.set_company_categories(db, company, [south.id])
+    assert categories.usage(db) == {north.id: (1, 0), south.id: (1, 1)}
+    assert categories.remove(db, south) == (1, 1)
+    db.commit()
+    db.expire_all()
+    assert [c.name for c in db.get(Lead, lead.id).categories] == ["north"]
+    assert db.get(Company, company.id).categories == []
+
+
+def test_ids_from_a_request_skip_what_cannot_be_one_and_what_is_gone(db, make_user):
+    north = factories.category(db, "North", 1)
+    south = factories.category(db, "South", 2)
+    ids = categories.chosen_ids(
+        [f"{south.id},{north.id}", "x", "0", "-3", "99999999999", str(north.id), None]
+    )
+    assert ids == [south.id, north.id]
+    gone = north.id + south.id + 1000
+    lead = factories.lead(db, make_user())
+    categories.add_to_lead(db, lead.id, [gone, south.id, north.id])
+    categories.add_to_lead(db, lead.id, [north.id])  # again: no second row, no error
+    db.commit()
+    db.expire_all()
+    assert [c.name for c in db.get(Lead, lead.id).categories] == ["North", "South"]
+    assert categories.existing_ids(db, [gone, south.id]) == [south.id]
+    chosen = categories.set_lead_categories(db, db.get(Lead, lead.id), [south.id])
+    assert [c.name for c in chosen] == ["South"]
+    assert categories.set_lead_categories(db, db.get(Lead, lead.id), []) == []
+
+
+def test_names_split_on_semicolons_or_commas_and_are_made_only_when_asked(db):
+    assert categories.split_names(" Retail ; north,  NORTH;;  big   firm ") == [
+        "Retail",
+        "north",
+        "big firm",
+    ]
+    assert categories.split_names(None) == []
+    factories.category(db, "Retail", 1)
+    assert [c.name for c in categories.by_names(db, ["retail", "North"])] == ["Retail"]
+    made = categories.by_names(db, ["retail", "North"], create=True)
+    assert [c.name for c in made] == ["Retail", "North"]
+    assert categories.label(made) == "Retail; North"
+
+
+def test_the_filter_is_a_look_up_of_lead_category(db, make_user):
+    north = factories.category(db, "North", 1)
+    owner = make_user()
+    tagged, other = factories.lead(db, owner, "Ann"), factories.lead(db, owner, "Bob")
+    db.add(LeadCategory(lead_id=tagged.id, category_id=north.id))
+    db.commit()
+    found = db.scalars(select(Lead.name).where(categories.lead_has(north.id))).all()
+    assert found == ["Ann"] and other.name not in found
+
+
+def test_conversion_carries_and_undo_takes_back_only_what_it_added(db, make_user):
+    north, south, big = (factories.category(db, n, i) for i, n in enumerate(("N", "S", "B")))
+    owner = make_user()
+    company = factories.company(db)
+    db.add(CompanyCategory(company_id=company.id, category_id=big.id))
+    first = factories.lead(db, owner, "Ann")
+    categories.add_to_lead(db, first.id, [north.id, big.id])
+    db.commit()
+    assert categories.carry_to_company(db, first, company) == [north.id]
+    db.commit()
+    first.company_id = company.id
+    second = factories.lead(db, owner, "Bob", company_id=company.id)
+    categories.add_to_lead(db, second.id, [south.id])
+    categories.carry_to_company(db, second, company)
+    db.commit()
+    categories.uncarry_from_company(db, second, company.id)
+    db.commit()
+    db.expire_all()
+    assert {c.name for c in db.get(Company, company.id).categories} == {"N", "B"}
