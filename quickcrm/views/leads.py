@@ -7,7 +7,16 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, attachments, convert, leads, offline, ownership, users
+from quickcrm.domain import (
+    activities,
+    attachments,
+    categories,
+    convert,
+    leads,
+    offline,
+    ownership,
+    users,
+)
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
 from quickcrm.web.formats import friendly_date, phone_region, today, viewer_days
@@ -50,6 +59,7 @@ def _list(status: int = 200, **extra):
         page=page,
         owners=owners,
         sources=leads.sources(db),
+        category_list=categories.ordered(db),
         reasons=leads.DISQUALIFY_REASONS,
         status=status,
         **extra,
@@ -62,8 +72,16 @@ def review():
     db = get_session()
     query = leads.LeadQuery.from_args(request.args)
     ids = leads.lead_ids(db, query, current_user, **viewer_days())
+    category_list = categories.ordered(db)
     if not ids:
-        return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
+        return render(
+            "leads/review.html",
+            ["content"],
+            query=query,
+            lead=None,
+            ids=ids,
+            category_list=category_list,
+        )
     position = request.args.get("at", type=int, default=1)
     position = min(max(position, 1), len(ids))
     # Back from converting the lead at this place: if it is still listed here, step on.
@@ -80,6 +98,7 @@ def review():
         action=leads.next_action(db, lead),
         timeline=activities.timeline(db, lead),
         reasons=leads.DISQUALIFY_REASONS,
+        category_list=category_list,
     )
 
 

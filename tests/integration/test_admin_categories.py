@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from quickcrm.domain import categories
 from quickcrm.models import Category, LeadCategory
 from tests import factories
@@ -51,3 +53,20 @@ def test_hostile_names_get_a_message(client, admin):
     for name in ("A\x00B", "x" * 121):
         response = client.post("/admin/categories", data={"csrf_token": token, "name": name})
         assert response.status_code in (400, 422), name[:5]
+
+
+@pytest.mark.commits  # the export streams from a session of its own
+def test_the_leads_list_filter_keeps_the_category_in_its_links(client, coordinator, db):
+    north = factories.category(db, "North", 1)
+    ann = factories.lead(db, coordinator, "Ann Tagged")
+    factories.lead(db, coordinator, "Bob Untagged")
+    db.add(LeadCategory(lead_id=ann.id, category_id=north.id))
+    db.commit()
+    page = client.get(f"/leads/?category={north.id}").get_data(as_text=True)
+    assert "Ann Tagged" in page and "Bob Untagged" not in page
+    assert f"category={north.id}" in page  # export, sort and review links keep it
+    assert 'for="category">Category' in page
+    review = client.get(f"/leads/review?category={north.id}").get_data(as_text=True)
+    assert "Ann Tagged" in review and "1 of 1" in review and "Categories" in review
+    export = client.get(f"/leads/export.csv?category={north.id}").get_data(as_text=True)
+    assert "Ann Tagged" in export and "Bob Untagged" not in export

@@ -107,3 +107,22 @@ def test_conversion_carries_and_undo_takes_back_only_what_it_added(db, make_user
     db.commit()
     db.expire_all()
     assert {c.name for c in db.get(Company, company.id).categories} == {"N", "B"}
+
+
+def test_the_leads_list_and_review_filter_by_category(db, make_user):
+    from datetime import date
+
+    from quickcrm.domain import leads
+
+    north = factories.category(db, "North", 1)
+    owner = make_user()
+    tagged, _other = factories.lead(db, owner, "Ann"), factories.lead(db, owner, "Bob")
+    categories.add_to_lead(db, tagged.id, [north.id])
+    db.commit()
+    query = leads.LeadQuery.from_args({"category": str(north.id)})
+    assert query.category_id == north.id and query.to_args()["category"] == str(north.id)
+    page = leads.list_leads(db, query, owner, today=date(2026, 12, 1))
+    assert [lead.name for lead in page.leads] == ["Ann"] and page.total == 1
+    assert leads.lead_ids(db, query, owner, today=date(2026, 12, 1)) == [tagged.id]
+    for junk in ("x", "0", "99999999999"):
+        assert leads.LeadQuery.from_args({"category": junk}).category_id is None
