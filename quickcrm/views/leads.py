@@ -115,6 +115,7 @@ def _detail_context(lead: Lead, **extra) -> dict:
         "field_errors": {},
         "timeline": activities.timeline(db, lead),
         "reasons": leads.DISQUALIFY_REASONS,
+        "category_list": categories.ordered(db),
         "result": leads.conversion_of(db, lead),
         "owners": users.active_users(get_session()) if current_user.can("coordinator") else [],
         "undo_refusal": (

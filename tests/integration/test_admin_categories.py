@@ -70,3 +70,30 @@ def test_the_leads_list_filter_keeps_the_category_in_its_links(client, coordinat
     assert "Ann Tagged" in review and "1 of 1" in review and "Categories" in review
     export = client.get(f"/leads/export.csv?category={north.id}").get_data(as_text=True)
     assert "Ann Tagged" in export and "Bob Untagged" not in export
+
+
+def test_the_lead_page_shows_and_edits_categories(client, rep, db, make_user):
+    north = factories.category(db, "North", 1)
+    south = factories.category(db, "South", 2)
+    lead = factories.lead(db, rep, "Ann Tagged")
+    db.add(LeadCategory(lead_id=lead.id, category_id=north.id))
+    db.commit()
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "<dt>Categories</dt>" in page and "<li>North</li>" in page
+    form = client.get(f"/leads/{lead.id}/fields/categories?edit=1", headers={"HX-Request": "1"})
+    assert f'value="{north.id}" checked' in form.get_data(as_text=True)
+    token = csrf_token(client, "/")
+    url = f"/leads/{lead.id}/fields/categories"
+    saved = client.post(
+        url, data={"csrf_token": token, "categories": [str(south.id), "999999", "x"]}
+    )
+    assert saved.status_code == 303
+    db.expire_all()
+    assert [c.name for c in db.get(type(lead), lead.id).categories] == ["South"]
+    cleared = client.post(url, data={"csrf_token": token})
+    assert cleared.status_code == 303
+    db.expire_all()
+    assert db.get(type(lead), lead.id).categories == []
+    others = factories.lead(db, make_user("other@example.com"), "Not Mine")
+    mine_not = client.post(f"/leads/{others.id}/fields/categories", data={"csrf_token": token})
+    assert mine_not.status_code == 403
