@@ -97,3 +97,14 @@ def test_the_lead_page_shows_and_edits_categories(client, rep, db, make_user):
     others = factories.lead(db, make_user("other@example.com"), "Not Mine")
     mine_not = client.post(f"/leads/{others.id}/fields/categories", data={"csrf_token": token})
     assert mine_not.status_code == 403
+
+
+def test_the_company_page_shows_its_categories(client, rep, db):
+    from quickcrm.models import CompanyCategory
+
+    north = factories.category(db, "North of the river", 1)
+    acme = factories.company(db, "Acme")
+    db.add(CompanyCategory(company_id=acme.id, category_id=north.id))
+    db.commit()
+    page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
+    assert "Categories: </span>" in page and ">North of the river</span>" in page

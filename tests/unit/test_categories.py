@@ -126,3 +126,40 @@ def test_the_leads_list_and_review_filter_by_category(db, make_user):
     assert leads.lead_ids(db, query, owner, today=date(2026, 12, 1)) == [tagged.id]
     for junk in ("x", "0", "99999999999"):
         assert leads.LeadQuery.from_args({"category": junk}).category_id is None
+
+
+def test_converting_gives_the_company_the_leads_categories_and_undo_takes_them_back(db, make_user):
+    from datetime import date
+
+    from quickcrm.domain.convert import ConvertForm, convert_lead, undo_conversion
+
+    coordinator = make_user("c@example.com", "coordinator", "Cora")
+    north, south, big = (factories.category(db, n, i) for i, n in enumerate(("N", "S", "B")))
+
+    def convert(lead, **changes):
+        raw = {**ConvertForm.initial(db, lead, [], date(2026, 11, 23)).raw, **changes}
+        form = ConvertForm.clean(db, raw, phone_region="GB")
+        assert form.ok, form.errors
+        return convert_lead(db, lead, coordinator, form, phone_region="GB")
+
+    fresh = factories.lead(db, coordinator, "Jo", company_name="Newco")
+    categories.add_to_lead(db, fresh.id, [north.id, south.id])
+    db.commit()
+    made = convert(fresh).company
+    assert [c.name for c in made.categories] == ["N", "S"]
+    undo_conversion(db, fresh, coordinator)  # the company goes, its categories with it
+    assert db.get(Company, made.id) is None
+    assert db.scalars(select(CompanyCategory)).all() == []
+
+    acme = factories.company(db, "Acme")
+    db.add(CompanyCategory(company_id=acme.id, category_id=big.id))
+    lead = factories.lead(db, coordinator, "Ann", company_name="Acme")
+    categories.add_to_lead(db, lead.id, [north.id])
+    db.commit()
+    convert(lead, company=str(acme.id))
+    db.expire_all()
+    assert [c.name for c in db.get(Company, acme.id).categories] == ["N", "B"]
+    undo_conversion(db, db.get(Lead, lead.id), coordinator)
+    db.expire_all()
+    assert [c.name for c in db.get(Company, acme.id).categories] == ["B"]
+    assert [c.name for c in db.get(Lead, lead.id).categories] == ["N"]  # the lead keeps its own
