@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
@@ -265,3 +265,29 @@ def lead_has(category_id: int):
 def label(categories: Iterable[Category]) -> str:
     """ "Retail; North": how a CSV cell and a line of text show them."""
     return "; ".join(category.name for category in categories)
+
+
+def names_column(link, owner_column, owner_id) -> ColumnElement[str]:
+    """A record's categories as one text, "Retail; North" in the admin's order, for an
+    export's column: ``link`` is lead_category or company_category, ``owner_column`` its
+    column naming the record, ``owner_id`` the exported record's id. (Ordered in a derived
+    table: SQLite before 3.44 has no ORDER BY inside an aggregate.)"""
+    ordered_names = (
+        select(Category.name.label("name"))
+        .join(link, link.category_id == Category.id)
+        .where(owner_column == owner_id)
+        .order_by(Category.position, Category.id)
+        .correlate(owner_id.table)
+        .subquery()
+    )
+    return select(func.aggregate_strings(ordered_names.c.name, "; ")).scalar_subquery()
+
+
+def lead_names():
+    """``names_column`` of the exported lead."""
+    return names_column(LeadCategory, LeadCategory.lead_id, Lead.id)
+
+
+def company_names():
+    """``names_column`` of the exported company."""
+    return names_column(CompanyCategory, CompanyCategory.company_id, Company.id)

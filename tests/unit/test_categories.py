@@ -163,3 +163,24 @@ def test_converting_gives_the_company_the_leads_categories_and_undo_takes_them_b
     db.expire_all()
     assert [c.name for c in db.get(Company, acme.id).categories] == ["B"]
     assert [c.name for c in db.get(Lead, lead.id).categories] == ["N"]  # the lead keeps its own
+
+
+def test_the_leads_and_companies_csv_have_a_categories_column(db, make_user):
+    from datetime import date
+
+    from quickcrm.domain import companies, exports, leads
+    from tests.unit.test_exports import read
+
+    owner = make_user("c@example.com", "coordinator")
+    south, north = factories.category(db, "South", 2), factories.category(db, "North", 1)
+    ann, _bob = factories.lead(db, owner, "Ann"), factories.lead(db, owner, "Bob")
+    categories.add_to_lead(db, ann.id, [south.id, north.id])
+    acme = factories.company(db, "Acme")
+    db.add(CompanyCategory(company_id=acme.id, category_id=south.id))
+    db.commit()
+    query = leads.LeadQuery.from_args({"sort": "name"})
+    _, rows = read(db, exports.lead_export(db, query, owner, today=date(2026, 12, 1)))
+    column = rows[0].index("Categories")
+    assert [(row[1], row[column]) for row in rows[1:]] == [("Ann", "North; South"), ("Bob", "")]
+    _, rows = read(db, exports.company_export(companies.CompanyQuery.from_args({})))
+    assert rows[1][rows[0].index("Categories")] == "South"
