@@ -108,3 +108,12 @@ def test_the_company_page_shows_its_categories(client, rep, db):
     db.commit()
     page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
     assert "Categories: </span>" in page and ">North of the river</span>" in page
+
+
+def test_the_forecast_shows_the_breakdown_by_category(client, coordinator, db):
+    page = client.get("/forecast").get_data(as_text=True)
+    assert "By category" not in page  # no categories, no table
+    factories.category(db, "North", 1)
+    page = client.get("/forecast").get_data(as_text=True)
+    assert 'id="by-category">By category' in page and "counts in both" in page
+    assert "(no category)" in page

@@ -184,3 +184,47 @@ def test_the_leads_and_companies_csv_have_a_categories_column(db, make_user):
     assert [(row[1], row[column]) for row in rows[1:]] == [("Ann", "North; South"), ("Bob", "")]
     _, rows = read(db, exports.company_export(companies.CompanyQuery.from_args({})))
     assert rows[1][rows[0].index("Categories")] == "South"
+
+
+def test_the_forecast_breaks_the_open_pipeline_down_by_category(db, make_user):
+    from decimal import Decimal
+
+    from quickcrm.domain import forecast
+
+    north, south = factories.category(db, "North", 1), factories.category(db, "South", 2)
+    both, plain = factories.company(db, "Both"), factories.company(db, "Plain")
+    db.add_all(
+        [
+            CompanyCategory(company_id=both.id, category_id=north.id),
+            CompanyCategory(company_id=both.id, category_id=south.id),
+        ]
+    )
+    factories.opportunity(db, both, "Big", "10000", "Proposal")  # 50 %
+    factories.opportunity(db, plain, "Small", "1000", "New")  # 10 %
+    factories.opportunity(db, both, "Gone", "5000", "Lost", outcome="lost", lost_reason="Price")
+    owner = make_user()
+    tagged = factories.lead(db, owner, "Ann", potential_value=Decimal("300"))
+    factories.lead(db, owner, "Bob")
+    factories.lead(db, owner, "Cleo", status="disqualified", disqualified_reason="no fit")
+    categories.add_to_lead(db, tagged.id, [south.id])
+    db.commit()
+    rows = {r.name: r for r in forecast.by_category(db)}
+    assert list(rows) == ["North", "South", forecast.NO_CATEGORY]
+    north_row, south_row, none = rows.values()
+    # The company in both counts in both.
+    assert (north_row.opportunities, north_row.total, north_row.weighted) == (
+        1,
+        Decimal("10000.00"),
+        Decimal("5000.00"),
+    )
+    assert (south_row.opportunities, south_row.leads, south_row.potential) == (
+        1,
+        1,
+        Decimal("300.00"),
+    )
+    assert (none.opportunities, none.total, none.weighted, none.leads) == (
+        1,
+        Decimal("1000.00"),
+        Decimal("100.00"),
+        1,
+    )
