@@ -106,16 +106,22 @@ def _detail_context(lead: Lead, **extra) -> dict:
     """What the lead page shows; ``extra`` says which field row is open (``open_field``,
     with ``field_raw``/``field_errors`` after a refusal), saved or refused."""
     db = get_session()
+    category_list = categories.ordered(db)
     return {
         "lead": lead,
-        "fields": leads.LEAD_FIELDS,
+        # A team without categories sees no Categories row.
+        "fields": {
+            name: label
+            for name, label in leads.LEAD_FIELDS.items()
+            if name != "categories" or category_list
+        },
         "editable": leads.edit_refusal(lead) is None,
         "action": leads.next_action(db, lead),
         "field_raw": leads.field_values(db, lead),
         "field_errors": {},
         "timeline": activities.timeline(db, lead),
         "reasons": leads.DISQUALIFY_REASONS,
-        "category_list": categories.ordered(db),
+        "category_list": category_list,
         "result": leads.conversion_of(db, lead),
         "owners": users.active_users(get_session()) if current_user.can("coordinator") else [],
         "undo_refusal": (

@@ -34,9 +34,10 @@ LEAD_FIELDS = {
     "phone": "Phone",
     "email": "Email",
     "source": "Source",
-    "categories": "Categories",
     "note": "Note",
     "next_action": "Next action",
+    # Last: the next action stays on a phone's first screen (shown when the team has any).
+    "categories": "Categories",
 }
 # Each field posts the input of its own name, except the next action: its text and date.
 FIELD_INPUTS = {"next_action": ("next_action_text", "next_action_on")}
