@@ -117,3 +117,29 @@ def test_the_forecast_shows_the_breakdown_by_category(client, coordinator, db):
     page = client.get("/forecast").get_data(as_text=True)
     assert 'id="by-category">By category' in page and "counts in both" in page
     assert "(no category)" in page
+
+
+def test_a_coordinator_edits_a_companys_categories(client, coordinator, db):
+    from quickcrm.models import Company
+
+    north = factories.category(db, "North", 1)
+    south = factories.category(db, "South", 2)
+    acme = factories.company(db, "Acme")
+    page = client.get(f"/companies/{acme.id}").get_data(as_text=True)
+    assert 'name="categories_shown"' in page and f'value="{north.id}"' in page
+    token = csrf_token(client, f"/companies/{acme.id}")
+    form = {"csrf_token": token, "name": "Acme", "type": "prospect", "categories_shown": "1"}
+    saved = client.post(
+        f"/companies/{acme.id}",
+        data={**form, "categories": [str(south.id), "999999"]},
+        headers={"HX-Request": "true"},
+    )
+    assert saved.status_code == 200
+    assert f'value="{south.id}" checked' in saved.get_data(as_text=True)
+    db.expire_all()
+    assert [c.name for c in db.get(Company, acme.id).categories] == ["South"]
+    # A form without the chips (a team that had none when it opened) leaves them as they are.
+    del form["categories_shown"]
+    assert client.post(f"/companies/{acme.id}", data=form).status_code == 303
+    db.expire_all()
+    assert [c.name for c in db.get(Company, acme.id).categories] == ["South"]
