@@ -17,6 +17,7 @@ from quickcrm.models import (
     Activity,
     ApiToken,
     Attachment,
+    Category,
     Company,
     Contact,
     Import,
@@ -112,6 +113,14 @@ def segment(db: Session, name: str = "Retail", position: int = 1) -> Segment:
     return made
 
 
+def category(db: Session, name: str = "North of the river", position: int = 1) -> Category:
+    """One of the team's categories (Admin → Categories)."""
+    made = Category(name=name, position=position)
+    db.add(made)
+    db.commit()
+    return made
+
+
 def attachment(db: Session, lead: Lead, kind: str = "voice_note", **fields) -> Attachment:
     """A card photo or voice note kept with ``lead`` (a few bytes stand in for the file)."""
     data = fields.pop("data", b"OggS" if kind == "voice_note" else b"\xff\xd8\xff")
@@ -157,6 +166,7 @@ def one_of_each(
     )  # fmt: skip
     db.add(call)
     retail = segment(db)
+    north = category(db)
     note = attachment(db, lena)
     done = import_status == "done"
     upload = Import(
@@ -181,6 +191,7 @@ def one_of_each(
         "activity_id": call.id,
         "stage_id": stage.id,
         "segment_id": retail.id,
+        "category_id": north.id,
         "reason_id": db.scalars(select(LostReason)).first().id,
         "user_id": owner.id,
         "token_id": token.id,

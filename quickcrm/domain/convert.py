@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import attachments, matching
+from quickcrm.domain import attachments, categories, matching
 from quickcrm.domain import validation as v
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.domain.transactions import owns_transaction
@@ -218,6 +218,9 @@ def _create(session, lead, form, region) -> Conversion:
         )
         session.add(opportunity)
     session.flush()
+    # The lead's categories become the company's tags (several per company, where its
+    # segment is one: docs/domain.md, "Categories").
+    categories.carry_to_company(session, lead, company)
     _move_timeline(session, lead, company, contact, opportunity)
     attachments.carry_to_contact(session, lead, contact)
     session.execute(
@@ -387,6 +390,8 @@ def undo_conversion(session: Session, lead: Lead, user: User, now: datetime | No
                 )
             )
             session.execute(delete(Opportunity).where(Opportunity.id == opportunity_id))
+        if not created_company and company_id:
+            categories.uncarry_from_company(session, lead, company_id)
         if created_contact:
             session.execute(delete(Contact).where(Contact.id == contact_id))
         if created_company:

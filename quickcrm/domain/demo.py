@@ -23,6 +23,7 @@ from quickcrm.domain.stages import (
 )
 from quickcrm.models import (
     Activity,
+    Category,
     Company,
     Contact,
     Lead,
@@ -97,6 +98,8 @@ def _domain(company_name: str) -> str:
 
 
 SEGMENTS = ("Healthcare", "Hospitality", "Logistics", "Retail")
+# The demo team's own tags for leads (Admin → Categories), as the brief's team sorts them.
+CATEGORIES = ("North of the river", "South of the river", "Large company")
 # The demo team's settings (Admin → Team settings), where the database has none of its own.
 DEMO_TEAM = {"time_zone": "Europe/London", "currency": "GBP", "locale": "en-GB", "week_start": 0}
 
@@ -139,6 +142,8 @@ def seed(
         for email, name, role in DEMO_USERS
     ]
     reps = [u for u in people if u.role == "rep"]
+    tags = [Category(name=name, position=i) for i, name in enumerate(CATEGORIES, start=1)]
+    session.add_all(tags)
     count = 0
     for rep in reps:
         for i in range(leads_per_rep):
@@ -159,6 +164,7 @@ def seed(
                 owner=rep,
                 captured_at=now - timedelta(days=i, hours=rng.randint(0, 8)),
                 created_at=now - timedelta(days=i, hours=rng.randint(0, 8)),
+                categories=[tags[i % 2]] + ([tags[2]] if i % 3 == 0 else []),
             )
             session.add(lead)
             # Some due today, some overdue, some in the coming days, some with none.
@@ -187,6 +193,7 @@ def seed(
             type=("customer", "prospect")[index % 2],
             rating="ABC"[index % 3],
             segment=segments[index % len(segments)],
+            categories=[tags[index % 2]],
             website=f"https://{_domain(company_name)}",
             email_domain=_domain(company_name),
             phone=f"+44 20 7946 1{index:03d}",

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Numeric, Select, cast, select
 from sqlalchemy.orm import Session, aliased
 
-from quickcrm.domain import companies, leads, opportunities
+from quickcrm.domain import categories, companies, leads, opportunities
 from quickcrm.domain.money import weighted
 from quickcrm.domain.team import MONDAY, UTC_ZONE
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, Stage, User
@@ -134,6 +134,7 @@ def lead_export(
         ("Status", Lead.status),
         ("Disqualified because", Lead.disqualified_reason),
         ("Source", Lead.source),
+        ("Categories", categories.lead_names()),
         ("Note", Lead.note),
         ("Next action date", Lead.next_action_on),
         *_people(("Owner", owner)),
@@ -158,6 +159,7 @@ def company_export(query: companies.CompanyQuery) -> Export:
         ("Website", Company.website),
         ("Phone", Company.phone),
         ("Address", Company.address),
+        ("Categories", categories.company_names()),
         *_people(("Owner", owner)),
         ("Created at (UTC)", Company.created_at),
         ("Updated at (UTC)", Company.updated_at),

@@ -14,13 +14,13 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import exists, extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import cents, weighted
 from quickcrm.domain.team import UTC_ZONE, period_bounds
-from quickcrm.models import Lead, Opportunity, User
+from quickcrm.models import Category, CompanyCategory, Lead, LeadCategory, Opportunity, User
 
 MONTHS_AHEAD = 6
 NO_SOURCE = "(no source)"
@@ -307,3 +307,75 @@ def period(start: str | None, end: str | None, today: date) -> tuple[date, date,
         errors["end"] = "The end must be on or after the start."
         first, last = default
     return first, last, errors
+
+
+# --- By category (docs/domain.md, "Categories") --------------------------------------------
+
+NO_CATEGORY = "(no category)"
+
+
+@dataclass
+class CategoryFigures:
+    """The open pipeline of one category: the open opportunities of the companies that have
+    it (count, total, weighted) and the open leads that have it (count, their potential)."""
+
+    name: str
+    opportunities: int = 0
+    total: Decimal = field(default_factory=lambda: cents(0))
+    weighted: Decimal = field(default_factory=lambda: cents(0))
+    leads: int = 0
+    potential: Decimal = field(default_factory=lambda: cents(0))
+
+
+def by_category(session: Session) -> list[CategoryFigures]:
+    """The open pipeline by category, in the admin's order, then what has none. A company
+    or lead in two categories counts in both: the rows add up to more than the whole."""
+    deals = (
+        select(
+            CompanyCategory.category_id,
+            func.count(Opportunity.id),
+            func.coalesce(func.sum(Opportunity.value), 0),
+            func.coalesce(func.sum(weighted(Opportunity.value, Opportunity.probability)), 0),
+        )
+        .join(CompanyCategory, CompanyCategory.company_id == Opportunity.company_id)
+        .where(Opportunity.outcome == "open")
+        .group_by(CompanyCategory.category_id)
+    )
+    untagged_deals = select(
+        func.count(Opportunity.id),
+        func.coalesce(func.sum(Opportunity.value), 0),
+        func.coalesce(func.sum(weighted(Opportunity.value, Opportunity.probability)), 0),
+    ).where(
+        Opportunity.outcome == "open",
+        ~exists().where(CompanyCategory.company_id == Opportunity.company_id),
+    )
+    leads = (
+        select(
+            LeadCategory.category_id,
+            func.count(Lead.id),
+            func.coalesce(func.sum(Lead.potential_value), 0),
+        )
+        .join(Lead, Lead.id == LeadCategory.lead_id)
+        .where(Lead.status == "open")
+        .group_by(LeadCategory.category_id)
+    )
+    untagged_leads = select(
+        func.count(Lead.id), func.coalesce(func.sum(Lead.potential_value), 0)
+    ).where(Lead.status == "open", ~exists().where(LeadCategory.lead_id == Lead.id))
+    rows = {
+        category.id: CategoryFigures(category.name)
+        for category in session.scalars(select(Category).order_by(Category.position, Category.id))
+    }
+    for ident, n, total, weighted_total in session.execute(deals):
+        if ident in rows:
+            row = rows[ident]
+            row.opportunities, row.total, row.weighted = n, cents(total), cents(weighted_total)
+    for ident, n, potential in session.execute(leads):
+        if ident in rows:
+            rows[ident].leads, rows[ident].potential = n, cents(potential)
+    n, total, weighted_total = session.execute(untagged_deals).one()
+    leads_n, potential = session.execute(untagged_leads).one()
+    none = CategoryFigures(
+        NO_CATEGORY, n, cents(total), cents(weighted_total), leads_n, cents(potential)
+    )
+    return [*rows.values(), none]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import leads
+from quickcrm.domain import categories, leads
 from quickcrm.domain import validation as v
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import ApiRequest, ApiToken, Lead, utcnow
@@ -84,6 +84,22 @@ def lead_form(
     return form, errors
 
 
+def category_names(data: Mapping[str, object]) -> tuple[list[str], str | None]:
+    """The ``categories`` the API was sent, by name: "Retail; North" (or with commas), or
+    a JSON list of names; and a message when it is neither. A name not in Admin →
+    Categories is skipped when the lead is stored (a website makes no categories)."""
+    value = data.get("categories")
+    if value is None:
+        return [], None
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        value = ";".join(value)
+    if not isinstance(value, str):
+        return [], "Send the categories as text (“Retail; North”) or a list of names."
+    if not v.storable(value):
+        return [], v.UNSTORABLE
+    return categories.split_names(value[:10_000]), None
+
+
 def idempotency_key(value: str | None) -> str | None:
     """The ``Idempotency-Key`` header's value, or ``None`` when not sent or blank (a
     website's empty key must not cost it the lead); raises ``validation.Refused`` for a key that
@@ -117,6 +133,7 @@ def store_web_lead(
     key: str | None,
     url_of: Callable[[Lead], str],
     now: datetime | None = None,
+    category_names: Sequence[str] = (),
 ) -> Answer:
     """Save the cleaned ``form`` as an open lead of the token's owner; commits.
 
@@ -139,6 +156,8 @@ def store_web_lead(
         session.add(leads.new_next_action(lead, owner, due))
     try:
         session.flush()
+        named = categories.by_names(session, list(category_names))
+        categories.add_to_lead(session, lead.id, [category.id for category in named])
         body = json.dumps({"id": lead.id, "url": url_of(lead)})
         if key is not None:
             session.add(

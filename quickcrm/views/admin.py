@@ -7,10 +7,10 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import accounts, api_tokens, companies, stages, two_step, users
+from quickcrm.domain import accounts, api_tokens, categories, companies, stages, two_step, users
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
-from quickcrm.models import ApiToken, LostReason, Segment, Stage, User, utcnow
+from quickcrm.models import ApiToken, Category, LostReason, Segment, Stage, User, utcnow
 from quickcrm.services import mail
 from quickcrm.web.formats import team
 from quickcrm.web.guards import role_required
@@ -137,6 +137,71 @@ def remove_segment(segment_id: int):
     used = companies.remove_segment(get_session(), segment)
     suffix = f"; {used} companies have no segment now" if used else ""
     return _done(f"Removed the segment {name}{suffix}.")
+
+
+# --- Categories (docs/domain.md, "Categories") ---------------------------------------------
+
+
+def _categories_page(status: int = 200, errors: dict | None = None, failed: str = ""):
+    db = get_session()
+    return render(
+        "admin/categories.html",
+        ["content"],
+        status=status,
+        categories=categories.ordered(db),
+        usage=categories.usage(db),
+        errors=errors or {},
+        failed=failed,
+        form=request.form,
+    )
+
+
+@bp.get("/categories")
+def category_list():
+    return _categories_page()
+
+
+@bp.post("/categories")
+def add_category():
+    try:
+        category = categories.add(get_session(), request.form.get("name", ""))
+    except v.Refused as exc:
+        return _refused(exc, "new", _categories_page)
+    return _done(f"Added the category {category.name}.", "admin.category_list")
+
+
+@bp.post("/categories/<int:category_id>")
+def rename_category(category_id: int):
+    category = get_or_404(Category, category_id)
+    try:
+        categories.rename(get_session(), category, request.form.get("name", ""))
+    except v.Refused as exc:
+        return _refused(exc, f"category-{category_id}", _categories_page)
+    return _done(f"Renamed the category to {category.name}.", "admin.category_list")
+
+
+@bp.post("/categories/<int:category_id>/move")
+def move_category(category_id: int):
+    category = get_or_404(Category, category_id)
+    direction = -1 if request.form.get("direction") == "up" else 1
+    categories.move(get_session(), category, direction)
+    return _done(f"Moved {category.name}.", "admin.category_list")
+
+
+@bp.post("/categories/<int:category_id>/remove")
+def remove_category(category_id: int):
+    """Remove it from the list and from its leads and companies; the page asked first, with
+    how many have it (data-confirm)."""
+    category = get_or_404(Category, category_id)
+    name = category.name
+    leads, companies_with = categories.remove(get_session(), category)
+    used = [
+        f"{count} {one if count == 1 else many}"
+        for count, one, many in ((leads, "lead", "leads"), (companies_with, "company", "companies"))
+        if count
+    ]
+    suffix = f" ({' and '.join(used)} had it)" if used else ""
+    return _done(f"Removed the category {name}{suffix}.", "admin.category_list")
 
 
 def _users_page(

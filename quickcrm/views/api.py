@@ -109,6 +109,9 @@ def create_lead():
         if isinstance(data, Response):
             return data
         form, errors = web_leads.lead_form(data, today=today(), phone_region=phone_region())
+        names, refusal = web_leads.category_names(data)
+        if refusal:
+            errors["categories"] = refusal
         if errors:
             return _json({"errors": errors}, 422)
         first = web_leads.store_web_lead(
@@ -117,6 +120,7 @@ def create_lead():
             form,
             key=key,
             url_of=lambda lead: url_for("leads.detail", lead_id=lead.id, _external=True),
+            category_names=names,
         )
     return _answer(first)
 

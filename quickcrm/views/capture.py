@@ -22,7 +22,7 @@ from jinja2_fragments.flask import render_blocks
 from markupsafe import Markup
 
 from quickcrm.db import get_session
-from quickcrm.domain import attachments, cards, leads
+from quickcrm.domain import attachments, cards, categories, leads
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead, utcnow
 from quickcrm.services import ocr
@@ -35,6 +35,8 @@ bp = Blueprint("capture", __name__)
 
 TEMPLATE = "capture/index.html"
 STICKY_SOURCE = "capture_source"
+# The categories chosen on the last capture, kept for the next like Source (their ids).
+STICKY_CATEGORIES = "capture_categories"
 LAST_SAVED = "capture_last_saved"
 
 
@@ -43,12 +45,14 @@ def _page(form: leads.LeadForm | None = None, status: int = 200, blocks=None, **
     if form is None:
         form = leads.LeadForm.from_mapping({"source": session.get(STICKY_SOURCE, "")})
     recent = leads.recent_captures(db, current_user)
+    context.setdefault("chosen_categories", session.get(STICKY_CATEGORIES, []))
     return render(
         TEMPLATE,
         blocks or ["capture_form"],
         status=status,
         form=form,
         recent=recent,
+        category_list=categories.ordered(db),
         undo_window=current_app.config["UNDO_WINDOW"],
         **context,
     )
@@ -81,16 +85,25 @@ def save():
     except v.Refused as refusal:
         form = _clean(request.form)
         form.errors[refusal.field] = str(refusal)
-        return _page(form, status=refusal.status)
+        return _page(form, status=refusal.status, chosen_categories=_chosen(request.form))
     form = _clean(data)
+    chosen = _chosen(request.form)
     if not form.ok:
         # The status says so too, replacing any "Saved — …" of the card before.
         refusal = "Not saved — check the marked fields."
-        return _page(form, 422, ["capture_form", "status"], refusal=refusal, oob=True)
+        return _page(
+            form,
+            422,
+            ["capture_form", "status"],
+            refusal=refusal,
+            oob=True,
+            chosen_categories=chosen,
+        )
     db = get_session()
-    saved = _store(form, data, attachments=files, from_card=from_card)
+    saved = _store(form, data, attachments=files, from_card=from_card, categories=chosen)
     if session.get(STICKY_SOURCE) != (form.values["source"] or ""):
         session[STICKY_SOURCE] = form.values["source"] or ""  # (re-signs the cookie)
+    _keep_categories(chosen)
     if wants_page():
         db.commit()
         session[LAST_SAVED] = saved.lead_id
@@ -108,7 +121,21 @@ def save():
         oob=True,
         undo_window=current_app.config["UNDO_WINDOW"],
     )
-    return _empty_form(session.get(STICKY_SOURCE, "")) + others
+    return _empty_form(session.get(STICKY_SOURCE, ""), session.get(STICKY_CATEGORIES, [])) + others
+
+
+def _chosen(data) -> list[int]:
+    """The category ids a capture names: the form's checked chips, or a queued capture's
+    "3,5" (an id that is no longer a category is skipped when it is stored)."""
+    values = data.getlist("categories") if hasattr(data, "getlist") else [data.get("categories")]
+    return categories.chosen_ids(values)
+
+
+def _keep_categories(chosen: list[int]) -> None:
+    """The next capture starts with these chips on, as Source stays (a rep at an event
+    tags every card of it alike)."""
+    if session.get(STICKY_CATEGORIES, []) != chosen:
+        session[STICKY_CATEGORIES] = chosen
 
 
 # Stands for the CSRF token in a kept empty form; no typed text can become it, as the
@@ -117,12 +144,16 @@ _TOKEN_SLOT = "<csrf-token>"
 _KEPT_FORMS_MAX = 100  # sources; past that, forms of new sources are rendered every time
 
 
-def _empty_form(source: str) -> str:
+def _empty_form(source: str, chosen: list[int]) -> str:
     """The empty capture form a saved capture answers with. It is the same for every
-    capture from ``source`` but for the session's CSRF token, so each process renders it
-    once per source (docs/speed.md, "Capture under load, against the floor")."""
+    capture from ``source`` with the same categories chosen, and the same list of
+    categories, but for the session's CSRF token, so each process renders it once per
+    source (docs/speed.md, "Capture under load, against the floor")."""
     kept = current_app.extensions.setdefault("quickcrm.empty_capture_forms", {})
-    html = kept.get(source)
+    category_list = categories.ordered(get_session())
+    listed = tuple((c.id, c.name) for c in category_list)
+    key = (source, tuple(chosen), listed)
+    html = kept.get(key)
     if html is None:
         slot = Markup(f'<input type="hidden" name="csrf_token" value="{_TOKEN_SLOT}">')
         html = render_blocks(
@@ -130,9 +161,11 @@ def _empty_form(source: str) -> str:
             ["capture_form"],
             form=leads.LeadForm.from_mapping({"source": source}),
             csrf_field=lambda: slot,
+            category_list=category_list,
+            chosen_categories=chosen,
         )
         if len(kept) < _KEPT_FORMS_MAX and not current_app.jinja_env.auto_reload:
-            kept[source] = html
+            kept[key] = html
     return html.replace(_TOKEN_SLOT, generate_csrf())
 
 
@@ -198,6 +231,9 @@ def sync():
     if key is None:
         return jsonify(errors={"uuid": "A capture needs the UUID the phone made for it."}), 422
     details = _details(fields)
+    if isinstance(data.get("categories"), list):  # JSON may send a list of ids
+        fields["categories"] = ",".join(str(each) for each in data["categories"])
+    chosen = _chosen(request.form if request.mimetype == "multipart/form-data" else fields)
     stored = leads.stored_capture(get_session(), current_user, key)
     if stored is None:
         fields, files, from_card = capture_attachments(
@@ -214,10 +250,12 @@ def sync():
             **details,
             attachments=files,
             from_card=from_card,
+            categories=chosen,
         )
         get_session().commit()
         if session.get(STICKY_SOURCE) != (form.values["source"] or ""):  # as save() does
             session[STICKY_SOURCE] = form.values["source"] or ""
+        _keep_categories(chosen)
     body = {
         "id": stored.lead_id,
         "uuid": str(stored.key),

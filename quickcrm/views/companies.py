@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, companies, opportunities, users
+from quickcrm.domain import activities, categories, companies, opportunities, users
 from quickcrm.domain import validation as v
 from quickcrm.domain.convert import CLOSE_AFTER
 from quickcrm.models import COMPANY_RATINGS, COMPANY_TYPES, Company
@@ -67,8 +67,18 @@ def _context(company: Company, **extra) -> dict:
         "timeline": activities.timeline(db, company),
         "last_contacted": companies.last_contacted(db, company),
         "others": companies.search_companies(db) if current_user.can("coordinator") else [],
+        "category_list": categories.ordered(db),
+        "chosen_categories": (
+            _posted_categories()
+            if request.method == "POST"
+            else [category.id for category in company.categories]
+        ),
         **extra,
     }
+
+
+def _posted_categories() -> list[int]:
+    return categories.chosen_ids(request.form.getlist("categories"))
 
 
 @bp.get("/new")
@@ -110,6 +120,8 @@ def update(company_id: int):
     if not form.ok:
         return render(TEMPLATE, ["company_form"], status=422, **_context(company, form=form))
     companies.update_company(get_session(), company, form, region)
+    if request.form.get("categories_shown"):  # the form had the chips (the team has some)
+        categories.set_company_categories(get_session(), company, _posted_categories())
     get_session().commit()
     if wants_page():
         flash(f"Saved — {company.name}.")

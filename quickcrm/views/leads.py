@@ -7,7 +7,16 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from quickcrm.db import get_session
-from quickcrm.domain import activities, attachments, convert, leads, offline, ownership, users
+from quickcrm.domain import (
+    activities,
+    attachments,
+    categories,
+    convert,
+    leads,
+    offline,
+    ownership,
+    users,
+)
 from quickcrm.domain import merge as merging
 from quickcrm.domain import validation as v
 from quickcrm.models import Lead
@@ -51,6 +60,7 @@ def _list(status: int = 200, **extra):
         page=page,
         owners=owners,
         sources=leads.sources(db),
+        category_list=categories.ordered(db),
         reasons=leads.DISQUALIFY_REASONS,
         status=status,
         **extra,
@@ -63,8 +73,16 @@ def review():
     db = get_session()
     query = leads.LeadQuery.from_args(request.args)
     ids = leads.lead_ids(db, query, current_user, **viewer_days())
+    category_list = categories.ordered(db)
     if not ids:
-        return render("leads/review.html", ["content"], query=query, lead=None, ids=ids)
+        return render(
+            "leads/review.html",
+            ["content"],
+            query=query,
+            lead=None,
+            ids=ids,
+            category_list=category_list,
+        )
     position = request.args.get("at", type=int, default=1)
     position = min(max(position, 1), len(ids))
     # Back from converting the lead at this place: if it is still listed here, step on.
@@ -81,6 +99,7 @@ def review():
         action=leads.next_action(db, lead),
         timeline=activities.timeline(db, lead),
         reasons=leads.DISQUALIFY_REASONS,
+        category_list=category_list,
     )
 
 
@@ -88,15 +107,22 @@ def _detail_context(lead: Lead, **extra) -> dict:
     """What the lead page shows; ``extra`` says which field row is open (``open_field``,
     with ``field_raw``/``field_errors`` after a refusal), saved or refused."""
     db = get_session()
+    category_list = categories.ordered(db)
     return {
         "lead": lead,
-        "fields": leads.LEAD_FIELDS,
+        # A team without categories sees no Categories row.
+        "fields": {
+            name: label
+            for name, label in leads.LEAD_FIELDS.items()
+            if name != "categories" or category_list
+        },
         "editable": leads.edit_refusal(lead) is None,
         "action": leads.next_action(db, lead),
         "field_raw": leads.field_values(db, lead),
         "field_errors": {},
         "timeline": activities.timeline(db, lead),
         "reasons": leads.DISQUALIFY_REASONS,
+        "category_list": category_list,
         "result": leads.conversion_of(db, lead),
         "owners": users.active_users(get_session()) if current_user.can("coordinator") else [],
         "undo_refusal": (

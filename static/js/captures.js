@@ -45,6 +45,7 @@ export function captureOf(form) {
   const data = new FormData(form);
   const fields = {};
   [...FIELDS, ...EXTRA].forEach((name) => { fields[name] = (data.get(name) || "").toString(); });
+  fields.categories = categoriesOf(form);
   return {
     blobs: blobsOf(),
     uuid: data.get("uuid") || newUuid(),
@@ -104,7 +105,9 @@ export function formIsEmpty(form) {
 export function clearForm(form) {
   state.editing = null;
   const source = form.elements.source?.value || "";
+  const chosen = categoriesOf(form);
   form.reset();
+  setCategories(form, chosen);
   FIELDS.forEach((name) => {
     const el = form.elements[name];
     if (el && el.type !== "radio" && name !== "source") el.value = "";
@@ -140,3 +143,24 @@ function showSource(form, source) {
   }
   sticky.textContent = `Source: ${source}`;
 }
+
+// --- Categories (templates/capture/_categories.html): sticky like Source. -----------------
+// A capture keeps its chosen category ids as one field, "3,5" (the server skips an id that
+// is no longer a category: a phone may hold an old list).
+const chips = (form) => [...form.querySelectorAll("input[name=categories]")];
+export const categoriesOf = (form) => chips(form).filter((c) => c.checked).map((c) => c.value).join(",");
+
+export function setCategories(form, ids) {
+  const chosen = new Set((ids || "").split(",").filter(Boolean));
+  chips(form).forEach((chip) => { chip.checked = chosen.has(chip.value); });
+  showCategories(form);
+}
+
+// Beside More, the chosen categories' names: they stay for the next capture, as Source does.
+export function showCategories(form) {
+  const where = form.querySelector("[data-sticky-categories]");
+  if (where) where.textContent = chips(form).filter((c) => c.checked).map((c) => c.parentElement.textContent.trim()).join(", ");
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches?.("input[name=categories]")) showCategories(event.target.form);
+});

@@ -5,7 +5,7 @@
 // when captures wait, and on a page opened from the phone's copy (which it freshens).
 import { element } from "./app.js";
 import {
-  clearForm, displayName, escape, FIELDS, say, showErrors, state, USER,
+  clearForm, displayName, escape, FIELDS, say, setCategories, showErrors, state, USER,
 } from "./captures.js";
 import * as outbox from "./outbox.js";
 
@@ -200,6 +200,7 @@ export async function restore(item, { errors } = {}) {
       el.value = item.fields[name] || "";
     }
   });
+  setCategories(formEl, item.fields.categories);
   formEl.elements.uuid.value = item.uuid;
   formEl.elements.captured_at.value = item.captured_at;
   if (formEl.elements.card_read) formEl.elements.card_read.value = item.fields.card_read || "";

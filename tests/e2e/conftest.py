@@ -166,6 +166,6 @@ def demo_screens(live_db, live_app, make_live_user) -> list[str]:
         "/companies/", f"/companies/{company}", "/contacts/", f"/contacts/{contact}",
         "/opportunities", "/opportunities/list", f"/opportunities/{opportunity}",
         "/forecast", "/admin", "/admin/users", f"/admin/users/{coordinator.id}",
-        "/admin/system", "/admin/phones",
+        "/admin/system", "/admin/phones", "/admin/categories",
         "/account/password",
     ]  # fmt: skip

@@ -31,6 +31,7 @@ LEAD_FIELDS = {
     "temperature": "Temperature",
     "next_action_on": "Next action date",
     "source": "Source",
+    "categories": "Categories",
     IGNORE: "Ignore",
 }
 COMPANY_FIELDS = {
@@ -44,6 +45,7 @@ COMPANY_FIELDS = {
     "website": "Website",
     "industry": "Industry",
     "address": "Address",
+    "categories": "Categories",
     IGNORE: "Ignore",
 }
 FIELDS = {"leads": LEAD_FIELDS, "companies": COMPANY_FIELDS}
@@ -127,6 +129,10 @@ VARIANTS = {
         "siteinternet", "webseite", "sitioweb", "paginaweb", "sitoweb",
     ),
     "industry": ("industry", "sector", "branche", "secteur", "settore", "setor"),
+    "categories": (
+        "categories", "category", "tags", "tag", "labels", "kategorien", "kategorie",
+        "categorie", "categorias", "categoria", "categorieen",
+    ),
     "address": (
         "address", "street", "streetaddress", "city", "town", "postcode", "zip", "zipcode",
         "postalcode", "zippostalcode", "country", "countryregion", "state",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.categories import split_names
 from quickcrm.domain.imports.mapping import (
     FIELDS,
     IGNORE,
@@ -98,6 +99,8 @@ class Cleaner:
         self.guessed: dict[str, dict[str, str | None]] = {}
         self.labels = FIELDS[kind]
         checks = field_checks(today=today, phone_region=region)
+        # The team's categories by name, "Retail; North" (made at the import if new).
+        checks["categories"] = _category_names
         if kind == "companies":
             checks |= {
                 "company_name": lambda s: v.text(
@@ -242,6 +245,8 @@ class Cleaner:
         if self.kind == "leads":
             raw = {target: raw.get(target, "") for target in LEAD_VALUES}
             raw["phone"] = raw["phone"] or []
+            if "categories" in self.columns:  # only when mapped: a lead row's values stay as before
+                raw["categories"] = cells[self.columns["categories"][0]]
         return raw, extras
 
     def _value(self, field: str, cell: str, row: Row) -> str:
@@ -279,6 +284,10 @@ LEAD_VALUES = (
     "next_action_on",
     "source",
 )
+
+
+def _category_names(cell: str | None) -> list[str]:
+    return split_names(v.long_text(cell, max_length=2000))
 
 
 def company_key(values: dict) -> str:

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from quickcrm.domain import bulk
+from quickcrm.domain import bulk, categories
 from quickcrm.domain import validation as v
 from quickcrm.domain.imports import ahead, vcard
 from quickcrm.domain.imports.ahead import Settings, clean_chunk
@@ -59,6 +59,7 @@ from quickcrm.models import (
     IMPORT_ON_DUPLICATE,
     Activity,
     Company,
+    CompanyCategory,
     Contact,
     Import,
     ImportChange,
@@ -66,6 +67,7 @@ from quickcrm.models import (
     ImportKey,
     ImportRefusal,
     Lead,
+    LeadCategory,
     Opportunity,
     User,
     next_action_update,
@@ -778,14 +780,18 @@ def _import_leads(session: Session, upload: Import, rows: list[Row], region: str
     if not fresh:
         return outcome
     leads = []
+    tagged: dict[uuid.UUID, list[str]] = {}
     for row in fresh:
         values = dict(row.values)
+        names = values.pop("categories", None)
+        values["uuid"] = uuid.uuid4()
+        if names:
+            tagged[values["uuid"]] = names
         leads.append(
             {
                 **values,
                 **keys_of("lead", {"name": None, "email": None, "phone": None, **values}),
                 "name_sort": sort_key(values["name"]),
-                "uuid": uuid.uuid4(),
                 "status": "open",
                 "owner_id": upload.owner_id,
                 "captured_at": now,
@@ -806,6 +812,8 @@ def _import_leads(session: Session, upload: Import, rows: list[Row], region: str
     actions = [_follow_up(upload, lead_id, dated[key], now) for key, lead_id in ids]
     if actions:
         _insert(session, Activity.__table__, actions)
+    if tagged:
+        _tag(session, Lead, LeadCategory, "lead_id", tagged)
     outcome.imported += len(fresh)
     outcome.kept += fresh
     return outcome
@@ -849,6 +857,13 @@ def _import_companies(
             "created_at": now,
             "updated_at": now,
         }
+    # The categories of the companies made here (those that exist keep theirs).
+    tagged: dict[str, list[str]] = {}
+    for row in ok:
+        key = company_key(row.values)
+        if key in new_companies:
+            names = tagged.setdefault(key, [])
+            names += [n for n in row.values.get("categories") or () if n not in names]
     if new_companies:
         made = list(new_companies.values())
         session.execute(insert(Company.__table__), made)
@@ -859,6 +874,9 @@ def _import_companies(
                 )
             ).all()
         )
+    if any(tagged.values()):
+        ids = {key: companies[key] for key in tagged if tagged[key]}
+        _tag(session, Company, CompanyCategory, "company_id", tagged, ids)
     people = _sort_people(session, upload, [row for row in ok if row.values.get("name")])
     outcome = _fill_or_update_contacts(session, upload, people.matches, region, now)
     outcome.skipped += people.skipped
@@ -897,6 +915,30 @@ def _import_companies(
     outcome.kept += people.fresh
     outcome.imported = len(people.fresh) + len(counted)
     return outcome
+
+
+def _tag(session: Session, model, link, column: str, tagged: dict, ids: dict | None = None):
+    """The new records' categories, by name (``tagged``: a lead's uuid, or a company's name
+    key in ``ids``, → names). A name not in Admin → Categories is added to it: an import is
+    an admin's (docs/import.md, "Categories")."""
+    if ids is None:
+        ids = dict(
+            session.execute(
+                select(model.uuid, model.id).where(_among(session, model.uuid, list(tagged)))
+            ).all()
+        )
+    wanted = list(dict.fromkeys(name for names in tagged.values() for name in names))
+    known = {c.name.lower(): c.id for c in categories.by_names(session, wanted, create=True)}
+    rows = [
+        {column: ids[key], "category_id": known[name.lower()]}
+        for key, names in tagged.items()
+        if key in ids
+        for name in dict.fromkeys(names)
+        if name.lower() in known
+    ]
+    unique = list({(row[column], row["category_id"]): row for row in rows}.values())
+    if unique:
+        session.execute(insert(link.__table__), unique)
 
 
 # --- Report and undo ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.attachments import Prepared, attach
+from quickcrm.domain.categories import add_to_lead
 from quickcrm.models import TEMPERATURES, Activity, Lead, User, utcnow
 
 NAME_MAX = 200
@@ -123,6 +124,7 @@ def store_capture(
     longitude: float | None = None,
     attachments: Sequence[Prepared] = (),
     from_card: bool = False,
+    categories: Sequence[int] = (),
 ) -> CaptureOutcome:
     """Save a capture exactly once per ``key`` (the phone-made UUID).
 
@@ -130,7 +132,8 @@ def store_capture(
     a second tab or a reply lost after the commit all end with the one lead that was
     stored first, returned with ``created=False``. The same key from another user raises
     ``validation.Conflict``. ``attachments`` (a card photo, a voice note) are stored with the
-    lead, in its transaction; ``from_card`` marks it "from a card — check".
+    lead, in its transaction; ``from_card`` marks it "from a card — check"; ``categories``
+    are ids of the team's categories (one no longer in the list is skipped).
 
     Flushed: the caller commits before it answers (the capture screen reads its recent
     captures in the same transaction first).
@@ -153,6 +156,8 @@ def store_capture(
         lead_id = session.execute(_NEW_LEAD, row).scalar_one()
         if due is not None:
             session.execute(_NEW_TASK, _next_action_row(lead_id, owner, due))
+        if categories:
+            add_to_lead(session, lead_id, categories)
         if attachments:
             lead = session.get(Lead, lead_id)
             for prepared in attachments:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from quickcrm.domain import categories
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, field_checks, new_next_action
 from quickcrm.domain.transactions import owns_transaction
@@ -35,6 +36,8 @@ LEAD_FIELDS = {
     "source": "Source",
     "note": "Note",
     "next_action": "Next action",
+    # Last: the next action stays on a phone's first screen (shown when the team has any).
+    "categories": "Categories",
 }
 # Each field posts the input of its own name, except the next action: its text and date.
 FIELD_INPUTS = {"next_action": ("next_action_text", "next_action_on")}
@@ -59,7 +62,12 @@ def edit_refusal(lead: Lead) -> str | None:
 
 def field_values(session: Session, lead: Lead) -> dict[str, str]:
     """The lead's fields as its page's forms show them, by input name."""
-    values = {name: getattr(lead, name) or "" for name in LEAD_FIELDS if name != "next_action"}
+    values = {
+        name: getattr(lead, name) or ""
+        for name in LEAD_FIELDS
+        if name not in ("next_action", "categories")
+    }
+    values["categories"] = ",".join(str(category.id) for category in lead.categories)
     action = next_action(session, lead)
     values["next_action_text"] = action.text if action else ""
     values["next_action_on"] = action.due_on.isoformat() if action else ""
@@ -86,6 +94,11 @@ def update_field(
     refusal = edit_refusal(lead)
     if refusal:
         raise v.Conflict(refusal)
+    if name == "categories":
+        # The chips checked (an id no longer in the list is skipped, never refused).
+        posted = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        categories.set_lead_categories(session, lead, categories.chosen_ids(posted))
+        return lead
     checks = field_checks(today=today, phone_region=phone_region)
     current = next_action(session, lead) if name == "next_action" else None
     if current is not None:

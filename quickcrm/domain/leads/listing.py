@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import team as teams
 from quickcrm.domain import validation as v
+from quickcrm.domain.categories import lead_has
 from quickcrm.domain.leads.search import search_condition
 from quickcrm.domain.lists import ListQuery
 from quickcrm.models import LEAD_STATUSES, TEMPERATURES, Lead, User
@@ -42,6 +43,7 @@ class LeadQuery(ListQuery):
     temperature: str = ""
     owner_id: int | None = None
     source: str = ""
+    category_id: int | None = None
     captured_from: date | None = None
     captured_to: date | None = None
     due: str = ""
@@ -64,6 +66,7 @@ class LeadQuery(ListQuery):
             else "",
             "owner_id": v.record_id(args.get("owner")),
             "source": args.get("source", "").strip()[:120],
+            "category_id": v.record_id(args.get("category")),
             "captured_from": day("from"),
             "captured_to": day("to"),
             "due": args.get("due", "") if args.get("due") in DUE_FILTERS else "",
@@ -77,6 +80,7 @@ class LeadQuery(ListQuery):
             "temperature": self.temperature,
             "owner": str(self.owner_id or ""),
             "source": self.source,
+            "category": str(self.category_id or ""),
             "from": self.captured_from.isoformat() if self.captured_from else "",
             "to": self.captured_to.isoformat() if self.captured_to else "",
             "due": self.due,
@@ -106,6 +110,8 @@ def _filtered(
         stmt = stmt.where(Lead.temperature == query.temperature)
     if query.source:
         stmt = stmt.where(Lead.source == query.source)
+    if query.category_id:
+        stmt = stmt.where(lead_has(query.category_id))
     if query.captured_from:
         stmt = stmt.where(Lead.captured_at >= teams.day_bounds(query.captured_from, zone)[0])
     if query.captured_to:
