@@ -59,12 +59,14 @@ function prepare(root) {
 function show(region, hints) {
   const lines = hints.map(({ text, url }) => {
     const line = document.createElement("p");
-    line.textContent = text;
+    const said = document.createElement("span");
+    said.textContent = text;
+    line.append(said);
     if (url) {
       const link = document.createElement("a");
       link.href = url;
       link.textContent = "Open";
-      line.append(" · ", link);
+      line.append(" ", link);
     }
     return line;
   });

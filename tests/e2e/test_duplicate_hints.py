@@ -1,0 +1,91 @@
+"""Duplicate hints while typing, on a phone (README, "Duplicate hints"): a quiet line under
+the field says what the typed name already is — online from the server, offline from the
+captures on the phone — and Save never waits for it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests import factories
+from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import violations
+from tests.e2e.test_offline import (
+    capture,
+    kept,
+    lead_names,
+    on_server,
+    open_app_ready_for_offline,
+    waiting,
+)
+
+
+def hint_under(page, field: str):
+    return page.locator(f"[data-duplicate-hint={field}]")
+
+
+def test_a_hint_appears_while_typing_and_save_still_works(make_live_user, live_db, page):
+    chris = make_live_user("chris@example.com", "rep", "Chris")
+    factories.lead(live_db, chris, "Maria Novák", company_name="Acme")
+    make_live_user()
+    sign_in(page)
+    page.get_by_label("Name").press_sequentially("maria novak")
+    hint = hint_under(page, "name")
+    expect(hint).to_contain_text("Maria Novák (Acme) is already an open lead of Chris, captured")
+    # Another rep's lead: she may know it exists and whose it is, not open it.
+    expect(hint.get_by_role("link", name="Open")).to_have_count(0)
+    assert violations(page) == []
+    page.get_by_role("button", name="Save").click()
+    expect(kept(page)).to_contain_text("maria novak")
+    expect(hint).to_be_empty()
+
+    # A look-up that never answers holds nothing up: Save saves at once.
+    held = []
+    page.route("**/duplicates?*", lambda route: held.append(route))
+    with page.expect_request(lambda request: "/duplicates?" in request.url):
+        page.get_by_label("Name").press_sequentially("Maria Novak")
+    # Save empties the form and drops the look-up of what it held: its answer never shows.
+    with page.expect_event("requestfailed", lambda request: "/duplicates?" in request.url):
+        page.get_by_role("button", name="Save").click()
+    expect(kept(page)).to_contain_text("Maria Novak")
+    expect(page.get_by_label("Name")).to_have_value("")
+    on_server(page, "Maria Novak")
+    page.unroute("**/duplicates?*")
+    assert sorted(lead_names(live_db)) == ["Maria Novak", "Maria Novák", "maria novak"]
+    expect(hint_under(page, "name")).to_be_empty()
+
+
+def test_offline_the_captures_on_the_phone_give_the_hint(make_live_user, live_db, page):
+    rita = make_live_user()
+    factories.lead(live_db, rita, "Jan Dvořák", email="jan@dvorak.example")
+    open_app_ready_for_offline(page)  # the page the phone keeps lists Jan among recent captures
+    page.context.set_offline(True)
+    page.reload()
+    capture(page, "Petra Svoboda")
+    expect(kept(page)).to_contain_text("Petra Svoboda")
+    expect(waiting(page, 1)).to_be_visible()
+
+    page.get_by_label("Name").press_sequentially("SVOBODA, Petra")
+    expect(hint_under(page, "name")).to_have_text(
+        "Petra Svoboda is already in your captures on this phone"
+    )
+    page.get_by_label("Name").fill("")
+    page.get_by_role("button", name="More").click()
+    page.get_by_label("Email").press_sequentially("JAN@dvorak.example")
+    expect(hint_under(page, "email")).to_contain_text(
+        "Jan Dvořák is already in your captures on this phone"
+    )
+    page.get_by_label("Name").press_sequentially("Someone Else")
+    expect(hint_under(page, "name")).to_be_empty()
+
+
+def test_the_new_company_form_says_the_company_exists(make_live_user, live_db, page):
+    acme = factories.company(live_db, "ACME, Inc.")
+    make_live_user("cora@example.com", "coordinator", "Cora")
+    sign_in(page, "cora@example.com")
+    page.goto("/companies/new")
+    page.get_by_label("Name").press_sequentially("Acme Ltd")
+    hint = hint_under(page, "name")
+    expect(hint).to_contain_text("ACME, Inc. is already a company")
+    assert violations(page) == []
+    hint.get_by_role("link", name="Open").click()
+    expect(page).to_have_url(f"/companies/{acme.id}")
