@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from quickcrm.domain.keys import email_key, person_key, phone_tail
 from tests import factories
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_accessibility import violations
@@ -89,3 +90,35 @@ def test_the_new_company_form_says_the_company_exists(make_live_user, live_db, p
     assert violations(page) == []
     hint.get_by_role("link", name="Open").click()
     expect(page).to_have_url(f"/companies/{acme.id}")
+
+
+SAMPLES = {
+    "name": ["Novák, Maria", "  MARIA   novak ", "Łukasz Ørsted-Æbelø", "Straße Groß",
+             "José_ María", "Ǆemal İnce", "ﬁona", "", "!!!", "Anne-Marie O'Neil 2nd",
+             "ΣΟΦΟΚΛΗΣ Σοφοκλής"],
+    "email": ["Maria@Acme.COM ", "no-at-sign", "", " a@b ", "ÉLODIE@Exemple.fr"],
+    "phone": ["+44 20 7946 0958", "020 7946 0958 ext. 12", "(555) 123-4567 x89", "１２３４５６７８",
+              "123", "0044 (20) 7946-0958 #4", "٠١٢٣٤٥٦٧٨٩"],
+}  # fmt: skip
+
+
+def test_the_phones_keys_are_the_servers(make_live_user, page):
+    """static/js/keys.js is the twin of quickcrm/domain/keys.py: the same key for each value."""
+    make_live_user()
+    sign_in(page)
+    got = page.evaluate(
+        """async (samples) => {
+          const keys = await import("/static/js/keys.js");
+          return {
+            name: samples.name.map(keys.personKey),
+            email: samples.email.map(keys.emailKey),
+            phone: samples.phone.map(keys.phoneTail),
+          };
+        }""",
+        SAMPLES,
+    )
+    assert got == {
+        "name": [person_key(v) for v in SAMPLES["name"]],
+        "email": [email_key(v) for v in SAMPLES["email"]],
+        "phone": [phone_tail(v) for v in SAMPLES["phone"]],
+    }
