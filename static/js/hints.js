@@ -1,7 +1,7 @@
 // Duplicate hints while typing (README, "Duplicate hints"): on a form marked
 // data-duplicates="<url>" (the capture form, New company, New contact), a pause in typing a
 // name, company, email or phone asks the server what that value may already be
-// (quickcrm/views/hints.py) and says it in a quiet line under the field, a polite live
+// (quickcrm/views/duplicates.py) and says it in a quiet line under the field, a polite live
 // region: "Maria Novak (Acme) is already an open lead of Chris, captured 3 Dec · Open".
 // Nothing here touches Save: a hint is never waited for, a failed one is no hint, and an
 // answer for a value typed over since is dropped. With no network (or no answer) the

@@ -1,4 +1,4 @@
-"""The duplicate hint route (``/duplicates``, quickcrm/views/hints.py): what a typed value
+"""The duplicate hint route (``/duplicates``, quickcrm/views/duplicates.py): what a typed value
 may already be, told to each role as PRODUCT.md section 3 allows."""
 
 from __future__ import annotations

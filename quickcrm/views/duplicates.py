@@ -12,14 +12,14 @@ from quickcrm.domain import duplicates
 from quickcrm.web.errors import answers_json
 from quickcrm.web.formats import phone_region, short_day
 
-bp = Blueprint("hints", __name__)
+bp = Blueprint("duplicates", __name__)
 
 ENDPOINTS = {"lead": "leads.detail", "contact": "contacts.detail", "company": "companies.detail"}
 
 
 @bp.get("/duplicates")
 @answers_json
-def duplicates_of():
+def hints():
     """``{"hints": {field: [{"text", "url"}]}}``: ``url`` is null where the viewer may not
     open the record (another rep's lead). A value too long to be in any record matches
     nothing; nothing here is ever refused but a NUL byte (400, before every view)."""
