@@ -86,7 +86,9 @@ async function fromServer(form, field, value, signal) {
   if (!response.ok || !response.headers.get("Content-Type")?.includes("json")) {
     throw new Error(`no hint (${response.status})`);
   }
-  return (await response.json()).hints[field] || [];
+  // New contact's own company is no news on its form (a work email names its domain).
+  const skip = form.dataset.duplicatesSkip;
+  return ((await response.json()).hints[field] || []).filter((hint) => !skip || hint.url !== skip);
 }
 
 // --- What the phone has ------------------------------------------------------------------

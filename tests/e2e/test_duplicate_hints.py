@@ -122,3 +122,18 @@ def test_the_phones_keys_are_the_servers(make_live_user, page):
         "email": [email_key(v) for v in SAMPLES["email"]],
         "phone": [phone_tail(v) for v in SAMPLES["phone"]],
     }
+
+
+def test_the_new_contact_form_says_the_person_is_already_a_contact(make_live_user, live_db, page):
+    acme = factories.company(live_db, "Acme Ltd", email_domain="acme.example")
+    factories.company(live_db, "Acme Holdings", email_domain="acme.example")
+    factories.contact(live_db, acme, "Maria Novak", email="maria@acme.example")
+    make_live_user()
+    sign_in(page)
+    page.goto(f"/companies/{acme.id}/contacts/new")
+    page.get_by_label("Email").press_sequentially("MARIA@acme.example")
+    hint = hint_under(page, "email")
+    expect(hint).to_contain_text("Maria Novak is already a contact at Acme Ltd")
+    # Another company at that domain is news; the one the contact is being added to is not.
+    expect(hint).to_contain_text("Acme Holdings is already a company")
+    expect(hint).not_to_contain_text("Acme Ltd is already a company")
