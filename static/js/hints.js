@@ -2,7 +2,8 @@
 // data-duplicates="<url>" (the capture form, New company, New contact), a pause in typing a
 // name, company, email or phone asks the server what that value may already be
 // (quickcrm/views/duplicates.py) and says it in a quiet line under the field, a polite live
-// region: "Maria Novak (Acme) is already an open lead of Chris, captured 3 Dec · Open".
+// region: "Maria Novak (Acme) is already an open lead of Chris, captured 3 Dec", with an
+// Open link at its end where the viewer may open the record.
 // Nothing here touches Save: a hint is never waited for, a failed one is no hint, and an
 // answer for a value typed over since is dropped. With no network (or no answer) the
 // capture page matches what the phone has: the captures queued on it (outbox.js) and the
