@@ -2,7 +2,8 @@
 "Duplicates"): kept in columns beside the values, so a look-up while someone types reads an
 index (quickcrm/domain/duplicates.py). Plain functions of one value: the models compute
 them whenever the value is set, and revision 0026 computed them for existing rows with a
-copy of this code."""
+copy of this code. static/js/keys.js is their twin on the phone (duplicate hints from the
+phone's own captures when the server cannot be asked): change both together."""
 
 from __future__ import annotations
 

@@ -161,3 +161,13 @@ def amount(value, cents: bool = False, signed: bool = False) -> str:
     if signed:
         return ("-" if number < 0 else "+") + text
     return text
+
+
+def short_day(when: datetime | None) -> str:
+    """A stored moment's day in the viewer's zone, short: "3 Dec" this year, "3 Dec 2025"
+    another (a duplicate hint's "captured 3 Dec")."""
+    if when is None:
+        return ""
+    local = when.astimezone(zone())
+    skeleton = "MMMd" if local.year == today().year else "yMMMd"
+    return format_skeleton(skeleton, local, locale=_locale())

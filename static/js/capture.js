@@ -12,6 +12,7 @@ import { csrfToken, hideError, refusalMessage, showError } from "./app.js";
 import {
   captureOf, clearForm, displayName, enabled, escape, formIsEmpty, say, state, worthKeeping,
 } from "./captures.js";
+import "./hints.js"; // the duplicate hints under Name, Company, Phone and Email
 import * as outbox from "./outbox.js";
 import { freshPosition } from "./place.js";
 import { newUuid } from "./store.js";

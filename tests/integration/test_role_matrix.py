@@ -165,6 +165,9 @@ ACCESS = {
     # Reading a card stores nothing: any signed-in user may ask.
     ("capture.read_card", "POST"): "signed-in",
     ("capture.warm_up_card_reader", "POST"): "signed-in",
+    # A duplicate hint: anyone signed in; what it tells of a lead depends on the viewer
+    # (tests/integration/test_duplicate_hints.py).
+    ("duplicates.hints", "GET"): "signed-in",
     ("leads.add_voice_note", "POST"): "owner",
     ("leads.card_checked", "POST"): "owner",
     # A lead's photo or voice note: whoever may see the lead (the world's is not converted).

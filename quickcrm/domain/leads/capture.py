@@ -249,7 +249,7 @@ def _next_action_row(lead_id: int, owner: User, due: date) -> dict:
 
 # What the capture screen's list shows of a recent capture: rows of the lead table, which
 # cost a fraction of loading leads (docs/speed.md, "Capture under load, against the
-# floor").
+# floor"); with the keys the phone's duplicate hints compare offline (static/js/hints.js).
 _RECENT = select(
     _LEAD.c.id,
     _LEAD.c.name,
@@ -257,12 +257,15 @@ _RECENT = select(
     _LEAD.c.company_name,
     _LEAD.c.next_action_on,
     _LEAD.c.created_at,
+    _LEAD.c.name_key,
+    _LEAD.c.email_key,
+    _LEAD.c.phone_tail,
 ).order_by(_LEAD.c.created_at.desc(), _LEAD.c.id.desc())
 
 
 def recent_captures(session: Session, owner: User, limit: int = 10) -> list[Row]:
     """The owner's own latest captures, newest first: the id, name, temperature, company
-    name, next action date and creation time of each."""
+    name, next action date and creation time of each, and its matching keys."""
     return list(session.execute(_RECENT.where(_LEAD.c.owner_id == owner.id).limit(limit)))
 
 
