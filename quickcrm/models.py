@@ -528,6 +528,11 @@ class CompanyCategory(Base):
     category_id: Mapped[int] = mapped_column(
         ForeignKey("category.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # The lead whose conversion gave the company this category (undoing that conversion
+    # takes it away again); ``None`` when it came otherwise (the company's form, an import).
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="SET NULL"), index=True
+    )
 
 
 class LeadMerge(Base):

@@ -196,7 +196,7 @@ def set_lead_categories(session: Session, lead: Lead, ids: Sequence[int]) -> lis
 
 def carry_to_company(session: Session, lead: Lead, company: Company) -> list[int]:
     """At conversion: the company gets the lead's categories it does not have yet (tags:
-    several per company). Returns the ids it got."""
+    several per company), each marked as given by ``lead``. Returns the ids it got."""
     have = select(CompanyCategory.category_id).where(CompanyCategory.company_id == company.id)
     added = list(
         session.scalars(
@@ -208,26 +208,20 @@ def carry_to_company(session: Session, lead: Lead, company: Company) -> list[int
     if added:
         session.execute(
             insert(CompanyCategory),
-            [{"company_id": company.id, "category_id": ident} for ident in added],
+            [
+                {"company_id": company.id, "category_id": ident, "lead_id": lead.id}
+                for ident in added
+            ],
         )
     return added
 
 
 def uncarry_from_company(session: Session, lead: Lead, company_id: int) -> None:
-    """Undoing a conversion into an existing company: it loses the lead's categories that
-    no other lead converted into it carries. (The schema does not record which of them the
-    company had before; see docs/domain.md, "Categories".)"""
-    others = (
-        select(LeadCategory.category_id)
-        .join(Lead, Lead.id == LeadCategory.lead_id)
-        .where(Lead.company_id == company_id, Lead.id != lead.id)
-    )
-    mine = select(LeadCategory.category_id).where(LeadCategory.lead_id == lead.id)
+    """Undoing a conversion into an existing company: it loses the categories that
+    conversion gave it, and keeps those it had before."""
     session.execute(
         delete(CompanyCategory)
-        .where(CompanyCategory.company_id == company_id)
-        .where(CompanyCategory.category_id.in_(mine))
-        .where(CompanyCategory.category_id.not_in(others))
+        .where(CompanyCategory.company_id == company_id, CompanyCategory.lead_id == lead.id)
         .execution_options(synchronize_session=False)
     )
 

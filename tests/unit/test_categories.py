@@ -109,6 +109,20 @@ def test_conversion_carries_and_undo_takes_back_only_what_it_added(db, make_user
     assert {c.name for c in db.get(Company, company.id).categories} == {"N", "B"}
 
 
+def test_undo_keeps_a_category_the_company_had_before_the_lead_brought_it_too(db, make_user):
+    north = factories.category(db, "North", 1)
+    company = factories.company(db)
+    db.add(CompanyCategory(company_id=company.id, category_id=north.id))  # from an import
+    lead = factories.lead(db, make_user(), "Ann")
+    categories.add_to_lead(db, lead.id, [north.id])
+    db.commit()
+    assert categories.carry_to_company(db, lead, company) == []
+    categories.uncarry_from_company(db, lead, company.id)
+    db.commit()
+    db.expire_all()
+    assert [c.name for c in db.get(Company, company.id).categories] == ["North"]
+
+
 def test_the_leads_list_and_review_filter_by_category(db, make_user):
     from datetime import date
 

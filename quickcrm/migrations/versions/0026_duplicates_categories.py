@@ -9,7 +9,8 @@ leads, the team's categories and the optional lead fields.
 - ``lead.merged_into_id`` and ``lead_merge``: a lead merged into another, and what undoing
   it puts back.
 - ``category``, ``lead_category`` and ``company_category``: Admin → *Categories*, on leads
-  and, after conversion, on their companies.
+  and, after conversion, on their companies (``company_category.lead_id``: the lead whose
+  conversion gave it).
 - ``lead.contact_name``, ``lead.address``, ``lead.potential_value``.
 
 Plain columns added in place on both databases: SQLite keeps the lead table's search and
@@ -115,11 +116,12 @@ def _fill_keys() -> None:
             last = rows[-1][0]
 
 
-def _tag_table(table: str, owner: str) -> None:
+def _tag_table(table: str, owner: str, *extra) -> None:
     op.create_table(
         table,
         sa.Column(f"{owner}_id", sa.Integer(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=False),
+        *extra,
         sa.ForeignKeyConstraint(
             ["category_id"], ["category.id"],
             name=op.f(f"fk_{table}_category_id_category"), ondelete="CASCADE",
@@ -150,7 +152,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_category_name")),
     )
     _tag_table("lead_category", "lead")
-    _tag_table("company_category", "company")
+    # A company's category given by a lead's conversion names that lead: undoing the
+    # conversion takes away what it gave, and only that.
+    _tag_table(
+        "company_category", "company",
+        sa.Column("lead_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["lead.id"], name=op.f("fk_company_category_lead_id_lead"),
+            ondelete="SET NULL",
+        ),
+    )  # fmt: skip
+    op.create_index(
+        op.f("ix_company_category_lead_id"), "company_category", ["lead_id"], unique=False
+    )
     op.create_table(
         "lead_merge",
         sa.Column("id", sa.Integer(), nullable=False),
