@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, field_checks, new_next_action
+from quickcrm.domain.money import typed
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User, utcnow
 
@@ -30,8 +31,11 @@ LEAD_FIELDS = {
     "name": "Name",
     "temperature": "Temperature",
     "company_name": "Company",
+    "contact_name": "Contact name",  # issue 29: a business lead's person to ask for
     "phone": "Phone",
     "email": "Email",
+    "address": "Address",  # issue 29
+    "potential_value": "Potential value",  # issue 29: the size of the sale
     "source": "Source",
     "note": "Note",
     "next_action": "Next action",
@@ -57,6 +61,7 @@ def edit_refusal(lead: Lead) -> str | None:
 def field_values(session: Session, lead: Lead) -> dict[str, str]:
     """The lead's fields as its page's forms show them, by input name."""
     values = {name: getattr(lead, name) or "" for name in LEAD_FIELDS if name != "next_action"}
+    values["potential_value"] = typed(lead.potential_value)
     action = next_action(session, lead)
     values["next_action_text"] = action.text if action else ""
     values["next_action_on"] = action.due_on.isoformat() if action else ""
