@@ -33,6 +33,7 @@ def index():
         won_quarter=forecast.won_this_quarter(db, today, zone),
         overdue=forecast.overdue(db, today),
         overdue_count=forecast.overdue_count(db, today),
+        potential=forecast.leads_potential(db),
         start=start,
         end=end,
         errors=errors,
