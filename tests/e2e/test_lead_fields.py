@@ -1,0 +1,69 @@
+"""A business lead's optional fields on a phone (issue 29): *Contact name*, *Address* and
+*Potential value* behind *More*, saved, seen on the lead's page (the value in the team's
+currency) and carried into the convert page's *Value*."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from quickcrm.domain import team as teams
+from quickcrm.models import Lead, TeamSettings
+from tests.e2e.conftest import sign_in
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shot(page, name: str) -> None:
+    """Screenshots to look at (QUICKCRM_SCREENSHOTS=1), kept out of the tree."""
+    if os.environ.get("QUICKCRM_SCREENSHOTS"):
+        page.screenshot(path=ROOT / "test-results" / name, full_page=True)
+
+
+def test_capture_a_business_lead_with_its_value_and_convert_it(page, make_live_user, live_db):
+    live_db.add(TeamSettings(id=1, time_zone="Europe/Dublin", currency="EUR", locale="en-IE",
+                             week_start=teams.MONDAY, phone_region="IE"))  # fmt: skip
+    live_db.commit()
+    make_live_user("cora@example.com", "coordinator", "Cora Coordinator")
+    sign_in(page, "cora@example.com")
+
+    page.get_by_label("Name", exact=True).fill("Acme Ltd")
+    page.get_by_role("button", name="More").click()
+    page.get_by_label("Contact name").fill("Maria Novak")
+    page.get_by_label("Address").fill("1 High Street\nDublin 2")
+    value = page.get_by_label("Potential value")
+    expect(value).to_have_attribute("inputmode", "decimal")
+    value.fill("12,500")
+    shot(page, "lead-fields-capture.png")
+    page.get_by_role("button", name="Save").click()
+
+    status = page.get_by_role("status").filter(has_text="Saved")
+    expect(status).to_contain_text("Saved — Acme Ltd")
+    expect(status).to_contain_text("on the server ✓")
+    # Not sticky: the next card starts without them.
+    expect(page.get_by_label("Contact name")).to_have_value("")
+    expect(page.get_by_label("Address")).to_have_value("")
+    expect(page.get_by_label("Potential value")).to_have_value("")
+    lead = live_db.scalars(select(Lead)).one()
+    assert (lead.contact_name, lead.address, lead.potential_value) == (
+        "Maria Novak", "1 High Street\nDublin 2", Decimal("12500.00"),
+    )  # fmt: skip
+
+    status.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="Acme Ltd", level=1)).to_be_visible()
+    fields = page.locator(".lead-fields")
+    expect(fields).to_contain_text("Maria Novak")
+    expect(fields).to_contain_text("1 High Street")
+    expect(page.locator("#field-potential_value")).to_contain_text("€12,500")
+    shot(page, "lead-fields-lead.png")
+
+    page.get_by_role("link", name="Convert", exact=True).click()
+    expect(page.get_by_label("Value")).to_have_value("12500")
+    expect(page.get_by_label("Contact name")).to_have_value("Maria Novak")
+    expect(page.get_by_label("Company name")).to_have_value("Acme Ltd")
+    expect(page.get_by_role("checkbox", name="Create opportunity")).to_be_checked()
+    shot(page, "lead-fields-convert.png")
