@@ -14,6 +14,7 @@ from sqlalchemy import select
 from quickcrm.domain import team as teams
 from quickcrm.models import Lead, TeamSettings
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_offline import open_app_ready_for_offline, queued
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +68,35 @@ def test_capture_a_business_lead_with_its_value_and_convert_it(page, make_live_u
     expect(page.get_by_label("Company name")).to_have_value("Acme Ltd")
     expect(page.get_by_role("checkbox", name="Create opportunity")).to_be_checked()
     shot(page, "lead-fields-convert.png")
+
+
+def test_an_offline_capture_with_a_negative_value_needs_attention_then_is_fixed(
+    page, make_live_user, live_db
+):
+    make_live_user()
+    open_app_ready_for_offline(page)
+    page.context.set_offline(True)
+    page.get_by_label("Name", exact=True).fill("Bloggs & Co")
+    page.get_by_role("button", name="More").click()
+    page.get_by_label("Contact name").fill("Jo Bloggs")
+    page.get_by_label("Potential value").fill("-500")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("Bloggs & Co")
+    expect(page.get_by_label("Potential value")).to_have_value("")
+    page.context.set_offline(False)
+
+    row = queued(page, "Bloggs & Co")
+    expect(row.get_by_text("Needs attention")).to_be_visible()
+    expect(row).to_contain_text("Enter an amount of 0 or more")
+    row.get_by_role("button", name="Edit").click()
+    value = page.get_by_label("Potential value")
+    expect(value).to_be_focused()  # More opened on the field the server named
+    expect(value).to_have_value("-500")
+    expect(page.get_by_label("Contact name")).to_have_value("Jo Bloggs")
+    value.fill("500")
+    page.get_by_role("button", name="Save").click()
+    expect(queued(page, "Bloggs & Co")).to_have_count(0)
+    expect(page.get_by_text("Everything captured is on the server.")).to_be_visible()
+    live_db.expire_all()
+    lead = live_db.scalars(select(Lead)).one()
+    assert (lead.contact_name, lead.potential_value) == ("Jo Bloggs", Decimal("500.00"))
