@@ -90,6 +90,9 @@ def _detail_context(lead: Lead, **extra) -> dict:
     return {
         "lead": lead,
         "fields": leads.LEAD_FIELDS,
+        # Issue 29: the optional fields (behind a disclosure) and those holding a value.
+        "optional_fields": leads.OPTIONAL_FIELDS,
+        "lead_optional_values": [n for n in leads.OPTIONAL_FIELDS if getattr(lead, n) is not None],
         "editable": leads.edit_refusal(lead) is None,
         "action": leads.next_action(db, lead),
         "field_raw": leads.field_values(db, lead),

@@ -31,15 +31,18 @@ LEAD_FIELDS = {
     "name": "Name",
     "temperature": "Temperature",
     "company_name": "Company",
-    "contact_name": "Contact name",  # issue 29: a business lead's person to ask for
     "phone": "Phone",
     "email": "Email",
-    "address": "Address",  # issue 29
-    "potential_value": "Potential value",  # issue 29: the size of the sale
     "source": "Source",
     "note": "Note",
     "next_action": "Next action",
+    # Issue 29's optional fields, last: the lead page keeps them behind a disclosure until
+    # one has a value (the first screen of a phone shows the facts and the history).
+    "contact_name": "Contact name",
+    "address": "Address",
+    "potential_value": "Potential value",
 }
+OPTIONAL_FIELDS = ("contact_name", "address", "potential_value")
 # Each field posts the input of its own name, except the next action: its text and date.
 FIELD_INPUTS = {"next_action": ("next_action_text", "next_action_on")}
 
