@@ -220,6 +220,16 @@ def test_the_convert_page_starts_from_them(client, db, coordinator):
     )  # fmt: skip
 
 
+def test_review_mode_shows_them_for_the_weekly_meeting(client, db, coordinator):
+    aud_team(db)
+    factories.lead(db, coordinator, "Acme Ltd", contact_name="Maria", address="Leeds",
+                   potential_value=Decimal("12500"))  # fmt: skip
+    page = client.get("/leads/review").get_data(as_text=True)
+    assert "<dt>Contact name</dt><dd>Maria</dd>" in page
+    assert '<dt>Address</dt><dd class="lead-note">Leeds</dd>' in page
+    assert "<dt>Potential value</dt><dd>$12,500</dd>" in page
+
+
 def test_the_forecast_shows_the_leads_unweighted_potential(client, db, coordinator):
     aud_team(db)
     factories.lead(db, coordinator, "A", temperature="hot", potential_value=Decimal("1000"))
