@@ -176,6 +176,15 @@ def test_the_lead_page_shows_and_edits_them(client, rep, db):
     assert (lead.contact_name, lead.potential_value) == ("Jo", Decimal("9999.50"))
 
 
+def test_a_potential_value_of_0_is_one(client, rep, db):
+    aud_team(db)
+    lead = factories.lead(db, rep, "Acme", potential_value=Decimal("0"))
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    row = page[page.index('id="field-potential_value"') :]
+    assert '<div class="lead-field-value">$0</div>' in row[:400]
+    assert '<details class="lead-optional" open>' in page
+
+
 def test_another_reps_lead_fields_are_not_theirs(client, rep, make_user, db):
     sam = make_user("sam@example.com", "rep", "Sam")
     lead = factories.lead(db, sam, "Acme", potential_value=Decimal("5"))
