@@ -58,7 +58,7 @@ class ConvertForm(v.Form):
         # A business lead (its name is the business, its contact name the person to ask
         # for): the new contact is that person; the company is named by the lead's company
         # name, else by the lead's own name — a business either way.
-        value = typed(lead.potential_value)
+        value = typed(lead.potential_value) if lead.potential_value else ""  # 0 is no deal
         return cls(
             raw={
                 "company": str(suggested[0].id) if suggested else "new",

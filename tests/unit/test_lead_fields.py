@@ -190,6 +190,9 @@ def test_conversion_starts_from_the_business_lead(db, make_user):
     raw = ConvertForm.initial(db, person, [], TODAY).raw
     assert (raw["company_name"], raw["contact_name"]) == ("Bloggs & Co", "Jo Bloggs")
     assert (raw["value"], raw["create_opportunity"]) == ("", "")  # no value: no deal
+    nothing = factories.lead(db, rep, "Zero Ltd", potential_value=Decimal("0"))
+    raw = ConvertForm.initial(db, nothing, [], TODAY).raw
+    assert (raw["value"], raw["create_opportunity"]) == ("", "")  # a deal of 0 is junk
 
 
 def test_conversion_carries_the_value_and_the_address(db, make_user):
