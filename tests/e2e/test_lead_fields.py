@@ -112,3 +112,30 @@ def test_an_offline_capture_with_a_negative_value_needs_attention_then_is_fixed(
     live_db.expire_all()
     lead = live_db.scalars(select(Lead)).one()
     assert (lead.contact_name, lead.potential_value) == ("Jo Bloggs", Decimal("500.00"))
+
+
+def test_online_a_negative_value_comes_back_in_the_form_next_to_its_field(
+    page, make_live_user, live_db
+):
+    make_live_user()
+    sign_in(page)
+    page.get_by_label("Name", exact=True).fill("Acme Ltd")
+    page.get_by_role("button", name="More").click()
+    page.get_by_label("Potential value").fill("-5")
+    page.get_by_role("button", name="Save").click()
+    # Refused at once, the form untouched since: the capture is back in it, as the server's
+    # form would show it.
+    expect(page.get_by_role("status").filter(has_text="Not saved")).to_contain_text(
+        "check the marked fields (Acme Ltd)"
+    )
+    value = page.get_by_label("Potential value")
+    expect(value).to_have_value("-5")
+    expect(value).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#potential_value-error")).to_have_text(
+        "Enter an amount of 0 or more: a value is never negative."
+    )
+    value.fill("5")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved —")).to_contain_text("on the server")
+    live_db.expire_all()
+    assert live_db.scalars(select(Lead.potential_value)).one() == Decimal("5.00")
