@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from quickcrm.domain import attachments, categories, matching
 from quickcrm.domain import validation as v
+from quickcrm.domain.money import typed
 from quickcrm.domain.stages import ordered_stages
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import (
@@ -54,19 +55,25 @@ class ConvertForm(v.Form):
         """The form as first shown: the best suggestion (or a new company) and a new contact."""
         first = ordered_stages(session)[0]
         title = f"{lead.company_name or lead.name}"
+        # A business lead (its name is the business, its contact name the person to ask
+        # for): the new contact is that person; the company is named by the lead's company
+        # name, else by the lead's own name — a business either way.
+        value = typed(lead.potential_value) if lead.potential_value else ""  # 0 is no deal
         return cls(
             raw={
                 "company": str(suggested[0].id) if suggested else "new",
                 "company_name": lead.company_name or lead.name,
                 "contact": "new",
-                "contact_name": lead.name,
+                "contact_name": lead.contact_name or lead.name,
                 "contact_email": lead.email or "",
                 "contact_phone": lead.phone or "",
                 # No opportunity unless asked for (or a value is typed): an unqualified
-                # deal of 0 is the forecast junk QuickCRM exists to prevent.
-                "create_opportunity": "",
+                # deal of 0 is the forecast junk QuickCRM exists to prevent. The rep's
+                # potential value (issue 29) is that value, typed at capture: it is the
+                # opportunity's, ticked, for the coordinator to keep or clear.
+                "create_opportunity": "on" if value else "",
                 "opportunity_title": title,
-                "value": "",
+                "value": value,
                 "stage_id": str(first.id),
                 "probability": str(first.probability),
                 "close_on": (today + CLOSE_AFTER).isoformat(),
@@ -184,6 +191,7 @@ def _create(session, lead, form, region) -> Conversion:
             name=values["company_name"],
             email_domain=matching.email_domain(values.get("contact_email") or lead.email),
             phone=values.get("contact_phone") if lead.company_name else None,
+            address=lead.address,
             owner_id=lead.owner_id,
         )
         matching.company_keys(company, region)
@@ -201,6 +209,8 @@ def _create(session, lead, form, region) -> Conversion:
         session.add(contact)
     else:
         _fill_gaps(company, contact, lead, region)
+    if not company.address and lead.address:  # an existing company without one learns it
+        company.address = lead.address
     opportunity = None
     if values["create_opportunity"]:
         stage = values["stage"]
@@ -240,7 +250,8 @@ def _create(session, lead, form, region) -> Conversion:
 
 def _fill_gaps(company: Company, contact: Contact, lead: Lead, region: str | None) -> None:
     """An existing contact (and its company) learn what the lead knows that they do not: an
-    empty email or phone is filled from the lead; nothing they already have is overwritten."""
+    empty email or phone is filled from the lead; nothing they already have is overwritten
+    (the company's empty address too, by ``_create``, whichever the contact)."""
     if not contact.email and lead.email:
         contact.email = lead.email
     if not contact.phone and lead.phone:

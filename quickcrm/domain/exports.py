@@ -128,8 +128,11 @@ def lead_export(
         ("ID", Lead.id),
         ("Name", Lead.name),
         ("Company", Lead.company_name),
+        ("Contact name", Lead.contact_name),  # issue 29
         ("Email", Lead.email),
         ("Phone", Lead.phone),
+        ("Address", Lead.address),  # issue 29
+        ("Potential value", Lead.potential_value),  # issue 29
         ("Temperature", Lead.temperature),
         ("Status", Lead.status),
         ("Disqualified because", Lead.disqualified_reason),

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session, selectinload
 from quickcrm.domain import validation as v
 from quickcrm.domain.money import cents, weighted
 from quickcrm.domain.team import UTC_ZONE, period_bounds
-from quickcrm.models import Category, CompanyCategory, Lead, LeadCategory, Opportunity, User
+from quickcrm.models import (
+    TEMPERATURES,
+    Category,
+    CompanyCategory,
+    Lead,
+    LeadCategory,
+    Opportunity,
+    User,
+)
 
 MONTHS_AHEAD = 6
 NO_SOURCE = "(no source)"
@@ -126,6 +134,44 @@ def overdue_count(session: Session, today: date) -> int:
         select(func.count(Opportunity.id)).where(
             Opportunity.outcome == "open", Opportunity.close_on < today
         )
+    )
+
+
+# --- the leads pipeline: open leads' potential value, unweighted (issue 29) --------------
+
+
+@dataclass
+class Potential:
+    """The potential value reps gave open leads (the size of the sale they expect), summed
+    as it is: no probability weighs it, unlike an opportunity's. ``count`` is the number of
+    open leads with a value, ``by_temperature`` the same per temperature (``None``: none
+    given), hot first."""
+
+    count: int
+    total: Decimal
+    by_temperature: list[tuple[str | None, int, Decimal]]
+
+
+def leads_potential(session: Session) -> Potential:
+    """The open leads' potential value: one grouped query (by temperature), whatever the
+    number of leads."""
+    rows = session.execute(
+        select(Lead.temperature, func.count(), func.coalesce(func.sum(Lead.potential_value), 0))
+        .where(
+            Lead.status == "open",
+            Lead.potential_value.is_not(None),
+            Lead.merged_into_id.is_(None),
+        )
+        .group_by(Lead.temperature)
+    ).all()
+    order = {t: i for i, t in enumerate(reversed(TEMPERATURES))}  # hot, warm, cold, none
+    groups = sorted(
+        ((t, n, cents(total)) for t, n, total in rows), key=lambda g: order.get(g[0], len(order))
+    )
+    return Potential(
+        count=sum(n for _, n, _ in groups),
+        total=cents(sum((total for _, _, total in groups), Decimal(0))),
+        by_temperature=groups,
     )
 
 

@@ -71,7 +71,7 @@ def contact_keys(contact: Contact, region: str | None) -> None:
 def suggest_companies(session: Session, lead: Lead, region: str | None) -> list[Company]:
     """Existing companies the lead may belong to: same name key, email domain or phone."""
     tests = []
-    key = name_key(lead.company_name)
+    key = name_key(business_name(lead))
     if key:
         tests.append(Company.name_key == key)
     domain = email_domain(lead.email)
@@ -98,7 +98,7 @@ def suggest_contacts(
     """Existing contacts at ``company_ids`` who may be the lead: same email, phone or name."""
     if not company_ids:
         return []
-    tests = [func.lower(Contact.name) == (lead.name or "").strip().lower()]
+    tests = [func.lower(Contact.name) == person_name(lead).strip().lower()]
     if lead.email:
         tests.append(func.lower(Contact.email) == lead.email.lower())
     phone = phone_key(lead.phone, region)
@@ -117,7 +117,7 @@ def suggest_contacts(
 def company_match_reasons(company: Company, lead: Lead, region: str | None) -> list[str]:
     """Why ``company`` was suggested for ``lead``: same name, email domain or phone."""
     reasons = []
-    key = name_key(lead.company_name)
+    key = name_key(business_name(lead))
     if key and company.name_key == key:
         reasons.append("same name")
     domain = email_domain(lead.email)
@@ -137,6 +137,20 @@ def contact_match_reasons(contact: Contact, lead: Lead, region: str | None) -> l
     phone = phone_key(lead.phone, region)
     if phone and contact.phone_key == phone:
         reasons.append("same phone")
-    if contact.name.strip().lower() == (lead.name or "").strip().lower():
+    if contact.name.strip().lower() == person_name(lead).strip().lower():
         reasons.append("same name")
     return reasons
+
+
+# --- A business lead (issue 29): its name is the business, its contact name the person ----
+
+
+def business_name(lead: Lead) -> str | None:
+    """The company a lead names: its company name, else its own name when it is a
+    business (it has a contact name: the person to ask for there)."""
+    return lead.company_name or (lead.name if lead.contact_name else None)
+
+
+def person_name(lead: Lead) -> str:
+    """The person a lead is: its contact name when it is a business, else its name."""
+    return lead.contact_name or lead.name or ""

@@ -17,6 +17,15 @@ def cents(amount) -> Decimal:
     return Decimal(str(amount or 0)).quantize(CENT)
 
 
+def typed(amount) -> str:
+    """An amount as a person types it in a form (what ``validation.money`` reads back):
+    "12500", or "12500.50" with cents; "" for none."""
+    if amount is None:
+        return ""
+    amount = cents(amount)
+    return str(amount.quantize(Decimal(1))) if amount == amount.to_integral() else str(amount)
+
+
 def weighted(value, probability):
     """value × probability %: on numbers, or on columns as a SQL expression to sum."""
     return value * probability / 100

@@ -176,6 +176,8 @@ def money(value: str | None, *, empty: Decimal | None = Decimal("0")) -> Decimal
     if not raw:
         return empty
     message = "Enter an amount like 12500 or 12500.50."
+    if re.fullmatch(r"[-\u2212]\d*\.?\d*", raw) and raw[1:] not in ("", "."):
+        raise Refused("Enter an amount of 0 or more: a value is never negative.")
     if len(raw) > 40 or not re.fullmatch(r"\d*\.?\d*", raw) or raw == ".":
         raise Refused(message)
     try:

@@ -38,6 +38,10 @@ FIELDS = {
     "source": "source",
     "temperature": "temperature",
     "next_action_on": "next_action_on",
+    # Issue 29: a business lead's person to ask for, its address, the size of the sale.
+    "contact_name": "contact_name",
+    "address": "address",
+    "potential_value": "potential_value",
 }
 CAPTURE_NAMES = {capture: api for api, capture in FIELDS.items()}
 KEY_MAX = 200

@@ -34,6 +34,7 @@ def index():
         overdue=forecast.overdue(db, today),
         overdue_count=forecast.overdue_count(db, today),
         by_category=forecast.by_category(db),
+        potential=forecast.leads_potential(db),
         start=start,
         end=end,
         errors=errors,

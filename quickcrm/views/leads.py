@@ -116,6 +116,9 @@ def _detail_context(lead: Lead, **extra) -> dict:
             for name, label in leads.LEAD_FIELDS.items()
             if name != "categories" or category_list
         },
+        # Issue 29: the optional fields (behind a disclosure) and those holding a value.
+        "optional_fields": leads.OPTIONAL_FIELDS,
+        "lead_optional_values": [n for n in leads.OPTIONAL_FIELDS if getattr(lead, n) is not None],
         "editable": leads.edit_refusal(lead) is None,
         "action": leads.next_action(db, lead),
         "field_raw": leads.field_values(db, lead),

@@ -8,7 +8,9 @@ const panel = document.getElementById("sync");
 export const USER = panel?.dataset.user;
 export const enabled = Boolean(panel && "indexedDB" in window);
 export const FIELDS = ["name", "temperature", "next_action_on", "note", "company_name", "phone",
-  "email", "source"];
+  "email", "source",
+  // Issue 29's optional fields, behind More (not sticky: cleared after Save like the others).
+  "contact_name", "address", "potential_value"];
 // Sent with the fields, not shown again when editing: the card was read on the phone.
 const EXTRA = ["card_read"];
 

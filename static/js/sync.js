@@ -217,7 +217,8 @@ export async function restore(item, { errors } = {}) {
   const more = formEl.querySelector("[aria-controls=more-fields]");
   const moreFields = document.getElementById("more-fields");
   if (more && more.getAttribute("aria-expanded") !== "true" && (moreFields?.contains(field)
-      || item.fields.company_name || item.fields.phone || item.fields.email)) more.click();
+      || item.fields.company_name || item.fields.phone || item.fields.email
+      || item.fields.contact_name || item.fields.address || item.fields.potential_value)) more.click();
   if (errors) {
     showErrors(formEl, errors);
     say(`<p class="refused">${escape(`Not saved — check the marked fields (${displayName(item)}).`)}</p>`);

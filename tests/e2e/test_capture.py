@@ -27,7 +27,7 @@ def test_capture_a_hot_lead_for_tomorrow_then_undo_and_sign_out(page, make_live_
     rep = make_live_user()
     sign_in(page)
 
-    name = page.get_by_label("Name")
+    name = page.get_by_label("Name", exact=True)
     expect(name).to_be_focused()
     name.fill("Maria Novak")
     page.get_by_role("radio", name="Hot").check()
@@ -84,7 +84,7 @@ def test_an_empty_name_gets_a_message_and_nothing_is_saved(page, make_live_user,
     page.get_by_role("radio", name="Warm").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Enter a name — a person or a business.")).to_be_visible()
-    name = page.get_by_label("Name")
+    name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
     expect(name).to_be_focused()
     # What the rep already chose is kept.
@@ -98,7 +98,7 @@ def test_more_reveals_details_and_the_source_sticks_for_the_next_card(page, make
     expect(page.get_by_label("Company")).to_be_hidden()
     page.get_by_role("button", name="More").click()
     expect(page.get_by_role("button", name="More")).to_have_attribute("aria-expanded", "true")
-    page.get_by_label("Name").fill("John Smith")
+    page.get_by_label("Name", exact=True).fill("John Smith")
     page.get_by_label("Company").fill("Acme Ltd")
     page.get_by_label("Phone").fill("12")
     page.get_by_label("Source").fill("Trade show Lyon")
@@ -125,7 +125,7 @@ def test_capture_works_as_a_plain_form_without_javascript(
     sign_in(page)
     # Without JavaScript the details are simply shown.
     expect(page.get_by_label("Company")).to_be_visible()
-    page.get_by_label("Name").fill("No Script")
+    page.get_by_label("Name", exact=True).fill("No Script")
     page.get_by_role("radio", name="Cold").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("No Script")

@@ -32,7 +32,7 @@ def saved(page):
 
 
 def save_and_time(page, name: str) -> float:
-    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name", exact=True).fill(name)
     return page.evaluate(SAVE_TO_READY)
 
 
@@ -45,13 +45,13 @@ def test_on_a_2_s_network_save_is_ready_at_once_and_a_name_typed_after_is_kept(
     figures = [save_and_time(page, f"Slow Lead {i}") for i in range(3)]
     print(f"\nSave → Name empty and focused, 2 s network: {[round(f) for f in figures]} ms")
     # Typed for the next person before any answer: an answer arriving later never wipes it.
-    page.get_by_label("Name").press_sequentially("Next Person")
+    page.get_by_label("Name", exact=True).press_sequentially("Next Person")
     expect(saved(page)).to_contain_text("Slow Lead 2")
     expect(recent(page)).to_contain_text("on this phone")
     for i in range(3):
         on_server(page, f"Slow Lead {i}", timeout=6 * SLOW_MS + 10_000)
     assert lead_names(live_db) == ["Slow Lead 0", "Slow Lead 1", "Slow Lead 2"]
-    expect(page.get_by_label("Name")).to_have_value("Next Person")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Next Person")
     # The generous bound of a shared 2-core machine; the figure is printed above.
     assert max(figures) < 1000, figures
 
@@ -68,7 +68,7 @@ def test_with_answers_never_coming_save_is_ready_at_once_and_sent_when_they_do(
     print(f"\nSave → Name empty and focused, answers never coming: {shown} ms")
     assert max(figures) < 1000, figures
     expect(saved(page)).to_contain_text("Black Hole 1")
-    page.get_by_label("Name").press_sequentially("Still Here")
+    page.get_by_label("Name", exact=True).press_sequentially("Still Here")
     assert held, "the capture was sent behind the form"
     # The network lets the answers through: both captures arrive, once each.
     page.unroute("**/captures")  # what it held goes on to the server
@@ -77,7 +77,7 @@ def test_with_answers_never_coming_save_is_ready_at_once_and_sent_when_they_do(
     live_db.expire_all()
     assert live_db.scalar(select(func.count(Lead.id))) == 2
     assert lead_names(live_db) == ["Black Hole 0", "Black Hole 1"]
-    expect(page.get_by_label("Name")).to_have_value("Still Here")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Still Here")
 
 
 # The capture kept on the phone: its name and whether a card photo is with it.
@@ -116,19 +116,19 @@ def test_save_tapped_while_the_photo_is_being_prepared_waits_for_it(make_live_us
     expect(page.get_by_text("1 waiting to sync", exact=True)).to_be_visible()
     (item,) = page.evaluate(KEPT_ITEMS)
     assert item["name"] == "" and item["photo"] > 10_000, item
-    expect(page.get_by_label("Name")).to_be_focused()
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
 
 
 def test_a_double_tap_on_save_keeps_one_lead_and_says_saved(make_live_user, live_db, page):
     make_live_user()
     open_app_ready_for_offline(page)
-    page.get_by_label("Name").fill("Double Dora")
+    page.get_by_label("Name", exact=True).fill("Double Dora")
     save = page.get_by_role("button", name="Save")
     save.tap()
     save.tap()  # a thumb that bounced
     expect(saved(page)).to_contain_text("Double Dora")
     expect(page.get_by_role("status")).not_to_contain_text("Not saved")
-    expect(page.get_by_label("Name")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Name", exact=True)).not_to_have_attribute("aria-invalid", "true")
     on_server(page, "Double Dora")
     assert lead_names(live_db) == ["Double Dora"]
     # A tap on Save with an empty form later is a mistake the rep is told about.

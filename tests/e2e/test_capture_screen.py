@@ -18,7 +18,7 @@ from tests.e2e.test_offline import capture, kept, on_server, open_app_ready_for_
 def test_a_lead_is_a_name_and_three_taps(page, make_live_user, live_db):
     make_live_user()
     sign_in(page)
-    page.get_by_label("Name").fill("Maria Novak")
+    page.get_by_label("Name", exact=True).fill("Maria Novak")
     taps = 0
     for control in (
         page.get_by_role("radio", name="Hot"),
@@ -37,12 +37,12 @@ def test_a_lead_is_a_name_and_three_taps(page, make_live_user, live_db):
 def test_a_refused_save_says_not_saved_and_errors_clear_as_fields_are_fixed(page, make_live_user):
     make_live_user()
     sign_in(page)
-    page.get_by_label("Name").fill("Maria Novak")
+    page.get_by_label("Name", exact=True).fill("Maria Novak")
     page.get_by_role("button", name="Save").tap()
     status = page.locator("#capture-status")
     expect(status).to_contain_text("Saved — Maria Novak")
 
-    page.get_by_label("Name").fill("Lena Vogel")
+    page.get_by_label("Name", exact=True).fill("Lena Vogel")
     page.get_by_role("button", name="More").tap()
     page.get_by_label("Email", exact=True).fill("lena@vogel")
     page.get_by_role("button", name="Save").tap()
@@ -80,7 +80,7 @@ def test_eight_waiting_captures_are_one_line_and_sync_now_waits_for_a_network(
     bar_top = page.get_by_role("navigation", name="Main").bounding_box()["y"]
     save = page.get_by_role("button", name="Save").bounding_box()
     assert save["y"] + save["height"] <= bar_top, (save, bar_top)
-    assert page.get_by_label("Name").bounding_box()["y"] >= 0
+    assert page.get_by_label("Name", exact=True).bounding_box()["y"] >= 0
     page.screenshot(path=str(screenshot_path("offline.png")))
 
     count.tap()

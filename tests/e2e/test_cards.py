@@ -32,7 +32,7 @@ def test_a_card_photo_fills_the_form_to_check_then_save(make_live_user, live_db,
     sign_in(page)
     truth, photo = card_file(3)
     page.get_by_label("Card photo").set_input_files(files=[photo])
-    expect(page.get_by_label("Name")).to_have_value(truth.name, timeout=READING)
+    expect(page.get_by_label("Name", exact=True)).to_have_value(truth.name, timeout=READING)
     expect(page.get_by_label("Email")).to_have_value(truth.email)
     expect(page.locator("#email-from-card")).to_have_text("from the card")
     expect(page.get_by_label("Note")).to_have_value(re.compile(re.escape(truth.title)))
@@ -75,7 +75,7 @@ def test_a_voice_note_recorded_offline_plays_on_the_lead_page(make_live_user, li
     open_app_ready_for_offline(page)
     page.context.set_offline(True)
     page.reload()
-    page.get_by_label("Name").fill("Vera Voice")
+    page.get_by_label("Name", exact=True).fill("Vera Voice")
     page.get_by_role("button", name="Record voice note").click()
     expect(page.get_by_text("Recording…")).to_be_visible()
     # a second of sound: a note stopped at once may hold no audio frame to play
@@ -104,7 +104,7 @@ def test_a_voice_note_recorded_on_a_lead_page_offline_waits_on_the_phone_then_sy
 ):
     make_live_user()
     open_app_ready_for_offline(page)
-    page.get_by_label("Name").fill("Ola Offline")
+    page.get_by_label("Name", exact=True).fill("Ola Offline")
     page.get_by_role("button", name="Save").click()
     on_server(page, "Ola Offline", timeout=15_000)
     lead = stored_lead(live_db)

@@ -40,6 +40,6 @@ def test_undo_a_card_lead_conversion_gives_the_photo_back_to_the_lead_alone(
     sign_out(page)
 
     sign_in(page, "other@example.com")
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
     answer = page.request.get(f"/attachments/{photo.id}")
     assert answer.status in (403, 404)

@@ -74,7 +74,7 @@ def shows_photo_and_plays_voice_note(page, lead: Lead) -> None:
 def test_the_agenda_card_and_review_mode_give_the_context(page, make_live_user, live_db):
     coordinator = make_live_user("coordinator@example.com", "coordinator", "Cora Coordinator")
     sign_in(page, "coordinator@example.com")
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
     lead = captured_lead(live_db, coordinator, bytes(page.evaluate(RECORD)))
 
     open_area(page, "Agenda")

@@ -65,7 +65,7 @@ def test_the_capture_form_is_ready_from_the_phone_before_any_network_answer(
     # ready long before the first network answer (2 s away); the bound is generous for a
     # busy 2-core test machine — what matters is that no answer was waited for.
     assert ready_at < 500 or ready_at < SLOW_MS / 2, f"Name ready after {ready_at:.0f} ms"
-    page.get_by_label("Name").fill("Typed Before Any Answer")
+    page.get_by_label("Name", exact=True).fill("Typed Before Any Answer")
     # Fresh data comes behind the page: a new CSRF token, then the recent captures.
     recent = page.get_by_role("region", name="My recent captures")
     expect(recent).to_contain_text("Saved Yesterday", timeout=4 * SLOW_MS + 10_000)

@@ -20,7 +20,7 @@ def test_a_rep_gets_a_link_by_mail_and_chooses_a_new_password(
 ):
     make_live_user()
     sign_in(page)  # the rep's old phone, still signed in
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
     saved = dict(live_app.config)
     with running_smtp() as smtp_server:
         live_app.config.update(MAIL_URL=smtp_server.url(), MAIL_FROM=SENDER, MAIL_TIMEOUT=5)
@@ -43,7 +43,9 @@ def test_a_rep_gets_a_link_by_mail_and_chooses_a_new_password(
             rep.get_by_label("New password", exact=True).fill("a brand new passphrase")
             rep.get_by_label("Repeat new password").fill("a brand new passphrase")
             rep.get_by_role("button", name="Choose password").click()
-            expect(rep.get_by_label("Name")).to_be_visible()  # signed in, on the capture page
+            expect(
+                rep.get_by_label("Name", exact=True)
+            ).to_be_visible()  # signed in, on the capture page
         finally:
             new_phone.close()
             live_app.config.clear()

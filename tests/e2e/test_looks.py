@@ -31,7 +31,7 @@ def test_in_landscape_save_can_be_reached_and_is_not_covered(page, make_live_use
     make_live_user()
     sign_in(page)
     page.set_viewport_size({"width": 844, "height": 390})
-    page.get_by_label("Name").fill("Sideways Sam")
+    page.get_by_label("Name", exact=True).fill("Sideways Sam")
     save = page.get_by_role("button", name="Save")
     save.scroll_into_view_if_needed()
     assert not save.evaluate(COVERED), "something sits on top of Save"

@@ -29,7 +29,7 @@ def open_app_ready_for_offline(page):
 
 
 def capture(page, name, **more):
-    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name", exact=True).fill(name)
     page.get_by_role("button", name="Save").click()
 
 
@@ -60,13 +60,13 @@ def test_twenty_captures_made_offline_reach_the_server_once_online(make_live_use
     open_app_ready_for_offline(page)
     page.context.set_offline(True)
     page.reload()
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
 
     names = [f"Offline Lead {i:02}" for i in range(20)]
     for name in names:
         capture(page, name)
         expect(kept(page)).to_contain_text(name)
-        expect(page.get_by_label("Name")).to_have_value("")
+        expect(page.get_by_label("Name", exact=True)).to_have_value("")
     expect(page.get_by_text("20 waiting to sync", exact=True)).to_be_visible()
     # A card with no name is not kept: the one rule of a capture holds offline too (a tap
     # past a double tap's second: within it, the tap is the save's own, and ignored).

@@ -84,7 +84,7 @@ def test_a_save_answered_500_is_the_first_try_and_discard_forgets_it(make_live_u
     )
     page.route("**/captures", lambda route: route.fulfill(status=503))
     panel = queue_region(page)
-    page.get_by_label("Name").fill("Never Stored")
+    page.get_by_label("Name", exact=True).fill("Never Stored")
     page.get_by_role("button", name="Save").click()
     row = queued(page, "Never Stored")
     for _ in range(TRIES - 1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -81,7 +82,9 @@ def test_an_admin_downloads_the_json_backup_and_it_restores(
 ):
     page = client.get("/admin").get_data(as_text=True)
     assert ">Download backup</a>" in page
-    db.add(Lead(owner=admin, name="Kept in the backup"))
+    # With a lead's optional fields (issue 29): the backup carries every column.
+    db.add(Lead(owner=admin, name="Kept in the backup", contact_name="Maria", address="Leeds",
+                potential_value=Decimal("12500.50")))  # fmt: skip
     db.commit()
 
     response = client.get("/admin/backup.json")
@@ -108,5 +111,10 @@ def test_an_admin_downloads_the_json_backup_and_it_restores(
         restored = target.test_client()
         Auth(restored).login(admin.email, PASSWORD)
         assert "Kept in the backup" in restored.get("/leads/").get_data(as_text=True)
+        with target.extensions["quickcrm.sessionmaker"]() as session:
+            lead = session.scalars(select(Lead)).one()
+            assert (lead.contact_name, lead.address, lead.potential_value) == (
+                "Maria", "Leeds", Decimal("12500.50"),
+            )  # fmt: skip
     finally:
         target.extensions["quickcrm.engine"].dispose()

@@ -15,7 +15,7 @@ from tests.integration.test_import import finish, import_id_of, mapping_form, up
 SAMPLES = Path(__file__).parents[1] / "data" / "imports" / "vcard"
 LEAD_MAPPING = [
     "name", "first_name", "last_name", "company_name", "ignore", "email", "phone", "ignore",
-    "ignore", "note",
+    "address", "note",  # a lead's address: issue 29
 ]  # fmt: skip
 
 # What each sample's cards become as leads: name, company, email, phone.

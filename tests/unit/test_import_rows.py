@@ -72,6 +72,7 @@ def test_a_row_is_cleaned_with_the_capture_rules():
         "name": "Ann Smith", "company_name": "Acme", "email": "Ann@example.com",
         "phone": "020 7946 0958", "note": None, "temperature": "hot",
         "next_action_on": date(2026, 11, 30), "source": "Expo",
+        "contact_name": None, "address": None, "potential_value": None,
     }  # fmt: skip
 
 

@@ -40,7 +40,7 @@ def one(body: str, version: str = "3.0") -> dict[str, str]:
 def test_the_headers_are_guessed_with_no_manual_change():
     assert mapping.guess(vcard.HEADERS, "leads") == [
         "name", "first_name", "last_name", "company_name", "ignore", "email", "phone",
-        "ignore", "ignore", "note",
+        "ignore", "address", "note",  # a lead's address: issue 29
     ]  # fmt: skip
     assert mapping.guess(vcard.HEADERS, "companies") == [
         "name", "first_name", "last_name", "company_name", "title", "email", "phone",

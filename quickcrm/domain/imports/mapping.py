@@ -32,6 +32,10 @@ LEAD_FIELDS = {
     "next_action_on": "Next action date",
     "source": "Source",
     "categories": "Categories",
+    # Issue 29: a business lead's person to ask for, its address, the size of the sale.
+    "contact_name": "Contact name",
+    "address": "Address",
+    "potential_value": "Potential value",
     IGNORE: "Ignore",
 }
 COMPANY_FIELDS = {
@@ -133,6 +137,12 @@ VARIANTS = {
         "categories", "category", "tags", "tag", "labels", "kategorien", "kategorie",
         "categorie", "categorias", "categoria", "categorieen",
     ),
+    "potential_value": (
+        "potentialvalue", "potential", "value", "leadvalue", "dealvalue", "dealsize",
+        "dealamount", "amount", "estimatedvalue", "expectedvalue", "opportunityvalue",
+        "valeur", "montant", "wert", "betrag", "valor", "importe", "valore", "importo",
+        "waarde", "bedrag",
+    ),
     "address": (
         "address", "street", "streetaddress", "city", "town", "postcode", "zip", "zipcode",
         "postalcode", "zippostalcode", "country", "countryregion", "state",
@@ -206,6 +216,8 @@ _VALUE_SUFFIX = ("value", "formatted", "valeur", "wert", "valor", "valore", "waa
 # Words that, beside "Prénom"/"Vorname" and without a last name column, mean the last name;
 # beside a last name and without a first name, "Nombre"/"Nome" is the first name.
 _LAST_IF_FIRST = ("nom", "name")
+# A lead's person to ask for when another column names the lead (issue 29).
+_CONTACT_HEADERS = ("contactname", "contactperson", "ansprechpartner", "contactpersoon")
 # Mailchimp's engagement stars (1–5), not how hot a lead is.
 _NOT_TEMPERATURE = ("memberrating",)
 
@@ -373,6 +385,14 @@ def guess_columns(
         if field in (*NAMES, "company_name") and _identifiers(column):
             fields[i] = IGNORE
             reasons[i] = f"“{headers[i]}” holds identifiers, not names"
+    # A lead file with a name and a "Contact name" (exported by QuickCRM, or a list of
+    # businesses): the contact's column is the person to ask for, not a second name.
+    if kind == "leads":
+        for i, field in enumerate(fields):
+            others = [f for j, f in enumerate(fields) if j != i and f in NAMES]
+            if field == "name" and fold(headers[i]) in _CONTACT_HEADERS and others:
+                fields[i] = "contact_name"
+                reasons[i] = f"“{headers[i]}” beside a name: the person to ask for"
     # "Nom" beside "Prénom", "Nombre" beside "Apellidos".
     if "first_name" in fields and "last_name" not in fields:
         for i, field in enumerate(fields):

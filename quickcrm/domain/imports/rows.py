@@ -283,6 +283,9 @@ LEAD_VALUES = (
     "temperature",
     "next_action_on",
     "source",
+    "contact_name",  # issue 29
+    "address",
+    "potential_value",
 )
 
 

@@ -547,7 +547,18 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
 
 # What a duplicate may fill in or update on the record it repeats (a lead's next-action
 # date becomes a follow-up task; a contact's company stays as it is).
-LEAD_FIELDS = ("name", "company_name", "email", "phone", "note", "temperature", "source")
+# (Not the potential value: the earlier values are kept as JSON text, which has no decimal.)
+LEAD_FIELDS = (
+    "name",
+    "company_name",
+    "email",
+    "phone",
+    "note",
+    "temperature",
+    "source",
+    "contact_name",
+    "address",
+)
 CONTACT_FIELDS = ("name", "title", "email", "phone")
 # Fields an update fills in but never replaces.
 FILL_ONLY = ("source",)

@@ -23,6 +23,7 @@ NAME_MAX = 200
 NOTE_MAX = 5000
 NEXT_ACTION_TEXT = "Follow up"
 NEXT_ACTION_MAX = 200
+ADDRESS_MAX = 1000  # as a company's address (quickcrm/domain/companies.py): it becomes one
 
 # The fields a capture form posts, in the order they appear on the phone.
 CAPTURE_FIELDS = (
@@ -34,6 +35,10 @@ CAPTURE_FIELDS = (
     "phone",
     "email",
     "source",
+    # Behind More, after Source (issue 29): not sticky, cleared after each Save.
+    "contact_name",
+    "address",
+    "potential_value",
 )
 
 
@@ -66,6 +71,10 @@ def field_checks(*, today: date, phone_region: str | None) -> dict[str, Callable
         "email": v.email,
         "source": lambda s: v.text(s, max_length=120),
         "next_action_text": lambda s: v.text(s, max_length=NEXT_ACTION_MAX),
+        # The optional fields of a business lead (issue 29): who to ask for, where, how big.
+        "contact_name": lambda s: v.text(s, max_length=NAME_MAX),
+        "address": _address,
+        "potential_value": _potential_value,
     }
 
 
@@ -73,6 +82,18 @@ def _note(value: str | None) -> str | None:
     return v.long_text(
         value, max_length=NOTE_MAX, message=f"Keep the note under {NOTE_MAX} characters."
     )
+
+
+def _address(value: str | None) -> str | None:
+    return v.long_text(
+        value, max_length=ADDRESS_MAX, message=f"Keep the address under {ADDRESS_MAX} characters."
+    )
+
+
+def _potential_value(value: str | None):
+    """The size of the sale, read as the convert page's *Value* (``validation.money``);
+    empty is no value, not 0: the forecast counts the leads that have one."""
+    return v.money(value, empty=None)
 
 
 def capture_lead(session: Session, owner: User, form: LeadForm, **details) -> Lead:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from quickcrm.domain import categories
 from quickcrm.domain import validation as v
 from quickcrm.domain.leads.capture import NEXT_ACTION_TEXT, field_checks, new_next_action
+from quickcrm.domain.money import typed
 from quickcrm.domain.transactions import owns_transaction
 from quickcrm.models import Activity, Company, Contact, Lead, Opportunity, User, utcnow
 
@@ -36,9 +37,16 @@ LEAD_FIELDS = {
     "source": "Source",
     "note": "Note",
     "next_action": "Next action",
-    # Last: the next action stays on a phone's first screen (shown when the team has any).
+    # After the next action, which stays on a phone's first screen (shown when the team has
+    # any categories).
     "categories": "Categories",
+    # Issue 29's optional fields, last: the lead page keeps them behind a disclosure until
+    # one has a value (the first screen of a phone shows the facts and the history).
+    "contact_name": "Contact name",
+    "address": "Address",
+    "potential_value": "Potential value",
 }
+OPTIONAL_FIELDS = ("contact_name", "address", "potential_value")
 # Each field posts the input of its own name, except the next action: its text and date.
 FIELD_INPUTS = {"next_action": ("next_action_text", "next_action_on")}
 
@@ -68,6 +76,7 @@ def field_values(session: Session, lead: Lead) -> dict[str, str]:
         if name not in ("next_action", "categories")
     }
     values["categories"] = ",".join(str(category.id) for category in lead.categories)
+    values["potential_value"] = typed(lead.potential_value)
     action = next_action(session, lead)
     values["next_action_text"] = action.text if action else ""
     values["next_action_on"] = action.due_on.isoformat() if action else ""
