@@ -42,7 +42,7 @@ def test_an_admin_adds_categories_and_a_rep_tags_captures_with_one_tap(
     box = north.bounding_box()
     assert box and box["height"] >= 44
     north.check()
-    page.get_by_label("Name").fill("Maria Novak")
+    page.get_by_label("Name", exact=True).fill("Maria Novak")
     page.get_by_role("button", name="Save").click()
     expect(kept(page)).to_contain_text("Maria Novak")
     on_server(page, "Maria Novak")
@@ -50,14 +50,14 @@ def test_an_admin_adds_categories_and_a_rep_tags_captures_with_one_tap(
     expect(north).to_be_checked()
     expect(page.get_by_role("checkbox", name="South of the river")).not_to_be_checked()
     expect(page.locator("[data-sticky-categories]")).to_have_text("North of the river")
-    page.get_by_label("Name").fill("Tom Field")
+    page.get_by_label("Name", exact=True).fill("Tom Field")
     page.get_by_role("button", name="Save").click()
     on_server(page, "Tom Field")
     assert categories_of(live_db, "Maria Novak") == ["North of the river"]
     assert categories_of(live_db, "Tom Field") == ["North of the river"]
     # One tap takes it off again.
     page.get_by_role("checkbox", name="North of the river").uncheck()
-    page.get_by_label("Name").fill("Ann Plain")
+    page.get_by_label("Name", exact=True).fill("Ann Plain")
     page.get_by_role("button", name="Save").click()
     on_server(page, "Ann Plain")
 
@@ -82,7 +82,7 @@ def test_a_capture_made_offline_syncs_with_its_category(page, make_live_user, li
     page.reload()
     page.get_by_role("button", name="More").click()
     page.get_by_role("checkbox", name="Large company").check()
-    page.get_by_label("Name").fill("Offline Olga")
+    page.get_by_label("Name", exact=True).fill("Offline Olga")
     page.get_by_role("button", name="Save").click()
     expect(kept(page)).to_contain_text("Offline Olga")
     expect(page.get_by_text("1 waiting to sync", exact=True)).to_be_visible()

@@ -29,7 +29,7 @@ def test_a_hint_appears_while_typing_and_save_still_works(make_live_user, live_d
     factories.lead(live_db, chris, "Maria Novák", company_name="Acme")
     make_live_user()
     sign_in(page)
-    page.get_by_label("Name").press_sequentially("maria novak")
+    page.get_by_label("Name", exact=True).press_sequentially("maria novak")
     hint = hint_under(page, "name")
     expect(hint).to_contain_text("Maria Novák (Acme) is already an open lead of Chris, captured")
     # Another rep's lead: she may know it exists and whose it is, not open it.
@@ -43,12 +43,12 @@ def test_a_hint_appears_while_typing_and_save_still_works(make_live_user, live_d
     held = []
     page.route("**/duplicates?*", lambda route: held.append(route))
     with page.expect_request(lambda request: "/duplicates?" in request.url):
-        page.get_by_label("Name").press_sequentially("Maria Novak")
+        page.get_by_label("Name", exact=True).press_sequentially("Maria Novak")
     # Save empties the form and drops the look-up of what it held: its answer never shows.
     with page.expect_event("requestfailed", lambda request: "/duplicates?" in request.url):
         page.get_by_role("button", name="Save").click()
     expect(kept(page)).to_contain_text("Maria Novak")
-    expect(page.get_by_label("Name")).to_have_value("")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("")
     on_server(page, "Maria Novak")
     page.unroute("**/duplicates?*")
     assert sorted(lead_names(live_db)) == ["Maria Novak", "Maria Novák", "maria novak"]
@@ -65,17 +65,17 @@ def test_offline_the_captures_on_the_phone_give_the_hint(make_live_user, live_db
     expect(kept(page)).to_contain_text("Petra Svoboda")
     expect(waiting(page, 1)).to_be_visible()
 
-    page.get_by_label("Name").press_sequentially("SVOBODA, Petra")
+    page.get_by_label("Name", exact=True).press_sequentially("SVOBODA, Petra")
     expect(hint_under(page, "name")).to_have_text(
         "Petra Svoboda is already in your captures on this phone"
     )
-    page.get_by_label("Name").fill("")
+    page.get_by_label("Name", exact=True).fill("")
     page.get_by_role("button", name="More").click()
     page.get_by_label("Email").press_sequentially("JAN@dvorak.example")
     expect(hint_under(page, "email")).to_contain_text(
         "Jan Dvořák is already in your captures on this phone"
     )
-    page.get_by_label("Name").press_sequentially("Someone Else")
+    page.get_by_label("Name", exact=True).press_sequentially("Someone Else")
     expect(hint_under(page, "name")).to_be_empty()
 
 
@@ -84,7 +84,7 @@ def test_the_new_company_form_says_the_company_exists(make_live_user, live_db, p
     make_live_user("cora@example.com", "coordinator", "Cora")
     sign_in(page, "cora@example.com")
     page.goto("/companies/new")
-    page.get_by_label("Name").press_sequentially("Acme Ltd")
+    page.get_by_label("Name", exact=True).press_sequentially("Acme Ltd")
     hint = hint_under(page, "name")
     expect(hint).to_contain_text("ACME, Inc. is already a company")
     assert violations(page) == []
