@@ -48,11 +48,14 @@ function regionOf(input) {
   return region;
 }
 
+// A value typed before this module ran (a quick thumb on a slow phone) is asked about too.
 function prepare(root) {
   root.querySelectorAll?.("form[data-duplicates]").forEach((form) => {
     FIELDS.forEach((name) => {
       const input = form.elements[name];
-      if (input instanceof HTMLInputElement) regionOf(input);
+      if (!(input instanceof HTMLInputElement)) return;
+      regionOf(input);
+      if (input.value.trim()) schedule(input, PAUSE_MS);
     });
   });
 }
