@@ -396,3 +396,12 @@ def _unescape(value: str) -> str:
     (Google writes ``https\://``); any other backslash kept. Line breaks as ``\n``."""
     text = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), value)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_card(text: str) -> dict[str, str]:
+    """One card's text (``BEGIN:VCARD`` … ``END:VCARD``, no more) as ``HEADERS`` → value,
+    as an upload's row: what a card's QR code holds (quickcrm/domain/cards/qr.py). Raises
+    ``validation.Refused`` when it is not a card or is longer than ``CARD_MAX``."""
+    for start, card in _cards(io.StringIO(text)):
+        return dict(zip(HEADERS, _row(_properties(card, start)), strict=True))
+    raise v.Refused(NOT_A_VCARD)

@@ -98,6 +98,10 @@ class CaptureOutcome:
         return cls(lead.id, lead.uuid, lead.name, created)
 
 
+# The timeline's line of a lead whose fields a QR code gave (no column says so: the lead's
+# ``from_card`` is for a card's text to check, and this needs no check).
+FROM_QR = "Filled from the QR code — exact."
+
 # The same key from another rep: their lead's details must not leak, so it says no more.
 KEY_TAKEN = "This capture's UUID is already in use."
 
@@ -122,7 +126,7 @@ def store_capture(
     latitude: float | None = None,
     longitude: float | None = None,
     attachments: Sequence[Prepared] = (),
-    from_card: bool = False,
+    filled_from: str = "",
 ) -> CaptureOutcome:
     """Save a capture exactly once per ``key`` (the phone-made UUID).
 
@@ -130,7 +134,8 @@ def store_capture(
     a second tab or a reply lost after the commit all end with the one lead that was
     stored first, returned with ``created=False``. The same key from another user raises
     ``validation.Conflict``. ``attachments`` (a card photo, a voice note) are stored with the
-    lead, in its transaction; ``from_card`` marks it "from a card — check".
+    lead, in its transaction. ``filled_from`` "card" marks it "from a card — check"; "qr"
+    (its fields from a QR code: exact) puts ``FROM_QR`` on its timeline instead.
 
     Flushed: the caller commits before it answers (the capture screen reads its recent
     captures in the same transaction first).
@@ -145,7 +150,7 @@ def store_capture(
         "captured_at": captured_at or utcnow(),
         "latitude": latitude,
         "longitude": longitude,
-        "from_card": from_card,
+        "from_card": filled_from == "card",
         "next_action_on": due,
         **values,
     }
@@ -153,6 +158,8 @@ def store_capture(
         lead_id = session.execute(_NEW_LEAD, row).scalar_one()
         if due is not None:
             session.execute(_NEW_TASK, _next_action_row(lead_id, owner, due))
+        if filled_from == "qr":
+            session.execute(_NEW_TASK, _note_row(lead_id, owner, FROM_QR))
         if attachments:
             lead = session.get(Lead, lead_id)
             for prepared in attachments:
@@ -228,6 +235,11 @@ def new_next_action(lead: Lead, author: User, due: date) -> Activity:
         author=author,
         assignee_id=lead.owner_id if lead.owner_id is not None else author.id,
     )
+
+
+def _note_row(lead_id: int, owner: User, text: str) -> dict:
+    """A note on a new lead of ``owner``, as the values of its INSERT."""
+    return {"kind": "note", "text": text, "lead_id": lead_id, "author_id": owner.id}
 
 
 def _next_action_row(lead_id: int, owner: User, due: date) -> dict:

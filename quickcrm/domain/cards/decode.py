@@ -1,0 +1,55 @@
+"""Finding a card's QR codes in its photo, with OpenCV's QR detector (opencv-python-headless,
+which the OCR process uses too): the texts only — what they hold is read by
+``cards.qr.parse``. OpenCV is imported on the first photo, not when the app starts: a
+worker that never gets a card photo never holds it (docs/cards.md, "QR codes")."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+# The long side a photo is brought down to before looking for a QR code: the page sends
+# about 2,000 px; a card's QR code stays a few pixels a module at that size.
+DETECT_SIDE = 2000
+
+log = logging.getLogger("quickcrm.cards")
+_loaded = threading.Lock()
+
+
+def qr_texts(photo: bytes) -> list[str]:
+    """The texts of the QR codes OpenCV finds in ``photo`` (JPEG, PNG or WebP bytes), in
+    the order found; ``[]`` when there is none, it cannot be decoded, or the photo cannot
+    be read. Never raises for a bad photo."""
+    cv2, np = _opencv()
+    try:
+        image = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error:
+        return []
+    if image is None or image.size == 0:
+        return []
+    scale = DETECT_SIDE / max(image.shape[:2])
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    # The classic detector first; the ArUco-based one finds codes it misses in a skewed or
+    # blurred photo (and the other way round).
+    for detector in (cv2.QRCodeDetector, cv2.QRCodeDetectorAruco):
+        try:
+            found, texts, _points, _codes = detector().detectAndDecodeMulti(image)
+        except cv2.error:
+            log.debug("QR detection failed", exc_info=True)
+            continue
+        texts = [t for t in (texts or ()) if t] if found else []
+        if texts:
+            return texts
+    return []
+
+
+def _opencv():
+    import cv2
+    import numpy as np
+
+    with _loaded:
+        # One core per photo: the app's workers share the machine with each other.
+        if cv2.getNumThreads() != 1:
+            cv2.setNumThreads(1)
+    return cv2, np
