@@ -49,7 +49,7 @@ VCARD_40 = (
     'ORG:Harbor "Analytics" Inc\r\n'
     "EMAIL;TYPE=home:ann@home.example\r\n"
     "EMAIL;PREF=1;TYPE=work:ann.lee@harbor.example\r\n"
-    "TEL;VALUE=uri;TYPE=\"cell,voice\":tel:+1-415-555-0100\r\n"
+    'TEL;VALUE=uri;TYPE="cell,voice":tel:+1-415-555-0100\r\n'
     "URL:https://harbor.example/ann\r\n"
     "END:VCARD\r\n"
 )
