@@ -303,10 +303,10 @@ def read_card():
     reading = read_photo(photo.data)
     if reading.source == cards.FROM_QR:
         message = READ_QR
-    elif reading.fields:
-        message = READ
+    elif reading.problem:
+        message = reading.problem  # a website from a QR code may be all there is
     else:
-        message = reading.problem or NOTHING_READ
+        message = READ if reading.fields else NOTHING_READ
     return jsonify(fields=reading.fields, message=message, source=reading.source)
 
 
