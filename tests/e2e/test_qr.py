@@ -1,0 +1,146 @@
+"""QR codes on a phone: a card photo with a vCard's QR code fills the form exactly, marked
+"from the QR code"; *Scan QR* opens Card photo where the browser has no BarcodeDetector
+(headless chromium), and — with a stand-in BarcodeDetector over chromium's fake camera —
+reads a code live, fills the form and saves it as an ordinary capture. And the browser's
+parser (static/js/qr.js) reads every payload of tests/unit/test_qr.py as the server does."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from quickcrm.domain.cards import qr
+from quickcrm.domain.leads.capture import FROM_QR
+from quickcrm.models import Activity, Lead
+from tests.card_photos import sample, truth, vcard_of
+from tests.e2e.conftest import sign_in
+from tests.unit.test_qr import NOTHING, PAYLOADS
+
+# The server decodes the code in the photo (OpenCV, loaded on the first photo).
+READING = 60_000
+MECARD = "MECARD:N:Dubois,Pierre;TEL:+33 1 42 68 53 00;EMAIL:pierre@acme.example;ORG:Acme\\, SA;;"
+
+NO_DETECTOR = "delete window.BarcodeDetector;"
+
+
+def fake_detector(payload: str | None) -> str:
+    """A BarcodeDetector that reads QR codes and, from the third frame it is shown, finds
+    one holding ``payload`` (never, with None)."""
+    return f"""
+    window.BarcodeDetector = class {{
+      static async getSupportedFormats() {{ return ["qr_code", "ean_13"]; }}
+      constructor(options) {{ this.formats = options.formats; this.seen = 0; }}
+      async detect(source) {{
+        this.seen += 1;
+        const payload = {json.dumps(payload)};
+        if (payload === null || this.seen < 3) return [];
+        return [{{ rawValue: payload, format: "qr_code", boundingBox: {{}}, cornerPoints: [] }}];
+      }}
+    }};
+    """
+
+
+def stored_lead(live_db) -> Lead:
+    live_db.expire_all()
+    return live_db.scalars(select(Lead)).one()
+
+
+def timeline(live_db, lead: Lead) -> list[str]:
+    return list(live_db.scalars(select(Activity.text).where(Activity.lead_id == lead.id)))
+
+
+def test_a_card_photo_with_a_vcard_qr_code_fills_the_form_exactly(make_live_user, live_db, page):
+    make_live_user()
+    sign_in(page)
+    t = truth(2)
+    _, photo = sample(2, qr=vcard_of(t))
+    page.get_by_label("Card photo").set_input_files(
+        files=[{"name": "card.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+    )
+    expect(page.get_by_label("Name")).to_have_value(t.name, timeout=READING)
+    expect(page.get_by_label("Company")).to_have_value(t.company)
+    expect(page.get_by_label("Email")).to_have_value(t.email)
+    expect(page.get_by_label("Phone")).to_have_value(t.phone)
+    expect(page.locator("#email-from-card")).to_have_text("from the QR code")
+    expect(page.get_by_text("Filled from the QR code — exact.")).to_be_visible()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
+        "on the server ✓", timeout=READING
+    )
+    lead = stored_lead(live_db)
+    assert (lead.name, lead.company_name, lead.email) == (t.name, t.company, t.email)
+    assert not lead.from_card
+    assert timeline(live_db, lead) == [FROM_QR]
+
+
+def test_scan_qr_opens_card_photo_where_the_browser_cannot_read_codes(make_live_user, page):
+    make_live_user()
+    page.add_init_script(NO_DETECTOR)
+    sign_in(page)
+    scan = page.get_by_role("button", name="Scan QR")
+    expect(scan).to_be_visible()
+    with page.expect_file_chooser() as chooser:
+        scan.tap()
+    assert chooser.value.element.get_attribute("id") == "card_photo"
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_scan_qr_reads_a_code_live_and_saves_an_ordinary_capture(make_live_user, live_db, page):
+    make_live_user()
+    page.add_init_script(fake_detector(MECARD))
+    sign_in(page)
+    page.get_by_role("button", name="Scan QR").tap()
+    expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
+    expect(page.get_by_role("dialog", name="Scan QR")).to_be_hidden()
+    expect(page.get_by_label("Company")).to_have_value("Acme, SA")
+    expect(page.get_by_label("Email")).to_have_value("pierre@acme.example")
+    expect(page.get_by_label("Phone")).to_have_value("+33 1 42 68 53 00")
+    expect(page.locator("#name-from-card")).to_have_text("from the QR code")
+    # The camera is let go once the code is read.
+    page.wait_for_function("() => !document.querySelector('#qr-scan video')?.srcObject")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text(
+        "on the server ✓", timeout=15_000
+    )
+    lead = stored_lead(live_db)
+    assert (lead.name, lead.company_name, lead.phone) == (
+        "Pierre Dubois", "Acme, SA", "+33 1 42 68 53 00",
+    )  # fmt: skip
+    assert lead.attachments == [] and not lead.from_card
+    assert timeline(live_db, lead) == [FROM_QR]
+
+
+def test_cancel_closes_the_camera_and_leaves_the_form(make_live_user, page):
+    make_live_user()
+    page.add_init_script(fake_detector(None))
+    sign_in(page)
+    page.get_by_label("Name").fill("Typed Name")
+    page.get_by_role("button", name="Scan QR").tap()
+    dialog = page.get_by_role("dialog", name="Scan QR")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text("Point the camera at the QR code.")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#qr-scan video').srcObject?.active")
+    dialog.get_by_role("button", name="Cancel").tap()
+    expect(dialog).to_be_hidden()
+    page.wait_for_function("() => !document.querySelector('#qr-scan video').srcObject")
+    expect(page.get_by_label("Name")).to_have_value("Typed Name")
+
+
+def test_the_browser_reads_each_payload_as_the_server_does(make_live_user, page):
+    """static/js/qr.js is the twin of quickcrm/domain/cards/qr.py: the same values."""
+    make_live_user()
+    sign_in(page)
+    payloads = [payload for payload, _ in PAYLOADS] + NOTHING
+    got = page.evaluate(
+        """async (payloads) => {
+          const src = document.querySelector('script[src*="capture.js"]').src;
+          const qr = await import(src.replace("capture.js", "qr.js"));
+          return payloads.map((p) => qr.parse(p));
+        }""",
+        payloads,
+    )
+    want = [card.as_dict() if (card := qr.parse(p)) else None for p in payloads]
+    for payload, mine, theirs in zip(payloads, got, want, strict=True):
+        assert mine == theirs, payload[:60]
