@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from quickcrm.domain.leads.capture import FROM_QR
 from quickcrm.models import Activity, Lead
 from tests.card_photos import sample, truth, vcard_of
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import violations
 from tests.unit.test_qr import NOTHING, PAYLOADS
 
 # The server decodes the code in the photo (OpenCV, loaded on the first photo).
@@ -42,6 +44,13 @@ def fake_detector(payload: str | None) -> str:
     """
 
 
+def open_capture(page) -> None:
+    """Sign in to the capture page, its modules run (a tap before would do nothing)."""
+    sign_in(page)
+    expect(page.get_by_label("Name")).to_be_visible()
+    page.wait_for_load_state("load")
+
+
 def stored_lead(live_db) -> Lead:
     live_db.expire_all()
     return live_db.scalars(select(Lead)).one()
@@ -53,7 +62,7 @@ def timeline(live_db, lead: Lead) -> list[str]:
 
 def test_a_card_photo_with_a_vcard_qr_code_fills_the_form_exactly(make_live_user, live_db, page):
     make_live_user()
-    sign_in(page)
+    open_capture(page)
     t = truth(2)
     _, photo = sample(2, qr=vcard_of(t))
     page.get_by_label("Card photo").set_input_files(
@@ -78,7 +87,7 @@ def test_a_card_photo_with_a_vcard_qr_code_fills_the_form_exactly(make_live_user
 def test_scan_qr_opens_card_photo_where_the_browser_cannot_read_codes(make_live_user, page):
     make_live_user()
     page.add_init_script(NO_DETECTOR)
-    sign_in(page)
+    open_capture(page)
     scan = page.get_by_role("button", name="Scan QR")
     expect(scan).to_be_visible()
     with page.expect_file_chooser() as chooser:
@@ -90,7 +99,7 @@ def test_scan_qr_opens_card_photo_where_the_browser_cannot_read_codes(make_live_
 def test_scan_qr_reads_a_code_live_and_saves_an_ordinary_capture(make_live_user, live_db, page):
     make_live_user()
     page.add_init_script(fake_detector(MECARD))
-    sign_in(page)
+    open_capture(page)
     page.get_by_role("button", name="Scan QR").tap()
     expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
     expect(page.get_by_role("dialog", name="Scan QR")).to_be_hidden()
@@ -115,7 +124,7 @@ def test_scan_qr_reads_a_code_live_and_saves_an_ordinary_capture(make_live_user,
 def test_cancel_closes_the_camera_and_leaves_the_form(make_live_user, page):
     make_live_user()
     page.add_init_script(fake_detector(None))
-    sign_in(page)
+    open_capture(page)
     page.get_by_label("Name").fill("Typed Name")
     page.get_by_role("button", name="Scan QR").tap()
     dialog = page.get_by_role("dialog", name="Scan QR")
@@ -128,10 +137,29 @@ def test_cancel_closes_the_camera_and_leaves_the_form(make_live_user, page):
     expect(page.get_by_label("Name")).to_have_value("Typed Name")
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_scan_dialog_and_a_form_filled_from_a_code_pass_axe(make_live_user, page, scheme):
+    make_live_user()
+    page.emulate_media(color_scheme=scheme)
+    page.add_init_script(fake_detector(None))
+    open_capture(page)
+    page.get_by_role("button", name="Scan QR").tap()
+    dialog = page.get_by_role("dialog", name="Scan QR")
+    expect(dialog.get_by_text("Point the camera at the QR code.")).to_be_visible(timeout=15_000)
+    found = {"scanning": violations(page)}
+    dialog.get_by_role("button", name="Cancel").tap()
+    # The next code the camera shows is a contact.
+    page.evaluate(f"() => {{ {fake_detector(MECARD)} }}")
+    page.get_by_role("button", name="Scan QR").tap()
+    expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
+    found["filled"] = violations(page)
+    assert {state: v for state, v in found.items() if v} == {}
+
+
 def test_the_browser_reads_each_payload_as_the_server_does(make_live_user, page):
     """static/js/qr.js is the twin of quickcrm/domain/cards/qr.py: the same values."""
     make_live_user()
-    sign_in(page)
+    open_capture(page)
     payloads = [payload for payload, _ in PAYLOADS] + NOTHING
     got = page.evaluate(
         """async (payloads) => {
