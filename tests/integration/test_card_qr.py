@@ -2,7 +2,8 @@
 with segno and Pillow, tests/card_photos.py), and a card photo with a vCard's QR code fills
 the capture exactly — online (POST /cards/read) and at sync (POST /captures) — without the
 OCR; a form the page filled from a code scanned live is an ordinary capture. The OCR is
-replaced by canned lines, and counted: it must not run for a contact's QR code."""
+replaced by canned lines (``reads``, tests/conftest.py), and counted: it must not run for a
+contact's QR code."""
 
 from __future__ import annotations
 
@@ -17,27 +18,8 @@ from quickcrm.domain import cards
 from quickcrm.domain.cards import decode
 from quickcrm.domain.leads.capture import FROM_QR
 from quickcrm.models import Activity, Lead
-from quickcrm.services import ocr
 from tests.card_photos import card_image, qr_image, sample, truth, vcard_of
 from tests.conftest import csrf_token
-
-CARD_LINES = [("Jane Doe", 60), ("BRIGHTWAVE TECHNOLOGIES LTD", 40), ("Head of Sales", 30)]
-
-
-@pytest.fixture
-def reads(monkeypatch):
-    """The OCR answers CARD_LINES (or raises, when told to); the photos it got."""
-    got = []
-
-    def read_lines(photo, **_):
-        got.append(photo)
-        if getattr(read_lines, "fail", False):
-            raise ocr.CardUnreadable(ocr.UNREADABLE)
-        return CARD_LINES
-
-    monkeypatch.setattr(ocr, "read_lines", read_lines)
-    read_lines.got = got
-    return read_lines
 
 
 def png(image: Image.Image) -> bytes:

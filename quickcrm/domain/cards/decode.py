@@ -23,7 +23,7 @@ def qr_texts(photo: bytes) -> list[str]:
     cv2, np = _opencv()
     try:
         image = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_GRAYSCALE)
-    except cv2.error:
+    except Exception:  # noqa: BLE001 - a photo OpenCV cannot read has no code to find
         return []
     if image is None or image.size == 0:
         return []
@@ -35,7 +35,7 @@ def qr_texts(photo: bytes) -> list[str]:
     for detector in (cv2.QRCodeDetector, cv2.QRCodeDetectorAruco):
         try:
             found, texts, _points, _codes = detector().detectAndDecodeMulti(image)
-        except cv2.error:
+        except Exception:  # noqa: BLE001 - OpenCV's errors, a text it could not convert
             log.debug("QR detection failed", exc_info=True)
             continue
         texts = [t for t in (texts or ()) if t] if found else []
