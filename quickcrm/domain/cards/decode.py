@@ -31,17 +31,34 @@ def qr_texts(photo: bytes) -> list[str]:
     if scale < 1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     # The classic detector first; the ArUco-based one finds codes it misses in a skewed or
-    # blurred photo (and the other way round).
-    for detector in (cv2.QRCodeDetector, cv2.QRCodeDetectorAruco):
-        try:
-            found, texts, _points, _codes = detector().detectAndDecodeMulti(image)
-        except Exception:  # noqa: BLE001 - OpenCV's errors, a text it could not convert
-            log.debug("QR detection failed", exc_info=True)
-            continue
-        texts = [t for t in (texts or ()) if t] if found else []
-        if texts:
-            return texts
+    # blurred photo (and the other way round). A code found but not decoded (uneven light,
+    # blur) is tried again in black and white — Otsu's threshold, then a local one: on
+    # generated card photos (bench/cards.py --qr) 40 of 45 were decoded without them, 120
+    # of 120 with them (docs/cards.md). A photo without a code costs one pass only.
+    located = False
+    for variant in _variants(cv2, image):
+        for detector in (cv2.QRCodeDetector, cv2.QRCodeDetectorAruco):
+            try:
+                found, texts, _points, _codes = detector().detectAndDecodeMulti(variant)
+            except Exception:  # noqa: BLE001 - OpenCV's errors, a text it could not convert
+                log.debug("QR detection failed", exc_info=True)
+                continue
+            located = located or bool(found)
+            texts = [t for t in (texts or ()) if t] if found else []
+            if texts:
+                return texts
+        if not located:
+            break
     return []
+
+
+def _variants(cv2, image):
+    """The grey photo, then (made only when asked for) two black-and-white versions."""
+    yield image
+    yield cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+    yield cv2.adaptiveThreshold(
+        image, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 51, 10
+    )
 
 
 def _opencv():
