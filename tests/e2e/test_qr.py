@@ -18,6 +18,7 @@ from quickcrm.models import Activity, Lead
 from tests.card_photos import sample, truth, vcard_of
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_accessibility import violations
+from tests.e2e.test_offline import kept, open_app_ready_for_offline, waiting
 from tests.unit.test_qr import NOTHING, PAYLOADS
 
 # The server decodes the code in the photo (OpenCV, loaded on the first photo).
@@ -118,6 +119,35 @@ def test_scan_qr_reads_a_code_live_and_saves_an_ordinary_capture(make_live_user,
         "Pierre Dubois", "Acme, SA", "+33 1 42 68 53 00",
     )  # fmt: skip
     assert lead.attachments == [] and not lead.from_card
+    assert timeline(live_db, lead) == [FROM_QR]
+
+
+def test_a_code_scanned_with_no_network_is_read_on_the_phone_and_synced_later(
+    make_live_user, live_db, page
+):
+    """At a fair without signal: qr.js comes from the phone's copy and parses the code
+    itself; the capture waits in the queue with card_read=qr."""
+    make_live_user()
+    page.add_init_script(fake_detector(MECARD))
+    open_app_ready_for_offline(page)
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_load_state("load")
+    page.get_by_role("button", name="Scan QR").tap()
+    expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
+    expect(page.locator("#email-from-card")).to_have_text("from the QR code")
+    page.get_by_role("button", name="Save").click()
+    expect(kept(page)).to_contain_text("Pierre Dubois")
+    expect(waiting(page, 1)).to_be_visible()
+
+    page.context.set_offline(False)
+    expect(waiting(page, 0)).to_be_visible(timeout=15_000)
+    lead = stored_lead(live_db)
+    assert (lead.name, lead.email, lead.from_card) == (
+        "Pierre Dubois",
+        "pierre@acme.example",
+        False,
+    )
     assert timeline(live_db, lead) == [FROM_QR]
 
 
