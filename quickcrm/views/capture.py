@@ -342,7 +342,10 @@ def capture_attachments(
     read: dict[str, str] = {}
     source = cards.FROM_CARD
     if read_on_phone not in ("1", "qr"):
-        reading = read_photo(photo.data)
+        try:
+            reading = read_photo(photo.data)
+        except v.Refused as refusal:  # busy looking at other photos: 429, send it again
+            raise v.Refused({"card_photo": str(refusal)}, status=refusal.status) from None
         read = reading.fields
         source = reading.source or cards.FROM_CARD
     elif (fields.get("name") or "").strip():

@@ -213,3 +213,35 @@ def test_only_the_page_s_qr_word_puts_the_qr_line_on_the_timeline(client, db, re
     assert response.status_code < 500
     for lead in db.scalars(select(Lead)):
         assert timeline(db, lead) == []
+
+
+def test_a_photo_waiting_too_long_for_its_turn_is_told_to_come_again(
+    client, db, rep, reads, monkeypatch
+):
+    """Looking for a QR code takes the photo's turn in the process, as decoding it does."""
+    from quickcrm.domain import attachments
+
+    monkeypatch.setattr(attachments, "DECODE_WAIT", 0.01)
+    real = attachments.prepare_photo
+
+    def prepared_then_busy(data):
+        done = real(data)
+        assert attachments._decoding.acquire(timeout=5)  # another photo's turn now
+        return done
+
+    monkeypatch.setattr(attachments, "prepare_photo", prepared_then_busy)
+    monkeypatch.setitem(attachments.PREPARE, "card_photo", prepared_then_busy)
+    _, photo = sample(2, qr=vcard_of(truth(2)))
+    token = csrf_token(client, "/")
+    try:
+        read_answer = read(client, photo)
+        attachments._decoding.release()
+        saved = client.post(
+            "/",
+            data={"csrf_token": token, "card_photo": (io.BytesIO(photo), "card.jpg")},
+        )
+    finally:
+        attachments._decoding.release()
+    assert read_answer.status_code == 429 and "send it again" in read_answer.json["error"]
+    assert saved.status_code == 429 and "send it again" in saved.get_data(as_text=True)
+    assert db.scalars(select(Lead)).all() == []
