@@ -66,23 +66,33 @@ function fromVcard(body) {
   return properties ? row(properties) : null;
 }
 
-// A picture's lines (PHOTO, LOGO, SOUND, KEY, and the base64 lines after them) dropped,
-// as the import drops them while it reads (vcard.py's _cards).
+// The first card's lines (up to the END:VCARD that closes it; null when none does), its
+// pictures' lines (PHOTO, LOGO, SOUND, KEY, and the base64 lines after them) dropped, as
+// the import reads a file (vcard.py's _cards).
 const BINARY = new Set(["PHOTO", "LOGO", "SOUND", "KEY"]);
-function withoutPictures(text) {
-  const kept = [];
+const BEGIN_LINE = /^BEGIN\s*:\s*VCARD\s*$/i;
+const END_LINE = /^END\s*:\s*VCARD\s*$/i;
+function firstCard(text) {
+  const [first, ...rest] = text.split("\n");
+  const kept = [first];
   let skipping = false;
-  text.split("\n").forEach((piece) => {
+  let depth = 1;
+  for (const piece of rest) {
     if (/^[ \t]/.test(piece) || !piece.trim()) {
       if (!skipping) kept.push(piece);
-      return;
+      continue;
     }
     const found = PROPERTY.exec(piece);
-    if (skipping && !found) return;
+    if (skipping && !found) continue;
     skipping = Boolean(found) && BINARY.has(found[1].toUpperCase());
-    if (!skipping) kept.push(piece);
-  });
-  return kept.join("\n");
+    if (skipping) continue;
+    const stripped = piece.trim();
+    if (BEGIN_LINE.test(stripped)) depth += 1;
+    else if (END_LINE.test(stripped)) depth -= 1;
+    kept.push(piece);
+    if (depth === 0) return kept.join("\n");
+  }
+  return null;
 }
 
 // The logical lines, as vobject's getLogicalLines makes them: a line starting with a space
@@ -119,7 +129,9 @@ function readProperties(text) {
   const properties = [];
   let depth = 0;
   let ended = false;
-  for (const line of logicalLines(withoutPictures(text))) {
+  const card = firstCard(text);
+  if (card === null) return null;
+  for (const line of logicalLines(card)) {
     const head = line.split(":")[0];
     const value = line.slice(head.length + 1);
     if (QP.test(head) && BROKEN_QP.test(value)) return null;
@@ -137,28 +149,87 @@ function readProperties(text) {
   return ended ? properties : null;
 }
 
-function contentLine(line) {
-  // name and parameters up to the first ":" outside double quotes
-  let colon = -1;
-  let quoted = false;
-  for (let i = 0; i < line.length; i += 1) {
-    if (line[i] === '"') quoted = !quoted;
-    else if (line[i] === ":" && !quoted) { colon = i; break; }
+// Whether vobject's pattern of a property line ([group.]NAME[;PARAM[=VALUE,…]…]:) matches,
+// told in one pass as vcard.py's _parsable tells it (vobject's own regular expression
+// backtracks exponentially on some lines it does not match).
+const NAME = /(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+/y;
+const PARAMETER_NAME = /[A-Za-z0-9_-]+/y;
+const UNQUOTED = /[^";:,=]*/y;
+const VALUE = /[^";:,]*/y;
+
+function sticky(pattern, text, at) {
+  pattern.lastIndex = at;
+  return pattern.exec(text) ? pattern.lastIndex : -1;
+}
+
+function parsable(line) {
+  const at = sticky(NAME, line, 0);
+  if (at < 0) return false;
+  if (line[at] === ";" && parametersThenColon(line, at + 1)) return true;
+  return parametersThenColon(line, at);
+}
+
+function parametersThenColon(line, start) {
+  let at = start;
+  while (at < line.length && line[at] === ";") {
+    at = sticky(PARAMETER_NAME, line, at + 1);
+    if (at < 0) return false;
+    while (at < line.length && (line[at] === "=" || line[at] === ",")) {
+      at += 1;
+      if (line[at] === '"') {
+        const close = line.indexOf('"', at + 1);
+        if (close < 0) return false;
+        at = close + 1;
+      } else at = sticky(UNQUOTED, line, at);
+    }
   }
-  if (colon < 0) return null;
-  const parts = line.slice(0, colon).split(";");
-  const named = /^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)$/.exec(parts[0]);
-  if (!named) return null;
+  return line[at] === ":";
+}
+
+// A line vobject would read, as its ContentLine: {group, name, params (values by upper-case
+// name; quoted values unquoted, empty ones left out), singletons (a name without values),
+// value (quoted-printable decoded with its CHARSET)}; null when it cannot be read.
+function contentLine(line) {
+  if (!parsable(line)) return null;
+  const nameEnd = sticky(NAME, line, 0);
+  const named = /^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)$/.exec(line.slice(0, nameEnd));
   const name = named[2].replace(/_/g, "-").toUpperCase();
   const prop = { group: named[1] || "", name, params: {}, singletons: [] };
-  parts.slice(1).forEach((part) => {
-    const eq = part.indexOf("=");
-    if (eq < 0) prop.singletons.push(part.trim());
-    else (prop.params[part.slice(0, eq).trim().toUpperCase()] ||= []).push(part.slice(eq + 1).trim().replace(/^"|"$/g, ""));
-  });
-  let value = line.slice(colon + 1);
-  // vobject decodes only this spelling, in ENCODING= or alone (2.1's ;QUOTED-PRINTABLE)
-  const encoding = (prop.params.ENCODING || []).concat(prop.singletons).includes("QUOTED-PRINTABLE");
+  let at = nameEnd;
+  while (at < line.length && line[at] !== ":") {
+    if (line[at] !== ";") { at += 1; continue; }
+    const nameAt = at + 1;
+    at = sticky(PARAMETER_NAME, line, nameAt);
+    if (at < 0) { at = nameAt; continue; }
+    const key = line.slice(nameAt, at);
+    const values = [];
+    if (line[at] === "=") {
+      at += 1;
+      for (;;) {
+        if (line[at] === '"') {
+          const close = line.indexOf('"', at + 1);
+          values.push(line.slice(at + 1, close));
+          at = close + 1;
+        } else {
+          const stop = sticky(VALUE, line, at);
+          if (stop > at) values.push(line.slice(at, stop));
+          at = stop;
+        }
+        if (line[at] === ",") at += 1;
+        else break;
+      }
+    }
+    if (values.length) (prop.params[key.toUpperCase()] ||= []).push(...values);
+    else prop.singletons.push(key);
+  }
+  let value = line.slice(at + 1);
+  // vobject decodes only this spelling, in ENCODING= or alone (2.1's ;QUOTED-PRINTABLE),
+  // and fails when another ENCODING is left beside it
+  const encodings = [...(prop.params.ENCODING || [])];
+  const listed = encodings.indexOf("QUOTED-PRINTABLE");
+  if (listed >= 0) encodings.splice(listed, 1);
+  const encoding = listed >= 0 || prop.singletons.includes("QUOTED-PRINTABLE");
+  if (encoding && encodings.length) return null;
   if (encoding) {
     value = decodeQp(value, (prop.params.CHARSET || ["utf-8"])[0]);
     if (value === null) return null;
@@ -180,8 +251,12 @@ function decodeQp(value, charset) {
       else bytes.push(code);
     }
   }
+  // Python's names for UTF-8 ("utf", "UTF-", "utf_8", "UTF-8=") that the browser does not
+  // know: Python reads a name with its punctuation made "_" (encodings.normalize_encoding)
+  const python = charset.toLowerCase().replace(/[^a-z0-9.]+/g, "_").replace(/^_+|_+$/g, "");
+  const label = /^(?:utf_?8?|u8)$/.test(python) ? "utf-8" : charset;
   try {
-    return new TextDecoder(charset, { fatal: true }).decode(new Uint8Array(bytes));
+    return new TextDecoder(label, { fatal: true }).decode(new Uint8Array(bytes));
   } catch (error) {
     return null;
   }

@@ -7,6 +7,7 @@ parser (static/js/qr.js) reads every payload of tests/unit/test_qr.py as the ser
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from playwright.sync_api import expect
@@ -202,3 +203,45 @@ def test_the_browser_reads_each_payload_as_the_server_does(make_live_user, page)
     want = [card.as_dict() if (card := qr.parse(p)) else None for p in payloads]
     for payload, mine, theirs in zip(payloads, got, want, strict=True):
         assert mine == theirs, payload[:60]
+
+
+# What mutated payloads are made of: the syntax the parsers must agree on.
+PIECES = list(';:,\\\n\r =\"\t') + [
+    "BEGIN:VCARD", "END:VCARD", "MECARD:", "N:", "TEL:", "EMAIL;TYPE=work,PREF=1",
+    "ENCODING=QUOTED-PRINTABLE", "CHARSET=UTF-8", "=C3=BC", "ü", "X-ABLABEL:", "item1.",
+]  # fmt: skip
+
+
+def mutated(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(1, 6)):
+        at = rng.randrange(len(chars) + 1)
+        if rng.random() < 0.4 and chars:
+            del chars[min(at, len(chars) - 1)]
+        else:
+            chars.insert(at, rng.choice(PIECES))
+    return "".join(chars)
+
+
+def test_the_browser_reads_mutated_payloads_as_the_server_does(make_live_user, page):
+    """2,000 payloads of tests/unit/test_qr.py with a few characters or pieces of syntax
+    dropped or added (a fixed seed): the twin parsers give the same values, or both none."""
+    make_live_user()
+    open_capture(page)
+    rng = random.Random(29)
+    seeds = [payload for payload, _ in PAYLOADS] + [n for n in NOTHING if len(n) < 500]
+    payloads = [mutated(rng, rng.choice(seeds)) for _ in range(2000)]
+    got = page.evaluate(
+        """async (payloads) => {
+          const src = document.querySelector('script[src*="capture.js"]').src;
+          const qr = await import(src.replace("capture.js", "qr.js"));
+          return payloads.map((p) => qr.parse(p));
+        }""",
+        payloads,
+    )
+    differ = [
+        payload
+        for payload, mine in zip(payloads, got, strict=True)
+        if mine != (card.as_dict() if (card := qr.parse(payload)) else None)
+    ]
+    assert differ == [], differ[:3]

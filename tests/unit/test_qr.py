@@ -133,6 +133,12 @@ NOTHING = [
     "https://example.com/has space",
     "javascript:alert(1)",
     "x" * (qr.PAYLOAD_MAX + 1),
+    # vobject's pattern backtracks exponentially on these (minutes): refused in one pass
+    "BEGIN:VCARD\nN;X=" + ",=" * 40 + ';"\nEND:VCARD',
+    "BEGIN:VCARD\nN" + ";X=a,b" * 40 + ';"\nEND:VCARD',
+    "BEGIN:VCARD\nFN_X;Y=" + "a=" * 40 + '"\nEND:VCARD',
+    # a second ENCODING beside quoted-printable (vobject raised TypeError)
+    "BEGIN:VCARD\nFN;ENCODING=8BIT;ENCODING=QUOTED-PRINTABLE:Ann=20Lee\nEND:VCARD",
     "BEGIN:VCARD\nFN:Ann\nNOTE:" + "y" * qr.PAYLOAD_MAX + "\nEND:VCARD",
 ]
 
