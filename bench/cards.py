@@ -26,7 +26,14 @@ ones, as a ratio (target ≤ 1.5), in wall time and in the OCR process's CPU tim
 another load of the machine changes less; without the warm-up the first read's CPU
 includes loading the model). Also printed: the capture page's answer time while
 the OCR process loads and after, and the OCR process's memory (VmRSS) idle — loaded,
-no card read yet — and after the reads. ``--rounds`` repeats both. Not a test.
+no card read yet — and after the reads. ``--rounds`` repeats both.
+
+``--qr`` measures QR codes instead: N such cards, each with a QR code holding its vCard
+(tests/card_photos.py: the card filling more of a 2,000 px picture, as a rep frames a
+code), searched by ``quickcrm.domain.cards.qr_in_photo`` (OpenCV, in this process, as in an
+app worker): the share read exactly (name, email and phone), the time per photo, and the
+time on the same number of cards without a code (what every card photo now pays before
+its OCR). Not a test.
 """
 
 from __future__ import annotations
@@ -56,9 +63,9 @@ from bench.crash import Browser, Server, free_port  # noqa: E402
 from quickcrm import migrate  # noqa: E402
 from quickcrm.db import make_engine  # noqa: E402
 from quickcrm.domain import users  # noqa: E402
-from quickcrm.domain.cards import read_card  # noqa: E402
+from quickcrm.domain.cards import qr_in_photo, read_card  # noqa: E402
 from quickcrm.services import ocr  # noqa: E402
-from tests.card_photos import sample  # noqa: E402
+from tests.card_photos import sample, vcard_of  # noqa: E402
 
 FIELDS = ("name", "company", "title", "email", "phone", "website")
 
@@ -105,9 +112,13 @@ def main() -> None:
         "--first", action="store_true", help="the first read after a server start, through gunicorn"
     )
     parser.add_argument("--rounds", type=int, default=1, help="--first: times to repeat")
+    parser.add_argument("--qr", action="store_true", help="cards with a QR code holding a vCard")
     args = parser.parse_args()
     if args.first:
         first_reads(args.rounds)
+        return
+    if args.qr:
+        qr_codes(args.n, show=args.show)
         return
     with tempfile.TemporaryDirectory() as instance:
         _, warm = sample(10_000)
@@ -140,6 +151,35 @@ def main() -> None:
     for field in FIELDS:
         print(f"  {field:8} {hits[field] / args.n:6.1%}")
     print(f"  all      {total / (args.n * len(FIELDS)):6.1%}")
+
+
+# --- --qr: QR codes on cards -----------------------------------------------------------------
+
+
+def qr_codes(n: int, *, show: bool) -> None:
+    qr_in_photo(sample(10_000)[1])  # OpenCV loaded before the clock starts
+    exact, with_code, without_code = 0, [], []
+    for seed in range(n):
+        truth = sample(seed)[0]
+        photo = sample(seed, qr=vcard_of(truth))[1]
+        start = time.perf_counter()
+        card = qr_in_photo(photo)
+        with_code.append(time.perf_counter() - start)
+        got = card and (card.name, card.email, card.phone)
+        if got == (truth.name, truth.email, truth.phone):
+            exact += 1
+        elif show:
+            print(f"#{seed}: {got!r}")
+        plain = sample(seed)[1]
+        start = time.perf_counter()
+        qr_in_photo(plain)
+        without_code.append(time.perf_counter() - start)
+    print(
+        f"{n} cards with a QR code: {exact} read exactly ({exact / n:.1%}); median "
+        f"{statistics.median(with_code):.2f} s (max {max(with_code):.2f} s); without a code "
+        f"median {statistics.median(without_code):.2f} s (max {max(without_code):.2f} s) "
+        f"(load average now {os.getloadavg()[0]:.1f})"
+    )
 
 
 # --- --first: the first card after a server start ------------------------------------------

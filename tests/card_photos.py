@@ -98,8 +98,9 @@ def truth(seed: int) -> Truth:
     )
 
 
-def card_image(t: Truth, layout: int) -> Image.Image:
-    """The flat card (1050 × 600, as printed at 300 dpi) in one of three layouts."""
+def card_image(t: Truth, layout: int, qr: str | None = None) -> Image.Image:
+    """The flat card (1050 × 600, as printed at 300 dpi) in one of three layouts, with a
+    QR code holding ``qr`` on its right when given (tests/unit/test_qr.py)."""
     card = Image.new("RGB", (1050, 600), (250, 249, 245))
     draw = ImageDraw.Draw(card)
     ink, accent, grey = (25, 25, 30), (20, 60, 120), (90, 90, 95)
@@ -130,22 +131,46 @@ def card_image(t: Truth, layout: int) -> Image.Image:
         draw.text((60, 400), f"E: {t.email}", font=font(30), fill=ink)
         draw.text((60, 450), f"W: {t.website}", font=font(30), fill=ink)
         draw.text((60, 520), " · ".join(t.address), font=font(26), fill=grey)
+    if qr is not None:
+        card.paste(qr_image(qr, 280), QR_PLACES[layout])
     return card
 
 
-def photo(t: Truth, layout: int, seed: int, quality: int = 70) -> bytes:
-    """The card as a phone photographs it on a dark table: JPEG bytes."""
+# Where each layout has room for a QR code of 280 px (top left corner).
+QR_PLACES = ((740, 100), (770, 10), (760, 160))
+
+
+def qr_image(payload: str, side: int) -> Image.Image:
+    """A QR code holding ``payload`` (segno: the smallest version that fits, error level
+    M), at most ``side`` px wide with its quiet zone, in whole pixels a module."""
+    import segno
+
+    code = segno.make(payload, error="m", micro=False)
+    out = io.BytesIO()
+    width, _ = code.symbol_size(scale=1, border=4)
+    code.save(out, kind="png", scale=max(1, side // width), border=4)
+    out.seek(0)
+    return Image.open(out).convert("RGB")
+
+
+def photo(t: Truth, layout: int, seed: int, quality: int = 70, qr: str | None = None) -> bytes:
+    """The card as a phone photographs it on a dark table: JPEG bytes. With a QR code the
+    card fills more of the picture (2,000 px wide), as a rep frames a code to read."""
     rng = random.Random(seed)
-    card = card_image(t, layout)
+    card = card_image(t, layout, qr)
+    size = (1600, 1200)
+    if qr is not None:
+        size = (2000, 1500)
+        card = card.resize((card.width * 8 // 5, card.height * 8 // 5), Image.BICUBIC)
     # uneven light: a gradient darker on one side, and a soft shadow across a corner
     light = Image.linear_gradient("L").rotate(rng.uniform(0, 360)).resize(card.size)
     light = light.point(lambda v: 255 - int(v * rng.uniform(0.15, 0.3)))
     card = Image.composite(card, Image.new("RGB", card.size, (0, 0, 0)), light)
-    table = Image.new("RGB", (1600, 1200), (38, 34, 32))
+    table = Image.new("RGB", size, (38, 34, 32))
     angle = rng.uniform(3, 8) * rng.choice((-1, 1))
     turned = card.rotate(angle, expand=True, resample=Image.BICUBIC, fillcolor=(38, 34, 32))
     mask = Image.new("L", card.size, 255).rotate(angle, expand=True, resample=Image.BICUBIC)
-    table.paste(turned, ((1600 - turned.width) // 2, (1200 - turned.height) // 2), mask)
+    table.paste(turned, ((size[0] - turned.width) // 2, (size[1] - turned.height) // 2), mask)
     # perspective: the far edge a little narrower
     w, h = table.size
     skew = rng.uniform(0.02, 0.05) * w
@@ -173,6 +198,28 @@ def _perspective(source, target):
     return np.linalg.solve(a, b).tolist()
 
 
-def sample(seed: int) -> tuple[Truth, bytes]:
+def sample(seed: int, qr: str | None = None) -> tuple[Truth, bytes]:
+    """A card and its photo; with a QR code holding ``qr`` when given."""
     t = truth(seed)
-    return t, photo(t, seed % 3, seed)
+    return t, photo(t, seed % 3, seed, qr=qr)
+
+
+def vcard_of(t: Truth, version: str = "3.0") -> str:
+    """The vCard a card's QR code holds for ``t`` (as contact apps print them)."""
+    first, last = t.name.split(" ", 1)
+    return "\r\n".join(
+        [
+            "BEGIN:VCARD",
+            f"VERSION:{version}",
+            f"N:{last};{first};;;",
+            f"FN:{t.name}",
+            f"ORG:{t.company}",
+            f"TITLE:{t.title}",
+            f"TEL;TYPE=work:{t.phone}",
+            f"EMAIL:{t.email}",
+            f"URL:https://{t.website}",
+            f"ADR;TYPE=work:;;{t.address[0]};{t.address[1]};;;",
+            "END:VCARD",
+            "",
+        ]
+    )

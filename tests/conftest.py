@@ -397,3 +397,30 @@ def static_files_as_edited():
     remove_copies()
     yield
     remove_copies()
+
+
+# What the OCR model reads on a card, with its known slips (words run together, a title
+# glued, email and website on one line): the ``reads`` fixture's answer.
+CARD_LINES = [
+    ("BRIGHTWAVETECHNOLOGIESLTD", 40), ("Jane Doe", 60), ("Headof Sales", 30),
+    ("Tel +44 20 7946 0958", 28), ("jane.doe@brightwave.co.ukwww.brightwave.co.uk", 28),
+]  # fmt: skip
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The OCR process replaced: it answers CARD_LINES (or raises, when told to with
+    ``reads.fail = True``); ``reads.got`` lists the photos it was sent."""
+    from quickcrm.services import ocr
+
+    got = []
+
+    def read_lines(photo, **_):
+        got.append(photo)
+        if getattr(read_lines, "fail", False):
+            raise ocr.CardUnreadable(ocr.UNREADABLE)
+        return CARD_LINES
+
+    monkeypatch.setattr(ocr, "read_lines", read_lines)
+    read_lines.got = got
+    return read_lines

@@ -13,9 +13,11 @@ attachment commits it with the rest of its change.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -137,6 +139,19 @@ def prepare_photo(data: bytes) -> Prepared:
         return Prepared("card_photo", kind, _stored(image, kind))
     except (OSError, SyntaxError, ValueError):
         raise v.Refused(NOT_A_PHOTO) from None
+    finally:
+        _decoding.release()
+
+
+@contextlib.contextmanager
+def one_decode() -> Iterator[None]:
+    """This process's turn to work on a photo's pixels (``SIMULTANEOUS_DECODES``), as
+    ``prepare_photo`` takes it: looking for a QR code in a card photo takes it too
+    (quickcrm/views/capture.py). Raises ``validation.Refused`` (429) past ``DECODE_WAIT``."""
+    if not _decoding.acquire(timeout=DECODE_WAIT):
+        raise v.Refused(BUSY, status=429)
+    try:
+        yield
     finally:
         _decoding.release()
 

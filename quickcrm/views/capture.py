@@ -79,7 +79,7 @@ def index():
 def save():
     details = _details(request.form)
     try:
-        data, files, from_card = capture_attachments(
+        data, files, filled_from = capture_attachments(
             request.files, form_data(), details["captured_at"]
         )
     except v.Refused as refusal:
@@ -100,7 +100,7 @@ def save():
             chosen_categories=chosen,
         )
     db = get_session()
-    saved = _store(form, data, attachments=files, from_card=from_card, categories=chosen)
+    saved = _store(form, data, attachments=files, filled_from=filled_from, categories=chosen)
     if session.get(STICKY_SOURCE) != (form.values["source"] or ""):
         session[STICKY_SOURCE] = form.values["source"] or ""  # (re-signs the cookie)
     _keep_categories(chosen)
@@ -236,7 +236,7 @@ def sync():
     chosen = _chosen(request.form if request.mimetype == "multipart/form-data" else fields)
     stored = leads.stored_capture(get_session(), current_user, key)
     if stored is None:
-        fields, files, from_card = capture_attachments(
+        fields, files, filled_from = capture_attachments(
             request.files, fields, details["captured_at"]
         )
         form = _clean(fields)
@@ -249,7 +249,7 @@ def sync():
             key,
             **details,
             attachments=files,
-            from_card=from_card,
+            filled_from=filled_from,
             categories=chosen,
         )
         get_session().commit()
@@ -270,11 +270,12 @@ def sync():
 
 NOTHING_READ = "Nothing could be read from this card: type what it says. The photo is kept."
 READ = "Read from the card — check each field."
+READ_QR = "Filled from the QR code — exact."
 
 
-def read_photo(photo: bytes) -> cards.Card:
-    """What the card in ``photo`` says (an upright JPEG, PNG or WebP). Raises
-    ``ocr.CardUnreadable``."""
+def read_text(photo: bytes) -> cards.Card:
+    """What the card in ``photo`` says (an upright JPEG, PNG or WebP), read by the OCR
+    process. Raises ``ocr.CardUnreadable``."""
     config = current_app.config
     lines = ocr.read_lines(
         photo,
@@ -283,6 +284,22 @@ def read_photo(photo: bytes) -> cards.Card:
         idle=float(config["OCR_IDLE_SECONDS"]),
     )
     return cards.read_card(lines, region=phone_region())
+
+
+def read_photo(photo: bytes) -> cards.Reading:
+    """The capture fields a card photo gives: a QR code's contact when it holds one —
+    exact, no OCR —, else the OCR's reading of the card's text (with the website of a QR
+    code that holds only that). A photo is looked at one at a time in a process."""
+    checks = _checks()
+    with attachments.one_decode():
+        found = cards.qr_in_photo(photo)
+    if found is not None and found.exact:
+        return cards.Reading.of_qr(found, checks)
+    try:
+        card = read_text(photo)
+    except ocr.CardUnreadable as failure:
+        return cards.Reading.of_text(None, checks, website=found, problem=str(failure))
+    return cards.Reading.of_text(card, checks, website=found)
 
 
 def warm_up_ocr() -> None:
@@ -314,26 +331,31 @@ def warm_up_card_reader():
 @body_limit(attachments.LIMIT + attachments.MB)
 def read_card():
     """A card photo from the capture form → the fields read from it, as JSON, for the rep
-    to check; nothing is stored. A photo refused (413, 422, 429) is answered by
-    web/errors.py; a card the OCR could not read is no refusal: 200, nothing read."""
+    to check (``source`` "card") or exact from its QR code (``source`` "qr"); nothing is
+    stored. A photo refused (413, 422, 429) is answered by web/errors.py; a card the OCR
+    could not read is no refusal: 200, nothing read."""
     upload = request.files.get("photo")
     if upload is None:
         return jsonify(error="Send the card photo."), 422
     photo = attachments.prepare_photo(upload.read(attachments.LIMIT + 1))
-    try:
-        card = read_photo(photo.data)
-    except ocr.CardUnreadable as failure:
-        return jsonify(fields={}, message=str(failure))
-    fields = cards.form_fields(card, _checks())
-    return jsonify(fields=fields, message=READ if fields else NOTHING_READ)
+    reading = read_photo(photo.data)
+    if reading.source == cards.FROM_QR:
+        message = READ_QR
+    elif reading.problem:
+        message = reading.problem  # a website from a QR code may be all there is
+    else:
+        message = READ if reading.fields else NOTHING_READ
+    return jsonify(fields=reading.fields, message=message, source=reading.source)
 
 
 def capture_attachments(
     files, fields: dict[str, str], captured_at: datetime
-) -> tuple[dict[str, str], list[attachments.Prepared], bool]:
+) -> tuple[dict[str, str], list[attachments.Prepared], str]:
     """The card photo and voice note sent with a capture, checked; the capture's fields
     filled from the card where the rep left them empty, when the card was not read on the
-    phone already; and whether the lead is marked "from a card — check".
+    phone already; and where they came from: ``cards.FROM_CARD`` (the lead is marked
+    "from a card — check"), ``cards.FROM_QR`` (a QR code, read here or on the phone:
+    exact) or "".
 
     Raises ``validation.Refused`` with the field name in ``.field``."""
     prepared = []
@@ -348,16 +370,23 @@ def capture_attachments(
             prepared.append(attachments.PREPARE[name](data))
         except v.Refused as refusal:
             raise v.Refused({name: str(refusal)}, status=refusal.status) from None
+    # The page says "qr" when it filled the form from a QR code (a photo's or one scanned
+    # live, static/js/qr.js) and the rep kept a field of it; "1" for a card read there.
+    read_on_phone = fields.get("card_read")
+    on_phone = cards.FROM_QR if read_on_phone == "qr" else ""
     photo = next((p for p in prepared if p.kind == "card_photo"), None)
     if photo is None:
-        return fields, prepared, False
-    card = None
-    if fields.get("card_read") != "1":
+        return fields, prepared, on_phone
+    read: dict[str, str] = {}
+    source = cards.FROM_CARD
+    if read_on_phone not in ("1", "qr"):
         try:
-            card = read_photo(photo.data)
-        except ocr.CardUnreadable:
-            card = None
+            reading = read_photo(photo.data)
+        except v.Refused as refusal:  # busy looking at other photos: 429, send it again
+            raise v.Refused({"card_photo": str(refusal)}, status=refusal.status) from None
+        read = reading.fields
+        source = reading.source or cards.FROM_CARD
     elif (fields.get("name") or "").strip():
-        return fields, prepared, False  # read on the phone and checked by the rep
+        return fields, prepared, on_phone  # read on the phone and checked by the rep
     local = captured_at.astimezone(zone())  # the rep's zone, like their "today"
-    return cards.fill_capture(fields, card, checks=_checks(), when=local), prepared, True
+    return cards.fill_fields(fields, read, when=local), prepared, source

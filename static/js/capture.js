@@ -279,6 +279,18 @@ document.addEventListener("change", (event) => {
 document.querySelectorAll("[data-card-photo]").forEach((input) => {
   if (input.files?.length) photoChosen(input);
 });
+// Scan QR (qr.js): the camera live where the browser reads QR codes (BarcodeDetector);
+// elsewhere Card photo opens at once, while the tap still counts as the rep's (a file
+// chooser opens only then), and the server finds the code in the photo.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest?.("[data-qr-scan]");
+  if (!button) return;
+  if (!("BarcodeDetector" in window)) {
+    button.closest("[data-capture-form]")?.querySelector("[data-card-photo]")?.click();
+    return;
+  }
+  import("./qr.js").then((qr) => qr.scan(button));
+});
 // A voice note, where the browser can record one.
 const canRecord = "MediaRecorder" in window && !!navigator.mediaDevices?.getUserMedia;
 function showRecorder(root) {
@@ -303,4 +315,4 @@ if (enabled) {
     if (items.some((item) => item.kind === "action") || fromCopy) import("./queue.js");
   });
 }
-if (fromCopy) Promise.all([import("./cards.js"), import("./voice.js")]).catch(() => {});
+if (fromCopy) Promise.all([import("./cards.js"), import("./voice.js"), import("./qr.js")]).catch(() => {});

@@ -4,18 +4,22 @@
 // title and website go into the note. Nothing is saved before Save; the photo is sent
 // with the capture. Offline, the photo goes into the phone's queue with the capture
 // (captures.js, "Attachments") and the server reads it when the capture syncs.
+// A QR code on the card (a vCard, a MeCard) is read exactly, on the server or live by
+// Scan QR (qr.js): its fields are marked "from the QR code" and the capture says
+// card_read=qr while one of them is kept.
 // capture.js loads this module when a photo is chosen (or a queued one is edited).
 import { csrfToken } from "./app.js";
 
 const LONG_SIDE = 2000;
-const FILLED = { name: "Name", company_name: "Company", email: "Email", phone: "Phone" };
+const FILLED = { name: "Name", company_name: "Company", email: "Email", phone: "Phone", address: "Address" };
+const MARKS = { card: "from the card", qr: "from the QR code" };
 let photo = null; // the shrunk photo (a Blob) of the capture in the form
 let previewUrl = null;
 let reading = 0; // which read is the latest: an older answer is ignored
 
 const form = () => document.querySelector("[data-capture-form]");
 
-function say(text, busy) {
+export function say(text, busy) {
   const status = form()?.querySelector("[data-card-status]");
   if (status) status.textContent = text;
   form()?.querySelector("[data-capture-attachments]")?.setAttribute("aria-busy", busy ? "true" : "false");
@@ -50,23 +54,28 @@ function showPreview(formEl) {
   if (button) button.textContent = photo ? "Photograph it again" : "Photograph a card";
 }
 
-// A field filled from the card says so (for screen readers too) until it is edited.
-function markFromCard(input) {
+// A field filled from the card (or its QR code: how) says so, for screen readers too,
+// until it is edited.
+function markFromCard(input, how = "card") {
   let mark = document.getElementById(`${input.id}-from-card`);
   if (!mark) {
     mark = document.createElement("span");
     mark.id = `${input.id}-from-card`;
     mark.className = "from-card";
-    mark.textContent = "from the card";
     input.insertAdjacentElement("afterend", mark);
   }
+  mark.textContent = MARKS[how];
   const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
   if (!described.includes(mark.id)) input.setAttribute("aria-describedby", [...described, mark.id].join(" "));
-  input.dataset.fromCard = "";
+  input.dataset.fromCard = how;
 }
 function unmark(input) {
   if (!("fromCard" in input.dataset)) return;
   delete input.dataset.fromCard;
+  // No field of the QR code's left: the capture is the rep's, not "from the QR code".
+  const formEl = input.closest("[data-capture-form]");
+  const read = formEl?.elements.card_read;
+  if (read?.value === "qr" && !formEl.querySelector("[data-from-card=qr]")) read.value = "1";
   const id = `${input.id}-from-card`;
   document.getElementById(id)?.remove();
   const described = (input.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== id);
@@ -74,22 +83,29 @@ function unmark(input) {
   else input.removeAttribute("aria-describedby");
 }
 
-function fill(formEl, fields) {
+// The fields read from a card's text (how "card") or its QR code ("qr") into the form.
+export function fill(formEl, fields, how = "card") {
   let inMore = false;
+  let noteText = fields.note || "";
   Object.keys(FILLED).forEach((name) => {
     const input = formEl.elements[name];
     const value = fields[name];
-    if (!input || !value) return;
+    if (!value) return;
+    if (!input) {
+      // A form without this field (Address): the value goes into the note.
+      noteText = [noteText, `${FILLED[name]}: ${value}`].filter(Boolean).join("\n");
+      return;
+    }
     // Never over what the rep typed; a value from an earlier card may be replaced.
     if (input.value.trim() && !("fromCard" in input.dataset)) return;
     input.value = value;
-    markFromCard(input);
+    markFromCard(input, how);
     if (name !== "name") inMore = true;
   });
   const note = formEl.elements.note;
-  if (note && fields.note && !note.value.includes(fields.note)) {
-    note.value = note.value.trim() ? `${note.value.trim()}\n${fields.note}` : fields.note;
-    markFromCard(note);
+  if (note && noteText && !note.value.includes(noteText)) {
+    note.value = note.value.trim() ? `${note.value.trim()}\n${noteText}` : noteText;
+    markFromCard(note, how);
   }
   const more = formEl.querySelector("[aria-controls=more-fields]");
   if (inMore && more && more.getAttribute("aria-expanded") !== "true") more.click();
@@ -114,8 +130,9 @@ async function read(formEl) {
       say(answer.error || `The card could not be read (error ${response.status}). The photo is kept.`, false);
       return;
     }
-    fill(formEl, answer.fields || {});
-    formEl.elements.card_read.value = "1";
+    const how = answer.source === "qr" ? "qr" : "card";
+    fill(formEl, answer.fields || {}, how);
+    formEl.elements.card_read.value = how === "qr" ? "qr" : "1";
     say(answer.message || "Read from the card — check each field.", false);
   } catch (error) {
     if (mine !== reading) return;

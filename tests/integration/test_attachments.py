@@ -1,6 +1,7 @@
 """Card photos and voice notes over HTTP: reading a card, captures that bring them, who
 may see them, the 10 MB limit, types told by content, CSRF. The OCR process is replaced
-by canned lines here (tests/integration/test_card_ocr.py runs the real one once)."""
+by canned lines here (the ``reads`` fixture of tests/conftest.py; tests/integration/
+test_card_ocr.py runs the real one once)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,9 @@ from sqlalchemy import select
 
 from quickcrm.domain import attachments as domain_attachments
 from quickcrm.models import Attachment, Contact, Lead, OfflineAction
-from quickcrm.services import ocr
 from tests import factories
 from tests.conftest import Auth, csrf_token
 
-CARD_LINES = [
-    ("BRIGHTWAVETECHNOLOGIESLTD", 40), ("Jane Doe", 60), ("Headof Sales", 30),
-    ("Tel +44 20 7946 0958", 28), ("jane.doe@brightwave.co.ukwww.brightwave.co.uk", 28),
-]  # fmt: skip
 OGG = b"OggS\x00\x02" + b"\x00" * 100
 MB = 1024 * 1024
 
@@ -30,22 +26,6 @@ def photo_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 40), (250, 250, 250)).save(out, "JPEG")
     return out.getvalue()
-
-
-@pytest.fixture
-def reads(monkeypatch):
-    """The OCR answers CARD_LINES (or raises, when told to); the photos it got."""
-    got = []
-
-    def read_lines(photo, **_):
-        got.append(photo)
-        if getattr(read_lines, "fail", False):
-            raise ocr.CardUnreadable(ocr.UNREADABLE)
-        return CARD_LINES
-
-    monkeypatch.setattr(ocr, "read_lines", read_lines)
-    read_lines.got = got
-    return read_lines
 
 
 def test_a_card_photo_is_read_into_the_capture_fields(client, rep, reads):

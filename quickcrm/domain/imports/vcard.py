@@ -187,8 +187,11 @@ def _properties(card: str, start: int) -> list[ContentLine]:
         if found and found.group(1).upper() not in READ:
             continue
         try:
+            if not _parsable(line):
+                raise VObjectError(f"Failed to parse line: {line[:40]}", number)
             prop = textLineToContentLine(line, number)
-        except (VObjectError, UnicodeError, LookupError):
+        except (VObjectError, UnicodeError, LookupError, ValueError, TypeError):
+            # (TypeError: vobject's decoding of quoted-printable with a second ENCODING)
             if _QP.search(head):
                 raise _broken_qp(number) from None
             raise v.Refused(f"Line {number} of the vCard cannot be read. {EXPORT_AGAIN}") from None
@@ -203,6 +206,47 @@ def _properties(card: str, start: int) -> list[ContentLine]:
     if not ended:  # a quoted-printable value ending in "=" took END:VCARD in
         raise _broken_qp(start)
     return properties
+
+
+_NAME = re.compile(r"(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+")
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_UNQUOTED = re.compile(r'[^";:,=]*')
+
+
+def _parsable(line: str) -> bool:
+    """Whether vobject's pattern of a property line (``[group.]NAME[;PARAM[=VALUE,…]…]:``)
+    matches ``line``, told in one pass: vobject's own regular expression backtracks
+    exponentially on some lines it does not match — ``N;X=,=,=,=,=,=,=,=,=,=,=,=`` with no
+    colon took 6 s, two pairs more minutes —, so such a line must not reach it. A value
+    is a quoted string or text without ``";:,`` (an ``=`` in it starts a value of its own,
+    which the pattern allows too). static/js/qr.js checks lines the same way."""
+    found = _NAME.match(line)
+    if found is None:
+        return False
+    at = found.end()
+    # The pattern's optional ";" before the parameters: with it, or without it.
+    if line.startswith(";", at) and _parameters_then_colon(line, at + 1):
+        return True
+    return _parameters_then_colon(line, at)
+
+
+def _parameters_then_colon(line: str, at: int) -> bool:
+    end = len(line)
+    while at < end and line[at] == ";":
+        found = _PARAMETER_NAME.match(line, at + 1)
+        if found is None:
+            return False
+        at = found.end()
+        while at < end and line[at] in "=,":
+            at += 1
+            if line.startswith('"', at):
+                close = line.find('"', at + 1)
+                if close < 0:
+                    return False
+                at = close + 1
+            else:
+                at = _UNQUOTED.match(line, at).end()
+    return line.startswith(":", at)
 
 
 def _broken_qp(number: int) -> v.Refused:
@@ -396,3 +440,12 @@ def _unescape(value: str) -> str:
     (Google writes ``https\://``); any other backslash kept. Line breaks as ``\n``."""
     text = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), value)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_card(text: str) -> dict[str, str]:
+    """One card's text (``BEGIN:VCARD`` … ``END:VCARD``, no more) as ``HEADERS`` → value,
+    as an upload's row: what a card's QR code holds (quickcrm/domain/cards/qr.py). Raises
+    ``validation.Refused`` when it is not a card or is longer than ``CARD_MAX``."""
+    for start, card in _cards(io.StringIO(text)):
+        return dict(zip(HEADERS, _row(_properties(card, start)), strict=True))
+    raise v.Refused(NOT_A_VCARD)

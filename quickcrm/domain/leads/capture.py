@@ -120,6 +120,10 @@ class CaptureOutcome:
         return cls(lead.id, lead.uuid, lead.name, created)
 
 
+# The timeline's line of a lead whose fields a QR code gave (no column says so: the lead's
+# ``from_card`` is for a card's text to check, and this needs no check).
+FROM_QR = "Filled from the QR code — exact."
+
 # The same key from another rep: their lead's details must not leak, so it says no more.
 KEY_TAKEN = "This capture's UUID is already in use."
 
@@ -144,7 +148,7 @@ def store_capture(
     latitude: float | None = None,
     longitude: float | None = None,
     attachments: Sequence[Prepared] = (),
-    from_card: bool = False,
+    filled_from: str = "",
     categories: Sequence[int] = (),
 ) -> CaptureOutcome:
     """Save a capture exactly once per ``key`` (the phone-made UUID).
@@ -153,8 +157,9 @@ def store_capture(
     a second tab or a reply lost after the commit all end with the one lead that was
     stored first, returned with ``created=False``. The same key from another user raises
     ``validation.Conflict``. ``attachments`` (a card photo, a voice note) are stored with the
-    lead, in its transaction; ``from_card`` marks it "from a card — check"; ``categories``
-    are ids of the team's categories (one no longer in the list is skipped).
+    lead, in its transaction. ``filled_from`` "card" marks it "from a card — check"; "qr"
+    (its fields from a QR code: exact) puts ``FROM_QR`` on its timeline instead.
+    ``categories`` are ids of the team's categories (one no longer in the list is skipped).
 
     Flushed: the caller commits before it answers (the capture screen reads its recent
     captures in the same transaction first).
@@ -169,7 +174,7 @@ def store_capture(
         "captured_at": captured_at or utcnow(),
         "latitude": latitude,
         "longitude": longitude,
-        "from_card": from_card,
+        "from_card": filled_from == "card",
         "next_action_on": due,
         **values,
     }
@@ -179,6 +184,8 @@ def store_capture(
             session.execute(_NEW_TASK, _next_action_row(lead_id, owner, due))
         if categories:
             add_to_lead(session, lead_id, categories)
+        if filled_from == "qr":
+            session.execute(_NEW_TASK, _note_row(lead_id, owner, FROM_QR))
         if attachments:
             lead = session.get(Lead, lead_id)
             for prepared in attachments:
@@ -254,6 +261,11 @@ def new_next_action(lead: Lead, author: User, due: date) -> Activity:
         author=author,
         assignee_id=lead.owner_id if lead.owner_id is not None else author.id,
     )
+
+
+def _note_row(lead_id: int, owner: User, text: str) -> dict:
+    """A note on a new lead of ``owner``, as the values of its INSERT."""
+    return {"kind": "note", "text": text, "lead_id": lead_id, "author_id": owner.id}
 
 
 def _next_action_row(lead_id: int, owner: User, due: date) -> dict:
