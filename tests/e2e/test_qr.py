@@ -49,7 +49,7 @@ def fake_detector(payload: str | None) -> str:
 def open_capture(page) -> None:
     """Sign in to the capture page, its modules run (a tap before would do nothing)."""
     sign_in(page)
-    expect(page.get_by_label("Name")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
     page.wait_for_load_state("load")
 
 
@@ -70,10 +70,11 @@ def test_a_card_photo_with_a_vcard_qr_code_fills_the_form_exactly(make_live_user
     page.get_by_label("Card photo").set_input_files(
         files=[{"name": "card.jpg", "mimeType": "image/jpeg", "buffer": photo}]
     )
-    expect(page.get_by_label("Name")).to_have_value(t.name, timeout=READING)
+    expect(page.get_by_label("Name", exact=True)).to_have_value(t.name, timeout=READING)
     expect(page.get_by_label("Company")).to_have_value(t.company)
     expect(page.get_by_label("Email")).to_have_value(t.email)
     expect(page.get_by_label("Phone")).to_have_value(t.phone)
+    expect(page.get_by_label("Address")).not_to_have_value("")
     expect(page.locator("#email-from-card")).to_have_text("from the QR code")
     expect(page.get_by_text("Filled from the QR code — exact.")).to_be_visible()
     page.get_by_role("button", name="Save").click()
@@ -82,6 +83,7 @@ def test_a_card_photo_with_a_vcard_qr_code_fills_the_form_exactly(make_live_user
     )
     lead = stored_lead(live_db)
     assert (lead.name, lead.company_name, lead.email) == (t.name, t.company, t.email)
+    assert lead.address and lead.address not in (lead.note or "")
     assert not lead.from_card
     assert timeline(live_db, lead) == [FROM_QR]
 
@@ -103,7 +105,7 @@ def test_scan_qr_reads_a_code_live_and_saves_an_ordinary_capture(make_live_user,
     page.add_init_script(fake_detector(MECARD))
     open_capture(page)
     page.get_by_role("button", name="Scan QR").tap()
-    expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Pierre Dubois", timeout=15_000)
     expect(page.get_by_role("dialog", name="Scan QR")).to_be_hidden()
     expect(page.get_by_label("Company")).to_have_value("Acme, SA")
     expect(page.get_by_label("Email")).to_have_value("pierre@acme.example")
@@ -135,7 +137,7 @@ def test_a_code_scanned_with_no_network_is_read_on_the_phone_and_synced_later(
     page.reload()
     page.wait_for_load_state("load")
     page.get_by_role("button", name="Scan QR").tap()
-    expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Pierre Dubois", timeout=15_000)
     expect(page.locator("#email-from-card")).to_have_text("from the QR code")
     page.get_by_role("button", name="Save").click()
     expect(kept(page)).to_contain_text("Pierre Dubois")
@@ -156,7 +158,7 @@ def test_cancel_closes_the_camera_and_leaves_the_form(make_live_user, page):
     make_live_user()
     page.add_init_script(fake_detector(None))
     open_capture(page)
-    page.get_by_label("Name").fill("Typed Name")
+    page.get_by_label("Name", exact=True).fill("Typed Name")
     page.get_by_role("button", name="Scan QR").tap()
     dialog = page.get_by_role("dialog", name="Scan QR")
     expect(dialog).to_be_visible()
@@ -165,7 +167,7 @@ def test_cancel_closes_the_camera_and_leaves_the_form(make_live_user, page):
     dialog.get_by_role("button", name="Cancel").tap()
     expect(dialog).to_be_hidden()
     page.wait_for_function("() => !document.querySelector('#qr-scan video').srcObject")
-    expect(page.get_by_label("Name")).to_have_value("Typed Name")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Typed Name")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -182,7 +184,7 @@ def test_the_scan_dialog_and_a_form_filled_from_a_code_pass_axe(make_live_user, 
     # The next code the camera shows is a contact.
     page.evaluate(f"() => {{ {fake_detector(MECARD)} }}")
     page.get_by_role("button", name="Scan QR").tap()
-    expect(page.get_by_label("Name")).to_have_value("Pierre Dubois", timeout=15_000)
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Pierre Dubois", timeout=15_000)
     found["filled"] = violations(page)
     assert {state: v for state, v in found.items() if v} == {}
 
