@@ -100,6 +100,7 @@ def test_review_mode_steps_through_a_filtered_list(page, make_live_user, live_db
     keys_ready(page)
     page.keyboard.press("s")
     expect(page.get_by_role("status").first).to_contain_text("Snoozed — Cat Expo")
+    keys_ready(page)  # the snooze loaded the page again
     page.keyboard.press("d")
     expect(page.get_by_label("Reason")).to_be_focused()
     page.evaluate("document.activeElement.blur()")  # keys typed in a field stay there
