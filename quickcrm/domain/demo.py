@@ -165,6 +165,8 @@ def seed(
                 captured_at=now - timedelta(days=i, hours=rng.randint(0, 8)),
                 created_at=now - timedelta(days=i, hours=rng.randint(0, 8)),
                 categories=[tags[i % 2]] + ([tags[2]] if i % 3 == 0 else []),
+                # Every third lead with the size of the sale (the forecast's leads pipeline).
+                potential_value=Decimal((1500, 4000, 12500)[i // 3 % 3]) if i % 3 == 1 else None,
             )
             session.add(lead)
             # Some due today, some overdue, some in the coming days, some with none.
