@@ -130,6 +130,9 @@ def test_a_voice_note_recorded_on_a_lead_page_offline_waits_on_the_phone_then_sy
 def test_a_tap_on_card_photo_wakes_the_card_reader_once_a_minute(make_live_user, page):
     make_live_user()
     sign_in(page)
+    # capture.js (the tap's listener) runs once the page and its modules are in: a tap
+    # before that opens the camera without the wake-up (a busy machine did).
+    page.wait_for_load_state("load")
     asked = []
     page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/cards/warm-up") else None)
     # The rep taps the camera button, the label of the Card photo input.
