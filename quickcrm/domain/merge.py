@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from quickcrm.domain import validation as v
+from quickcrm.domain.convert import UNDO_WINDOW  # a merge is undone within a conversion's window
 from quickcrm.domain.leads.lead import next_action
 from quickcrm.domain.leads.search import search_condition
 from quickcrm.domain.transactions import owns_transaction
@@ -33,7 +34,6 @@ from quickcrm.models import (
     utcnow,
 )
 
-UNDO_WINDOW = timedelta(hours=24)  # as a conversion's (quickcrm/domain/convert.py)
 TOO_LATE = "A merge can be undone for 24 hours only."
 
 # The fields a merge chooses a value of, in the compare page's order: name → label.
@@ -76,7 +76,7 @@ def _same(a, b) -> bool:
         if a is None or b is None:
             return a is b
         return (a.text, a.due_on) == (b.text, b.due_on)
-    return (a if a not in ("", None) else None) == (b if b not in ("", None) else None)
+    return (None if _empty(a) else a) == (None if _empty(b) else b)
 
 
 def _empty(value) -> bool:
